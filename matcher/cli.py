@@ -1,0 +1,202 @@
+"""The ``matcher`` command line.
+
+Exit codes: 0 success; 2 bad input (a dataset that does not validate, a bad parameter
+or argument), with every problem listed and no traceback; 1 a solver failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from matcher.errors import DatasetError, MatcherError, ParameterError, SolverError
+from matcher.params import PlanParams
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+
+def _params(args: argparse.Namespace) -> PlanParams:
+    return PlanParams.from_strings(args.param or [])
+
+
+def _add_param_option(p: argparse.ArgumentParser) -> None:
+    names = ", ".join(PlanParams.names())
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help=f"override a run parameter (repeatable); one of: {names}",
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from matcher.dataset import load_dataset
+
+    ds = load_dataset(args.dataset, max_errors=args.max_errors)
+    for w in ds.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"valid": True, "tables": ds.summary(), "hash": ds.content_hash}))
+    else:
+        counts = ", ".join(f"{n} {t}" for t, n in ds.summary().items())
+        print(f"{args.dataset}: valid ({counts})")
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from matcher.dataset import load_dataset
+    from matcher.plan import plan
+
+    params = _params(args)
+    t0 = time.perf_counter()
+    ds = load_dataset(args.dataset, max_errors=args.max_errors)
+    t_load = time.perf_counter() - t0
+    for w in ds.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    result = plan(ds, params)
+    written = result.write(args.out) if args.out else []
+    if not args.quiet:
+        print(f"Dataset {ds.source}: " + ", ".join(f"{n} {t}" for t, n in ds.summary().items()))
+        print(result.summary())
+        timings = {"load": t_load, **result.timings}
+        print("  stage seconds    " + ", ".join(f"{k} {v:.3f}" for k, v in timings.items()))
+        if written:
+            print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from matcher.dataset import load_dataset
+    from matcher.eligibility import build_problem, reachable_supply
+    from matcher.graph import build_graph, community_ties, graph_summary, write_graph
+
+    params = _params(args)
+    ds = load_dataset(args.dataset, max_errors=args.max_errors)
+    g = build_graph(ds)
+    summary = graph_summary(g)
+    if args.community:
+        try:
+            ties = community_ties(g, args.community)
+        except KeyError:
+            print(f"error: no community {args.community!r} in {args.dataset}", file=sys.stderr)
+            return EXIT_INPUT
+        supply = reachable_supply(build_problem(ds, params))
+        supply = supply[supply["community_id"] == args.community]
+        print(f"Community {args.community}: {len(ties)} unit ties")
+        for t in ties:
+            via = f" via {t['via']}" if t["via"] else ""
+            n = t["cadres"]
+            who = f" ({n} resident cadre{'s' if n != 1 else ''})" if n else ""
+            print(f"  {t['tie']:<10} {t['unit_id']}{via}{who}")
+        print("Reachable supply (all ties incl. proximity) against demand:")
+        print(supply.drop(columns="community_id").to_string(index=False))
+    else:
+        n, e = summary["nodes"], summary["edges"]
+        print(f"Tie graph of {args.dataset}")
+        print(
+            f"  nodes       {n['community']:,} communities, {n['unit']:,} units, "
+            f"{n['alliance']:,} alliances"
+        )
+        print(
+            f"  edges       {e['pairing']:,} pairing, {e['member']:,} member, "
+            f"{e['covers']:,} covers, {e['residence']:,} residence"
+        )
+        print(
+            f"  components  {summary['components']:,} (largest {summary['largest_component']:,} "
+            "nodes)"
+        )
+        print(f"  untied      {summary['untied_communities']:,} communities (proximity only)")
+        supply = reachable_supply(build_problem(ds, params))
+        short = supply[supply["ratio"] < 1]
+        print(
+            f"  reachable   {len(supply):,} (community, category) demand cells; "
+            f"{len(short):,} with less tied supply than demand"
+        )
+    if args.export:
+        path = write_graph(g, args.export)
+        print(f"Wrote {path}")
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from matcher.generate import generate, write_tables
+
+    if not args.scale > 0:
+        raise ParameterError("scale", args.scale, "a number greater than 0")
+    t0 = time.perf_counter()
+    tables = generate(scale=args.scale, seed=args.seed)
+    paths = write_tables(tables, args.out, fmt=args.format)
+    counts = ", ".join(f"{len(f):,} {name}" for name, f in tables.items())
+    print(f"Wrote {len(paths)} tables to {args.out} in {time.perf_counter() - t0:.1f} s: {counts}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="matcher",
+        description="Co-construction planner: match community demands with what units, "
+        "enterprises and social organizations can give, optimally.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a dataset folder and list every problem")
+    p.add_argument("dataset", help="a dataset folder (CSV or Parquet tables)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="make the optimal plan for a dataset")
+    p.add_argument("dataset", help="a dataset folder")
+    p.add_argument("--out", type=Path, help="folder for the plan's tables")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
+    _add_param_option(p)
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("graph", help="summarise the tie graph; export it")
+    p.add_argument("dataset", help="a dataset folder")
+    p.add_argument("--community", help="list the ties and reachable supply of one community")
+    p.add_argument("--export", type=Path, help="write the graph to FILE.graphml or FILE.json")
+    p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
+    _add_param_option(p)
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("generate", help="write a seeded synthetic city dataset")
+    p.add_argument("out", type=Path, help="folder to write")
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 = the article's Fuzhou")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except DatasetError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_INPUT
+    except (ParameterError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SolverError as exc:
+        print(f"solver error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except MatcherError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

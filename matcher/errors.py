@@ -1,0 +1,111 @@
+"""Errors the planner raises on purpose, each carrying what a person needs to fix the input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationIssue:
+    """One problem found in a dataset.
+
+    Attributes
+    ----------
+    file
+        The table's file name as the user gave it, e.g. ``"cadres.csv"``.
+    row
+        The row as a spreadsheet shows it: the header is row 1, the first data row is
+        row 2. ``None`` when the problem concerns the whole file or a column.
+    column
+        The column at fault, or ``None`` for a whole file or row.
+    value
+        The offending value as read (truncated to 80 characters), or ``None``.
+    expected
+        What was expected instead, in plain words.
+    severity
+        ``"error"`` (the dataset is refused) or ``"warning"`` (it is kept).
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        if self.value is None:
+            return f"{where}: {self.expected}"
+        got = "an empty cell" if self.value == "" else repr(self.value)
+        return f"{where}: got {got}, expected {self.expected}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The issue as a JSON-ready dictionary (for the API and ``--json`` output)."""
+        return asdict(self)
+
+
+class MatcherError(Exception):
+    """Base class of the errors the planner raises deliberately (never a bug)."""
+
+
+class DatasetError(MatcherError):
+    """A dataset failed validation.
+
+    Carries every problem found, up to the cap, so the user can fix them in one pass.
+
+    Parameters
+    ----------
+    issues
+        The errors found (warnings are not errors and are not carried here).
+    source
+        Where the dataset came from, for the message.
+    truncated
+        How many further errors were found but not listed because of the cap.
+    """
+
+    def __init__(self, issues: Sequence[ValidationIssue], source: str, truncated: int = 0) -> None:
+        self.issues: tuple[ValidationIssue, ...] = tuple(issues)
+        self.source = source
+        self.truncated = truncated
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        """A multi-line message listing every issue."""
+        n = len(self.issues) + self.truncated
+        head = f"dataset {self.source} has {n} error{'s' if n != 1 else ''}:"
+        lines = [head, *(f"  - {issue}" for issue in self.issues)]
+        if self.truncated:
+            lines.append(f"  ... and {self.truncated} more (raise max_errors to list them)")
+        return "\n".join(lines)
+
+
+class ParameterError(MatcherError, ValueError):
+    """A run parameter has a value it cannot take."""
+
+    def __init__(self, name: str, value: object, expected: str) -> None:
+        self.name = name
+        self.value = value
+        self.expected = expected
+        super().__init__(f"parameter {name}={value!r}: expected {expected}")
+
+
+class SolverError(MatcherError):
+    """The solver ended without a usable answer (never raised for a proven optimum)."""
+
+
+def first_issues(issues: Iterable[ValidationIssue], cap: int) -> tuple[list[ValidationIssue], int]:
+    """Split issues into the first ``cap`` and a count of the rest."""
+    kept: list[ValidationIssue] = []
+    rest = 0
+    for issue in issues:
+        if len(kept) < cap:
+            kept.append(issue)
+        else:
+            rest += 1
+    return kept, rest

@@ -1,0 +1,409 @@
+"""The planner's entry point: ``plan(dataset, params) -> Plan``, and the plan's tables.
+
+A ``Plan`` carries the spec's tables (``assignments``, ``demand_status``) as pandas
+frames, the KPIs, the solver's status, bound and gap, and can write itself to a folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matcher.dataset import Dataset, load_dataset
+from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem
+from matcher.io import write_frame_csv
+from matcher.params import PlanParams
+from matcher.solvers.flow import FlowResult, solve_flow
+
+ASSIGNMENT_COLUMNS = (
+    "supplier_kind",
+    "supplier_id",
+    "unit_id",
+    "demand_id",
+    "community_id",
+    "category",
+    "hours",
+    "km",
+    "tie",
+)
+DEMAND_STATUS_COLUMNS = (
+    "demand_id",
+    "community_id",
+    "district",
+    "category",
+    "priority",
+    "hours",
+    "covered_hours",
+    "funds",
+    "funded",
+    "status",
+    "reason",
+)
+REASONS = (
+    "no_eligible_supplier",
+    "too_far",
+    "capacity_taken",
+    "supply_short",
+    "below_min_hours",
+    "not_funded",
+)
+"""Reason codes for a demand not fully met, in the order the spec checks them."""
+
+TIMING_KEYS = ("solve_seconds",)
+"""KPI keys that measure time and so differ between otherwise identical runs."""
+
+_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An optimal plan and everything needed to read, check and present it.
+
+    Attributes
+    ----------
+    assignments
+        Who gives how many hours to which demand, through which tie (spec columns).
+    demand_status
+        Every demand with its covered hours, status (met, partial, unmet) and reason.
+    kpis
+        The spec's KPIs plus utilization and zero-coverage communities (JSON-ready).
+    params
+        The parameters the plan was made with.
+    solver
+        The solver's result: status, objective, bound, gap, wall seconds.
+    timings
+        Wall seconds of each stage (``build``, ``solve``, ``tables``).
+    dataset_source, dataset_hash
+        Where the dataset came from and its content hash.
+    """
+
+    assignments: pd.DataFrame
+    demand_status: pd.DataFrame
+    kpis: dict[str, Any]
+    params: PlanParams
+    solver: FlowResult = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    dataset_source: str = ""
+    dataset_hash: str = ""
+
+    @property
+    def objective(self) -> float:
+        """The plan's objective value."""
+        return self.solver.objective
+
+    @property
+    def status(self) -> str:
+        """The solver's status (``"optimal"`` when proven)."""
+        return self.solver.status
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``assignments.csv``, ``demand_status.csv``, ``kpis.json`` and ``run.json``.
+
+        ``run.json`` records the parameters, the dataset's hash and stage timings, so a
+        plan folder says how it was made.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "assignments.csv", out / "demand_status.csv", out / "kpis.json"]
+        write_frame_csv(self.assignments, paths[0])
+        write_frame_csv(self.demand_status, paths[1])
+        paths[2].write_text(_json(self.kpis), encoding="utf-8")
+        run = {
+            "dataset": self.dataset_source,
+            "dataset_hash": self.dataset_hash,
+            "params": self.params.to_dict(),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+        run_path = out / "run.json"
+        run_path.write_text(_json(run), encoding="utf-8")
+        return [*paths, run_path]
+
+    def summary(self) -> str:
+        """A few lines for people: status, coverage, objective, reasons, districts."""
+        return format_summary(self)
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _r(x: float) -> float:
+    return round(float(x), _DIGITS)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return _r(num / den) if den > 0 else None
+
+
+def demand_reasons(problem: Problem, flow: np.ndarray) -> np.ndarray:
+    """Why each demand is not fully met, per the spec's rules, checked in order.
+
+    ``no_eligible_supplier``: no supplier with the skill has a tie to the community.
+    ``too_far``: a tied supplier still has hours, but an hour from it scores <= 0.
+    ``capacity_taken``: every tied supplier's hours are used, some on other demands
+    (which, the plan being optimal, score at least as high).
+    ``supply_short``: every tied supplier's hours went to this demand, and fell short.
+
+    Parameters
+    ----------
+    problem
+        The indexed problem.
+    flow
+        Hours on each of ``problem.arcs``.
+
+    Returns
+    -------
+    ndarray of str
+        One reason per demand; ``""`` for a met demand.
+    """
+    arcs = problem.arcs
+    n_d = len(problem.demand_ids)
+    covered = np.bincount(arcs.demand, weights=flow, minlength=n_d).astype(np.int64)
+    used = np.bincount(arcs.supplier, weights=flow, minlength=len(problem.suppliers))
+    left = problem.suppliers.hours - used.astype(np.int64)
+    worthless = arcs.weight <= 0
+    has_arc = np.bincount(arcs.demand, minlength=n_d) > 0
+    far = worthless & (left[arcs.supplier] > 0)
+    too_far = np.bincount(arcs.demand[far], minlength=n_d) > 0
+    elsewhere = used[arcs.supplier] - flow > 0
+    taken = np.bincount(arcs.demand[elsewhere], minlength=n_d) > 0
+    short = covered < problem.demand_hours
+    reason = np.full(n_d, "", dtype=object)
+    reason[short] = "supply_short"
+    reason[short & taken] = "capacity_taken"
+    reason[short & too_far] = "too_far"
+    reason[short & ~has_arc] = "no_eligible_supplier"
+    return reason
+
+
+def _assignments(problem: Problem, dataset: Dataset, flow: np.ndarray) -> pd.DataFrame:
+    arcs = problem.arcs
+    on = np.flatnonzero(flow > 0)
+    sup = arcs.supplier[on]
+    dem = arcs.demand[on]
+    s = problem.suppliers
+    # Demands in file order; for each, cadres before services, each in file order.
+    order = np.lexsort((s.row[sup], s.kind[sup], dem))
+    on, sup, dem = on[order], sup[order], dem[order]
+    return pd.DataFrame(
+        {
+            "supplier_kind": np.asarray(SUPPLIER_KINDS, dtype=object)[s.kind[sup]],
+            "supplier_id": s.ids[sup],
+            "unit_id": problem.unit_ids[s.unit[sup]],
+            "demand_id": problem.demand_ids[dem],
+            "community_id": problem.community_ids[problem.demand_community[dem]],
+            "category": np.asarray(problem.categories, dtype=object)[problem.demand_category[dem]],
+            "hours": flow[on].astype(np.int64),
+            "km": np.round(arcs.km[on], 4),
+            "tie": np.asarray(TIES, dtype=object)[arcs.tie[on]],
+        },
+        columns=list(ASSIGNMENT_COLUMNS),
+    )
+
+
+def _demand_status(problem: Problem, dataset: Dataset, flow: np.ndarray) -> pd.DataFrame:
+    demands = dataset.demands
+    n_d = len(demands)
+    covered = np.bincount(problem.arcs.demand, weights=flow, minlength=n_d).astype(np.int64)
+    hours = problem.demand_hours
+    status = np.where(covered >= hours, "met", np.where(covered > 0, "partial", "unmet"))
+    funds = demands["funds"]
+    return pd.DataFrame(
+        {
+            "demand_id": demands["demand_id"].to_numpy(object),
+            "community_id": demands["community_id"].to_numpy(object),
+            "district": problem.community_district[problem.demand_community],
+            "category": demands["category"].to_numpy(object),
+            "priority": problem.demand_priority,
+            "hours": hours,
+            "covered_hours": covered,
+            # Funding is an integer rule; the labour plan reports the ask and leaves
+            # "funded" empty rather than claiming a decision it did not make.
+            "funds": funds.to_numpy(float),
+            "funded": np.full(n_d, "", dtype=object),
+            "status": status.astype(object),
+            "reason": demand_reasons(problem, flow),
+        },
+        columns=list(DEMAND_STATUS_COLUMNS),
+    )
+
+
+def _coverage_by(status: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
+    grouped = status.groupby(key, sort=True)[["hours", "covered_hours"]].sum()
+    return {
+        str(name): {
+            "hours_demanded": int(row.hours),
+            "hours_covered": int(row.covered_hours),
+            "coverage": _ratio(row.covered_hours, row.hours),
+        }
+        for name, row in grouped.iterrows()
+    }
+
+
+def compute_kpis(
+    problem: Problem, status: pd.DataFrame, flow: np.ndarray, result: FlowResult
+) -> dict[str, Any]:
+    """The plan's KPIs: every key the spec names, plus utilization and zero coverage."""
+    arcs = problem.arcs
+    hours_demanded = int(problem.demand_hours.sum())
+    hours_covered = int(flow.sum())
+    s = problem.suppliers
+    used = np.bincount(arcs.supplier, weights=flow, minlength=len(s)).astype(np.int64)
+    utilization: dict[str, Any] = {
+        "hours_available": int(s.hours.sum()),
+        "hours_used": int(used.sum()),
+        "utilization": _ratio(used.sum(), s.hours.sum()),
+        "suppliers": len(s),
+        "suppliers_used": int((used > 0).sum()),
+    }
+    for code, kind in enumerate(SUPPLIER_KINDS):
+        mask = s.kind == code
+        utilization[f"{kind}_hours_available"] = int(s.hours[mask].sum())
+        utilization[f"{kind}_hours_used"] = int(used[mask].sum())
+        utilization[f"{kind}_utilization"] = _ratio(used[mask].sum(), s.hours[mask].sum())
+    per_comm = status.groupby("community_id", sort=False)[["hours", "covered_hours"]].sum()
+    zero = per_comm[(per_comm["hours"] > 0) & (per_comm["covered_hours"] == 0)]
+    counts = status["status"].value_counts()
+    reasons = status.loc[status["reason"] != "", "reason"].value_counts()
+    return {
+        "objective": _r(result.objective),
+        "weighted_hours": _r(np.dot(flow, problem.demand_priority[arcs.demand])),
+        # From the km written in assignments.csv (4 decimals), so the tables add up.
+        "travel_hour_km": _r(np.dot(flow, np.round(arcs.km, 4))),
+        "hours_demanded": hours_demanded,
+        "hours_covered": hours_covered,
+        "coverage": _ratio(hours_covered, hours_demanded),
+        "demands": len(status),
+        "demands_met": int(counts.get("met", 0)),
+        "demands_partial": int(counts.get("partial", 0)),
+        "demands_unmet": int(counts.get("unmet", 0)),
+        "reasons": {r: int(reasons.get(r, 0)) for r in REASONS if reasons.get(r, 0)},
+        "coverage_by_district": _coverage_by(status, "district"),
+        "coverage_by_category": _coverage_by(status, "category"),
+        "supplier_utilization": utilization,
+        "communities_zero_coverage": sorted(str(c) for c in zero.index),
+        "communities_zero_coverage_count": len(zero),
+        "solver": result.solver,
+        "solver_status": result.status,
+        "proven_optimal": result.proven_optimal,
+        "bound": _r(result.bound),
+        "gap": float(f"{result.gap:.3g}") if math.isfinite(result.gap) else None,
+        "candidate_arcs": len(arcs),
+        "solve_seconds": round(result.wall_seconds, 4),
+    }
+
+
+def unapplied_rules(dataset: Dataset) -> list[str]:
+    """Integer rules the dataset asks for that the labour planner does not apply.
+
+    The labour plan is the spec's default objective; ``min_hours``, ``funds`` and lead
+    options are integer rules. Rather than silently ignore them, a plan lists them.
+    """
+    notes = []
+    demands = dataset.demands
+    n_min = int((demands["min_hours"].fillna(0) > 0).sum())
+    if n_min:
+        notes.append(f"min_hours on {n_min} demands is not enforced by the labour plan")
+    n_funds = int((demands["funds"].fillna(0) > 0).sum())
+    if n_funds:
+        notes.append(f"funds on {n_funds} demands are not planned by the labour plan")
+    if dataset.has("lead_options"):
+        notes.append("lead_options.csv is not planned by the labour plan")
+    return notes
+
+
+def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Plan:
+    """Make the optimal labour plan for a dataset.
+
+    Parameters
+    ----------
+    dataset
+        A validated :class:`~matcher.dataset.Dataset`, or a folder to load one from.
+    params
+        Run parameters; the spec's defaults if ``None``.
+
+    Returns
+    -------
+    Plan
+        The plan's tables, KPIs and the solver's proof (bound and gap).
+
+    Raises
+    ------
+    DatasetError
+        If ``dataset`` is a folder whose tables do not validate.
+
+    Examples
+    --------
+    >>> p = plan("tests/data/example/dataset")
+    >>> p.status, p.kpis["objective"], p.kpis["hours_covered"]
+    ('optimal', 139.696068, 40)
+    """
+    if not isinstance(dataset, Dataset):
+        dataset = load_dataset(dataset)
+    params = params or PlanParams()
+    t0 = time.perf_counter()
+    problem = build_problem(dataset, params)
+    t1 = time.perf_counter()
+    result = solve_flow(problem)
+    t2 = time.perf_counter()
+    status = _demand_status(problem, dataset, result.flow)
+    assignments = _assignments(problem, dataset, result.flow)
+    kpis = compute_kpis(problem, status, result.flow, result)
+    notes = unapplied_rules(dataset)
+    if notes:
+        kpis["rules_not_applied"] = notes
+    t3 = time.perf_counter()
+    return Plan(
+        assignments=assignments,
+        demand_status=status,
+        kpis=kpis,
+        params=params,
+        solver=result,
+        timings={"build": t1 - t0, "solve": t2 - t1, "tables": t3 - t2},
+        dataset_source=dataset.source,
+        dataset_hash=dataset.content_hash,
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def format_summary(p: Plan) -> str:
+    """A short human-readable summary of a plan."""
+    k = p.kpis
+    u = k["supplier_utilization"]
+    lines = [
+        f"Plan: {k['solver_status']} (bound {k['bound']:,.4f}, gap {k['gap']:.1e}), "
+        f"solved in {k['solve_seconds']:.3f} s over {k['candidate_arcs']:,} candidate arcs",
+        f"  objective        {k['objective']:,.4f}  (weighted hours {k['weighted_hours']:,.1f}, "
+        f"travel {k['travel_hour_km']:,.1f} hour-km)",
+        f"  hours covered    {k['hours_covered']:,} of {k['hours_demanded']:,} "
+        f"({_pct(k['coverage'])})",
+        f"  demands          {k['demands']:,}: {k['demands_met']:,} met, "
+        f"{k['demands_partial']:,} partial, {k['demands_unmet']:,} unmet",
+        f"  suppliers used   {u['suppliers_used']:,} of {u['suppliers']:,}; "
+        f"{u['hours_used']:,} of {u['hours_available']:,} hours ({_pct(u['utilization'])})",
+    ]
+    for note in k.get("rules_not_applied", []):
+        lines.append(f"  note             {note}")
+    if k["reasons"]:
+        reasons = ", ".join(f"{r} {n:,}" for r, n in k["reasons"].items())
+        lines.append(f"  not fully met    {reasons}")
+    districts = ", ".join(
+        f"{d} {_pct(v['coverage'])}" for d, v in k["coverage_by_district"].items()
+    )
+    lines.append(f"  by district      {districts}")
+    zero = k["communities_zero_coverage"]
+    if zero:
+        shown = ", ".join(zero[:5]) + (" ..." if len(zero) > 5 else "")
+        lines.append(f"  zero coverage    {len(zero)} communities: {shown}")
+    return "\n".join(lines)

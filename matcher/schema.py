@@ -1,0 +1,235 @@
+"""The tables of a dataset and their columns, as the product spec defines them.
+
+One declaration drives reading, validation, typed conversion and the documentation of
+errors, so that a new column is added in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    """How a column's cells are read and checked."""
+
+    ID = "id"  # non-empty string, unique within its table
+    TEXT = "text"  # non-empty string (free text when optional)
+    REF = "ref"  # id of a row in another table
+    INT = "int"  # whole number within [lo, hi]
+    FLOAT = "float"  # finite number within [lo, hi]
+    ENUM = "enum"  # one of a fixed set of words
+    LIST = "list"  # words joined by ';'
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a table.
+
+    ``optional`` means the column may be missing and its cells may be empty; every
+    other column must be present with a value in every row.
+    """
+
+    name: str
+    kind: Kind
+    optional: bool = False
+    ref: str | None = None
+    choices: tuple[str, ...] = ()
+    lo: float | None = None
+    hi: float | None = None
+    hi_open: bool = False
+    lo_open: bool = False
+    expected: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table of a dataset: its file stem, columns and key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    key: tuple[str, ...] = ()
+
+    @property
+    def id_column(self) -> str | None:
+        """The column holding the table's own ids, if it has one."""
+        for col in self.columns:
+            if col.kind is Kind.ID:
+                return col.name
+        return None
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+UNIT_KINDS = ("government", "enterprise", "social_org", "institution")
+UNIT_LEVELS = ("municipal", "district", "street", "none")
+RESOURCE_KINDS = ("service", "funds")
+
+
+def _lat(optional: bool = False) -> Column:
+    return Column(
+        "lat", Kind.FLOAT, optional, lo=-90.0, hi=90.0, expected="a latitude in degrees, -90 to 90"
+    )
+
+
+def _lon(optional: bool = False) -> Column:
+    return Column(
+        "lon",
+        Kind.FLOAT,
+        optional,
+        lo=-180.0,
+        hi=180.0,
+        expected="a longitude in degrees, -180 to 180",
+    )
+
+
+def _hours() -> Column:
+    return Column("hours", Kind.INT, lo=0, expected="a whole number of hours, 0 or more")
+
+
+def _id(name: str) -> Column:
+    return Column(name, Kind.ID, expected="a non-empty id, unique in the file")
+
+
+def _ref(name: str, table: str, optional: bool = False) -> Column:
+    return Column(name, Kind.REF, optional=optional, ref=table, expected=f"an id listed in {table}")
+
+
+def _text(name: str, optional: bool = False) -> Column:
+    return Column(name, Kind.TEXT, optional=optional, expected="a non-empty text")
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "communities",
+        (
+            _id("community_id"),
+            _text("name"),
+            _text("district"),
+            _text("street"),
+            _lat(),
+            _lon(),
+            Column(
+                "households", Kind.INT, lo=0, expected="a whole number of households, 0 or more"
+            ),
+        ),
+    ),
+    Table(
+        "units",
+        (
+            _id("unit_id"),
+            _text("name"),
+            Column("kind", Kind.ENUM, choices=UNIT_KINDS),
+            Column("level", Kind.ENUM, choices=UNIT_LEVELS),
+            _text("district"),
+            _lat(),
+            _lon(),
+            Column(
+                "lead_capacity",
+                Kind.FLOAT,
+                optional=True,
+                lo=0,
+                expected="a number 0 or more (the effort the unit can lead)",
+            ),
+        ),
+    ),
+    Table(
+        "cadres",
+        (
+            _id("cadre_id"),
+            _ref("unit_id", "units"),
+            Column("skills", Kind.LIST, expected="at least one skill (categories joined by ';')"),
+            _hours(),
+            _ref("home_community_id", "communities", optional=True),
+            _lat(optional=True),
+            _lon(optional=True),
+        ),
+    ),
+    Table(
+        "demands",
+        (
+            _id("demand_id"),
+            _ref("community_id", "communities"),
+            _text("category"),
+            _hours(),
+            Column("priority", Kind.INT, lo=1, hi=5, expected="a whole number from 1 to 5"),
+            Column(
+                "min_hours",
+                Kind.INT,
+                optional=True,
+                lo=0,
+                expected="a whole number of hours, 0 or more, at most the demand's hours",
+            ),
+            Column(
+                "funds", Kind.FLOAT, optional=True, lo=0, expected="an amount in yuan, 0 or more"
+            ),
+            _text("description", optional=True),
+        ),
+    ),
+    Table(
+        "resources",
+        (
+            _id("resource_id"),
+            _ref("unit_id", "units"),
+            Column("kind", Kind.ENUM, choices=RESOURCE_KINDS),
+            Column(
+                "categories",
+                Kind.LIST,
+                optional=True,
+                expected="categories joined by ';' (empty for any)",
+            ),
+            Column(
+                "amount",
+                Kind.FLOAT,
+                lo=0,
+                expected="an amount 0 or more (whole hours for service, yuan for funds)",
+            ),
+            Column(
+                "range_km",
+                Kind.FLOAT,
+                optional=True,
+                lo=0,
+                lo_open=True,
+                expected="a distance in km greater than 0",
+            ),
+        ),
+        required=False,
+    ),
+    Table(
+        "pairings",
+        (_ref("unit_id", "units"), _ref("community_id", "communities")),
+        required=False,
+        key=("unit_id", "community_id"),
+    ),
+    Table(
+        "alliances",
+        (_id("alliance_id"), _text("name"), _text("district"), _text("street")),
+        required=False,
+    ),
+    Table(
+        "alliance_members",
+        (_ref("alliance_id", "alliances"), _ref("unit_id", "units")),
+        required=False,
+        key=("alliance_id", "unit_id"),
+    ),
+    Table(
+        "lead_options",
+        (
+            _ref("demand_id", "demands"),
+            _ref("unit_id", "units"),
+            Column("effort", Kind.FLOAT, lo=0, expected="an effort 0 or more"),
+            Column("cost", Kind.FLOAT, expected="a finite number"),
+        ),
+        required=False,
+        key=("demand_id", "unit_id"),
+    ),
+)
+
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TABLES)
