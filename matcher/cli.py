@@ -1,7 +1,8 @@
 """The ``matcher`` command line.
 
 Exit codes: 0 success; 2 bad input (a dataset that does not validate, a bad parameter
-or argument), with every problem listed and no traceback; 1 a solver failure.
+or argument, integer rules that contradict each other or the data), with every problem
+listed and no traceback; 1 a solver failure.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from matcher.errors import DatasetError, MatcherError, ParameterError, SolverError
+from matcher.errors import (
+    DatasetError,
+    InfeasibleError,
+    MatcherError,
+    ParameterError,
+    SolverError,
+)
 from matcher.params import PlanParams
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
@@ -171,7 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.set_defaults(func=cmd_generate)
+    add_plugin_commands(sub)
     return parser
+
+
+PLUGIN_GROUP = "matcher.commands"
+"""Entry-point group of extra subcommands: each is a ``register(subparsers)`` function that
+adds its parser and sets ``func`` (the ``api`` package registers ``serve`` and
+``create-key``)."""
+
+
+def add_plugin_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommands of installed plugins; one that fails to load is skipped."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=PLUGIN_GROUP):
+        try:
+            ep.load()(subparsers)
+        except Exception as exc:  # a broken plugin must not break the planner's commands
+            print(f"warning: command plugin {ep.name!r} not loaded: {exc}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except DatasetError as exc:
         print(exc.report(), file=sys.stderr)
+        return EXIT_INPUT
+    except InfeasibleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except (ParameterError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -109,3 +109,59 @@ def first_issues(issues: Iterable[ValidationIssue], cap: int) -> tuple[list[Vali
         else:
             rest += 1
     return kept, rest
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One item of a diagnosis: what is at fault and why.
+
+    Attributes
+    ----------
+    rule
+        The rule concerned (``coverage_floor``, ``lead_units``, ``funds``, ...).
+    message
+        A plain-language explanation.
+    demands, communities, units
+        The ids at fault.
+    """
+
+    rule: str
+    message: str
+    demands: tuple[str, ...] = ()
+    communities: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        parts = [f"[{self.rule}] {self.message}"]
+        for label, ids in (
+            ("demands", self.demands),
+            ("communities", self.communities),
+            ("units", self.units),
+        ):
+            if ids:
+                shown = ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
+                parts.append(f"{label}: {shown}")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        """The finding as a JSON-ready dictionary."""
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "demands": list(self.demands),
+            "communities": list(self.communities),
+            "units": list(self.units),
+        }
+
+
+class InfeasibleError(MatcherError):
+    """The integer rules contradict each other or the data: no plan satisfies them all.
+
+    Carries a diagnosis naming the demands, communities or units at fault.
+    """
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings: tuple[Finding, ...] = tuple(findings)
+        lines = ["no plan satisfies the integer rules:"]
+        lines += [f"  - {f}" for f in self.findings]
+        super().__init__("\n".join(lines))

@@ -33,12 +33,39 @@ class PlanParams:
         The rounding is accounted for in the reported bound, so the gap stays honest.
         Default 1e6 (scores exact to 1e-6 per hour).
     time_limit_s
-        Wall-time limit in seconds for solvers that search (the integer rules' CP-SAT
-        model). The exact min-cost flow always finishes with a proof and ignores it.
-        Default 60.
+        Time limit in seconds for the integer rules' search (CP-SAT). With
+        ``deterministic`` it is CP-SAT's deterministic time (close to seconds on this
+        kind of machine), so that a limit reached gives the same plan every run. The
+        exact min-cost flow always finishes with a proof and ignores it. Default 60.
+    gap_limit
+        Stop the integer search once the relative gap between plan and bound is at most
+        this. Default 0 (search until proven optimal or out of time).
     seed
         Random seed for solvers that search; results for the same dataset, parameters and
         seed are identical. The min-cost flow is deterministic and needs none. Default 0.
+    workers
+        Search workers (threads) for the integer rules. Default 2 (this machine's cores).
+    deterministic
+        Make the integer search reproducible (interleaved workers, deterministic time).
+        Default True; False lets the workers race, often faster, not reproducible.
+    max_communities_per_cadre
+        Integer rule: a cadre serves at most this many distinct communities. Default
+        ``None`` (off).
+    coverage_floor
+        Integer rule: every community gets at least this share (0 to 1) of the hours its
+        tied suppliers could give it (per demand, the smaller of its hours and the hours
+        of the suppliers tied to it). Default ``None`` (off).
+    yuan_per_hour_equivalent
+        A funded demand adds ``priority * funds / yuan_per_hour_equivalent`` to the
+        objective. Default 1000 (the spec's).
+    apply_min_hours
+        Apply the demands' ``min_hours`` (0 or at least the minimum) when the dataset
+        gives them. Default True.
+    apply_funds
+        Plan the ``funds`` of demands from ``funds`` resources when the dataset gives
+        them. Default True.
+    apply_leads
+        Choose lead units when the dataset gives ``lead_options.csv``. Default True.
     """
 
     max_travel_km: float = 5.0
@@ -46,7 +73,16 @@ class PlanParams:
     priority_weight: float = 1.0
     cost_scale: float = 1e6
     time_limit_s: float = 60.0
+    gap_limit: float = 0.0
     seed: int = 0
+    workers: int = 2
+    deterministic: bool = True
+    max_communities_per_cadre: int | None = None
+    coverage_floor: float | None = None
+    yuan_per_hour_equivalent: float = 1000.0
+    apply_min_hours: bool = True
+    apply_funds: bool = True
+    apply_leads: bool = True
 
     def __post_init__(self) -> None:
         _finite(self, "max_travel_km", lo=0.0)
@@ -58,6 +94,23 @@ class PlanParams:
         _finite(self, "time_limit_s", lo=0.0, lo_open=True)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ParameterError("seed", self.seed, "a whole number, 0 or more")
+        _finite(self, "gap_limit", lo=0.0)
+        _finite(self, "yuan_per_hour_equivalent", lo=0.0, lo_open=True)
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool):
+            raise ParameterError("workers", self.workers, "a whole number from 1 to 64")
+        if not 1 <= self.workers <= 64:
+            raise ParameterError("workers", self.workers, "a whole number from 1 to 64")
+        m = self.max_communities_per_cadre
+        if m is not None and (not isinstance(m, int) or isinstance(m, bool) or m < 1):
+            raise ParameterError("max_communities_per_cadre", m, "a whole number, 1 or more")
+        f = self.coverage_floor
+        if f is not None:
+            if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f <= 1:
+                raise ParameterError("coverage_floor", f, "a share greater than 0, at most 1")
+            object.__setattr__(self, "coverage_floor", float(f))
+        for name in ("deterministic", "apply_min_hours", "apply_funds", "apply_leads"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(name, getattr(self, name), "true or false")
 
     def replace(self, **changes: Any) -> PlanParams:
         """A copy with some fields changed (and checked)."""
@@ -106,16 +159,26 @@ class PlanParams:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
 def _parse(name: str, text: str, hint: Any) -> Any:
+    args = set(typing.get_args(hint))
+    if type(None) in args and text.lower() in ("", "none", "off", "null"):
+        return None
+    base = next((a for a in (int, float, bool) if hint is a or a in args), str)
+    if base is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ParameterError(name, text, "true or false")
     try:
-        if hint is int:
-            return int(text)
-        if hint is float:
-            return float(text)
+        return base(text)
     except ValueError:
-        kind = "a whole number" if hint is int else "a number"
+        kind = "a whole number" if base is int else "a number"
         raise ParameterError(name, text, kind) from None
-    return text
 
 
 def _finite(obj: object, name: str, lo: float, lo_open: bool = False) -> None:

@@ -21,7 +21,9 @@ from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem
 from matcher.io import write_frame_csv
 from matcher.params import PlanParams
+from matcher.rules import ActiveRules, active_rules
 from matcher.solvers.flow import FlowResult, solve_flow
+from matcher.solvers.integer import IntegerResult, part_kpis, solve_integer
 
 ASSIGNMENT_COLUMNS = (
     "supplier_kind",
@@ -57,7 +59,10 @@ REASONS = (
 )
 """Reason codes for a demand not fully met, in the order the spec checks them."""
 
-TIMING_KEYS = ("solve_seconds",)
+FUNDING_COLUMNS = ("resource_id", "unit_id", "demand_id", "community_id", "amount")
+LEAD_COLUMNS = ("demand_id", "unit_id", "effort", "cost")
+
+TIMING_KEYS = ("solve_seconds", "seconds")
 """KPI keys that measure time and so differ between otherwise identical runs."""
 
 _DIGITS = 6
@@ -83,6 +88,10 @@ class Plan:
         Wall seconds of each stage (``build``, ``solve``, ``tables``).
     dataset_source, dataset_hash
         Where the dataset came from and its content hash.
+    funding
+        Which funder gives how many yuan to which demand (empty without the funds rule).
+    leads
+        The lead unit of each demand in ``lead_options.csv`` (empty without it).
     """
 
     assignments: pd.DataFrame
@@ -93,6 +102,8 @@ class Plan:
     timings: dict[str, float] = field(default_factory=dict)
     dataset_source: str = ""
     dataset_hash: str = ""
+    funding: pd.DataFrame = field(default_factory=lambda: _empty(FUNDING_COLUMNS))
+    leads: pd.DataFrame = field(default_factory=lambda: _empty(LEAD_COLUMNS))
 
     @property
     def objective(self) -> float:
@@ -105,17 +116,27 @@ class Plan:
         return self.solver.status
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``assignments.csv``, ``demand_status.csv``, ``kpis.json`` and ``run.json``.
+        """Write the plan's tables, ``kpis.json`` and ``run.json`` into a folder.
 
+        Tables: ``assignments.csv``, ``demand_status.csv``, ``funding.csv`` and
+        ``leads.csv`` (the last two with only a header when their rule is off).
         ``run.json`` records the parameters, the dataset's hash and stage timings, so a
         plan folder says how it was made.
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "assignments.csv", out / "demand_status.csv", out / "kpis.json"]
-        write_frame_csv(self.assignments, paths[0])
-        write_frame_csv(self.demand_status, paths[1])
-        paths[2].write_text(_json(self.kpis), encoding="utf-8")
+        tables = {
+            "assignments.csv": self.assignments,
+            "demand_status.csv": self.demand_status,
+            "funding.csv": self.funding,
+            "leads.csv": self.leads,
+        }
+        paths = []
+        for name, frame in tables.items():
+            write_frame_csv(frame, out / name)
+            paths.append(out / name)
+        paths.append(out / "kpis.json")
+        paths[-1].write_text(_json(self.kpis), encoding="utf-8")
         run = {
             "dataset": self.dataset_source,
             "dataset_hash": self.dataset_hash,
@@ -131,6 +152,10 @@ class Plan:
         return format_summary(self)
 
 
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
 def _json(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -143,7 +168,13 @@ def _ratio(num: float, den: float) -> float | None:
     return _r(num / den) if den > 0 else None
 
 
-def demand_reasons(problem: Problem, flow: np.ndarray) -> np.ndarray:
+def demand_reasons(
+    problem: Problem,
+    flow: np.ndarray,
+    min_hours: np.ndarray | None = None,
+    asks_funds: np.ndarray | None = None,
+    funded: np.ndarray | None = None,
+) -> np.ndarray:
     """Why each demand is not fully met, per the spec's rules, checked in order.
 
     ``no_eligible_supplier``: no supplier with the skill has a tie to the community.
@@ -151,6 +182,12 @@ def demand_reasons(problem: Problem, flow: np.ndarray) -> np.ndarray:
     ``capacity_taken``: every tied supplier's hours are used, some on other demands
     (which, the plan being optimal, score at least as high).
     ``supply_short``: every tied supplier's hours went to this demand, and fell short.
+    ``below_min_hours``: it could not reach its ``min_hours``.
+    ``not_funded``: its hours are met but its funds were not granted.
+
+    Under integer rules a demand can fall short with none of the first four true: with
+    a minimum it is ``below_min_hours``; otherwise the rule that held suppliers back
+    (a cadre's community limit, another community's floor) took them: ``capacity_taken``.
 
     Parameters
     ----------
@@ -158,6 +195,11 @@ def demand_reasons(problem: Problem, flow: np.ndarray) -> np.ndarray:
         The indexed problem.
     flow
         Hours on each of ``problem.arcs``.
+    min_hours
+        Per demand, its minimum when the rule applies (else ``None``).
+    asks_funds, funded
+        Per demand, whether it asks for funds and whether they were granted, when the
+        funds rule applies (else ``None``).
 
     Returns
     -------
@@ -169,18 +211,24 @@ def demand_reasons(problem: Problem, flow: np.ndarray) -> np.ndarray:
     covered = np.bincount(arcs.demand, weights=flow, minlength=n_d).astype(np.int64)
     used = np.bincount(arcs.supplier, weights=flow, minlength=len(problem.suppliers))
     left = problem.suppliers.hours - used.astype(np.int64)
-    worthless = arcs.weight <= 0
     has_arc = np.bincount(arcs.demand, minlength=n_d) > 0
-    far = worthless & (left[arcs.supplier] > 0)
+    far = (arcs.weight <= 0) & (left[arcs.supplier] > 0)
     too_far = np.bincount(arcs.demand[far], minlength=n_d) > 0
     elsewhere = used[arcs.supplier] - flow > 0
     taken = np.bincount(arcs.demand[elsewhere], minlength=n_d) > 0
+    spare = np.bincount(arcs.demand[left[arcs.supplier] > 0], minlength=n_d) > 0
     short = covered < problem.demand_hours
     reason = np.full(n_d, "", dtype=object)
-    reason[short] = "supply_short"
+    reason[short & ~spare & ~taken] = "supply_short"
     reason[short & taken] = "capacity_taken"
     reason[short & too_far] = "too_far"
     reason[short & ~has_arc] = "no_eligible_supplier"
+    rest = short & (reason == "")
+    if min_hours is not None:
+        reason[rest & (min_hours > 0)] = "below_min_hours"
+    reason[short & (reason == "")] = "capacity_taken"
+    if asks_funds is not None and funded is not None:
+        reason[(reason == "") & asks_funds & ~funded] = "not_funded"
     return reason
 
 
@@ -209,13 +257,25 @@ def _assignments(problem: Problem, dataset: Dataset, flow: np.ndarray) -> pd.Dat
     )
 
 
-def _demand_status(problem: Problem, dataset: Dataset, flow: np.ndarray) -> pd.DataFrame:
+def _demand_status(
+    problem: Problem,
+    dataset: Dataset,
+    flow: np.ndarray,
+    rules: ActiveRules,
+    funded: np.ndarray | None,
+) -> pd.DataFrame:
     demands = dataset.demands
     n_d = len(demands)
     covered = np.bincount(problem.arcs.demand, weights=flow, minlength=n_d).astype(np.int64)
     hours = problem.demand_hours
-    status = np.where(covered >= hours, "met", np.where(covered > 0, "partial", "unmet"))
-    funds = demands["funds"]
+    funds = demands["funds"].to_numpy(float)
+    asks = np.nan_to_num(funds) > 0 if rules.funds else np.zeros(n_d, dtype=bool)
+    granted = funded if funded is not None else np.zeros(n_d, dtype=bool)
+    full = (covered >= hours) & (~asks | granted)
+    nothing = (covered == 0) & (~asks | ~granted) & ((hours > 0) | asks)
+    status = np.where(full, "met", np.where(nothing, "unmet", "partial"))
+    # "funded" is only claimed where the funds rule decided it.
+    funded_text = np.where(asks, np.where(granted, "true", "false"), "").astype(object)
     return pd.DataFrame(
         {
             "demand_id": demands["demand_id"].to_numpy(object),
@@ -225,12 +285,16 @@ def _demand_status(problem: Problem, dataset: Dataset, flow: np.ndarray) -> pd.D
             "priority": problem.demand_priority,
             "hours": hours,
             "covered_hours": covered,
-            # Funding is an integer rule; the labour plan reports the ask and leaves
-            # "funded" empty rather than claiming a decision it did not make.
-            "funds": funds.to_numpy(float),
-            "funded": np.full(n_d, "", dtype=object),
+            "funds": funds,
+            "funded": funded_text,
             "status": status.astype(object),
-            "reason": demand_reasons(problem, flow),
+            "reason": demand_reasons(
+                problem,
+                flow,
+                rules.min_hours if (rules.min_hours > 0).any() else None,
+                asks if rules.funds else None,
+                granted if rules.funds else None,
+            ),
         },
         columns=list(DEMAND_STATUS_COLUMNS),
     )
@@ -301,27 +365,12 @@ def compute_kpis(
     }
 
 
-def unapplied_rules(dataset: Dataset) -> list[str]:
-    """Integer rules the dataset asks for that the labour planner does not apply.
-
-    The labour plan is the spec's default objective; ``min_hours``, ``funds`` and lead
-    options are integer rules. Rather than silently ignore them, a plan lists them.
-    """
-    notes = []
-    demands = dataset.demands
-    n_min = int((demands["min_hours"].fillna(0) > 0).sum())
-    if n_min:
-        notes.append(f"min_hours on {n_min} demands is not enforced by the labour plan")
-    n_funds = int((demands["funds"].fillna(0) > 0).sum())
-    if n_funds:
-        notes.append(f"funds on {n_funds} demands are not planned by the labour plan")
-    if dataset.has("lead_options"):
-        notes.append("lead_options.csv is not planned by the labour plan")
-    return notes
-
-
 def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Plan:
-    """Make the optimal labour plan for a dataset.
+    """Make the optimal plan for a dataset, under the integer rules it asks for.
+
+    Without integer rules this is the exact min-cost flow; with any (``min_hours`` or
+    ``funds`` in the data, ``lead_options.csv``, ``max_communities_per_cadre`` or
+    ``coverage_floor`` in the parameters) it is OR-Tools CP-SAT, with its bound and gap.
 
     Parameters
     ----------
@@ -339,6 +388,9 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     ------
     DatasetError
         If ``dataset`` is a folder whose tables do not validate.
+    InfeasibleError
+        If the integer rules contradict each other or the data; it names the demands,
+        communities or units at fault.
 
     Examples
     --------
@@ -351,17 +403,35 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     params = params or PlanParams()
     t0 = time.perf_counter()
     problem = build_problem(dataset, params)
+    rules = active_rules(dataset, params)
     t1 = time.perf_counter()
-    result = solve_flow(problem)
+    result = solve_integer(dataset, problem, rules, params) if rules.any else solve_flow(problem)
     t2 = time.perf_counter()
-    status = _demand_status(problem, dataset, result.flow)
+    funded = result.funded if isinstance(result, IntegerResult) else None
+    status = _demand_status(problem, dataset, result.flow, rules, funded)
     assignments = _assignments(problem, dataset, result.flow)
     kpis = compute_kpis(problem, status, result.flow, result)
-    notes = unapplied_rules(dataset)
-    if notes:
-        kpis["rules_not_applied"] = notes
+    kpis["rules"] = rules.names()
+    extra: dict[str, pd.DataFrame] = {}
+    if isinstance(result, IntegerResult):
+        kpis["start_objective"] = _r(result.start_objective or 0.0)
+        for name, part in (("labour", result.labour), ("funds", result.funds)):
+            if part is not None:
+                kpis[name] = part_kpis(part)
+        if result.funding is not None and result.funded is not None:
+            kpis["funds_granted"] = _r(result.funding["amount"].sum())
+            kpis["demands_funded"] = int(result.funded.sum())
+        if result.leads is not None:
+            kpis["leads"] = part_kpis(result.leads)
+        if result.findings:
+            kpis["diagnosis"] = [f.to_dict() for f in result.findings]
+        if result.funding is not None:
+            extra["funding"] = result.funding
+        if result.lead_table is not None:
+            extra["leads"] = result.lead_table
     t3 = time.perf_counter()
     return Plan(
+        **extra,
         assignments=assignments,
         demand_status=status,
         kpis=kpis,
@@ -393,8 +463,21 @@ def format_summary(p: Plan) -> str:
         f"  suppliers used   {u['suppliers_used']:,} of {u['suppliers']:,}; "
         f"{u['hours_used']:,} of {u['hours_available']:,} hours ({_pct(u['utilization'])})",
     ]
-    for note in k.get("rules_not_applied", []):
-        lines.append(f"  note             {note}")
+    if k.get("rules"):
+        lines.append(f"  integer rules    {', '.join(k['rules'])}")
+    if "leads" in k:
+        lead = k["leads"]
+        lines.append(
+            f"  lead units       cost {lead['objective']:,.2f} ({lead['status']}, "
+            f"bound {lead['bound']:,.2f})"
+        )
+    if "demands_funded" in k:
+        lines.append(
+            f"  funds            {k['demands_funded']:,} demands funded, "
+            f"{k['funds_granted']:,.2f} yuan"
+        )
+    for finding in k.get("diagnosis", []):
+        lines.append(f"  diagnosis        [{finding['rule']}] {finding['message']}")
     if k["reasons"]:
         reasons = ", ".join(f"{r} {n:,}" for r, n in k["reasons"].items())
         lines.append(f"  not fully met    {reasons}")

@@ -110,7 +110,9 @@ def test_write_produces_plan_folder(tmp_path: Path, example_dir: Path) -> None:
     assert sorted(x.name for x in paths) == [
         "assignments.csv",
         "demand_status.csv",
+        "funding.csv",
         "kpis.json",
+        "leads.csv",
         "run.json",
     ]
     kpis = json.loads((tmp_path / "plan" / "kpis.json").read_text(encoding="utf-8"))

@@ -1,0 +1,614 @@
+"""The integer rules with OR-Tools CP-SAT: labour with rules, funds, and lead units.
+
+Three independent models (they share no decision):
+
+- **labour** -- the flow's hours ``x`` per candidate arc, plus one constraint family per
+  rule: :func:`add_min_hours`, :func:`add_cadre_community_limit`,
+  :func:`add_coverage_floor`. It starts from the flow optimum repaired to satisfy the
+  rules (:func:`repair_flow`), so a good plan exists at once even when the proof takes
+  longer;
+- **funds** -- :func:`solve_funds`: all-or-nothing funding of demands by several funders;
+- **lead units** -- :func:`solve_leads`: a generalized assignment problem.
+
+Scores are scaled to integers (``cost_scale``) and rounded; as for the flow, the bound
+reported adds the largest rounding error times the hours that can move, so it is a true
+bound on the unrounded optimum.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from matcher.dataset import Dataset
+from matcher.eligibility import CADRE, Problem
+from matcher.errors import Finding, InfeasibleError, SolverError
+from matcher.params import PlanParams
+from matcher.rules import ActiveRules, coverage_targets, funder_pairs
+from matcher.solvers.flow import FlowResult, solve_flow
+
+_STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One model's outcome: objective, bound, gap, status (maximisation unless noted)."""
+
+    status: str
+    objective: float
+    bound: float
+    wall_seconds: float
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between objective and bound."""
+        return abs(self.bound - self.objective) / max(abs(self.bound), 1.0)
+
+
+@dataclass(frozen=True)
+class IntegerResult(FlowResult):
+    """A plan under integer rules.
+
+    Besides the :class:`FlowResult` fields (the combined labour + funds objective, bound
+    and gap), it carries each model's outcome, the funding and lead tables, and what the
+    repaired flow start scored.
+    """
+
+    labour: Part | None = None
+    funds: Part | None = None
+    leads: Part | None = None
+    start_objective: float | None = None
+    funded: np.ndarray | None = field(default=None, repr=False)
+    funding: pd.DataFrame | None = field(default=None, repr=False)
+    lead_table: pd.DataFrame | None = field(default=None, repr=False)
+    findings: tuple[Finding, ...] = ()
+
+
+def _solver(params: PlanParams) -> cp_model.CpSolver:
+    s = cp_model.CpSolver()
+    p = s.parameters
+    p.num_workers = params.workers
+    p.random_seed = params.seed
+    p.relative_gap_limit = params.gap_limit
+    if params.deterministic:
+        # Interleaved workers and deterministic time: a limit reached gives the same plan.
+        p.interleave_search = params.workers > 1
+        p.max_deterministic_time = params.time_limit_s
+    else:
+        p.max_time_in_seconds = params.time_limit_s
+    return s
+
+
+def _scaled(values: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    """Integer coefficients and the largest rounding error per unit."""
+    ints = np.rint(values * scale)
+    err = float(np.abs(values - ints / scale).max(initial=0.0))
+    return ints.astype(np.int64), err
+
+
+# --- labour rules -------------------------------------------------------------------
+
+
+def add_min_hours(
+    model: cp_model.CpModel,
+    x_of_demand: list[list[cp_model.IntVar]],
+    min_hours: np.ndarray,
+    hours: np.ndarray,
+) -> dict[int, cp_model.IntVar]:
+    """Rule ``min_hours``: a demand gets 0 hours or at least its minimum.
+
+    Returns the open literal of each demand the rule concerns.
+    """
+    opened: dict[int, cp_model.IntVar] = {}
+    for d in np.flatnonzero(min_hours > 0):
+        xs = x_of_demand[d]
+        if not xs:
+            continue
+        y = model.new_bool_var(f"open_{d}")
+        total = sum(xs)
+        model.add(total >= int(min_hours[d])).only_enforce_if(y)
+        model.add(total == 0).only_enforce_if(~y)
+        opened[int(d)] = y
+    return opened
+
+
+def add_cadre_community_limit(
+    model: cp_model.CpModel,
+    arc_supplier: np.ndarray,
+    arc_community: np.ndarray,
+    x: list[cp_model.IntVar],
+    cap: np.ndarray,
+    is_cadre: np.ndarray,
+    limit: int,
+) -> dict[tuple[int, int], cp_model.IntVar]:
+    """Rule ``max_communities_per_cadre``: a cadre serves at most ``limit`` communities.
+
+    Only cadres tied to more than ``limit`` communities get constraints; service
+    resources are not cadres and are not limited.
+    """
+    serves: dict[tuple[int, int], cp_model.IntVar] = {}
+    order = np.lexsort((arc_community, arc_supplier))
+    by_sup: dict[int, dict[int, list[int]]] = {}
+    for a in order:
+        s = int(arc_supplier[a])
+        if is_cadre[s]:
+            by_sup.setdefault(s, {}).setdefault(int(arc_community[a]), []).append(int(a))
+    for s, comms in by_sup.items():
+        if len(comms) <= limit:
+            continue
+        lits = []
+        for c, arcs in comms.items():
+            z = model.new_bool_var(f"serves_{s}_{c}")
+            for a in arcs:
+                model.add(x[a] <= int(cap[a]) * z)
+            serves[(s, c)] = z
+            lits.append(z)
+        model.add(sum(lits) <= limit)
+    return serves
+
+
+def add_coverage_floor(
+    model: cp_model.CpModel,
+    x_of_demand: list[list[cp_model.IntVar]],
+    demand_community: np.ndarray,
+    targets: np.ndarray,
+) -> dict[int, cp_model.IntVar]:
+    """Rule ``coverage_floor``: each community gets at least its target hours.
+
+    Each community's constraint is enforced by a literal (returned) so that, when the
+    floors cannot all be met, the solver can name the communities at fault.
+    """
+    by_comm: dict[int, list[cp_model.IntVar]] = {}
+    for d, xs in enumerate(x_of_demand):
+        by_comm.setdefault(int(demand_community[d]), []).extend(xs)
+    enforce: dict[int, cp_model.IntVar] = {}
+    for c in np.flatnonzero(targets > 0):
+        b = model.new_bool_var(f"floor_{c}")
+        model.add(sum(by_comm.get(int(c), [])) >= int(targets[c])).only_enforce_if(b)
+        enforce[int(c)] = b
+    return enforce
+
+
+def repair_flow(
+    problem: Problem,
+    flow: np.ndarray,
+    rules: ActiveRules,
+) -> np.ndarray:
+    """Make the flow optimum satisfy ``min_hours`` and the cadre community limit.
+
+    Demands below their minimum are dropped to 0; a cadre over its community limit keeps
+    the communities where its hours score most. (The coverage floor is left to the
+    search.) Returns a new flow.
+    """
+    arcs = problem.arcs
+    f = flow.copy()
+    limit = rules.max_communities_per_cadre
+    if limit is not None:
+        on = np.flatnonzero(f > 0)
+        sup, comm = arcs.supplier[on], problem.demand_community[arcs.demand[on]]
+        cadre = problem.suppliers.kind[sup] == CADRE
+        on, sup, comm = on[cadre], sup[cadre], comm[cadre]
+        value = f[on] * arcs.weight[on]
+        frame = pd.DataFrame({"arc": on, "s": sup, "c": comm, "v": value})
+        per = frame.groupby(["s", "c"], sort=True)["v"].sum().reset_index()
+        per = per.sort_values(["s", "v", "c"], ascending=[True, False, True], kind="stable")
+        per["rank"] = per.groupby("s").cumcount()
+        drop = per[per["rank"] >= limit][["s", "c"]]
+        gone = frame.merge(drop, on=["s", "c"])["arc"].to_numpy()
+        f[gone] = 0
+    mins = rules.min_hours
+    if (mins > 0).any():
+        got = np.bincount(arcs.demand, weights=f, minlength=len(mins))
+        short = (got > 0) & (got < mins)
+        f[short[arcs.demand]] = 0
+    return f
+
+
+@dataclass
+class _LabourModel:
+    model: cp_model.CpModel
+    x: list[cp_model.IntVar]
+    opened: dict[int, cp_model.IntVar]
+    floors: dict[int, cp_model.IntVar]
+
+
+def _labour_model(
+    problem: Problem, rules: ActiveRules, idx: np.ndarray, cap: np.ndarray, hard: bool
+) -> _LabourModel:
+    """The labour model over arcs ``idx``; floors hard, or left to assumptions."""
+    arcs = problem.arcs
+    hours_s, hours_d = problem.suppliers.hours, problem.demand_hours
+    model = cp_model.CpModel()
+    x = [model.new_int_var(0, int(cap[a]), f"x_{a}") for a in idx]
+    x_of_demand: list[list[cp_model.IntVar]] = [[] for _ in range(len(hours_d))]
+    x_of_supplier: list[list[cp_model.IntVar]] = [[] for _ in range(len(hours_s))]
+    for var, a in zip(x, idx, strict=True):
+        x_of_demand[arcs.demand[a]].append(var)
+        x_of_supplier[arcs.supplier[a]].append(var)
+    # A lone arc is already bounded by its capacity, the smaller of the two hours.
+    for s, xs in enumerate(x_of_supplier):
+        if len(xs) > 1:
+            model.add(sum(xs) <= int(hours_s[s]))
+    for d, xs in enumerate(x_of_demand):
+        if len(xs) > 1:
+            model.add(sum(xs) <= int(hours_d[d]))
+    opened = add_min_hours(model, x_of_demand, rules.min_hours, hours_d)
+    if rules.max_communities_per_cadre is not None:
+        add_cadre_community_limit(
+            model,
+            arcs.supplier[idx],
+            problem.demand_community[arcs.demand[idx]],
+            x,
+            cap[idx],
+            problem.suppliers.kind == CADRE,
+            rules.max_communities_per_cadre,
+        )
+    floors: dict[int, cp_model.IntVar] = {}
+    if rules.coverage_floor is not None:
+        targets = coverage_targets(problem, rules.coverage_floor)
+        floors = add_coverage_floor(model, x_of_demand, problem.demand_community, targets)
+        if hard:
+            for b in floors.values():
+                model.add(b == 1)
+        else:
+            model.add_assumptions(list(floors.values()))
+    return _LabourModel(model, x, opened, floors)
+
+
+def solve_labour(
+    problem: Problem, rules: ActiveRules, params: PlanParams
+) -> tuple[np.ndarray, Part, float]:
+    """The labour objective under the labour rules.
+
+    Returns the hours per candidate arc, the outcome, and the repaired start's objective.
+
+    Raises
+    ------
+    InfeasibleError
+        When the coverage floors cannot all be met, naming the communities in a minimal
+        conflicting set found by the solver.
+    """
+    start = time.perf_counter()
+    arcs = problem.arcs
+    hours_s, hours_d = problem.suppliers.hours, problem.demand_hours
+    cap = np.minimum(hours_s[arcs.supplier], hours_d[arcs.demand])
+    use = cap > 0
+    if rules.coverage_floor is None:
+        use &= arcs.weight > 0  # an hour that scores <= 0 is never needed then
+    idx = np.flatnonzero(use)
+    coef, err = _scaled(arcs.weight[idx], params.cost_scale)
+    flow_start = repair_flow(problem, solve_flow(problem).flow, rules)
+
+    lm = _labour_model(problem, rules, idx, cap, hard=True)
+    model, x = lm.model, lm.x
+    model.maximize(sum(int(c) * v for c, v in zip(coef, x, strict=True)))
+    for var, a in zip(x, idx, strict=True):
+        model.add_hint(var, int(flow_start[a]))
+    got = np.bincount(arcs.demand, weights=flow_start, minlength=len(hours_d))
+    for d, y in lm.opened.items():
+        model.add_hint(y, bool(got[d] > 0))
+    start_objective = float(np.dot(flow_start, arcs.weight))
+
+    solver = _solver(params)
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE and lm.floors:
+        diag = _labour_model(problem, rules, idx, cap, hard=False)
+        raise InfeasibleError(_floor_conflict(problem, diag, params))
+    flow = np.zeros(len(arcs), dtype=np.int64)
+    if status in _STATUS:
+        flow[idx] = [solver.value(v) for v in x]
+        state = _STATUS[status]
+    elif not lm.floors:
+        # No solution found in time: the repaired start is feasible (without floors).
+        flow = flow_start
+        state = "feasible"
+    else:
+        raise SolverError(
+            f"no plan meeting the coverage floors was found within {params.time_limit_s:g} s "
+            "(raise time_limit_s)"
+        )
+    objective = float(np.dot(flow, arcs.weight))
+    movable = min(int(hours_s.sum()), int(hours_d.sum()))
+    bound = max(solver.best_objective_bound / params.cost_scale + err * movable, objective)
+    part = Part(state, objective, bound, time.perf_counter() - start)
+    return flow, part, start_objective
+
+
+def _core(model: cp_model.CpModel, lits: dict[Any, cp_model.IntVar], limit: float) -> list[Any]:
+    """Keys of a small set of assumption literals that cannot all hold (all if unknown)."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # cores of assumptions need a single worker
+    solver.parameters.max_time_in_seconds = limit
+    status = solver.solve(model)
+    if status != cp_model.INFEASIBLE:
+        return list(lits)
+    core = set(solver.sufficient_assumptions_for_infeasibility())
+    return [k for k, v in lits.items() if v.index in core] or list(lits)
+
+
+def _floor_conflict(problem: Problem, diag: _LabourModel, params: PlanParams) -> list[Finding]:
+    """Name a small set of communities whose floors cannot be met together."""
+    named = _core(diag.model, diag.floors, params.time_limit_s)
+    ids = tuple(str(problem.community_ids[c]) for c in sorted(named))
+    return [
+        Finding(
+            "coverage_floor",
+            f"the floor of {params.coverage_floor:g} cannot be met in these communities "
+            "together: their tied suppliers are shared and too few",
+            communities=ids,
+        )
+    ]
+
+
+# --- funds --------------------------------------------------------------------------
+
+
+def solve_funds(
+    dataset: Dataset, problem: Problem, params: PlanParams
+) -> tuple[Part, np.ndarray, pd.DataFrame, list[Finding]]:
+    """Rule ``funds``: fund demands in full or not at all, possibly by several funders.
+
+    A funded demand adds ``priority * funds / yuan_per_hour_equivalent`` (times
+    ``priority_weight``) to the objective. Amounts are planned in fen (0.01 yuan).
+
+    Returns the outcome, ``funded`` per demand, the funding table, and findings for
+    demands that no set of tied funders could ever fund.
+    """
+    start = time.perf_counter()
+    demands, res = dataset.demands, dataset.resources
+    need = np.rint(demands["funds"].fillna(0).to_numpy(float) * 100).astype(np.int64)
+    have = np.rint(res["amount"].to_numpy(float) * 100).astype(np.int64)
+    pairs = funder_pairs(dataset)
+    funded = np.zeros(len(demands), dtype=bool)
+    asking = np.flatnonzero(need > 0)
+    value = (
+        params.priority_weight
+        * problem.demand_priority
+        * demands["funds"].fillna(0).to_numpy(float)
+        / params.yuan_per_hour_equivalent
+    )
+    findings: list[Finding] = []
+    demand_ids = demands["demand_id"].astype(str).to_numpy()
+    reach = pairs.groupby("demand")["resource"].apply(list).to_dict()
+    for d in asking:
+        funders = reach.get(int(d), [])
+        if have[funders].sum() < need[d]:
+            findings.append(
+                Finding(
+                    "funds",
+                    f"demand {demand_ids[d]} asks for "
+                    f"{need[d] / 100:,.2f} yuan but its tied funders hold "
+                    f"{have[funders].sum() / 100:,.2f} together; it cannot be funded",
+                    demands=(str(demand_ids[d]),),
+                    units=tuple(sorted({str(res.at[r, "unit_id"]) for r in funders})),
+                )
+            )
+    model = cp_model.CpModel()
+    y = {int(d): model.new_bool_var(f"funded_{d}") for d in asking}
+    f: dict[tuple[int, int], cp_model.IntVar] = {}
+    for r, d in zip(pairs["resource"], pairs["demand"], strict=True):
+        f[(int(r), int(d))] = model.new_int_var(0, int(min(have[r], need[d])), f"f_{r}_{d}")
+    for d in asking:
+        parts = [v for (r, dd), v in f.items() if dd == d]
+        model.add(sum(parts) == int(need[d]) * y[int(d)])
+    for r in np.unique(pairs["resource"].to_numpy()):
+        model.add(sum(v for (rr, _), v in f.items() if rr == r) <= int(have[r]))
+    coef, err = _scaled(value[asking], params.cost_scale)
+    model.maximize(sum(int(c) * y[int(d)] for c, d in zip(coef, asking, strict=True)))
+    solver = _solver(params)
+    status = solver.solve(model)
+    rows: list[tuple[int, int, float]] = []
+    if status in _STATUS:
+        for d in asking:
+            funded[d] = bool(solver.value(y[int(d)]))
+        for (r, dd), v in f.items():
+            amount = solver.value(v)
+            if amount > 0:
+                rows.append((r, dd, amount / 100))
+        bound_scaled, state = solver.best_objective_bound, _STATUS[status]
+    else:
+        bound_scaled, state = solver.best_objective_bound, "feasible"  # nothing funded
+    objective = float(value[funded].sum())
+    bound = max(bound_scaled / params.cost_scale + err * len(asking), objective)
+    table = pd.DataFrame(
+        {
+            "resource_id": [res.at[r, "resource_id"] for r, _, _ in rows],
+            "unit_id": [res.at[r, "unit_id"] for r, _, _ in rows],
+            "demand_id": [demands.at[d, "demand_id"] for _, d, _ in rows],
+            "community_id": [demands.at[d, "community_id"] for _, d, _ in rows],
+            "amount": [a for _, _, a in rows],
+        },
+        columns=["resource_id", "unit_id", "demand_id", "community_id", "amount"],
+    )
+    table = table.sort_values(["demand_id", "resource_id"], kind="stable").reset_index(drop=True)
+    part = Part(state, objective, bound, time.perf_counter() - start)
+    return part, funded, table, findings
+
+
+# --- lead units ---------------------------------------------------------------------
+
+
+def _integer_scale(values: np.ndarray) -> int:
+    """The smallest of 1, 10, 100, 1000 that makes every value whole (else 1000)."""
+    for k in (1, 10, 100, 1000):
+        if np.allclose(values * k, np.rint(values * k), rtol=0, atol=1e-9):
+            return k
+    return 1000
+
+
+def solve_leads(dataset: Dataset, params: PlanParams) -> tuple[Part, pd.DataFrame]:
+    """Rule ``lead_units``: exactly one lead unit per listed demand, at least total cost.
+
+    Each unit's summed ``effort`` stays within its ``lead_capacity`` (no limit where the
+    capacity is empty). This is the generalized assignment problem; the outcome is a
+    minimisation (``bound`` is a lower bound on the cost).
+
+    Raises
+    ------
+    InfeasibleError
+        Naming demands no unit can take, or units whose capacities are too small for
+        the demands that can only go to them.
+    """
+    start = time.perf_counter()
+    opts = dataset.table("lead_options")
+    units = dataset.units.set_index("unit_id")
+    cap_of = units["lead_capacity"]
+    effort = opts["effort"].to_numpy(float)
+    caps = cap_of.dropna().to_numpy(float)
+    k = _integer_scale(np.concatenate((effort, caps)))
+    eff = np.ceil(effort * k - 1e-9).astype(np.int64)
+    cost_coef, err = _scaled(opts["cost"].to_numpy(float), 1.0)
+    if err > 1e-9:
+        cost_coef, err = _scaled(opts["cost"].to_numpy(float), 1e4)
+        cost_scale = 1e4
+    else:
+        cost_scale = 1.0
+    demand_ids = list(dict.fromkeys(opts["demand_id"]))
+    opt_unit = opts["unit_id"].astype(str).to_numpy()
+    caps_of_unit = {str(u): c for u, c in cap_of.items()}
+    findings: list[Finding] = []
+    for did in demand_ids:
+        rows = np.flatnonzero((opts["demand_id"] == did).to_numpy())
+        fits = [
+            r
+            for r in rows
+            if pd.isna(caps_of_unit[opt_unit[r]])
+            or eff[r] <= math.floor(float(caps_of_unit[opt_unit[r]]) * k + 1e-9)
+        ]
+        if not fits:
+            findings.append(
+                Finding(
+                    "lead_units",
+                    f"demand {did} needs more effort than any of its units can lead",
+                    demands=(str(did),),
+                    units=tuple(str(opt_unit[r]) for r in rows),
+                )
+            )
+    if findings:
+        raise InfeasibleError(findings)
+
+    def build(hard: bool) -> tuple[cp_model.CpModel, list[cp_model.IntVar], dict[str, Any]]:
+        model = cp_model.CpModel()
+        x = [model.new_bool_var(f"lead_{r}") for r in range(len(opts))]
+        by_demand = opts.groupby("demand_id", sort=False).indices
+        for did in demand_ids:
+            model.add_exactly_one(x[r] for r in by_demand[did])
+        lits: dict[str, Any] = {}
+        for uid, rows in opts.groupby("unit_id").indices.items():
+            c = cap_of.get(uid)
+            if c is None or pd.isna(c):
+                continue
+            b = model.new_bool_var(f"cap_{uid}")
+            load = sum(int(eff[r]) * x[r] for r in rows)
+            model.add(load <= math.floor(float(c) * k + 1e-9)).only_enforce_if(b)
+            lits[str(uid)] = b
+        if hard:
+            for b in lits.values():
+                model.add(b == 1)
+        else:
+            model.add_assumptions(list(lits.values()))
+        return model, x, lits
+
+    model, x, _ = build(hard=True)
+    model.minimize(sum(int(c) * v for c, v in zip(cost_coef, x, strict=True)))
+    solver = _solver(params)
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE:
+        diag, _, lits = build(hard=False)
+        raise InfeasibleError(_lead_conflict(opts, _core(diag, lits, params.time_limit_s)))
+    if status not in _STATUS:
+        raise SolverError(
+            f"no lead assignment was found within {params.time_limit_s:g} s (raise time_limit_s)"
+        )
+    chosen = [r for r in range(len(opts)) if solver.value(x[r])]
+    table = opts.loc[chosen, ["demand_id", "unit_id", "effort", "cost"]].reset_index(drop=True)
+    cost = float(opts["cost"].to_numpy(float)[chosen].sum())
+    bound = min(solver.best_objective_bound / cost_scale - err * len(demand_ids), cost)
+    part = Part(_STATUS[status], cost, bound, time.perf_counter() - start)
+    return part, table
+
+
+def _lead_conflict(opts: pd.DataFrame, names: list[str]) -> list[Finding]:
+    """Name units whose capacities cannot take the demands that must go to them."""
+    # Demands whose every option lies with these units: they are what overloads them.
+    only = opts.groupby("demand_id")["unit_id"].apply(lambda s: bool(s.isin(names).all()))
+    demands = tuple(str(d) for d in only.index[only.to_numpy()])
+    return [
+        Finding(
+            "lead_units",
+            "these units' lead capacities are too small for the demands that can only be "
+            "led by them",
+            demands=demands,
+            units=tuple(sorted(names)),
+        )
+    ]
+
+
+# --- all together -------------------------------------------------------------------
+
+
+def solve_integer(
+    dataset: Dataset, problem: Problem, rules: ActiveRules, params: PlanParams
+) -> IntegerResult:
+    """Solve a run with integer rules: labour (flow or CP-SAT), funds, lead units.
+
+    The objective, bound and gap are labour plus funds; lead units, a cost to minimise,
+    are reported beside them.
+    """
+    start = time.perf_counter()
+    findings: list[Finding] = []
+    if rules.labour:
+        flow, labour, start_objective = solve_labour(problem, rules, params)
+    else:
+        fr = solve_flow(problem)
+        flow, start_objective = fr.flow, fr.objective
+        labour = Part(fr.status, fr.objective, fr.bound, fr.wall_seconds)
+    funds = funded = funding = None
+    if rules.funds:
+        funds, funded, funding, notes = solve_funds(dataset, problem, params)
+        findings += notes
+    leads = lead_table = None
+    if rules.leads:
+        leads, lead_table = solve_leads(dataset, params)
+    parts = [p for p in (labour, funds) if p is not None]
+    objective = sum(p.objective for p in parts)
+    bound = sum(p.bound for p in parts)
+    every = [p for p in (labour, funds, leads) if p is not None]
+    status = "optimal" if all(p.status == "optimal" for p in every) else "feasible"
+    gap = abs(bound - objective) / max(abs(bound), 1.0)
+    return IntegerResult(
+        flow=flow,
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        wall_seconds=time.perf_counter() - start,
+        solver="ortools.cp_sat",
+        labour=labour,
+        funds=funds,
+        leads=leads,
+        start_objective=start_objective + (funds.objective if funds else 0.0),
+        funded=funded,
+        funding=funding,
+        lead_table=lead_table,
+        findings=tuple(findings),
+    )
+
+
+def part_kpis(part: Part | None) -> dict[str, Any] | None:
+    """One model's outcome as KPIs."""
+    if part is None:
+        return None
+    return {
+        "status": part.status,
+        "objective": round(part.objective, 6),
+        "bound": round(part.bound, 6),
+        "gap": float(f"{part.gap:.3g}"),
+        "seconds": round(part.wall_seconds, 4),
+    }
