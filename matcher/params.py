@@ -33,10 +33,9 @@ class PlanParams:
         The rounding is accounted for in the reported bound, so the gap stays honest.
         Default 1e6 (scores exact to 1e-6 per hour).
     time_limit_s
-        Time limit in seconds for the integer rules' search (CP-SAT). With
-        ``deterministic`` it is CP-SAT's deterministic time (close to seconds on this
-        kind of machine), so that a limit reached gives the same plan every run. The
-        exact min-cost flow always finishes with a proof and ignores it. Default 60.
+        Wall-time limit in seconds of the integer rules' search (CP-SAT); the best plan
+        found by then is returned with its bound and gap. The exact min-cost flow always
+        finishes with a proof and ignores it. Default 60.
     gap_limit
         Stop the integer search once the relative gap between plan and bound is at most
         this. Default 0 (search until proven optimal or out of time).
@@ -46,8 +45,9 @@ class PlanParams:
     workers
         Search workers (threads) for the integer rules. Default 2 (this machine's cores).
     deterministic
-        Make the integer search reproducible (interleaved workers, deterministic time).
-        Default True; False lets the workers race, often faster, not reproducible.
+        Interleave the integer search's workers in a fixed order, so that a search that
+        ends with a proof gives the same plan every run (one stopped by the time limit
+        may differ). Default True; False lets the workers race, often faster.
     max_communities_per_cadre
         Integer rule: a cadre serves at most this many distinct communities. Default
         ``None`` (off).

@@ -17,6 +17,7 @@ bound on the unrounded optimum.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -76,12 +77,10 @@ def _solver(params: PlanParams) -> cp_model.CpSolver:
     p.num_workers = params.workers
     p.random_seed = params.seed
     p.relative_gap_limit = params.gap_limit
-    if params.deterministic:
-        # Interleaved workers and deterministic time: a limit reached gives the same plan.
-        p.interleave_search = params.workers > 1
-        p.max_deterministic_time = params.time_limit_s
-    else:
-        p.max_time_in_seconds = params.time_limit_s
+    p.max_time_in_seconds = params.time_limit_s
+    # Interleaved workers search in a fixed order: a search that ends by proof (not by
+    # the time limit) gives the same plan every run.
+    p.interleave_search = params.deterministic and params.workers > 1
     return s
 
 
@@ -126,6 +125,7 @@ def add_cadre_community_limit(
     cap: np.ndarray,
     is_cadre: np.ndarray,
     limit: int,
+    hours_of: np.ndarray,
 ) -> dict[tuple[int, int], cp_model.IntVar]:
     """Rule ``max_communities_per_cadre``: a cadre serves at most ``limit`` communities.
 
@@ -147,6 +147,10 @@ def add_cadre_community_limit(
             z = model.new_bool_var(f"serves_{s}_{c}")
             for a in arcs:
                 model.add(x[a] <= int(cap[a]) * z)
+            # The summed link is implied but tightens the LP relaxation the search uses.
+            if len(arcs) > 1:
+                room = min(int(hours_of[s]), sum(int(cap[a]) for a in arcs))
+                model.add(sum(x[a] for a in arcs) <= room * z)
             serves[(s, c)] = z
             lits.append(z)
         model.add(sum(lits) <= limit)
@@ -175,39 +179,91 @@ def add_coverage_floor(
     return enforce
 
 
-def repair_flow(
-    problem: Problem,
-    flow: np.ndarray,
-    rules: ActiveRules,
-) -> np.ndarray:
-    """Make the flow optimum satisfy ``min_hours`` and the cadre community limit.
+def _over_limit(problem: Problem, flow: np.ndarray, limit: int) -> np.ndarray:
+    """Arcs of cadres over their community limit that lie outside their best communities.
 
-    Demands below their minimum are dropped to 0; a cadre over its community limit keeps
-    the communities where its hours score most. (The coverage floor is left to the
-    search.) Returns a new flow.
+    A cadre over the limit keeps the ``limit`` communities where its hours score most.
     """
     arcs = problem.arcs
-    f = flow.copy()
-    limit = rules.max_communities_per_cadre
-    if limit is not None:
-        on = np.flatnonzero(f > 0)
-        sup, comm = arcs.supplier[on], problem.demand_community[arcs.demand[on]]
-        cadre = problem.suppliers.kind[sup] == CADRE
-        on, sup, comm = on[cadre], sup[cadre], comm[cadre]
-        value = f[on] * arcs.weight[on]
-        frame = pd.DataFrame({"arc": on, "s": sup, "c": comm, "v": value})
-        per = frame.groupby(["s", "c"], sort=True)["v"].sum().reset_index()
-        per = per.sort_values(["s", "v", "c"], ascending=[True, False, True], kind="stable")
-        per["rank"] = per.groupby("s").cumcount()
-        drop = per[per["rank"] >= limit][["s", "c"]]
-        gone = frame.merge(drop, on=["s", "c"])["arc"].to_numpy()
-        f[gone] = 0
+    on = np.flatnonzero(flow > 0)
+    sup, comm = arcs.supplier[on], problem.demand_community[arcs.demand[on]]
+    cadre = problem.suppliers.kind[sup] == CADRE
+    on, sup, comm = on[cadre], sup[cadre], comm[cadre]
+    frame = pd.DataFrame({"s": sup, "c": comm, "v": flow[on] * arcs.weight[on]})
+    per = frame.groupby(["s", "c"], sort=True)["v"].sum().reset_index()
+    per = per.sort_values(["s", "v", "c"], ascending=[True, False, True], kind="stable")
+    per["rank"] = per.groupby("s").cumcount()
+    over = per["s"].isin(per.loc[per["rank"] >= limit, "s"])
+    kept = per[over & (per["rank"] < limit)]
+    over_s = np.unique(per.loc[over, "s"].to_numpy())
+    if len(over_s) == 0:
+        return np.zeros(len(arcs), dtype=bool)
+    n_c = len(problem.community_ids)
+    arc_comm = problem.demand_community[arcs.demand]
+    allowed = np.isin(arcs.supplier * n_c + arc_comm, kept["s"].to_numpy() * n_c + kept["c"])
+    return np.isin(arcs.supplier, over_s) & ~allowed
+
+
+def repair_flow(
+    problem: Problem, flow: np.ndarray, rules: ActiveRules, rounds: int = 30
+) -> np.ndarray:
+    """Turn the flow optimum into a plan that satisfies ``min_hours`` and the community
+    limit, re-solving the flow after each repair so that freed hours go where they score.
+
+    Each round, a cadre over its limit is confined to the communities where it scored
+    most, and a demand below its minimum is closed; then the flow is solved again on
+    what is left. Confinements and closures accumulate, so the rounds end. (The coverage
+    floor is left to the search.)
+    """
+    arcs = problem.arcs
+    allowed = np.ones(len(arcs), dtype=bool)
+    hours = problem.demand_hours.copy()
     mins = rules.min_hours
-    if (mins > 0).any():
-        got = np.bincount(arcs.demand, weights=f, minlength=len(mins))
-        short = (got > 0) & (got < mins)
-        f[short[arcs.demand]] = 0
+    limit = rules.max_communities_per_cadre
+    f = flow.copy()
+    for _ in range(rounds):
+        changed = False
+        if limit is not None:
+            cut = _over_limit(problem, f, limit)
+            if cut.any():
+                allowed &= ~cut
+                changed = True
+        if (mins > 0).any():
+            got = np.bincount(arcs.demand, weights=f, minlength=len(mins))
+            short = (got > 0) & (got < mins)
+            if short.any():
+                hours[short] = 0
+                changed = True
+        if not changed:
+            return f
+        f = _flow_on(problem, allowed, hours)
+    # Past the rounds, drop whatever still breaks a rule (a safe, feasible plan).
+    if limit is not None:
+        f[_over_limit(problem, f, limit)] = 0
+    got = np.bincount(arcs.demand, weights=f, minlength=len(mins))
+    f[((got > 0) & (got < mins))[arcs.demand]] = 0
     return f
+
+
+def _flow_on(problem: Problem, allowed: np.ndarray, demand_hours: np.ndarray) -> np.ndarray:
+    """The flow optimum using only ``allowed`` arcs and the given demand hours."""
+    keep = np.flatnonzero(allowed)
+    a = problem.arcs
+    sub = dataclasses.replace(
+        problem,
+        demand_hours=demand_hours,
+        arcs=dataclasses.replace(
+            a,
+            supplier=a.supplier[keep],
+            demand=a.demand[keep],
+            km=a.km[keep],
+            tie=a.tie[keep],
+            weight=a.weight[keep],
+        ),
+    )
+    flow = np.zeros(len(a), dtype=np.int64)
+    flow[keep] = solve_flow(sub).flow
+    return flow
 
 
 @dataclass
@@ -248,6 +304,7 @@ def _labour_model(
             cap[idx],
             problem.suppliers.kind == CADRE,
             rules.max_communities_per_cadre,
+            hours_s,
         )
     floors: dict[int, cp_model.IntVar] = {}
     if rules.coverage_floor is not None:
