@@ -19,11 +19,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check matcher tests datasets benchmarks
-	$(BIN)/ruff format --check matcher tests datasets benchmarks
+	$(BIN)/ruff check matcher api tests datasets benchmarks
+	$(BIN)/ruff format --check matcher api tests datasets benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict api
 
 check: lint typecheck test
 

@@ -48,6 +48,11 @@ class PlanParams:
         Interleave the integer search's workers in a fixed order, so that a search that
         ends with a proof gives the same plan every run (one stopped by the time limit
         may differ). Default True; False lets the workers race, often faster.
+    integer_solver
+        Engine of the labour model under integer rules: ``"highs"`` (HiGHS's MIP solver,
+        exact scores) or ``"cpsat"`` (OR-Tools CP-SAT, scores scaled to integers). Both
+        start from the repaired flow; ``benchmarks/bench_integer.py`` compares them.
+        Funds and lead units always use CP-SAT. Default ``"highs"``.
     max_communities_per_cadre
         Integer rule: a cadre serves at most this many distinct communities. Default
         ``None`` (off).
@@ -77,6 +82,7 @@ class PlanParams:
     seed: int = 0
     workers: int = 2
     deterministic: bool = True
+    integer_solver: str = "highs"
     max_communities_per_cadre: int | None = None
     coverage_floor: float | None = None
     yuan_per_hour_equivalent: float = 1000.0
@@ -108,6 +114,8 @@ class PlanParams:
             if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f <= 1:
                 raise ParameterError("coverage_floor", f, "a share greater than 0, at most 1")
             object.__setattr__(self, "coverage_floor", float(f))
+        if self.integer_solver not in ("highs", "cpsat"):
+            raise ParameterError("integer_solver", self.integer_solver, "highs or cpsat")
         for name in ("deterministic", "apply_min_hours", "apply_funds", "apply_leads"):
             if not isinstance(getattr(self, name), bool):
                 raise ParameterError(name, getattr(self, name), "true or false")

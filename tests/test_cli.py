@@ -102,3 +102,31 @@ def test_generate_writes_a_valid_dataset(tmp_path: Path) -> None:
 def test_generate_refuses_bad_scale(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "/tmp/never-written", "--scale", "-1"]) == 2
     assert "scale" in capsys.readouterr().err
+
+
+def test_contradictory_rules_exit_2_with_a_diagnosis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reasons = ROOT / "tests" / "data" / "reasons"
+    out = tmp_path / "plan"
+    code = main(["plan", str(reasons), "--out", str(out), "--param", "coverage_floor=1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "coverage_floor" in err and "communities:" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_integer_rule_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    code = main(
+        ["plan", str(DEMO), "--out", str(out), "--quiet", "--param", "max_communities_per_cadre=1"]
+        + ["--param", "time_limit_s=5"]
+    )
+    assert code == 0
+    kpis = json.loads((out / "kpis.json").read_text(encoding="utf-8"))
+    assert kpis["rules"] == ["max_communities_per_cadre"]
+    assert kpis["bound"] >= kpis["objective"]
+    a = pd.read_csv(out / "assignments.csv", keep_default_na=False)
+    cadres = a[a["supplier_kind"] == "cadre"]
+    assert (cadres.groupby("supplier_id")["community_id"].nunique() <= 1).all()

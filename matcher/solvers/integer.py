@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +47,7 @@ class Part:
     objective: float
     bound: float
     wall_seconds: float
+    engine: str = "ortools.cp_sat"
 
     @property
     def gap(self) -> float:
@@ -71,13 +74,14 @@ class IntegerResult(FlowResult):
     findings: tuple[Finding, ...] = ()
 
 
-def _solver(params: PlanParams) -> cp_model.CpSolver:
+def _solver(params: PlanParams, deadline: float | None = None) -> cp_model.CpSolver:
     s = cp_model.CpSolver()
     p = s.parameters
     p.num_workers = params.workers
     p.random_seed = params.seed
     p.relative_gap_limit = params.gap_limit
-    p.max_time_in_seconds = params.time_limit_s
+    left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
+    p.max_time_in_seconds = max(left, 0.1)
     # Interleaved workers search in a fixed order: a search that ends by proof (not by
     # the time limit) gives the same plan every run.
     p.interleave_search = params.deterministic and params.workers > 1
@@ -319,7 +323,7 @@ def _labour_model(
 
 
 def solve_labour(
-    problem: Problem, rules: ActiveRules, params: PlanParams
+    problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float | None = None
 ) -> tuple[np.ndarray, Part, float]:
     """The labour objective under the labour rules.
 
@@ -340,7 +344,10 @@ def solve_labour(
         use &= arcs.weight > 0  # an hour that scores <= 0 is never needed then
     idx = np.flatnonzero(use)
     coef, err = _scaled(arcs.weight[idx], params.cost_scale)
-    flow_start = repair_flow(problem, solve_flow(problem).flow, rules)
+    # The flow optimum ignores the rules, which only take plans away: its bound also
+    # bounds the plan under them.
+    relaxed = solve_flow(problem)
+    flow_start = repair_flow(problem, relaxed.flow, rules)
 
     lm = _labour_model(problem, rules, idx, cap, hard=True)
     model, x = lm.model, lm.x
@@ -352,7 +359,7 @@ def solve_labour(
         model.add_hint(y, bool(got[d] > 0))
     start_objective = float(np.dot(flow_start, arcs.weight))
 
-    solver = _solver(params)
+    solver = _solver(params, deadline)
     status = solver.solve(model)
     if status == cp_model.INFEASIBLE and lm.floors:
         diag = _labour_model(problem, rules, idx, cap, hard=False)
@@ -372,8 +379,204 @@ def solve_labour(
         )
     objective = float(np.dot(flow, arcs.weight))
     movable = min(int(hours_s.sum()), int(hours_d.sum()))
-    bound = max(solver.best_objective_bound / params.cost_scale + err * movable, objective)
+    bound = solver.best_objective_bound / params.cost_scale + err * movable
+    bound = max(min(bound, relaxed.bound), objective)
     part = Part(state, objective, bound, time.perf_counter() - start)
+    return flow, part, start_objective
+
+
+def _quiet_highs() -> Any:
+    """A HiGHS instance that prints nothing (its banner goes to the C-level stdout)."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def solve_labour_highs(
+    problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float
+) -> tuple[np.ndarray, Part, float] | None:
+    """The same labour model as :func:`solve_labour`, as a MIP for HiGHS.
+
+    Scores stay exact (no integer scaling), HiGHS starts from the repaired flow, and its
+    dual bound is the bound reported. Returns ``None`` when HiGHS finds the floors
+    infeasible, so that CP-SAT can name the communities at fault.
+    """
+    import highspy
+    import scipy.sparse as sp
+
+    start = time.perf_counter()
+    arcs = problem.arcs
+    hours_s, hours_d = problem.suppliers.hours, problem.demand_hours
+    cap = np.minimum(hours_s[arcs.supplier], hours_d[arcs.demand])
+    use = cap > 0
+    if rules.coverage_floor is None:
+        use &= arcs.weight > 0
+    idx = np.flatnonzero(use)
+    # The flow optimum ignores the rules, which only take plans away: its bound also
+    # bounds the plan under them.
+    relaxed = solve_flow(problem)
+    flow_start = repair_flow(problem, relaxed.flow, rules)
+    n_x = len(idx)
+    sup, dem = arcs.supplier[idx], arcs.demand[idx]
+    comm = problem.demand_community[dem]
+    mins = rules.min_hours
+    ydem = np.array([d for d in np.flatnonzero(mins > 0) if (dem == d).any()], dtype=np.int64)
+    limit = rules.max_communities_per_cadre
+    cadre = problem.suppliers.kind[sup] == CADRE
+    if limit is not None:
+        n_c = len(problem.community_ids)
+        pair_key = np.unique(sup[cadre] * n_c + comm[cadre])
+        counts = np.bincount(pair_key // n_c, minlength=len(hours_s))
+        pair_key = pair_key[counts[pair_key // n_c] > limit]  # only cadres that can exceed
+    else:
+        n_c, pair_key = 1, np.zeros(0, dtype=np.int64)
+    n = n_x + len(ydem) + len(pair_key)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    n_rows = 0
+
+    def block(
+        r: np.ndarray, c: np.ndarray, v: np.ndarray, low: np.ndarray, high: np.ndarray
+    ) -> None:
+        nonlocal n_rows
+        rows.append(r + n_rows)
+        cols.append(c)
+        vals.append(v)
+        lo.append(low)
+        hi.append(high)
+        n_rows += len(low)
+
+    j = np.arange(n_x)
+    us, sup_row = np.unique(sup, return_inverse=True)
+    block(sup_row, j, np.ones(n_x), np.full(len(us), -np.inf), hours_s[us].astype(float))
+    ud, dem_row = np.unique(dem, return_inverse=True)
+    block(dem_row, j, np.ones(n_x), np.full(len(ud), -np.inf), hours_d[ud].astype(float))
+    if len(ydem):
+        pos = {int(d): i for i, d in enumerate(ydem)}
+        on = np.isin(dem, ydem)
+        r = np.array([pos[int(d)] for d in dem[on]], dtype=np.int64)
+        k = len(ydem)
+        yc = n_x + np.arange(k)
+        # x(d) - min * y >= 0 and x(d) - hours * y <= 0
+        block(
+            np.concatenate((r, np.arange(k))),
+            np.concatenate((j[on], yc)),
+            np.concatenate((np.ones(on.sum()), -mins[ydem].astype(float))),
+            np.zeros(k),
+            np.full(k, np.inf),
+        )
+        block(
+            np.concatenate((r, np.arange(k))),
+            np.concatenate((j[on], yc)),
+            np.concatenate((np.ones(on.sum()), -hours_d[ydem].astype(float))),
+            np.full(k, -np.inf),
+            np.zeros(k),
+        )
+    if len(pair_key):
+        key = sup * n_c + comm
+        zpos = np.searchsorted(pair_key, key)
+        zpos[zpos >= len(pair_key)] = 0
+        linked = cadre & (pair_key[zpos] == key) if len(pair_key) else np.zeros(n_x, bool)
+        zc = n_x + len(ydem) + zpos[linked]
+        m = int(linked.sum())
+        block(
+            np.concatenate((np.arange(m), np.arange(m))),
+            np.concatenate((j[linked], zc)),
+            np.concatenate((np.ones(m), -cap[idx][linked].astype(float))),
+            np.full(m, -np.inf),
+            np.zeros(m),
+        )
+        zs, z_row = np.unique(pair_key // n_c, return_inverse=True)
+        block(
+            z_row,
+            n_x + len(ydem) + np.arange(len(pair_key)),
+            np.ones(len(pair_key)),
+            np.full(len(zs), -np.inf),
+            np.full(len(zs), float(limit or 0)),
+        )
+    if rules.coverage_floor is not None:
+        targets = coverage_targets(problem, rules.coverage_floor)
+        cs = np.flatnonzero(targets > 0)
+        cpos = np.full(len(problem.community_ids), -1)
+        cpos[cs] = np.arange(len(cs))
+        on = cpos[comm] >= 0
+        block(
+            cpos[comm[on]],
+            j[on],
+            np.ones(on.sum()),
+            targets[cs].astype(float),
+            np.full(len(cs), np.inf),
+        )
+    mat = sp.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n)
+    )
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, n_rows
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.concatenate((arcs.weight[idx], np.zeros(n - n_x)))
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.concatenate((cap[idx].astype(float), np.ones(n - n_x)))
+    lp.row_lower_ = np.concatenate(lo)
+    lp.row_upper_ = np.concatenate(hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr
+    lp.a_matrix_.index_ = mat.indices
+    lp.a_matrix_.value_ = mat.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    h = _quiet_highs()
+    h.setOptionValue("random_seed", params.seed)
+    h.setOptionValue("mip_rel_gap", params.gap_limit)
+    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
+    h.passModel(lp)
+    hint = np.zeros(n)
+    hint[:n_x] = flow_start[idx]
+    got = np.bincount(arcs.demand, weights=flow_start, minlength=len(hours_d))
+    hint[n_x : n_x + len(ydem)] = got[ydem] > 0
+    if len(pair_key):
+        served = np.unique((sup * n_c + comm)[(flow_start[idx] > 0) & cadre])
+        hint[n_x + len(ydem) :] = np.isin(pair_key, served)
+    sol = highspy.HighsSolution()
+    sol.col_value = hint.tolist()
+    h.setSolution(sol)
+    h.run()
+    model_status = h.getModelStatus()
+    if model_status == highspy.HighsModelStatus.kInfeasible:
+        return None
+    info = h.getInfo()
+    values = np.asarray(h.getSolution().col_value)
+    flow = np.zeros(len(arcs), dtype=np.int64)
+    if n == 0:
+        flow = flow_start
+    elif len(values) == n and info.primal_solution_status == highspy.kSolutionStatusFeasible:
+        flow[idx] = np.rint(values[:n_x]).astype(np.int64)
+    else:
+        flow = flow_start
+    objective = float(np.dot(flow, arcs.weight))
+    optimal = model_status in (
+        highspy.HighsModelStatus.kOptimal,
+        highspy.HighsModelStatus.kModelEmpty,
+    )
+    bound = float(info.mip_dual_bound)
+    if not math.isfinite(bound) or n == 0:
+        bound = relaxed.bound
+    bound = max(min(bound, relaxed.bound), objective)
+    state = "optimal" if optimal and params.gap_limit == 0 else "feasible"
+    start_objective = float(np.dot(flow_start, arcs.weight))
+    part = Part(state, objective, bound, time.perf_counter() - start, engine="highs")
     return flow, part, start_objective
 
 
@@ -619,13 +822,20 @@ def solve_integer(
     are reported beside them.
     """
     start = time.perf_counter()
+    deadline = start + params.time_limit_s
     findings: list[Finding] = []
     if rules.labour:
-        flow, labour, start_objective = solve_labour(problem, rules, params)
+        solved = None
+        if params.integer_solver == "highs":
+            solved = solve_labour_highs(problem, rules, params, deadline)
+        # CP-SAT also names the communities at fault when HiGHS finds the floors infeasible.
+        if solved is None:
+            solved = solve_labour(problem, rules, params, deadline)
+        flow, labour, start_objective = solved
     else:
         fr = solve_flow(problem)
         flow, start_objective = fr.flow, fr.objective
-        labour = Part(fr.status, fr.objective, fr.bound, fr.wall_seconds)
+        labour = Part(fr.status, fr.objective, fr.bound, fr.wall_seconds, engine=fr.solver)
     funds = funded = funding = None
     if rules.funds:
         funds, funded, funding, notes = solve_funds(dataset, problem, params)
@@ -646,7 +856,7 @@ def solve_integer(
         bound=bound,
         gap=gap,
         wall_seconds=time.perf_counter() - start,
-        solver="ortools.cp_sat",
+        solver=" + ".join(dict.fromkeys(p.engine for p in every)),
         labour=labour,
         funds=funds,
         leads=leads,
@@ -668,4 +878,5 @@ def part_kpis(part: Part | None) -> dict[str, Any] | None:
         "bound": round(part.bound, 6),
         "gap": float(f"{part.gap:.3g}"),
         "seconds": round(part.wall_seconds, 4),
+        "solver": part.engine,
     }

@@ -1,0 +1,370 @@
+"""Results of a succeeded run: tables as JSON pages, CSV and Parquet; KPIs; GeoJSON.
+
+A key scoped to districts reads only rows of those districts.
+"""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from api import store
+from api.db.models import Assignment, DatasetRow, DemandStatus, Funding, Lead, Run
+from api.deps import Principal, SessionDep, Viewer
+from api.errors import ApiError, responses
+from api.routes.runs import get_run
+from api.schemas import (
+    AssignmentPublic,
+    DemandStatusPublic,
+    FundingPublic,
+    LeadPublic,
+    Page,
+    scope_kpis,
+)
+
+router = APIRouter(
+    prefix="/runs", tags=["results"], responses=responses(400, 401, 403, 413, 404, 409, 422)
+)
+
+RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
+District = Annotated[str | None, Query(max_length=200, description="Only this district.")]
+
+# The spec's column order for downloads (the JSON adds district and the like).
+ASSIGNMENT_CSV = [c for c in store.ASSIGNMENT_FIELDS if c != "district"]
+DEMAND_STATUS_CSV = store.DEMAND_STATUS_FIELDS
+FUNDING_CSV = ["resource_id", "unit_id", "demand_id", "community_id", "amount"]
+LEAD_CSV = ["demand_id", "unit_id", "effort", "cost"]
+
+_CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}
+_PARQUET = {
+    "content": {
+        "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}
+    },
+    "description": "Parquet",
+}
+_GEOJSON = {
+    "content": {"application/geo+json": {"schema": {"type": "object"}}},
+    "description": "RFC 7946 FeatureCollection",
+}
+
+
+def succeeded_run(session: Session, run_id: str) -> Run:
+    """The run, which must have succeeded (404 if missing, 409 if not succeeded)."""
+    run = get_run(session, run_id)
+    if run.status != "succeeded":
+        raise ApiError(
+            409,
+            "no_results",
+            f"run {run_id} is {run.status}; results exist once it has succeeded",
+        )
+    return run
+
+
+def _scope(who: Principal, district: str | None) -> list[str] | None:
+    """Districts to restrict to (``None``: no restriction); 403 outside the key's scope."""
+    if district is not None:
+        if not who.can_read_district(district):
+            raise ApiError(
+                403,
+                "forbidden_district",
+                f"this key may read only districts {', '.join(who.districts or [])}",
+            )
+        return [district]
+    return who.districts
+
+
+def _filtered(
+    model: Any, stmt: Select[Any], filters: dict[str, str | None], districts: list[str] | None
+) -> Select[Any]:
+    if districts is not None:
+        stmt = stmt.where(model.district.in_(districts))
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(getattr(model, column) == value)
+    return stmt
+
+
+def _page(
+    session: Session,
+    model: Any,
+    fields: list[str],
+    run_id: str,
+    filters: dict[str, str | None],
+    districts: list[str] | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    base = _filtered(model, select(model).where(model.run_id == run_id), filters, districts)
+    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = session.execute(base.order_by(model.row_no).limit(limit).offset(offset)).scalars().all()
+    return [{f: getattr(r, f) for f in fields} for r in rows], int(total)
+
+
+def _frame(
+    session: Session,
+    model: Any,
+    fields: list[str],
+    run_id: str,
+    filters: dict[str, str | None],
+    districts: list[str] | None,
+) -> pd.DataFrame:
+    columns = [getattr(model, f) for f in fields]
+    stmt = _filtered(model, select(*columns).where(model.run_id == run_id), filters, districts)
+    rows = session.execute(stmt.order_by(model.row_no)).all()
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=fields)
+
+
+def _download(frame: pd.DataFrame, fmt: str, name: str) -> Response:
+    if fmt == "csv":
+        data = frame.to_csv(index=False, lineterminator="\n", na_rep="").encode("utf-8")
+        media = "text/csv; charset=utf-8"
+    else:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        data = buffer.getvalue()
+        media = "application/vnd.apache.parquet"
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+class TableFilters(BaseModel):
+    """Filters of a result table's rows (all optional; combined with AND)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    district: str | None = Field(default=None, max_length=200, description="Only this district.")
+    community_id: str | None = Field(
+        default=None, max_length=200, description="Only this community."
+    )
+    category: str | None = Field(default=None, max_length=200, description="Only this category.")
+
+
+class UnitFilters(TableFilters):
+    """Filters of assignments, funding and leads."""
+
+    unit_id: str | None = Field(default=None, max_length=200, description="Only this unit.")
+
+
+class StatusFilters(TableFilters):
+    """Filters of demand_status."""
+
+    status: Literal["met", "partial", "unmet"] | None = Field(
+        default=None, description="Only demands with this status."
+    )
+
+
+class _Page(BaseModel):
+    limit: int = Field(default=100, ge=1, le=10000, description="Rows per page.")
+    offset: int = Field(default=0, ge=0, le=2**31 - 1, description="Rows to skip.")
+
+
+class PagedUnitFilters(UnitFilters, _Page):
+    """Filters of assignments, funding and leads, and a page."""
+
+
+class PagedStatusFilters(StatusFilters, _Page):
+    """Filters of demand_status, and a page."""
+
+
+def _filters(filters: BaseModel) -> dict[str, str | None]:
+    values: dict[str, str | None] = filters.model_dump(
+        exclude={"district", "limit", "offset"}, exclude_none=True
+    )
+    return values
+
+
+def _add_table_routes(
+    name: str,
+    model: Any,
+    by_status: bool,
+    public: type[BaseModel],
+    fields: list[str],
+    csv_fields: list[str],
+    what: str,
+) -> None:
+    """Register ``/runs/{id}/NAME`` (JSON pages), ``NAME.csv`` and ``NAME.parquet``."""
+    filter_model: type[BaseModel] = StatusFilters if by_status else UnitFilters
+    paged_model: type[BaseModel] = PagedStatusFilters if by_status else PagedUnitFilters
+
+    def page(
+        run_id: RunId,
+        session: SessionDep,
+        who: Viewer,
+        filters: PagedUnitFilters,  # replaced below by the table's filter model
+    ) -> Any:
+        succeeded_run(session, run_id)
+        items, total = _page(
+            session,
+            model,
+            fields,
+            run_id,
+            _filters(filters),
+            _scope(who, filters.district),
+            filters.limit,
+            filters.offset,
+        )
+        return {"items": items, "total": total, "limit": filters.limit, "offset": filters.offset}
+
+    def download(fmt: str) -> Any:
+        def route(
+            run_id: RunId,
+            session: SessionDep,
+            who: Viewer,
+            filters: UnitFilters,  # replaced below by the table's filter model
+        ) -> Response:
+            succeeded_run(session, run_id)
+            frame = _frame(
+                session,
+                model,
+                csv_fields,
+                run_id,
+                _filters(filters),
+                _scope(who, filters.district),
+            )
+            for column in csv_fields:
+                if column in ("funds", "km", "amount", "effort", "cost"):
+                    frame[column] = frame[column].astype("float64")
+            return _download(frame, fmt, name)
+
+        route.__annotations__["filters"] = Annotated[filter_model, Query()]
+        return route
+
+    page.__annotations__["filters"] = Annotated[paged_model, Query()]
+    router.add_api_route(
+        f"/{{run_id}}/{name}",
+        page,
+        methods=["GET"],
+        response_model=Page[public],  # type: ignore[valid-type]
+        summary=f"The plan's {name}, as JSON pages",
+        description=f"{what} Filtered, paginated, in the plan's order; a district-scoped key "
+        "reads only its districts' rows.",
+        name=f"{name}_json",
+    )
+    for fmt, spec in (("csv", _CSV), ("parquet", _PARQUET)):
+        router.add_api_route(
+            f"/{{run_id}}/{name}.{fmt}",
+            download(fmt),
+            methods=["GET"],
+            response_class=Response,
+            responses={200: spec},
+            summary=f"The plan's {name} as {fmt.upper()}",
+            description=f"{what} As a {fmt.upper()} download ({name}.{fmt}), filtered.",
+            name=f"{name}_{fmt}",
+        )
+
+
+_add_table_routes(
+    "assignments",
+    Assignment,
+    False,
+    AssignmentPublic,
+    store.ASSIGNMENT_FIELDS,
+    ASSIGNMENT_CSV,
+    "Who gives how many hours to which demand, through which tie.",
+)
+_add_table_routes(
+    "demand_status",
+    DemandStatus,
+    True,
+    DemandStatusPublic,
+    DEMAND_STATUS_CSV,
+    DEMAND_STATUS_CSV,
+    "Every demand's covered hours, status and reason.",
+)
+_add_table_routes(
+    "funding",
+    Funding,
+    False,
+    FundingPublic,
+    store.FUNDING_FIELDS,
+    FUNDING_CSV,
+    "Funds granted to demands by funds resources (empty without the funds rule).",
+)
+_add_table_routes(
+    "leads",
+    Lead,
+    False,
+    LeadPublic,
+    store.LEAD_FIELDS,
+    LEAD_CSV,
+    "The lead unit chosen per demand (empty without lead_options.csv).",
+)
+
+
+# ---- KPIs and map ---------------------------------------------------------------------
+
+
+@router.get("/{run_id}/kpis", response_model=dict[str, Any])
+def kpis(
+    run_id: RunId, session: SessionDep, who: Viewer, district: District = None
+) -> dict[str, Any]:
+    """The plan's KPIs (``kpis.json``). With ``district``, or for a district-scoped key,
+    only the solver's figures and those districts' coverage."""
+    run = succeeded_run(session, run_id)
+    return scope_kpis(run.kpis or {}, _scope(who, district)) or {}
+
+
+@router.get("/{run_id}/communities.geojson", response_class=Response, responses={200: _GEOJSON})
+def communities_geojson(
+    run_id: RunId, session: SessionDep, who: Viewer, district: District = None
+) -> Response:
+    """Communities with their coverage as an RFC 7946 FeatureCollection (``[lon, lat]``)."""
+    run = succeeded_run(session, run_id)
+    districts = _scope(who, district)
+    dataset = session.get(DatasetRow, run.dataset_id)
+    if dataset is None:
+        raise ApiError(409, "no_dataset", f"the dataset of run {run_id} is gone")
+    communities = store.load_frames(session, run.dataset_id)["communities"]
+    sums = session.execute(
+        select(
+            DemandStatus.community_id,
+            func.count(),
+            func.sum(DemandStatus.hours),
+            func.sum(DemandStatus.covered_hours),
+        )
+        .where(DemandStatus.run_id == run_id)
+        .group_by(DemandStatus.community_id)
+    ).all()
+    per = {str(c): (int(n), int(h or 0), int(cov or 0)) for c, n, h, cov in sums}
+    features = []
+    for record in communities.to_dict("records"):
+        row = SimpleNamespace(**{str(k): v for k, v in record.items()})
+        d = str(row.district)
+        if districts is not None and d not in districts:
+            continue
+        n, hours, covered = per.get(str(row.community_id), (0, 0, 0))
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(row.community_id),
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(float(row.lon), 7), round(float(row.lat), 7)],
+                },
+                "properties": {
+                    "community_id": str(row.community_id),
+                    "name": str(row.name),
+                    "district": d,
+                    "street": str(row.street),
+                    "households": int(row.households),
+                    "demands": n,
+                    "hours_demanded": hours,
+                    "hours_covered": covered,
+                    "coverage": round(covered / hours, 6) if hours else None,
+                },
+            }
+        )
+    import json
+
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    return Response(body, media_type="application/geo+json")

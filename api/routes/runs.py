@@ -1,0 +1,269 @@
+"""``/runs``: queue, read, list, cancel and delete planning runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+import matcher
+from api import store
+from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
+from api.db.session import rowcount
+from api.deps import Planner, SessionDep, SettingsDep, Viewer
+from api.errors import ApiError, not_found, responses
+from api.schemas import Page, RunCreate, RunPublic, RunStatus
+
+router = APIRouter(prefix="/runs", tags=["runs"], responses=responses(400, 401, 403, 413))
+
+RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
+
+_RULE_FIELDS = {
+    "min_hours": "apply_min_hours",
+    "funds": "apply_funds",
+    "leads": "apply_leads",
+    "max_communities_per_cadre": "max_communities_per_cadre",
+    "coverage_floor": "coverage_floor",
+}
+
+
+def get_run(session: SessionDep, run_id: str) -> Run:
+    """The run ``run_id``, or 404."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise not_found("run", run_id)
+    return run
+
+
+def _check(body: RunCreate, session: SessionDep) -> dict[str, Any]:
+    """Validate a run request; returns the full parameters. Raises 404/422."""
+    if session.get(DatasetRow, body.dataset_id) is None:
+        raise not_found("dataset", body.dataset_id)
+    values = {**body.params.model_dump(exclude_none=True), **body.integer_rules.to_params()}
+    try:
+        params = matcher.PlanParams.from_mapping(values)
+    except matcher.ParameterError as exc:
+        rules = {v: f"integer_rules.{k}" for k, v in _RULE_FIELDS.items()}
+        field = rules.get(exc.name, f"params.{exc.name}")
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            str(exc),
+            [{"field": field, "value": repr(exc.value), "message": exc.expected}],
+        ) from None
+    return params.to_dict()
+
+
+def _request_hash(body: RunCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _accepted(response: Response, run: Run) -> RunPublic:
+    response.status_code = 202
+    response.headers["Location"] = f"/runs/{run.id}"
+    return RunPublic.from_row(run)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=RunPublic,
+    responses={
+        202: {
+            "description": "Queued (or, for a repeated Idempotency-Key, the run made before)",
+            "headers": {"Location": {"description": "The run's URL", "schema": {"type": "string"}}},
+        },
+        **responses(404, 413, 422),
+    },
+    summary="Queue a planning run",
+)
+def create_run(
+    body: RunCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: Planner,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Repeat a request safely: the same key and body give the same run, "
+            "solved once; the same key with another body is refused (422).",
+        ),
+    ] = None,
+) -> RunPublic:
+    """Queue a run of ``matcher.plan`` on a stored dataset; 202 with ``Location``.
+
+    ``params`` are checked by ``matcher.PlanParams``; ``integer_rules`` are refused until
+    the planner supports them.
+    """
+    digest = _request_hash(body)
+    if idempotency_key is not None:
+        earlier = session.execute(
+            select(Run).where(Run.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise ApiError(
+                    422,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request body",
+                    [{"field": "Idempotency-Key", "message": "already used for another body"}],
+                )
+            return _accepted(response, earlier)
+    params = _check(body, session)
+    run = Run(
+        id=uuid.uuid4().hex,
+        dataset_id=body.dataset_id,
+        label=body.label,
+        status="queued",
+        params=params,
+        integer_rules=body.integer_rules.model_dump(exclude_none=True),
+        time_limit_s=min(float(body.time_limit_s or math.inf), settings.run_time_limit_s),
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        created_by=who.key_id,
+        created_at=utcnow(),
+    )
+    session.add(run)
+    try:
+        session.commit()
+    except IntegrityError:  # the same key, sent twice at once
+        session.rollback()
+        earlier = session.execute(
+            select(Run).where(Run.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if earlier is None or earlier.request_hash != digest:
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+            ) from None
+        return _accepted(response, earlier)
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+    return _accepted(response, run)
+
+
+_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+)
+_TIME = Query(
+    max_length=64,
+    json_schema_extra={"format": "date-time"},
+    description="An ISO 8601 date-time (UTC when it has no zone).",
+)
+
+
+def _parse_time(name: str, value: str | None) -> datetime | None:
+    """An ISO 8601 query value as naive UTC (as stored); 422 when it is not one."""
+    if value is None:
+        return None
+    try:
+        if not _DATE_TIME.match(value):
+            raise ValueError(value)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{name} must be an ISO 8601 date-time such as 2026-01-31T08:00:00Z, got {value!r}",
+            [{"field": name, "message": "not an ISO 8601 date-time"}],
+        ) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+@router.get("", response_model=Page[RunPublic], responses=responses(422))
+def list_runs(
+    session: SessionDep,
+    who: Viewer,
+    dataset_id: Annotated[str | None, Query(max_length=32)] = None,
+    label: Annotated[str | None, Query(max_length=300)] = None,
+    status: RunStatus | None = None,
+    created_after: Annotated[str | None, _TIME] = None,
+    created_before: Annotated[str | None, _TIME] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> Page[RunPublic]:
+    """Runs, newest first, filtered by dataset, label, status and creation time."""
+    conditions: list[Any] = []
+    if dataset_id is not None:
+        conditions.append(Run.dataset_id == dataset_id)
+    if label is not None:
+        conditions.append(Run.label == label)
+    if status is not None:
+        conditions.append(Run.status == status)
+    after = _parse_time("created_after", created_after)
+    before = _parse_time("created_before", created_before)
+    if after is not None:
+        conditions.append(Run.created_at >= after)
+    if before is not None:
+        conditions.append(Run.created_at < before)
+    total = session.execute(select(func.count()).select_from(Run).where(*conditions)).scalar_one()
+    rows = (
+        session.execute(
+            select(Run)
+            .where(*conditions)
+            .order_by(Run.created_at.desc(), Run.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    return Page[RunPublic](
+        items=[RunPublic.from_row(r, who.districts) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{run_id}", response_model=RunPublic, responses=responses(404, 422))
+def read_run(run_id: RunId, session: SessionDep, who: Viewer) -> RunPublic:
+    """A run: status, KPIs, solver status, bound and gap, timings, error."""
+    return RunPublic.from_row(get_run(session, run_id), who.districts)
+
+
+@router.post("/{run_id}/cancel", response_model=RunPublic, responses=responses(404, 409, 422))
+def cancel_run(run_id: RunId, request: Request, session: SessionDep, _who: Planner) -> RunPublic:
+    """Cancel a queued or running run (a running solve's worker is stopped)."""
+    run = get_run(session, run_id)
+    done = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status.in_(ACTIVE_STATUSES))
+        .values(status="cancelled", error="cancelled by request", finished_at=utcnow())
+    )
+    session.commit()
+    session.refresh(run)
+    if rowcount(done) != 1:
+        raise ApiError(409, "run_finished", f"run {run_id} has already finished ({run.status})")
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+    return RunPublic.from_row(run)
+
+
+@router.delete("/{run_id}", status_code=204, responses=responses(404, 409, 422))
+def delete_run(run_id: RunId, session: SessionDep, _who: Planner) -> Response:
+    """Delete a finished run and its results (cancel a queued or running one first)."""
+    run = get_run(session, run_id)
+    if run.status in ACTIVE_STATUSES:
+        raise ApiError(409, "run_active", f"run {run_id} is {run.status}; cancel it first")
+    store.delete_results(session, run_id)
+    session.delete(run)
+    return Response(status_code=204)

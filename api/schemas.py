@@ -1,0 +1,429 @@
+"""Request and response bodies (``XCreate`` / ``XPublic`` pairs).
+
+Matcher objects and store rows become these schemas here, at the edge, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.db.models import ApiKey, DatasetRow, Run
+
+Role = Literal["viewer", "planner", "admin"]
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+T = TypeVar("T")
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time as an aware UTC time."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ErrorPublic(BaseModel):
+    """Every error response: a message, a machine-readable code, and details if any."""
+
+    detail: str = Field(description="What went wrong, in plain words.")
+    code: str = Field(description="A stable code: not_found, invalid_dataset, ...")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Itemised problems (validation issues, bad fields)."
+    )
+    truncated: int | None = Field(default=None, description="Issues found but not listed.")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of items."""
+
+    items: list[T]
+    total: int = Field(description="Items matching the filters, over all pages.")
+    limit: int
+    offset: int
+
+
+class HealthPublic(BaseModel):
+    """Liveness and the run queue."""
+
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+    queued: int | None = None
+    running: int | None = None
+    version: str
+
+
+# ---- datasets -------------------------------------------------------------------------
+
+
+class DatasetCreate(BaseModel):
+    """A dataset as JSON: each table as a list of row objects (column name -> value)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=300, description="A label for the dataset.")
+    tables: dict[str, list[dict[str, Any]]] = Field(
+        description="Tables by name (communities, units, cadres, demands, and the optional "
+        "ones), each a list of rows.",
+        examples=[
+            {
+                "communities": [
+                    {
+                        "community_id": "C1",
+                        "name": "Junmen",
+                        "district": "Gulou",
+                        "street": "Dongjie",
+                        "lat": 26.0869,
+                        "lon": 119.3008,
+                        "households": 2100,
+                    }
+                ],
+                "units": [
+                    {
+                        "unit_id": "U1",
+                        "name": "City bureau",
+                        "kind": "government",
+                        "level": "municipal",
+                        "district": "Gulou",
+                        "lat": 26.08,
+                        "lon": 119.29,
+                    }
+                ],
+                "cadres": [
+                    {
+                        "cadre_id": "K1",
+                        "unit_id": "U1",
+                        "skills": "elderly_care",
+                        "hours": 8,
+                        "home_community_id": "C1",
+                    }
+                ],
+                "demands": [
+                    {
+                        "demand_id": "D1",
+                        "community_id": "C1",
+                        "category": "elderly_care",
+                        "hours": 6,
+                        "priority": 4,
+                    }
+                ],
+            }
+        ],
+    )
+
+
+class IssuePublic(BaseModel):
+    """One validation issue, as ``matcher validate --json`` reports it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+    severity: str
+
+
+class DatasetPublic(BaseModel):
+    """A stored dataset."""
+
+    id: str
+    name: str
+    content_hash: str = Field(description="SHA-256 of the tables' content (format-independent).")
+    tables: dict[str, int] = Field(description="Rows per table.")
+    districts: list[str]
+    warnings: list[IssuePublic]
+    size_bytes: int = Field(description="Stored size (Parquet) of its tables.")
+    created_at: datetime
+    runs: int | None = Field(default=None, description="Runs that use the dataset.")
+
+    @classmethod
+    def from_row(cls, row: DatasetRow, runs: int | None = None) -> DatasetPublic:
+        """The public view of a stored dataset."""
+        return cls(
+            id=row.id,
+            name=row.name,
+            content_hash=row.content_hash,
+            tables={str(k): int(v) for k, v in row.tables.items()},
+            districts=[str(d) for d in row.districts],
+            warnings=[IssuePublic(**w) for w in row.warnings],
+            size_bytes=row.size_bytes,
+            created_at=as_utc(row.created_at) or row.created_at,
+            runs=runs,
+        )
+
+
+# ---- runs -----------------------------------------------------------------------------
+
+
+class ParamsCreate(BaseModel):
+    """Plan parameters (``matcher.PlanParams``); each omitted one keeps its default.
+
+    The bounds here document the library's; ``matcher.PlanParams`` has the last word.
+    The integer rules' switches are in ``integer_rules``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_travel_km: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Proximity tie radius, km (5)."
+    )
+    travel_cost_per_km: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Score lost per km of an hour (0.05)."
+    )
+    priority_weight: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="Factor on priority (1)."
+    )
+    cost_scale: float | None = Field(
+        default=None, ge=1, le=1e9, allow_inf_nan=False, description="Integer scaling (1e6)."
+    )
+    time_limit_s: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="Integer search limit, s (60)."
+    )
+    gap_limit: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Stop the search at this gap (0)."
+    )
+    seed: int | None = Field(default=None, ge=0, description="Seed of the integer search (0).")
+    workers: int | None = Field(default=None, ge=1, le=64, description="Search threads (2).")
+    deterministic: bool | None = Field(
+        default=None, description="Reproducible integer search (true)."
+    )
+    yuan_per_hour_equivalent: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="Value of funds (1000 yuan/hour)."
+    )
+    integer_solver: Literal["highs", "cpsat"] | None = Field(
+        default=None, description="Engine of the labour model under integer rules (highs)."
+    )
+
+
+class IntegerRulesCreate(BaseModel):
+    """The integer rules of a run (``matcher.PlanParams``' rule fields).
+
+    ``min_hours``, ``funds`` and ``leads`` apply when the dataset asks for them (its
+    ``min_hours`` / ``funds`` columns, ``lead_options.csv``); false switches one off.
+    ``max_communities_per_cadre`` and ``coverage_floor`` are off unless given. Any other
+    rule is refused with 422 (not available).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_hours: bool | None = Field(default=None, description="Apply demands' min_hours.")
+    funds: bool | None = Field(default=None, description="Plan demands' funds.")
+    leads: bool | None = Field(default=None, description="Choose lead units.")
+    max_communities_per_cadre: int | None = Field(
+        default=None, ge=1, description="A cadre serves at most this many communities."
+    )
+    coverage_floor: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Every community gets at least this share of what its ties could give.",
+    )
+
+    def to_params(self) -> dict[str, Any]:
+        """The rules as ``matcher.PlanParams`` fields."""
+        names = {"min_hours": "apply_min_hours", "funds": "apply_funds", "leads": "apply_leads"}
+        return {names.get(k, k): v for k, v in self.model_dump(exclude_none=True).items()}
+
+
+class RunCreate(BaseModel):
+    """A planning run to queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str = Field(min_length=1, max_length=32)
+    params: ParamsCreate = Field(default_factory=ParamsCreate)
+    integer_rules: IntegerRulesCreate = Field(default_factory=IntegerRulesCreate)
+    label: str | None = Field(default=None, max_length=300)
+    time_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Wall-clock limit of the run in seconds; the server's "
+        "MATCHER_RUN_TIME_LIMIT_S when omitted, and never more than it.",
+    )
+
+
+class RunPublic(BaseModel):
+    """A run: its request, state, solver figures and timings."""
+
+    id: str
+    dataset_id: str
+    label: str | None
+    status: RunStatus
+    params: dict[str, Any]
+    integer_rules: dict[str, Any]
+    time_limit_s: float
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queue_seconds: float | None = Field(description="From creation to start.")
+    run_seconds: float | None = Field(description="From start to finish.")
+    error: str | None
+    solver: str | None
+    solver_status: str | None
+    proven_optimal: bool | None
+    objective: float | None
+    bound: float | None = Field(description="Upper bound on the optimum.")
+    gap: float | None = Field(description="Relative gap between plan and bound.")
+    hours_demanded: int | None
+    hours_covered: int | None
+    coverage: float | None
+    timings: dict[str, float] | None = Field(description="Seconds per stage of the worker.")
+    kpis: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, run: Run, districts: list[str] | None = None) -> RunPublic:
+        """The public view of a run; a district-scoped reader sees only its districts."""
+        created, started, finished = (
+            as_utc(run.created_at),
+            as_utc(run.started_at),
+            as_utc(run.finished_at),
+        )
+        scoped = districts is not None
+        return cls(
+            id=run.id,
+            dataset_id=run.dataset_id,
+            label=run.label,
+            status=run.status,  # type: ignore[arg-type]
+            params=run.params,
+            integer_rules=run.integer_rules,
+            time_limit_s=run.time_limit_s,
+            created_at=created or run.created_at,
+            started_at=started,
+            finished_at=finished,
+            queue_seconds=(started - created).total_seconds() if started and created else None,
+            run_seconds=(finished - started).total_seconds() if finished and started else None,
+            error=run.error,
+            solver=run.solver,
+            solver_status=run.solver_status,
+            proven_optimal=run.proven_optimal,
+            objective=None if scoped else run.objective,
+            bound=None if scoped else run.bound,
+            gap=run.gap,
+            hours_demanded=None if scoped else run.hours_demanded,
+            hours_covered=None if scoped else run.hours_covered,
+            coverage=None if scoped else run.coverage,
+            timings=run.timings,
+            kpis=scope_kpis(run.kpis, districts),
+        )
+
+
+def scope_kpis(kpis: dict[str, Any] | None, districts: list[str] | None) -> dict[str, Any] | None:
+    """KPIs as a reader may see them: a district-scoped key sees only the solver's
+    figures and its districts' coverage (city-wide totals are other districts' results)."""
+    if kpis is None or districts is None:
+        return kpis
+    allowed = set(districts)
+    keep = ("solver", "solver_status", "proven_optimal", "gap", "candidate_arcs")
+    out = {k: kpis[k] for k in keep if k in kpis}
+    out["coverage_by_district"] = {
+        d: v for d, v in (kpis.get("coverage_by_district") or {}).items() if d in allowed
+    }
+    return out
+
+
+# ---- results --------------------------------------------------------------------------
+
+
+class AssignmentPublic(BaseModel):
+    """One assignment: hours of a supplier given to a demand, through a tie."""
+
+    supplier_kind: str
+    supplier_id: str
+    unit_id: str
+    demand_id: str
+    community_id: str
+    district: str
+    category: str
+    hours: int
+    km: float
+    tie: str
+
+
+class FundingPublic(BaseModel):
+    """Funds of a resource granted to a demand."""
+
+    resource_id: str
+    unit_id: str
+    demand_id: str
+    community_id: str
+    district: str
+    category: str
+    amount: float
+
+
+class LeadPublic(BaseModel):
+    """The lead unit chosen for a demand."""
+
+    demand_id: str
+    unit_id: str
+    community_id: str
+    district: str
+    category: str
+    effort: float
+    cost: float
+
+
+class DemandStatusPublic(BaseModel):
+    """A demand's covered hours, status and reason."""
+
+    demand_id: str
+    community_id: str
+    district: str
+    category: str
+    priority: int
+    hours: int
+    covered_hours: int
+    funds: float | None
+    funded: str
+    status: str
+    reason: str
+
+
+# ---- keys -----------------------------------------------------------------------------
+
+
+class KeyCreate(BaseModel):
+    """A new API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    role: Role
+    districts: list[str] | None = Field(
+        default=None,
+        description="Districts the key may read results of; null = all districts.",
+    )
+
+
+class KeyPublic(BaseModel):
+    """An API key as listed (never the key itself)."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="The key's first characters, to recognise it.")
+    role: Role
+    districts: list[str] | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: ApiKey) -> KeyPublic:
+        """The public view of a stored key."""
+        return cls(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            role=row.role,  # type: ignore[arg-type]
+            districts=row.districts,
+            created_at=as_utc(row.created_at) or row.created_at,
+            revoked_at=as_utc(row.revoked_at),
+        )
+
+
+class KeyCreated(KeyPublic):
+    """A key just made: ``key`` is shown this once and never again."""
+
+    key: str

@@ -1,0 +1,67 @@
+"""API keys: random tokens, kept only as SHA-256 hex."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import ApiKey, utcnow
+
+ROLE_RANK = {"viewer": 0, "planner": 1, "admin": 2}
+TOKEN_PREFIX = "mk_"
+
+
+def hash_key(token: str) -> str:
+    """The SHA-256 hex digest of a key (what the store keeps)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A new key: 32 random bytes, URL-safe, with a recognisable prefix."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_key(
+    session: Session, role: str, name: str = "", districts: list[str] | None = None
+) -> tuple[ApiKey, str]:
+    """Store a new key; returns its row and the token (shown once, never stored).
+
+    Raises
+    ------
+    ValueError
+        If ``role`` is not viewer, planner or admin.
+    """
+    if role not in ROLE_RANK:
+        raise ValueError(f"role must be one of {', '.join(ROLE_RANK)}, got {role!r}")
+    token = new_token()
+    row = ApiKey(
+        name=name,
+        prefix=token[:10],
+        key_hash=hash_key(token),
+        role=role,
+        districts=sorted(set(districts)) if districts else None,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def find_key(session: Session, token: str) -> ApiKey | None:
+    """The live key with this token, or ``None`` (compared in constant time)."""
+    digest = hash_key(token)
+    row = session.execute(
+        select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    return row
+
+
+def allows(role: str, needed: str) -> bool:
+    """Whether ``role`` includes the rights of ``needed`` (viewer < planner < admin)."""
+    return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]

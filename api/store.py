@@ -1,0 +1,318 @@
+"""Moving datasets and plans between :mod:`matcher` objects and the store.
+
+This is the edge where matcher objects become rows; nothing here plans.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+import matcher
+from api.db.models import (
+    Assignment,
+    DatasetRow,
+    DatasetTable,
+    DemandStatus,
+    Funding,
+    Lead,
+    Run,
+    RunKpi,
+    utcnow,
+)
+from api.db.session import rowcount
+
+
+class UploadError(ValueError):
+    """An upload that is not a readable dataset archive (not a validation error)."""
+
+
+def dataset_from_zip(
+    data: bytes, name: str, *, max_unzipped: int, max_errors: int
+) -> matcher.Dataset:
+    """Validate a zip of the spec's CSV/Parquet files as a dataset.
+
+    The tables may sit at the top of the archive or in one folder inside it.
+
+    Raises
+    ------
+    UploadError
+        If the bytes are not a zip, or unpack to more than ``max_unzipped`` bytes.
+    matcher.DatasetError
+        With every validation problem (the same as ``matcher validate``).
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise UploadError(f"the upload is not a readable zip archive ({exc})") from None
+    files = [i for i in infos if not i.is_dir() and not _ignored(i.filename)]
+    if sum(i.file_size for i in files) > max_unzipped:
+        raise UploadError(f"the archive unpacks to more than {max_unzipped} bytes")
+    parents = {str(PurePosixPath(i.filename).parent) for i in files}
+    folder = parents.pop() if len(parents) == 1 else "."
+    with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
+        root = Path(tmp)
+        for info in files:
+            path = PurePosixPath(info.filename)
+            if str(path.parent) != folder or path.name in ("", ".", ".."):
+                continue  # only the tables' folder is read; never write outside tmp
+            try:
+                (root / path.name).write_bytes(archive.read(info))
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+                raise UploadError(f"{info.filename} cannot be unpacked ({exc})") from None
+        try:
+            dataset = matcher.load_dataset(root, max_errors=max_errors)
+        except matcher.DatasetError as exc:
+            raise matcher.DatasetError(exc.issues, name, exc.truncated) from None
+    return dataset
+
+
+def _ignored(filename: str) -> bool:
+    parts = PurePosixPath(filename).parts
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def dataset_from_records(
+    tables: Mapping[str, list[dict[str, Any]]], name: str, *, max_errors: int
+) -> matcher.Dataset:
+    """Validate JSON tables (a list of row objects per table) as a dataset."""
+    frames = {
+        t: pd.DataFrame.from_records(rows) if rows else pd.DataFrame() for t, rows in tables.items()
+    }
+    return matcher.dataset_from_frames(frames, name, max_errors=max_errors)
+
+
+def dataset_districts(dataset: matcher.Dataset) -> list[str]:
+    """The districts of a dataset's communities, sorted."""
+    return sorted({str(d) for d in dataset.communities["district"].tolist()})
+
+
+def save_dataset(
+    session: Session, dataset: matcher.Dataset, dataset_id: str, name: str
+) -> DatasetRow:
+    """Add a dataset and its tables (as Parquet) to the session."""
+    blobs: dict[str, bytes] = {}
+    for table, frame in dataset.tables().items():
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        blobs[table] = buffer.getvalue()
+    row = DatasetRow(
+        id=dataset_id,
+        content_hash=dataset.content_hash,
+        name=name,
+        tables=dataset.summary(),
+        districts=dataset_districts(dataset),
+        warnings=[w.to_dict() for w in dataset.warnings],
+        size_bytes=sum(len(b) for b in blobs.values()),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    for table, blob in blobs.items():
+        session.add(
+            DatasetTable(
+                dataset_id=dataset_id, table_name=table, rows=dataset.summary()[table], parquet=blob
+            )
+        )
+    return row
+
+
+def load_frames(session: Session, dataset_id: str) -> dict[str, pd.DataFrame]:
+    """A stored dataset's tables as frames."""
+    rows = session.execute(
+        select(DatasetTable.table_name, DatasetTable.parquet).where(
+            DatasetTable.dataset_id == dataset_id
+        )
+    ).all()
+    return {name: pd.read_parquet(io.BytesIO(blob)) for name, blob in rows}
+
+
+def load_dataset(session: Session, dataset_id: str, name: str = "") -> matcher.Dataset:
+    """A stored dataset, validated again by :func:`matcher.dataset_from_frames`."""
+    return matcher.dataset_from_frames(load_frames(session, dataset_id), name or dataset_id)
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame, columns: list[str], run_id: str) -> list[dict[str, Any]]:
+    frame = frame.reindex(columns=columns)
+    out: list[dict[str, Any]] = []
+    for i, values in enumerate(frame.itertuples(index=False, name=None)):
+        row = {c: _clean(v) for c, v in zip(columns, values, strict=True)}
+        row["run_id"] = run_id
+        row["row_no"] = i
+        out.append(row)
+    return out
+
+
+def flatten_kpis(
+    kpis: Mapping[str, Any], prefix: str = ""
+) -> list[tuple[str, float | None, str | None]]:
+    """KPIs as ``(name, value, text)`` rows: nested names dotted, numbers in ``value``."""
+    rows: list[tuple[str, float | None, str | None]] = []
+    for key, value in kpis.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows.extend(flatten_kpis(value, name + "."))
+        elif isinstance(value, bool):
+            rows.append((name, float(value), json.dumps(value)))
+        elif isinstance(value, int | float):
+            number = float(value)
+            rows.append((name, number if math.isfinite(number) else None, None))
+        elif value is None:
+            rows.append((name, None, None))
+        else:
+            rows.append((name, None, value if isinstance(value, str) else json.dumps(value)))
+    return rows
+
+
+ASSIGNMENT_FIELDS = [
+    "supplier_kind",
+    "supplier_id",
+    "unit_id",
+    "demand_id",
+    "community_id",
+    "district",
+    "category",
+    "hours",
+    "km",
+    "tie",
+]
+DEMAND_STATUS_FIELDS = [
+    "demand_id",
+    "community_id",
+    "district",
+    "category",
+    "priority",
+    "hours",
+    "covered_hours",
+    "funds",
+    "funded",
+    "status",
+    "reason",
+]
+
+FUNDING_FIELDS = [
+    "resource_id",
+    "unit_id",
+    "demand_id",
+    "community_id",
+    "district",
+    "category",
+    "amount",
+]
+LEAD_FIELDS = ["demand_id", "unit_id", "community_id", "district", "category", "effort", "cost"]
+RESULT_MODELS: tuple[type[Any], ...] = (Assignment, DemandStatus, Funding, Lead, RunKpi)
+
+
+def _with_places(frame: pd.DataFrame, dataset: matcher.Dataset) -> pd.DataFrame:
+    """Add each row's ``community_id`` (from its demand when missing), district and
+    category, so that every result table can be filtered and scoped by district."""
+    frame = frame.copy()
+    communities = dataset.communities
+    demands = dataset.demands
+    district_of = dict(
+        zip(
+            communities["community_id"].astype(str),
+            communities["district"].astype(str),
+            strict=True,
+        )
+    )
+    ids = demands["demand_id"].astype(str)
+    community_of = dict(zip(ids, demands["community_id"].astype(str), strict=True))
+    category_of = dict(zip(ids, demands["category"].astype(str), strict=True))
+    if "demand_id" in frame.columns:
+        demand = frame["demand_id"].astype(str)
+        if "community_id" not in frame.columns:
+            frame["community_id"] = demand.map(community_of).fillna("")
+        if "category" not in frame.columns:
+            frame["category"] = demand.map(category_of).fillna("")
+    frame["district"] = frame["community_id"].astype(str).map(district_of).fillna("")
+    return frame
+
+
+def save_plan(
+    session: Session,
+    run_id: str,
+    claim_token: str,
+    result: matcher.Plan,
+    dataset: matcher.Dataset,
+    timings: Mapping[str, float],
+) -> bool:
+    """Write a plan's rows and mark its run succeeded, in the session's transaction.
+
+    Nothing is written (and ``False`` returned) unless the run is still ``running``
+    under ``claim_token``: a cancelled, timed-out or interrupted run stays as it is.
+    """
+    kpis = result.kpis
+    gap = kpis.get("gap")
+    done = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == "running", Run.claim_token == claim_token)
+        .values(
+            status="succeeded",
+            finished_at=utcnow(),
+            solver=str(kpis.get("solver", "")),
+            solver_status=result.status,
+            proven_optimal=bool(kpis.get("proven_optimal")),
+            objective=float(result.objective),
+            bound=_clean(kpis.get("bound")),
+            gap=gap if isinstance(gap, float) and math.isfinite(gap) else None,
+            hours_demanded=int(kpis["hours_demanded"]),
+            hours_covered=int(kpis["hours_covered"]),
+            coverage=_clean(kpis.get("coverage")),
+            timings={k: round(float(v), 4) for k, v in timings.items()},
+            kpis=json.loads(json.dumps(kpis, default=str)),
+        )
+    )
+    if rowcount(done) != 1:
+        return False
+    tables: list[tuple[list[dict[str, Any]], Any]] = [
+        (
+            _records(_with_places(result.assignments, dataset), ASSIGNMENT_FIELDS, run_id),
+            Assignment,
+        ),
+        (_records(result.demand_status, DEMAND_STATUS_FIELDS, run_id), DemandStatus),
+    ]
+    funding = getattr(result, "funding", None)
+    if funding is not None and len(funding):
+        tables.append((_records(_with_places(funding, dataset), FUNDING_FIELDS, run_id), Funding))
+    leads = getattr(result, "leads", None)
+    if leads is not None and len(leads):
+        tables.append((_records(_with_places(leads, dataset), LEAD_FIELDS, run_id), Lead))
+    for session_rows, model in tables:
+        for start in range(0, len(session_rows), 5000):
+            session.execute(insert(model), session_rows[start : start + 5000])
+    kpi_rows = [
+        {"run_id": run_id, "name": n, "value": v, "text": t} for n, v, t in flatten_kpis(kpis)
+    ]
+    if kpi_rows:
+        session.execute(insert(RunKpi), kpi_rows)
+    return True
+
+
+def delete_results(session: Session, run_id: str) -> None:
+    """Remove a run's result rows (before deleting the run)."""
+    for model in RESULT_MODELS:
+        session.execute(delete(model).where(model.run_id == run_id))

@@ -1,0 +1,296 @@
+"""Execution: a dispatcher thread that runs each queued run in its own worker process.
+
+The dispatcher (a thread in the server process) claims queued runs with an atomic
+``UPDATE ... WHERE status = 'queued'``, starts one process per run (``forkserver``
+context, ``matcher`` preloaded) up to ``max_concurrent_runs``, and stops a process when
+its run is cancelled or passes its time limit. The worker loads the dataset from the
+store, calls :func:`matcher.plan` and writes the plan in one transaction, and only if
+the run is still ``running`` under the worker's claim token. A worker whose server
+dies exits by itself. On startup, runs left ``running`` by a stopped server are marked
+``failed`` (:data:`INTERRUPTED`).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from api.db.models import Run, utcnow
+from api.db.session import make_engine, make_sessionmaker, rowcount, session_scope
+
+log = logging.getLogger("matcher.api.worker")
+
+INTERRUPTED = "interrupted: the server stopped while this run was in progress"
+
+
+def time_limit_error(seconds: float) -> str:
+    """The error of a run stopped by its time limit."""
+    return f"time limit exceeded: the run was stopped after {seconds:g} s"
+
+
+def mark_interrupted(engine: Engine) -> int:
+    """Mark runs left ``running`` (by a server that stopped) as failed; returns how many."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(Run)
+            .where(Run.status == "running")
+            .values(status="failed", error=INTERRUPTED, finished_at=utcnow(), claim_token=None)
+        )
+        return rowcount(result)
+
+
+def _context() -> Any:
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["matcher", "api.worker"])
+    return ctx
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit the worker as soon as the server process that started it is gone."""
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(3)
+            except PermissionError:
+                pass
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def run_in_worker(database_url: str, run_id: str, claim_token: str, parent_pid: int) -> None:
+    """The worker process's job: plan one run and store the plan.
+
+    Parameters
+    ----------
+    database_url
+        The store.
+    run_id, claim_token
+        The run, and the token the dispatcher claimed it with.
+    parent_pid
+        The server's process id; the worker exits when it is gone.
+    """
+    _watch_parent(parent_pid)
+    import matcher
+    from api import store
+
+    engine = make_engine(database_url)
+    factory = make_sessionmaker(engine)
+    t0 = time.perf_counter()
+    try:
+        with session_scope(factory) as session:
+            run = session.get(Run, run_id)
+            if run is None or run.status != "running" or run.claim_token != claim_token:
+                return
+            params = matcher.PlanParams.from_mapping(run.params)
+            dataset = store.load_dataset(session, run.dataset_id)
+        t_load = time.perf_counter() - t0
+        result = matcher.plan(dataset, params)
+        timings = {"load": t_load, **result.timings}
+        t1 = time.perf_counter()
+        with session_scope(factory) as session:
+            stored = store.save_plan(session, run_id, claim_token, result, dataset, timings)
+            if stored:
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(
+                        timings={
+                            **{k: round(v, 4) for k, v in timings.items()},
+                            "store": round(time.perf_counter() - t1, 4),
+                        }
+                    )
+                )
+    except Exception as exc:  # the run fails with the reason; the server carries on
+        known = isinstance(exc, matcher.MatcherError)  # e.g. contradictory integer rules
+        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        log.error("run %s failed: %s\n%s", run_id, message, traceback.format_exc())
+        with session_scope(factory) as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "running", Run.claim_token == claim_token)
+                .values(status="failed", error=message[:4000], finished_at=utcnow())
+            )
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class _Job:
+    run_id: str
+    token: str
+    process: BaseProcess
+    started: float
+    limit: float
+
+
+class Dispatcher:
+    """Claims queued runs and runs each in its own worker process.
+
+    Parameters
+    ----------
+    engine
+        The store's engine (the server's).
+    database_url
+        The store's URL, for the workers.
+    max_concurrent
+        Worker processes at once.
+    default_limit
+        Time limit (s) for runs that did not ask for one.
+    interval
+        Seconds between looks at the queue.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        database_url: str,
+        max_concurrent: int,
+        default_limit: float,
+        interval: float = 0.2,
+    ) -> None:
+        self.engine = engine
+        self.factory = make_sessionmaker(engine)
+        self.database_url = database_url
+        self.max_concurrent = max_concurrent
+        self.default_limit = default_limit
+        self.interval = interval
+        self.jobs: dict[str, _Job] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ctx = _context()
+
+    def start(self) -> None:
+        """Start the dispatcher thread."""
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="run-dispatcher")
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Look at the queue now (after a run was queued or cancelled)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the thread and the workers; their runs are marked failed (interrupted)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for job in list(self.jobs.values()):
+            self._kill(job)
+            self._finish(job, "failed", INTERRUPTED)
+        self.jobs.clear()
+
+    def stats(self) -> dict[str, Any]:
+        """Worker processes alive now."""
+        return {"workers": len(self.jobs), "max_concurrent_runs": self.max_concurrent}
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep dispatching through a database hiccup
+                log.exception("dispatcher tick failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def tick(self) -> None:
+        """One pass: reap finished workers, enforce cancels and limits, start queued runs."""
+        if self.jobs:
+            with session_scope(self.factory) as session:
+                rows = session.execute(
+                    select(Run.id, Run.status, Run.claim_token).where(Run.id.in_(list(self.jobs)))
+                ).all()
+            current = {r.id: (r.status, r.claim_token) for r in rows}
+            now = time.monotonic()
+            for run_id, job in list(self.jobs.items()):
+                status, token = current.get(run_id, ("deleted", None))
+                if status != "running" or token != job.token:
+                    self._kill(job)  # cancelled, or finished by the worker
+                    del self.jobs[run_id]
+                elif not job.process.is_alive():
+                    code = job.process.exitcode
+                    self._finish(
+                        job, "failed", f"the worker process ended unexpectedly (exit code {code})"
+                    )
+                    del self.jobs[run_id]
+                elif now - job.started > job.limit:
+                    self._kill(job)
+                    self._finish(job, "failed", time_limit_error(job.limit))
+                    del self.jobs[run_id]
+        while len(self.jobs) < self.max_concurrent and not self._stop.is_set():
+            if not self._claim_and_start():
+                break
+
+    def _claim_and_start(self) -> bool:
+        with session_scope(self.factory) as session:
+            run_id = session.execute(
+                select(Run.id)
+                .where(Run.status == "queued")
+                .order_by(Run.created_at, Run.id)
+                .limit(1)
+            ).scalar_one_or_none()
+            if run_id is None:
+                return False
+            token = uuid.uuid4().hex
+            claimed = session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "queued")
+                .values(status="running", started_at=utcnow(), claim_token=token)
+            )
+            if rowcount(claimed) != 1:
+                return True  # someone else took it; look again
+            limit = session.execute(select(Run.time_limit_s).where(Run.id == run_id)).scalar_one()
+        process = self._ctx.Process(
+            target=run_in_worker,
+            args=(self.database_url, run_id, token, os.getpid()),
+            name=f"matcher-run-{run_id}",
+            daemon=True,
+        )
+        try:
+            process.start()
+        except Exception as exc:
+            job = _Job(run_id, token, process, time.monotonic(), limit)
+            self._finish(job, "failed", f"the worker process could not start ({exc})")
+            return True
+        with session_scope(self.factory) as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.claim_token == token)
+                .values(worker_pid=process.pid)
+            )
+        self.jobs[run_id] = _Job(
+            run_id, token, process, time.monotonic(), float(limit or self.default_limit)
+        )
+        return True
+
+    def _kill(self, job: _Job) -> None:
+        if job.process.is_alive():
+            job.process.terminate()
+            job.process.join(timeout=5)
+            if job.process.is_alive():
+                job.process.kill()
+                job.process.join(timeout=5)
+
+    def _finish(self, job: _Job, status: str, error: str) -> None:
+        with session_scope(self.factory) as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == job.run_id, Run.status == "running", Run.claim_token == job.token)
+                .values(status=status, error=error, finished_at=utcnow())
+            )

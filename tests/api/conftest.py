@@ -1,0 +1,280 @@
+"""Fixtures of the service tests: stores (SQLite, PostgreSQL), apps, keys, datasets.
+
+Helpers are handed out as fixtures (the tests directory is not a package).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import time
+import uuid
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+# starlette asks for httpx2 in its TestClient; httpx is what FastAPI documents today.
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from api.db.session import (  # noqa: E402
+    make_engine,
+    make_sessionmaker,
+    migrate,
+    session_scope,
+)
+from api.main import create_app  # noqa: E402
+from api.security import create_key  # noqa: E402
+from api.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "tests" / "data" / "example" / "dataset"
+BROKEN = ROOT / "tests" / "data" / "broken"
+PG_BASE = os.environ.get("MATCHER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def zip_folder(folder: Path, prefix: str = "") -> bytes:
+    """A zip of a dataset folder's files (optionally inside a folder ``prefix``)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                archive.write(path, f"{prefix}{path.name}")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def example_zip() -> bytes:
+    """The spec's worked example as a zip."""
+    return zip_folder(EXAMPLE, "example/")
+
+
+@pytest.fixture(scope="session")
+def slow_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A generated city (scale 0.2) whose solve takes several seconds."""
+    from matcher.generate import generate
+    from matcher.io import write_tables
+
+    folder = tmp_path_factory.mktemp("slow")
+    write_tables(generate(scale=0.2, seed=1), folder)
+    return zip_folder(folder)
+
+
+@pytest.fixture(scope="session")
+def rules_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The example with integer-rule data: funds on D1 (Gulou) and D2 (Taijiang), a
+    municipal funder, and lead options for both."""
+    import pandas as pd
+
+    import matcher
+    from matcher.io import write_tables
+
+    tables = matcher.load_dataset(EXAMPLE).tables()
+    demands = tables["demands"]
+    demands["funds"] = [3000.0, 2000.0, None, None, None]
+    funder = {
+        "resource_id": "F1",
+        "unit_id": "U-MUNI",
+        "kind": "funds",
+        "categories": "",
+        "amount": 10000,
+    }
+    tables["resources"] = pd.concat(
+        [tables["resources"], pd.DataFrame([funder])], ignore_index=True
+    )
+    tables["demands"] = demands
+    tables["lead_options"] = pd.DataFrame(
+        {
+            "demand_id": ["D1", "D1", "D2"],
+            "unit_id": ["U-MUNI", "U-JCY", "U-JCY"],
+            "effort": [1, 1, 1],
+            "cost": [2, 1, 3],
+        }
+    )
+    folder = tmp_path_factory.mktemp("rules")
+    write_tables(tables, folder)
+    return zip_folder(folder)
+
+
+@pytest.fixture
+def broken_case(tmp_path: Path) -> Callable[[str], Path]:
+    """Build a broken case of tests/data/broken (an overlay on the example)."""
+
+    def build(name: str) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(EXAMPLE, folder)
+        for path in (BROKEN / name).iterdir():
+            if path.name == "DELETE":
+                for line in path.read_text().split():
+                    (folder / line).unlink(missing_ok=True)
+            else:
+                shutil.copy(path, folder / path.name)
+        return folder
+
+    return build
+
+
+def _pg_reachable(url: str) -> str | None:
+    from sqlalchemy import text
+
+    try:
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL on a fresh schema of its own, dropped afterwards.
+
+    Skips when PostgreSQL cannot be reached, except in CI (``CI=true``), where it fails.
+    """
+    from sqlalchemy import text
+
+    problem = _pg_reachable(PG_BASE)
+    if problem:
+        message = f"PostgreSQL at {PG_BASE} is not reachable: {problem}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = f"matcher_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file URL in the test's folder."""
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each store in turn: a SQLite file, then a PostgreSQL schema."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@dataclass
+class Service:
+    """A running app (TestClient) and its store, with keys for each role."""
+
+    client: TestClient
+    url: str
+    keys: dict[str, str]
+
+    def h(self, role: str = "admin") -> dict[str, str]:
+        """Headers with the key of ``role``."""
+        return {"X-API-Key": self.keys[role]}
+
+    def upload(self, data: bytes, role: str = "planner") -> dict[str, Any]:
+        """Upload a dataset zip; returns the dataset (asserts 200/201)."""
+        r = self.client.post(
+            "/datasets", content=data, headers={**self.h(role), "Content-Type": "application/zip"}
+        )
+        assert r.status_code in (200, 201), r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def start_run(self, dataset_id: str, **body: Any) -> dict[str, Any]:
+        """Queue a run; returns it (asserts 202)."""
+        r = self.client.post(
+            "/runs", json={"dataset_id": dataset_id, **body}, headers=self.h("planner")
+        )
+        assert r.status_code == 202, r.text
+        run: dict[str, Any] = r.json()
+        return run
+
+    def wait(
+        self,
+        run_id: str,
+        until: tuple[str, ...] = ("succeeded", "failed", "cancelled"),
+        timeout: float = 60,
+    ) -> dict[str, Any]:
+        """Poll a run until its status is one of ``until``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.client.get(f"/runs/{run_id}", headers=self.h("viewer"))
+            assert r.status_code == 200, r.text
+            run: dict[str, Any] = r.json()
+            if run["status"] in until:
+                return run
+            assert time.monotonic() < deadline, f"run stuck in {run['status']}"
+            time.sleep(0.05)
+
+
+def make_keys(url: str) -> dict[str, str]:
+    """Keys for admin, planner, viewer and a viewer scoped to Gulou, in the store."""
+    engine = make_engine(url)
+    migrate(engine)
+    keys = {}
+    with session_scope(make_sessionmaker(engine)) as session:
+        for role in ("admin", "planner", "viewer"):
+            keys[role] = create_key(session, role, f"test {role}")[1]
+        keys["gulou"] = create_key(session, "viewer", "Gulou only", ["Gulou"])[1]
+        keys["gulou_planner"] = create_key(session, "planner", "Gulou planner", ["Gulou"])[1]
+    engine.dispose()
+    return keys
+
+
+@pytest.fixture
+def service_factory() -> Iterator[Callable[..., AbstractContextManager[Service]]]:
+    """Start an app on a store: ``with service_factory(url, **settings) as svc: ...``."""
+
+    @contextmanager
+    def start(url: str, **settings: Any) -> Iterator[Service]:
+        keys = make_keys(url)
+        app = create_app(Settings(database_url=url, dispatch_interval_s=0.05, **settings))
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield Service(client, url, keys)
+
+    yield start
+
+
+@pytest.fixture
+def svc(
+    sqlite_url: str, service_factory: Callable[..., AbstractContextManager[Service]]
+) -> Iterator[Service]:
+    """A service on a fresh SQLite store."""
+    with service_factory(sqlite_url) as service:
+        yield service
+
+
+@pytest.fixture
+def zipper() -> Callable[..., bytes]:
+    """``zipper(folder, prefix="")``: a zip of a dataset folder."""
+    return zip_folder
+
+
+@pytest.fixture(scope="session")
+def kit() -> SimpleNamespace:
+    """The helpers of this conftest, for module-scoped fixtures and tests."""
+    return SimpleNamespace(
+        Service=Service,
+        make_keys=make_keys,
+        zip_folder=zip_folder,
+        create_app=create_app,
+        Settings=Settings,
+        TestClient=TestClient,
+    )

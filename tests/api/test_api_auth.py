@@ -1,0 +1,182 @@
+"""The authorization matrix: every route x no key, a wrong key, too low a role, another
+district; and the open routes."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.main import create_app
+from api.settings import Settings
+
+OPEN = {("GET", "/health")}
+
+# (method, path) -> role needed; results routes also honour district scopes.
+MATRIX = {
+    ("POST", "/datasets"): "planner",
+    ("GET", "/datasets"): "viewer",
+    ("GET", "/datasets/{dataset_id}"): "viewer",
+    ("DELETE", "/datasets/{dataset_id}"): "planner",
+    ("POST", "/runs"): "planner",
+    ("GET", "/runs"): "viewer",
+    ("GET", "/runs/{run_id}"): "viewer",
+    ("POST", "/runs/{run_id}/cancel"): "planner",
+    ("DELETE", "/runs/{run_id}"): "planner",
+    ("GET", "/runs/{run_id}/assignments"): "viewer",
+    ("GET", "/runs/{run_id}/assignments.csv"): "viewer",
+    ("GET", "/runs/{run_id}/assignments.parquet"): "viewer",
+    ("GET", "/runs/{run_id}/demand_status"): "viewer",
+    ("GET", "/runs/{run_id}/demand_status.csv"): "viewer",
+    ("GET", "/runs/{run_id}/demand_status.parquet"): "viewer",
+    ("GET", "/runs/{run_id}/funding"): "viewer",
+    ("GET", "/runs/{run_id}/funding.csv"): "viewer",
+    ("GET", "/runs/{run_id}/funding.parquet"): "viewer",
+    ("GET", "/runs/{run_id}/leads"): "viewer",
+    ("GET", "/runs/{run_id}/leads.csv"): "viewer",
+    ("GET", "/runs/{run_id}/leads.parquet"): "viewer",
+    ("GET", "/runs/{run_id}/kpis"): "viewer",
+    ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
+    ("POST", "/keys"): "admin",
+    ("GET", "/keys"): "admin",
+    ("DELETE", "/keys/{key_id}"): "admin",
+}
+DISTRICT_SCOPED = [
+    path
+    for (method, path) in MATRIX
+    if path.startswith("/runs/{run_id}/") and method == "GET" and not path.endswith("/cancel")
+]
+LOWER = {"viewer": [], "planner": ["viewer"], "admin": ["viewer", "planner"]}
+
+
+def _routes() -> set[tuple[str, str]]:
+    app = create_app(Settings(database_url="sqlite://"), start_dispatcher=False)
+    schema = app.openapi()
+    return {(m.upper(), path) for path, ops in schema["paths"].items() for m in ops}
+
+
+def test_matrix_covers_every_route() -> None:
+    assert _routes() == set(MATRIX) | OPEN
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, rules_zip: bytes, kit):
+    """One service with a dataset and a succeeded run, shared by the matrix's cases
+    (the cases change nothing: every call is refused or reads)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('auth') / 'store.db'}"
+    keys = kit.make_keys(url)
+    app = create_app(Settings(database_url=url, dispatch_interval_s=0.05))
+    with kit.TestClient(app) as client:
+        svc = kit.Service(client, url, keys)
+        ds = svc.upload(rules_zip)  # with funds and lead options: every table has rows
+        run = svc.wait(svc.start_run(ds["id"])["id"])
+        assert run["status"] == "succeeded"
+        yield svc, {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999"}
+
+
+def _call(svc, method: str, path: str, ids: dict[str, str], headers: dict[str, str]):
+    url = path.format(**ids)
+    body = {"dataset_id": ids["dataset_id"]} if path == "/runs" else None
+    if path == "/keys":
+        body = {"role": "viewer"}
+    if path == "/datasets" and method == "POST":
+        return svc.client.post(
+            url, content=b"PK", headers={**headers, "Content-Type": "application/zip"}
+        )
+    return svc.client.request(method, url, json=body, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
+def test_no_key_or_a_wrong_key_is_401(world, method: str, path: str) -> None:
+    svc, ids = world
+    for headers in ({}, {"X-API-Key": "mk_wrong"}, {"Authorization": "Bearer mk_wrong"}):
+        r = _call(svc, method, path, ids, headers)
+        assert r.status_code == 401, (headers, r.text)
+        assert r.json()["code"] == "unauthorized"
+        assert "www-authenticate" in r.headers
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
+def test_too_low_a_role_is_403(world, method: str, path: str) -> None:
+    svc, ids = world
+    for role in LOWER[MATRIX[(method, path)]]:
+        r = _call(svc, method, path, ids, svc.h(role))
+        assert r.status_code == 403, (role, r.text)
+        assert r.json()["code"] == "forbidden"
+    # the role itself passes authorization (whatever the route then says); deletes aim
+    # at missing ids so that the shared world stays as it is
+    if method == "DELETE":
+        ids = {"dataset_id": "missing", "run_id": "missing", "key_id": "999999"}
+    r = _call(svc, method, path, ids, svc.h(MATRIX[(method, path)]))
+    assert r.status_code not in (401, 403), r.text
+
+
+@pytest.mark.parametrize("path", sorted(DISTRICT_SCOPED))
+def test_other_district_is_403_and_own_district_only(world, path: str) -> None:
+    svc, ids = world
+    url = path.format(**ids)
+    other = svc.client.get(url, params={"district": "Taijiang"}, headers=svc.h("gulou"))
+    assert other.status_code == 403 and other.json()["code"] == "forbidden_district"
+    own = svc.client.get(url, headers=svc.h("gulou"))
+    assert own.status_code == 200
+    everything = svc.client.get(url, headers=svc.h("viewer"))
+    assert len(own.content) < len(everything.content)
+    if path.endswith(("/assignments", "/demand_status", "/funding", "/leads")):
+        assert {i["district"] for i in own.json()["items"]} == {"Gulou"}
+    if path.endswith(".geojson"):
+        assert {f["properties"]["district"] for f in own.json()["features"]} == {"Gulou"}
+    if path.endswith("/kpis"):
+        assert set(own.json()["coverage_by_district"]) == {"Gulou"}
+        assert "objective" not in own.json()
+
+
+def test_scoped_key_sees_only_its_district_in_run_views(world) -> None:
+    svc, ids = world
+    run = svc.client.get(f"/runs/{ids['run_id']}", headers=svc.h("gulou")).json()
+    assert set(run["kpis"]["coverage_by_district"]) == {"Gulou"}
+    assert run["objective"] is None and run["hours_covered"] is None
+    listed = svc.client.get(f"/runs/{ids['run_id']}", headers=svc.h("gulou_planner")).json()
+    assert set(listed["kpis"]["coverage_by_district"]) == {"Gulou"}
+
+
+def test_open_routes_and_docs(svc) -> None:
+    assert svc.client.get("/health").status_code == 200
+    r = svc.client.request("OPTIONS", "/runs/abc", headers=svc.h())
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET"
+    assert r.json()["code"] == "method_not_allowed"
+    r = svc.client.put("/runs/abc/assignments.csv", headers=svc.h())
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert svc.client.get("/openapi.json").status_code == 200
+    assert svc.client.get("/docs").status_code == 200
+
+
+def test_bearer_and_key_lifecycle(svc) -> None:
+    r = svc.client.post(
+        "/keys",
+        json={"role": "viewer", "name": "temp", "districts": ["Gulou"]},
+        headers=svc.h("admin"),
+    )
+    assert r.status_code == 201
+    created = r.json()
+    token = created["key"]
+    assert created["districts"] == ["Gulou"] and token.startswith(created["prefix"])
+    listed = svc.client.get("/keys", headers=svc.h("admin")).json()
+    assert all("key" not in k for k in listed) and created["id"] in {k["id"] for k in listed}
+    assert (
+        svc.client.get("/datasets", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    assert svc.client.delete(f"/keys/{created['id']}", headers=svc.h("admin")).status_code == 204
+    assert svc.client.get("/datasets", headers={"X-API-Key": token}).status_code == 401
+    assert (
+        svc.client.post("/keys", json={"role": "root"}, headers=svc.h("admin")).status_code == 422
+    )
+    assert svc.client.delete("/keys/99999", headers=svc.h("admin")).status_code == 404
+
+
+def test_keys_are_stored_hashed(svc) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(svc.url)
+    with engine.connect() as conn:
+        stored = [r[0] for r in conn.execute(text("select key_hash from api_keys"))]
+    engine.dispose()
+    assert all(len(h) == 64 for h in stored)
+    assert not set(svc.keys.values()) & set(stored)

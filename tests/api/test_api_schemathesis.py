@@ -1,0 +1,89 @@
+"""Schemathesis against the app's own OpenAPI schema (ASGI; every check and phase).
+
+Asserts no server errors and no schema violations (response bodies, status codes,
+content types, headers, ``Allow``). ``positive_data_acceptance`` failures are allowed in
+exactly the two cases the issue requires a 422 for a body that fits the schema: a JSON or
+zip dataset that does not validate (its issues are listed), and an ``Idempotency-Key``
+reused with another body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import schemathesis
+from schemathesis.engine import events
+
+from api.main import create_app
+from api.settings import Settings
+
+REQUIRED_422 = {
+    ("POST", "/datasets", "invalid_dataset"),
+    ("POST", "/datasets", "invalid_upload"),
+    ("POST", "/runs", "idempotency_key_reused"),
+}
+
+
+def _failure(recorder: Any, case_id: str, check: Any) -> tuple[str, str, str, int | None, str]:
+    """(check, method, path, status, error code) of one failed check."""
+    interaction = recorder.interactions.get(case_id)
+    if interaction is None:
+        return (check.name, "", "", None, "")
+    request, response = interaction.request, interaction.response
+    code = ""
+    if response is not None:
+        try:
+            code = str(json.loads(response.content or b"{}").get("code", ""))
+        except (ValueError, AttributeError):
+            code = ""
+    status = response.status_code if response is not None else None
+    path = urlsplit(request.uri).path if status == 422 else request.uri
+    return (check.name, request.method, path, status, code)
+
+
+def test_schemathesis_all_checks(tmp_path: Path, kit, example_zip: bytes) -> None:
+    url = f"sqlite:///{tmp_path / 'fuzz.db'}"
+    keys = kit.make_keys(url)
+    app = create_app(Settings(database_url=url, dispatch_interval_s=0.05))
+    with kit.TestClient(app) as client:  # runs the lifespan: migrations and dispatcher
+        svc = kit.Service(client, url, keys)
+        ds = svc.upload(example_zip)
+        svc.wait(svc.start_run(ds["id"])["id"])
+        config = schemathesis.Config.from_dict(
+            {
+                "headers": {"X-API-Key": keys["admin"]},
+                "generation": {"max-examples": 8},
+                "seed": 20261128,
+            }
+        )
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+        failures: Counter[tuple[str, str, str, int | None, str]] = Counter()
+        errors: list[str] = []
+        cases = 0
+        for event in schemathesis.engine.from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                cases += len(event.recorder.cases)
+                for case_id, checks in event.recorder.checks.items():
+                    for check in checks:
+                        if check.failure_info is not None:
+                            failures[_failure(event.recorder, case_id, check)] += 1
+            elif isinstance(event, events.NonFatalError):
+                errors.append(f"{event.label}: {event.value!r}")
+            elif isinstance(event, events.FatalError):
+                raise event.exception
+    print(f"\nschemathesis: {cases} cases, failed checks {dict(failures)}, errors {errors}")
+    assert cases > 200
+    server_errors = [f for f in failures if f[0] == "not_a_server_error" or (f[3] or 0) >= 500]
+    assert not server_errors, server_errors
+    unexpected = {
+        f: n
+        for f, n in failures.items()
+        if not (
+            f[0] == "positive_data_acceptance" and f[3] == 422 and (*f[1:3], f[4]) in REQUIRED_422
+        )
+    }
+    assert not unexpected, unexpected
