@@ -405,7 +405,11 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     problem = build_problem(dataset, params)
     rules = active_rules(dataset, params)
     t1 = time.perf_counter()
-    result = solve_integer(dataset, problem, rules, params) if rules.any else solve_flow(problem)
+    result: FlowResult
+    if rules.any:
+        result = solve_integer(dataset, problem, rules, params, t0 + params.time_limit_s)
+    else:
+        result = solve_flow(problem)
     t2 = time.perf_counter()
     funded = result.funded if isinstance(result, IntegerResult) else None
     status = _demand_status(problem, dataset, result.flow, rules, funded)

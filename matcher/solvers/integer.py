@@ -540,7 +540,8 @@ def solve_labour_highs(
     h = _quiet_highs()
     h.setOptionValue("random_seed", params.seed)
     h.setOptionValue("mip_rel_gap", params.gap_limit)
-    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
+    # A little is kept back for reading the solution out within the limit.
+    h.setOptionValue("time_limit", max(0.97 * (deadline - time.perf_counter()), 0.1))
     h.passModel(lp)
     hint = np.zeros(n)
     hint[:n_x] = flow_start[idx]
@@ -814,15 +815,21 @@ def _lead_conflict(opts: pd.DataFrame, names: list[str]) -> list[Finding]:
 
 
 def solve_integer(
-    dataset: Dataset, problem: Problem, rules: ActiveRules, params: PlanParams
+    dataset: Dataset,
+    problem: Problem,
+    rules: ActiveRules,
+    params: PlanParams,
+    deadline: float | None = None,
 ) -> IntegerResult:
-    """Solve a run with integer rules: labour (flow or CP-SAT), funds, lead units.
+    """Solve a run with integer rules: labour (flow, HiGHS or CP-SAT), funds, lead units.
 
     The objective, bound and gap are labour plus funds; lead units, a cost to minimise,
-    are reported beside them.
+    are reported beside them. ``deadline`` (a ``time.perf_counter()`` value) ends the
+    labour search; by default ``time_limit_s`` from now.
     """
     start = time.perf_counter()
-    deadline = start + params.time_limit_s
+    if deadline is None:
+        deadline = start + params.time_limit_s
     findings: list[Finding] = []
     if rules.labour:
         solved = None
