@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.db.session import session_scope
 from api.errors import ApiError
 from api.security import ROLE_RANK, allows, find_key
 from api.settings import Settings
@@ -22,15 +23,8 @@ bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer 
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session for the request, committed when the route returns without error."""
-    session: Session = request.app.state.sessionmaker()
-    try:
+    with session_scope(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_settings(request: Request) -> Settings:

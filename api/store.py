@@ -31,6 +31,7 @@ from api.db.models import (
     utcnow,
 )
 from api.db.session import rowcount
+from matcher.plan import DEMAND_STATUS_COLUMNS
 
 
 class UploadError(ValueError):
@@ -199,19 +200,8 @@ ASSIGNMENT_FIELDS = [
     "km",
     "tie",
 ]
-DEMAND_STATUS_FIELDS = [
-    "demand_id",
-    "community_id",
-    "district",
-    "category",
-    "priority",
-    "hours",
-    "covered_hours",
-    "funds",
-    "funded",
-    "status",
-    "reason",
-]
+# The SQL table holds the plan's own columns, so dashboards and CSV agree.
+DEMAND_STATUS_FIELDS = list(DEMAND_STATUS_COLUMNS)
 
 FUNDING_FIELDS = [
     "resource_id",
