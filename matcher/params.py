@@ -49,10 +49,11 @@ class PlanParams:
         ends with a proof gives the same plan every run (one stopped by the time limit
         may differ). Default True; False lets the workers race, often faster.
     integer_solver
-        Engine of the labour model under integer rules: ``"highs"`` (HiGHS's MIP solver,
-        exact scores) or ``"cpsat"`` (OR-Tools CP-SAT, scores scaled to integers). Both
-        start from the repaired flow; ``benchmarks/bench_integer.py`` compares them.
-        Funds and lead units always use CP-SAT. Default ``"highs"``.
+        Engine of the labour model under integer rules and of lead units: ``"highs"``
+        (HiGHS's MIP solver, exact scores) or ``"cpsat"`` (OR-Tools CP-SAT, scores scaled
+        to integers). The labour model starts from the repaired flow either way;
+        ``benchmarks/bench_integer.py`` compares them. Funds always use CP-SAT, and
+        CP-SAT names the rows at fault of an infeasible model. Default ``"highs"``.
     max_communities_per_cadre
         Integer rule: a cadre serves at most this many distinct communities. Default
         ``None`` (off).

@@ -404,17 +404,18 @@ def leads_optimum(tables: Mapping[str, pd.DataFrame]) -> float | None:
     return best
 
 
+@ENGINES
 @pytest.mark.parametrize("seed", range(12))
-def test_leads_match_enumeration(seed: int) -> None:
+def test_leads_match_enumeration(seed: int, engine: str) -> None:
     tables = _lead_case(seed)
     want = leads_optimum(tables)
     ds = dataset_from_frames(tables)
     if want is None:
         with pytest.raises(InfeasibleError) as info:
-            matcher.plan(ds, _params())
+            matcher.plan(ds, _params(integer_solver=engine))
         assert info.value.findings[0].rule == "lead_units"
         return
-    p = matcher.plan(ds, _params())
+    p = matcher.plan(ds, _params(integer_solver=engine))
     assert p.kpis["leads"]["objective"] == pytest.approx(want)
     assert p.kpis["leads"]["bound"] <= p.kpis["leads"]["objective"] + 1e-9
     assert p.leads["demand_id"].is_unique

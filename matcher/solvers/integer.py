@@ -703,6 +703,80 @@ def _integer_scale(values: np.ndarray) -> int:
     return 1000
 
 
+def solve_leads_highs(
+    dataset: Dataset, params: PlanParams, deadline: float | None = None
+) -> tuple[Part, pd.DataFrame] | None:
+    """Rule ``lead_units`` as a MIP for HiGHS, with exact efforts and costs.
+
+    Returns ``None`` when HiGHS finds no assignment, so that :func:`solve_leads` can name
+    the demands and units at fault.
+    """
+    import highspy
+    import scipy.sparse as sp
+
+    start = time.perf_counter()
+    opts = dataset.table("lead_options")
+    n = len(opts)
+    units = dataset.units
+    caps = dict(
+        zip(units["unit_id"].astype(str), units["lead_capacity"].astype(float), strict=True)
+    )
+    demand_rows = opts.groupby("demand_id", sort=False).indices
+    unit_rows = {
+        str(u): rows
+        for u, rows in opts.groupby("unit_id").indices.items()
+        if not math.isnan(caps[str(u)])
+    }
+    effort = opts["effort"].to_numpy(float)
+    rows = np.concatenate(
+        [np.full(len(r), i) for i, r in enumerate(demand_rows.values())]
+        + [np.full(len(r), len(demand_rows) + i) for i, r in enumerate(unit_rows.values())]
+    )
+    cols = np.concatenate([*demand_rows.values(), *unit_rows.values()])
+    vals = np.concatenate([np.ones(n), *(effort[r] for r in unit_rows.values())])
+    n_rows = len(demand_rows) + len(unit_rows)
+    mat = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, n_rows
+    lp.col_cost_ = opts["cost"].to_numpy(float)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
+    lp.row_lower_ = np.concatenate((np.ones(len(demand_rows)), np.full(len(unit_rows), -np.inf)))
+    lp.row_upper_ = np.concatenate(
+        (np.ones(len(demand_rows)), np.array([float(caps[u]) for u in unit_rows]))
+    )
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr
+    lp.a_matrix_.index_ = mat.indices
+    lp.a_matrix_.value_ = mat.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    h = _quiet_highs()
+    h.setOptionValue("random_seed", params.seed)
+    h.setOptionValue("mip_rel_gap", params.gap_limit)
+    left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
+    h.setOptionValue("time_limit", max(0.97 * left, 0.1))
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    if info.primal_solution_status != highspy.kSolutionStatusFeasible:
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    chosen = np.flatnonzero(x > 0.5)
+    table = opts.loc[chosen, ["demand_id", "unit_id", "effort", "cost"]].reset_index(drop=True)
+    cost = float(opts["cost"].to_numpy(float)[chosen].sum())
+    optimal = status == highspy.HighsModelStatus.kOptimal and params.gap_limit == 0
+    bound = float(info.mip_dual_bound)
+    bound = min(bound, cost) if math.isfinite(bound) else cost if optimal else 0.0
+    part = Part(
+        "optimal" if optimal else "feasible",
+        cost,
+        bound,
+        time.perf_counter() - start,
+        engine="highs",
+    )
+    return part, table
+
+
 def solve_leads(dataset: Dataset, params: PlanParams) -> tuple[Part, pd.DataFrame]:
     """Rule ``lead_units``: exactly one lead unit per listed demand, at least total cost.
 
@@ -849,7 +923,13 @@ def solve_integer(
         findings += notes
     leads = lead_table = None
     if rules.leads:
-        leads, lead_table = solve_leads(dataset, params)
+        # Without a labour search the leads have the plan's whole limit; with one, their own.
+        own = None if rules.labour else deadline
+        found = None
+        if params.integer_solver == "highs":
+            found = solve_leads_highs(dataset, params, own)
+        # CP-SAT also names the demands and units at fault when no assignment exists.
+        leads, lead_table = found if found is not None else solve_leads(dataset, params)
     parts = [p for p in (labour, funds) if p is not None]
     objective = sum(p.objective for p in parts)
     bound = sum(p.bound for p in parts)
