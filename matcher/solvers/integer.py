@@ -403,6 +403,44 @@ def _quiet_highs() -> Any:
     return h
 
 
+def _highs_mip(
+    mat: Any,
+    cost: np.ndarray,
+    upper: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    params: PlanParams,
+    time_limit: float,
+    maximize: bool,
+) -> Any:
+    """A HiGHS instance holding the all-integer MIP ``min/max cost @ x``, ready to run.
+
+    ``mat`` is the constraint matrix in CSC form; every variable lies in ``[0, upper]``.
+    """
+    import highspy
+
+    n = len(cost)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, len(row_lower)
+    if maximize:
+        lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = cost
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr
+    lp.a_matrix_.index_ = mat.indices
+    lp.a_matrix_.value_ = mat.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    h = _quiet_highs()
+    h.setOptionValue("random_seed", params.seed)
+    h.setOptionValue("mip_rel_gap", params.gap_limit)
+    # A little is kept back for reading the solution out within the limit.
+    h.setOptionValue("time_limit", max(0.97 * time_limit, 0.1))
+    h.passModel(lp)
+    return h
+
+
 def solve_labour_highs(
     problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float
 ) -> tuple[np.ndarray, Part, float] | None:
@@ -524,25 +562,16 @@ def solve_labour_highs(
     mat = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n)
     )
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, n_rows
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.concatenate((arcs.weight[idx], np.zeros(n - n_x)))
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.concatenate((cap[idx].astype(float), np.ones(n - n_x)))
-    lp.row_lower_ = np.concatenate(lo)
-    lp.row_upper_ = np.concatenate(hi)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr
-    lp.a_matrix_.index_ = mat.indices
-    lp.a_matrix_.value_ = mat.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-    h = _quiet_highs()
-    h.setOptionValue("random_seed", params.seed)
-    h.setOptionValue("mip_rel_gap", params.gap_limit)
-    # A little is kept back for reading the solution out within the limit.
-    h.setOptionValue("time_limit", max(0.97 * (deadline - time.perf_counter()), 0.1))
-    h.passModel(lp)
+    h = _highs_mip(
+        mat,
+        np.concatenate((arcs.weight[idx], np.zeros(n - n_x))),
+        np.concatenate((cap[idx].astype(float), np.ones(n - n_x))),
+        np.concatenate(lo),
+        np.concatenate(hi),
+        params,
+        deadline - time.perf_counter(),
+        maximize=True,
+    )
     hint = np.zeros(n)
     hint[:n_x] = flow_start[idx]
     got = np.bincount(arcs.demand, weights=flow_start, minlength=len(hours_d))
@@ -736,25 +765,17 @@ def solve_leads_highs(
     vals = np.concatenate([np.ones(n), *(effort[r] for r in unit_rows.values())])
     n_rows = len(demand_rows) + len(unit_rows)
     mat = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, n_rows
-    lp.col_cost_ = opts["cost"].to_numpy(float)
-    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
-    lp.row_lower_ = np.concatenate((np.ones(len(demand_rows)), np.full(len(unit_rows), -np.inf)))
-    lp.row_upper_ = np.concatenate(
-        (np.ones(len(demand_rows)), np.array([float(caps[u]) for u in unit_rows]))
-    )
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr
-    lp.a_matrix_.index_ = mat.indices
-    lp.a_matrix_.value_ = mat.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-    h = _quiet_highs()
-    h.setOptionValue("random_seed", params.seed)
-    h.setOptionValue("mip_rel_gap", params.gap_limit)
     left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
-    h.setOptionValue("time_limit", max(0.97 * left, 0.1))
-    h.passModel(lp)
+    h = _highs_mip(
+        mat,
+        opts["cost"].to_numpy(float),
+        np.ones(n),
+        np.concatenate((np.ones(len(demand_rows)), np.full(len(unit_rows), -np.inf))),
+        np.concatenate((np.ones(len(demand_rows)), np.array([caps[u] for u in unit_rows]))),
+        params,
+        left,
+        maximize=False,
+    )
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
