@@ -1012,27 +1012,29 @@ def _unmet_section(dataset: Dataset, plan: PlanTables) -> str:
     )
 
 
-_COMPARE_KPIS: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("coverage",), "coverage of demanded hours", "pct"),
-    (("hours_covered",), "hours covered", "int"),
-    (("hours_demanded",), "hours demanded", "int"),
-    (("demands_met",), "demands met", "int"),
-    (("demands_partial",), "demands partial", "int"),
-    (("demands_unmet",), "demands unmet", "int"),
-    (("communities_zero_coverage_count",), "communities with nothing covered", "int"),
-    (("supplier_utilization", "utilization"), "supplier hours used", "pct"),
-    (("supplier_utilization", "suppliers_used"), "suppliers used", "int"),
-    (("objective",), "objective", "num"),
-    (("weighted_hours",), "weighted hours", "num"),
-    (("travel_hour_km",), "travel (hour-km)", "num"),
+_COMPARE_KPIS: tuple[tuple[tuple[str, ...], str, str, int], ...] = (
+    (("coverage",), "coverage of demanded hours", "pct", 1),
+    (("hours_covered",), "hours covered", "int", 1),
+    (("hours_demanded",), "hours demanded", "int", 0),
+    (("demands_met",), "demands met", "int", 1),
+    (("demands_partial",), "demands partial", "int", 0),
+    (("demands_unmet",), "demands unmet", "int", -1),
+    (("communities_zero_coverage_count",), "communities with nothing covered", "int", -1),
+    (("supplier_utilization", "utilization"), "supplier hours used", "pct", 1),
+    (("supplier_utilization", "suppliers_used"), "suppliers used", "int", 0),
+    (("objective",), "objective", "num", 1),
+    (("weighted_hours",), "weighted hours", "num", 1),
+    (("travel_hour_km",), "travel (hour-km)", "num", -1),
 )
+"""KPIs of the comparison: path, label, format, and whether more is better (1), worse
+(-1) or neither (0), which colours the change."""
 
 
-def _delta(a: Any, b: Any, fmt: str) -> tuple[str, str]:
+def _delta(a: Any, b: Any, fmt: str, better: int = 1) -> tuple[str, str]:
     if not isinstance(a, int | float) or not isinstance(b, int | float):
         return "", "n/a"
     d = float(a) - float(b)
-    cls = "up" if d > 0 else "down" if d < 0 else "same"
+    cls = "same" if d == 0 or better == 0 else "better" if d * better > 0 else "worse"
     if fmt == "pct":
         return cls, f"{100 * d:+.1f} pp"
     if fmt == "int":
@@ -1093,9 +1095,9 @@ def compare_tables(this: PlanTables, other: PlanTables) -> dict[str, pd.DataFram
 
 def _compare_section(dataset: Dataset, this: PlanTables, other: PlanTables) -> str:
     rows = []
-    for path, label, fmt in _COMPARE_KPIS:
+    for path, label, fmt, better in _COMPARE_KPIS:
         a, b = _kpi_value(this.kpis, path), _kpi_value(other.kpis, path)
-        cls, d = _delta(a, b, fmt)
+        cls, d = _delta(a, b, fmt, better)
 
         def fmt_value(v: Any, fmt: str = fmt) -> str:
             return _FORMATS[fmt](v) if v is not None else "n/a"
@@ -1140,7 +1142,7 @@ def _compare_section(dataset: Dataset, this: PlanTables, other: PlanTables) -> s
         f'<tr class="changed-demand" data-demand-id="{_e(r.demand_id)}"><td>{_e(r.demand_id)}</td>'
         f"<td>{_e(names.get(str(r.community_id), r.community_id))}</td><td>{cell(r.category)}</td>"
         f'<td class="num">{cell(r.hours)}</td><td class="num">{cell(r.covered_other)}</td>'
-        f'<td class="num">{cell(r.covered_this)}</td><td>{cell(r.status_other)} → '
+        f'<td class="num">{cell(r.covered_this)}</td><td class="nowrap">{cell(r.status_other)} → '
         f"{cell(r.status_this)}</td></tr>"
         for r in changes["demands"].head(TOP_CHANGES).itertuples(index=False)
     )
@@ -1190,7 +1192,7 @@ def _compare_section(dataset: Dataset, this: PlanTables, other: PlanTables) -> s
     )
     intro = (
         f"This plan (<b>{_e(this.label)}</b>) against <b>{_e(other.label)}</b>; changes are "
-        f"this minus {_e(other.label)}."
+        f"this minus {_e(other.label)}, green where this plan is better, red where worse."
     )
     return _section("compare", f"Comparison with {other.label}", body, intro)
 
@@ -1253,7 +1255,7 @@ th{background:#f5f7fa;font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .desc{color:#7b8794;font-size:12px}
 .reason{border-bottom:1px dotted #7b8794;cursor:help}
-.delta.up{color:#1b7a3e}.delta.down{color:#b42318}
+.delta.better{color:#1b7a3e}.delta.worse{color:#b42318}\n.nowrap{white-space:nowrap}
 ul.reasons{margin:4px 0 10px;padding-left:20px;color:#323f4b}
 footer{max-width:1100px;margin:0 auto;padding:0 16px 24px;color:#616e7c;font-size:12px}
 code{font-size:12px}
