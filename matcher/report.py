@@ -21,11 +21,12 @@ page back and check it against the plan.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -642,7 +643,7 @@ def _map_svg(dataset: Dataset, coverage: pd.DataFrame, width: int = 780) -> str:
 _R_MAX = 18.0
 
 
-def _map_legend(hmax: float, radius: Any) -> str:
+def _map_legend(hmax: float, radius: Callable[[float], float]) -> str:
     parts = [
         '<svg id="map-legend" class="legend-svg" viewBox="0 0 210 330" width="210" '
         'height="330" role="img" aria-label="Map legend">'
@@ -1345,7 +1346,7 @@ def build_report(
     ds = plan_dataset(this, dataset)
     that = None if other is None else _as_tables(other, "other plan")
     if that is not None and that.label == this.label:
-        that = PlanTables(**{**that.__dict__, "label": f"{that.label} (other)"})
+        that = dataclasses.replace(that, label=f"{that.label} (other)")
     k = this.kpis
     coverage = community_coverage(ds.communities, this.demand_status)
     heading = title or f"Co-construction plan: {this.label}"
@@ -1430,9 +1431,3 @@ def write_report(html_text: str, out: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html_text, encoding="utf-8")
     return path
-
-
-def report_sections(other: bool) -> Iterable[str]:
-    """Ids of the report's sections (with the comparison when ``other``)."""
-    base = ("kpis", "map-section", "by-district", "by-category", "supply", "utilization", "unmet")
-    return (*base, "compare") if other else base
