@@ -142,6 +142,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from matcher.report import build_report, read_plan, write_report
+
+    plan = read_plan(args.plan)
+    other = read_plan(args.compare) if args.compare else None
+    text = build_report(plan, args.dataset, other=other, title=args.title)
+    path = write_report(text, args.out)
+    print(f"Wrote {path} ({len(text.encode()):,} bytes)")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from matcher.export import write_exports
+    from matcher.report import plan_dataset, read_plan
+
+    plan = read_plan(args.plan)
+    dataset = plan_dataset(plan, args.dataset)
+    formats = ("csv", "parquet") if args.format == "both" else (args.format,)
+    paths = write_exports(plan.tables(), plan.kpis, dataset, args.out, formats)
+    print(f"Wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="matcher",
@@ -178,6 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.set_defaults(func=cmd_generate)
+    p = sub.add_parser("report", help="write a plan's self-contained HTML report")
+    p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
+    p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
+    p.add_argument("--compare", help="another plan folder to compare with")
+    p.add_argument("--title", help="the report's title")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="write a plan's GeoJSON, CSV and Parquet for dashboards")
+    p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the exports")
+    p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
+    p.add_argument("--format", choices=("csv", "parquet", "both"), default="both")
+    p.set_defaults(func=cmd_export)
     add_plugin_commands(sub)
     return parser
 
