@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from matcher.cli_scenario import register as register_scenario_commands
 from matcher.errors import (
     DatasetError,
     InfeasibleError,
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.set_defaults(func=cmd_generate)
+    register_scenario_commands(sub)
     add_plugin_commands(sub)
     return parser
 
