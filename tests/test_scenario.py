@@ -21,7 +21,7 @@ import pytest
 from factories import lp_optimum, reference_model
 
 from matcher.cli import main
-from matcher.dataset import Dataset, load_dataset
+from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.eligibility import TIES, build_problem
 from matcher.params import PlanParams
 from matcher.plan import TIMING_KEYS
@@ -601,3 +601,25 @@ def test_cli_scenario_run_and_check(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run["params"]["max_travel_km"] == 4
     assert main(["scenario", "check", str(SCEN / "more-supply.json")]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_a_scenario_can_replan_stably_against_a_previous_plan(
+    tmp_path: Path, example: Dataset
+) -> None:
+    before = run_scenario(load_scenario(SCEN / "base.yaml"))
+    before.write(tmp_path / "prev")
+    data = {
+        "name": "stable",
+        "base": str(EXAMPLE),
+        "stable": {"previous": "prev", "change_penalty": 0.5, "pinned": "all"},
+        "changes": [],
+    }
+    scenario = scenario_from_mapping(data, "stable.yaml", base_dir=tmp_path)
+    again = run_scenario(scenario)
+    pd.testing.assert_frame_equal(again.assignments, before.assignments)
+    assert again.kpis["churn"]["hours_changed"] == 0
+    assert again.kpis["replan"]["pinned_assignments"] == len(before.assignments)
+    # The base dataset is never changed by applying a scenario.
+    hash_before = example.content_hash
+    apply_scenario(example, load_scenario(SCEN / "more-supply.json"))
+    assert dataset_from_frames(example.tables()).content_hash == hash_before
