@@ -741,7 +741,7 @@ def _select(
     for col, value in where.items():
         values = [str(v).strip() for v in _as_list(value)]
         text = _text(frame[col])
-        kind = TABLES_BY_NAME[table].column(col).kind if col in spec_names(table) else Kind.TEXT
+        kind = TABLES_BY_NAME[table].column(col).kind if col in _spec_names(table) else Kind.TEXT
         if kind in (Kind.INT, Kind.FLOAT):
             numbers = pd.to_numeric(frame[col], errors="coerce")
             hit = numbers.isin([float(v) for v in _as_list(value)]).to_numpy()
@@ -754,7 +754,7 @@ def _select(
     return mask
 
 
-def spec_names(table: str) -> set[str]:
+def _spec_names(table: str) -> set[str]:
     """The spec's column names of ``table``."""
     return {c.name for c in TABLES_BY_NAME[table].columns}
 

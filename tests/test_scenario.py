@@ -18,6 +18,7 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from factories import lp_optimum, reference_model
 
 from matcher.cli import main
@@ -33,6 +34,7 @@ from matcher.scenario import (
     load_scenario,
     run_scenario,
     run_scenarios,
+    scenario_dataset,
     scenario_from_mapping,
     scenario_params,
     scenario_schema,
@@ -89,8 +91,11 @@ def test_schema_ships_with_the_package() -> None:
 def test_demo_scenarios_load_and_apply(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.base is not None and scenario.base.is_dir()
-    data = __import__("yaml").safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     jsonschema.validate(data, scenario_schema())
+    changed = scenario_dataset(scenario)
+    base = load_dataset(scenario.base)
+    assert changed.content_hash != base.content_hash or not scenario.changes
 
 
 def test_yaml_and_json_files_read_alike() -> None:
