@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/matcher plan datasets/fuzhou-demo --out out/fuzhou-demo
+	$(BIN)/matcher report out/fuzhou-demo --out out/fuzhou-demo/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -31,6 +31,7 @@ from api.db.models import (
     utcnow,
 )
 from api.db.session import rowcount
+from matcher.export import flatten_kpis
 from matcher.plan import DEMAND_STATUS_COLUMNS
 
 
@@ -165,27 +166,6 @@ def _records(frame: pd.DataFrame, columns: list[str], run_id: str) -> list[dict[
         row["row_no"] = i
         out.append(row)
     return out
-
-
-def flatten_kpis(
-    kpis: Mapping[str, Any], prefix: str = ""
-) -> list[tuple[str, float | None, str | None]]:
-    """KPIs as ``(name, value, text)`` rows: nested names dotted, numbers in ``value``."""
-    rows: list[tuple[str, float | None, str | None]] = []
-    for key, value in kpis.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            rows.extend(flatten_kpis(value, name + "."))
-        elif isinstance(value, bool):
-            rows.append((name, float(value), json.dumps(value)))
-        elif isinstance(value, int | float):
-            number = float(value)
-            rows.append((name, number if math.isfinite(number) else None, None))
-        elif value is None:
-            rows.append((name, None, None))
-        else:
-            rows.append((name, None, value if isinstance(value, str) else json.dumps(value)))
-    return rows
 
 
 ASSIGNMENT_FIELDS = [

@@ -143,6 +143,104 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from matcher.report import build_report, read_plan, write_report
+
+    plan = read_plan(args.plan)
+    other = read_plan(args.compare) if args.compare else None
+    text = build_report(plan, args.dataset, other=other, title=args.title)
+    path = write_report(text, args.out)
+    print(f"Wrote {path} ({len(text.encode()):,} bytes)")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from matcher.export import write_exports
+    from matcher.report import plan_dataset, read_plan
+
+    plan = read_plan(args.plan)
+    dataset = plan_dataset(plan, args.dataset)
+    formats = ("csv", "parquet") if args.format == "both" else (args.format,)
+    paths = write_exports(plan.tables(), plan.kpis, dataset, args.out, formats)
+    print(f"Wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return EXIT_OK
+
+
+def _write_apply(result_dataset: object, apply: Path | None) -> None:
+    if apply is not None:
+        from matcher.dataset import Dataset
+
+        assert isinstance(result_dataset, Dataset)
+        result_dataset.write(apply)
+        print(f"Wrote the dataset with the recommended ties to {apply}")
+
+
+def cmd_pairings(args: argparse.Namespace) -> int:
+    from matcher.dataset import load_dataset
+    from matcher.pairings import PairingParams, recommend_pairings
+    from matcher.recommend import Scope
+
+    params = PairingParams(
+        min_partners=args.min_partners,
+        max_communities=args.max_communities,
+        max_partners=args.max_partners,
+        reconsider=args.reconsider,
+        scope=Scope.from_strings(args.scope or []),
+        value=args.value,
+        balance=args.balance,
+        max_new=args.max_new,
+        unit_kinds=tuple(args.unit_kind or ()),
+        max_km=args.max_km,
+    )
+    ds = load_dataset(args.dataset, max_errors=args.max_errors)
+    result = recommend_pairings(ds, params, _params(args))
+    written = result.write(args.out)
+    print(result.report())
+    print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
+    _write_apply(result.dataset, args.apply)
+    return EXIT_OK
+
+
+def cmd_alliances(args: argparse.Namespace) -> int:
+    from matcher.alliances import AllianceParams, recommend_alliances
+    from matcher.dataset import load_dataset
+    from matcher.recommend import Scope
+
+    params = AllianceParams(
+        radius_km=args.radius_km,
+        max_members=args.max_members,
+        unit_kinds=tuple(args.unit_kind or ()),
+        scope=Scope.from_strings(args.scope or []),
+    )
+    ds = load_dataset(args.dataset, max_errors=args.max_errors)
+    result = recommend_alliances(ds, params, _params(args))
+    written = result.write(args.out)
+    print(result.report())
+    print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
+    _write_apply(result.dataset, args.apply)
+    return EXIT_OK
+
+
+def _add_recommend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", help="a dataset folder")
+    p.add_argument("--out", type=Path, required=True, help="folder for the recommendation")
+    p.add_argument(
+        "--scope",
+        action="append",
+        metavar="KEY=VALUE[,VALUE]",
+        help="only these communities: district=, street= or community_id= (repeatable)",
+    )
+    p.add_argument(
+        "--unit-kind",
+        action="append",
+        choices=("government", "enterprise", "social_org", "institution"),
+        help="only units of this kind (repeatable; default every kind)",
+    )
+    p.add_argument("--apply", type=Path, metavar="DIR", help="also write the dataset with the ties")
+    p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
+    _add_param_option(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="matcher",
@@ -179,6 +277,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("report", help="write a plan's self-contained HTML report")
+    p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
+    p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
+    p.add_argument("--compare", help="another plan folder to compare with")
+    p.add_argument("--title", help="the report's title")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="write a plan's GeoJSON, CSV and Parquet for dashboards")
+    p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the exports")
+    p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
+    p.add_argument("--format", choices=("csv", "parquet", "both"), default="both")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("pairings", help="recommend unit-community pairings (dual registration)")
+    _add_recommend_options(p)
+    p.add_argument("--min-partners", type=int, default=1, help="paired units per community (1)")
+    p.add_argument(
+        "--max-communities",
+        type=int,
+        default=3,
+        help="communities per unit (3), unless units.csv has a max_communities column",
+    )
+    p.add_argument("--max-partners", type=int, help="at most this many units per community")
+    p.add_argument("--max-new", type=int, help="at most this many new pairings")
+    p.add_argument("--max-km", type=float, help="only units within this distance (km)")
+    p.add_argument("--reconsider", action="store_true", help="choose the scope's pairings afresh")
+    p.add_argument("--balance", action="store_true", help="spread pairings evenly over districts")
+    p.add_argument(
+        "--value",
+        choices=("auto", "exact", "proxy"),
+        default="auto",
+        help="value of a pairing: exact re-solve, proxy estimate, or auto (default)",
+    )
+    p.set_defaults(func=cmd_pairings)
+
+    p = sub.add_parser("alliances", help="recommend street alliances for unserved demand")
+    _add_recommend_options(p)
+    p.add_argument(
+        "--radius-km", type=float, default=10.0, help="candidate members within this (10 km)"
+    )
+    p.add_argument("--max-members", type=int, help="at most this many new members per street")
+    p.set_defaults(func=cmd_alliances)
+
     register_scenario_commands(sub)
     add_plugin_commands(sub)
     return parser

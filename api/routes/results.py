@@ -6,7 +6,7 @@ A key scoped to districts reads only rows of those districts.
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
+import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -28,6 +28,7 @@ from api.schemas import (
     Page,
     scope_kpis,
 )
+from matcher import export
 
 router = APIRouter(
     prefix="/runs", tags=["results"], responses=responses(400, 401, 403, 413, 404, 409, 422)
@@ -325,46 +326,9 @@ def communities_geojson(
     if dataset is None:
         raise ApiError(409, "no_dataset", f"the dataset of run {run_id} is gone")
     communities = store.load_frames(session, run.dataset_id)["communities"]
-    sums = session.execute(
-        select(
-            DemandStatus.community_id,
-            func.count(),
-            func.sum(DemandStatus.hours),
-            func.sum(DemandStatus.covered_hours),
-        )
-        .where(DemandStatus.run_id == run_id)
-        .group_by(DemandStatus.community_id)
-    ).all()
-    per = {str(c): (int(n), int(h or 0), int(cov or 0)) for c, n, h, cov in sums}
-    features = []
-    for record in communities.to_dict("records"):
-        row = SimpleNamespace(**{str(k): v for k, v in record.items()})
-        d = str(row.district)
-        if districts is not None and d not in districts:
-            continue
-        n, hours, covered = per.get(str(row.community_id), (0, 0, 0))
-        features.append(
-            {
-                "type": "Feature",
-                "id": str(row.community_id),
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(float(row.lon), 7), round(float(row.lat), 7)],
-                },
-                "properties": {
-                    "community_id": str(row.community_id),
-                    "name": str(row.name),
-                    "district": d,
-                    "street": str(row.street),
-                    "households": int(row.households),
-                    "demands": n,
-                    "hours_demanded": hours,
-                    "hours_covered": covered,
-                    "coverage": round(covered / hours, 6) if hours else None,
-                },
-            }
-        )
-    import json
-
-    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    status = _frame(
+        session, DemandStatus, ["community_id", "hours", "covered_hours"], run_id, {}, None
+    )
+    collection = export.communities_geojson(communities, status, districts)
+    body = json.dumps(collection, ensure_ascii=False)
     return Response(body, media_type="application/geo+json")

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +33,7 @@ from matcher.errors import Finding, InfeasibleError, SolverError
 from matcher.params import PlanParams
 from matcher.rules import ActiveRules, coverage_targets, funder_pairs
 from matcher.solvers.flow import FlowResult, solve_flow
+from matcher.solvers.highs import highs_mip, set_start
 
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
 
@@ -385,62 +384,6 @@ def solve_labour(
     return flow, part, start_objective
 
 
-def _quiet_highs() -> Any:
-    """A HiGHS instance that prints nothing (its banner goes to the C-level stdout)."""
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-    h.setOptionValue("output_flag", False)
-    return h
-
-
-def _highs_mip(
-    mat: Any,
-    cost: np.ndarray,
-    upper: np.ndarray,
-    row_lower: np.ndarray,
-    row_upper: np.ndarray,
-    params: PlanParams,
-    time_limit: float,
-    maximize: bool,
-) -> Any:
-    """A HiGHS instance holding the all-integer MIP ``min/max cost @ x``, ready to run.
-
-    ``mat`` is the constraint matrix in CSC form; every variable lies in ``[0, upper]``.
-    """
-    import highspy
-
-    n = len(cost)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, len(row_lower)
-    if maximize:
-        lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = cost
-    lp.col_lower_, lp.col_upper_ = np.zeros(n), upper
-    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr
-    lp.a_matrix_.index_ = mat.indices
-    lp.a_matrix_.value_ = mat.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-    h = _quiet_highs()
-    h.setOptionValue("random_seed", params.seed)
-    h.setOptionValue("mip_rel_gap", params.gap_limit)
-    # A little is kept back for reading the solution out within the limit.
-    h.setOptionValue("time_limit", max(0.97 * time_limit, 0.1))
-    h.passModel(lp)
-    return h
-
-
 def solve_labour_highs(
     problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float
 ) -> tuple[np.ndarray, Part, float] | None:
@@ -562,7 +505,7 @@ def solve_labour_highs(
     mat = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n)
     )
-    h = _highs_mip(
+    h = highs_mip(
         mat,
         np.concatenate((arcs.weight[idx], np.zeros(n - n_x))),
         np.concatenate((cap[idx].astype(float), np.ones(n - n_x))),
@@ -579,9 +522,7 @@ def solve_labour_highs(
     if len(pair_key):
         served = np.unique((sup * n_c + comm)[(flow_start[idx] > 0) & cadre])
         hint[n_x + len(ydem) :] = np.isin(pair_key, served)
-    sol = highspy.HighsSolution()
-    sol.col_value = hint.tolist()
-    h.setSolution(sol)
+    set_start(h, hint)
     h.run()
     model_status = h.getModelStatus()
     if model_status == highspy.HighsModelStatus.kInfeasible:
@@ -766,7 +707,7 @@ def solve_leads_highs(
     n_rows = len(demand_rows) + len(unit_rows)
     mat = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n))
     left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
-    h = _highs_mip(
+    h = highs_mip(
         mat,
         opts["cost"].to_numpy(float),
         np.ones(n),

@@ -35,6 +35,7 @@ MATRIX = {
     ("GET", "/runs/{run_id}/leads.parquet"): "viewer",
     ("GET", "/runs/{run_id}/kpis"): "viewer",
     ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
+    ("GET", "/runs/{run_id}/report"): "viewer",
     ("POST", "/keys"): "admin",
     ("GET", "/keys"): "admin",
     ("DELETE", "/keys/{key_id}"): "admin",
@@ -42,7 +43,9 @@ MATRIX = {
 DISTRICT_SCOPED = [
     path
     for (method, path) in MATRIX
-    if path.startswith("/runs/{run_id}/") and method == "GET" and not path.endswith("/cancel")
+    if path.startswith("/runs/{run_id}/")
+    and method == "GET"
+    and not path.endswith(("/cancel", "/report"))  # the report refuses scoped keys
 ]
 LOWER = {"viewer": [], "planner": ["viewer"], "admin": ["viewer", "planner"]}
 
