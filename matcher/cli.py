@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from matcher.cli_scenario import register as register_scenario_commands
 from matcher.errors import (
     DatasetError,
     InfeasibleError,
@@ -322,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-members", type=int, help="at most this many new members per street")
     p.set_defaults(func=cmd_alliances)
 
+    register_scenario_commands(sub)
     add_plugin_commands(sub)
     return parser
 
