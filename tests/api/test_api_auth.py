@@ -36,6 +36,7 @@ MATRIX = {
     ("GET", "/runs/{run_id}/kpis"): "viewer",
     ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
     ("GET", "/runs/{run_id}/report"): "viewer",
+    ("GET", "/runs/{run_id}/diff"): "viewer",
     ("POST", "/keys"): "admin",
     ("GET", "/keys"): "admin",
     ("DELETE", "/keys/{key_id}"): "admin",
@@ -45,7 +46,8 @@ DISTRICT_SCOPED = [
     for (method, path) in MATRIX
     if path.startswith("/runs/{run_id}/")
     and method == "GET"
-    and not path.endswith(("/cancel", "/report"))  # the report refuses scoped keys
+    # the report refuses scoped keys; the diff scopes both plans (test_api_compare.py)
+    and not path.endswith(("/cancel", "/report", "/diff"))
 ]
 LOWER = {"viewer": [], "planner": ["viewer"], "admin": ["viewer", "planner"]}
 
