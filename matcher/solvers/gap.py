@@ -342,7 +342,6 @@ def _whole(gap: Gap, gap_limit: float) -> Any:
     h = quiet_highs()
     h.setOptionValue("mip_rel_gap", gap_limit)
     h.setOptionValue("mip_abs_gap", _abs_gap(gap))
-    h.setOptionValue("threads", 1)
     return h
 
 
