@@ -390,6 +390,20 @@ class DemandExplanation:
             "elsewhere": _records(self.elsewhere),
         }
 
+    def scoped(self, districts: Sequence[str]) -> DemandExplanation:
+        """The explanation as a reader of ``districts`` may see it: what the suppliers
+        serve instead is listed only in those districts (hour totals stay whole)."""
+        keep = self.elsewhere["district"].isin(list(districts))
+        elsewhere = self.elsewhere[keep].reset_index(drop=True)
+        nearest = self.nearest.copy()
+        nearest["serves_instead"] = [
+            _instead(
+                elsewhere[(elsewhere["supplier_kind"] == k) & (elsewhere["supplier_id"] == i)]
+            )
+            for k, i in zip(nearest["supplier_kind"], nearest["supplier_id"], strict=True)
+        ]
+        return dataclasses.replace(self, elsewhere=elsewhere, nearest=nearest)
+
     def text(self) -> str:
         """A few lines for people."""
         d = self.demand
@@ -521,13 +535,7 @@ def _demand_explanation(
         mine = values.iloc[rows]
         mine = mine[mine["demand_id"] != demand_id]
         parts.append(mine)
-        instead.append(
-            "; ".join(
-                f"{r['demand_id']} ({r['category']}, priority {r['priority']}) {r['hours']} h at "
-                f"{r['hour_score']:.4f}/h"
-                for r in _records(mine)
-            )
-        )
+        instead.append(_instead(mine))
     elsewhere = (
         pd.concat(parts, ignore_index=True) if parts else values.iloc[:0].reset_index(drop=True)
     )
@@ -556,6 +564,15 @@ def _demand_explanation(
         assignments=own,
         nearest=nearest,
         elsewhere=elsewhere,
+    )
+
+
+def _instead(rows: pd.DataFrame) -> str:
+    """A supplier's other assignments as text: demand, category, priority, hours, score."""
+    return "; ".join(
+        f"{r['demand_id']} ({r['category']}, priority {r['priority']}) {r['hours']} h at "
+        f"{r['hour_score']:.4f}/h"
+        for r in _records(rows)
     )
 
 

@@ -36,6 +36,9 @@ MATRIX = {
     ("GET", "/runs/{run_id}/kpis"): "viewer",
     ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
     ("GET", "/runs/{run_id}/report"): "viewer",
+    ("GET", "/runs/{run_id}/bottlenecks"): "viewer",
+    ("GET", "/runs/{run_id}/demands/{demand_id}/explanation"): "viewer",
+    ("GET", "/runs/{run_id}/summaries"): "viewer",
     ("POST", "/keys"): "admin",
     ("GET", "/keys"): "admin",
     ("DELETE", "/keys/{key_id}"): "admin",
@@ -46,6 +49,8 @@ DISTRICT_SCOPED = [
     if path.startswith("/runs/{run_id}/")
     and method == "GET"
     and not path.endswith(("/cancel", "/report"))  # the report refuses scoped keys
+    # scoped per demand and per supplier district: tests/api/test_api_explain.py
+    and not path.endswith(("/explanation", "/bottlenecks"))
 ]
 LOWER = {"viewer": [], "planner": ["viewer"], "admin": ["viewer", "planner"]}
 
@@ -72,7 +77,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, rules_zip: bytes, kit):
         ds = svc.upload(rules_zip)  # with funds and lead options: every table has rows
         run = svc.wait(svc.start_run(ds["id"])["id"])
         assert run["status"] == "succeeded"
-        yield svc, {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999"}
+        ids = {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999", "demand_id": "D1"}
+        yield svc, ids
 
 
 def _call(svc, method: str, path: str, ids: dict[str, str], headers: dict[str, str]):
@@ -107,7 +113,7 @@ def test_too_low_a_role_is_403(world, method: str, path: str) -> None:
     # the role itself passes authorization (whatever the route then says); deletes aim
     # at missing ids so that the shared world stays as it is
     if method == "DELETE":
-        ids = {"dataset_id": "missing", "run_id": "missing", "key_id": "999999"}
+        ids = {**ids, "dataset_id": "missing", "run_id": "missing", "key_id": "999999"}
     r = _call(svc, method, path, ids, svc.h(MATRIX[(method, path)]))
     assert r.status_code not in (401, 403), r.text
 
