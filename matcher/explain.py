@@ -1241,7 +1241,7 @@ def explain(
     --------
     >>> import matcher
     >>> ex = explain(matcher.plan("tests/data/example/dataset"), "tests/data/example/dataset")
-    >>> round(ex.assignments["value"].sum(), 4)
+    >>> round(float(ex.assignments["value"].sum()), 4)
     139.6961
     """
     params = params or ExplainParams()
