@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from matcher.cli_scenario import register as register_scenario_commands
 from matcher.errors import (
     DatasetError,
     InfeasibleError,
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="folder for the explanation's tables")
     p.set_defaults(func=cmd_explain)
 
+    register_scenario_commands(sub)
     add_plugin_commands(sub)
     return parser
 

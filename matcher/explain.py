@@ -397,9 +397,7 @@ class DemandExplanation:
         elsewhere = self.elsewhere[keep].reset_index(drop=True)
         nearest = self.nearest.copy()
         nearest["serves_instead"] = [
-            _instead(
-                elsewhere[(elsewhere["supplier_kind"] == k) & (elsewhere["supplier_id"] == i)]
-            )
+            _instead(elsewhere[(elsewhere["supplier_kind"] == k) & (elsewhere["supplier_id"] == i)])
             for k, i in zip(nearest["supplier_kind"], nearest["supplier_id"], strict=True)
         ]
         return dataclasses.replace(self, elsewhere=elsewhere, nearest=nearest)

@@ -700,34 +700,124 @@ class _Cadres:
     lon: FloatArray
 
 
-def _make_cadres(cfg: GeneratorConfig, city: _City, units: _Units) -> _Cadres:
-    rng = _rng(cfg, 4)
-    n = cfg.count(cfg.n_cadres)
-    size = np.array([_UNIT_SIZE[gr[0]] for gr in _GROUPS])[units.group]
-    w = size * np.exp(rng.normal(0.0, 0.5, units.n))
-    # Sorted so that a unit's cadres are listed together.
-    unit = np.sort(rng.choice(units.n, size=n, p=w / w.sum())).astype(np.int64)
-    lo, hi = cfg.cadre_hours
-    median = min(max(14.0, lo), hi)
-    hours = np.clip(np.rint(median * np.exp(rng.normal(0.0, 0.4, n))), lo, hi).astype(np.int64)
+def unit_size(kind: str, level: str) -> float:
+    """A unit's relative number of cadres by its ``kind`` and ``level``, as generated.
 
+    Government units are sized by level (a municipal bureau is the largest; a government
+    unit of level ``none`` counts as a district one), the others by kind.
+
+    Examples
+    --------
+    >>> unit_size("government", "municipal") > unit_size("enterprise", "none")
+    True
+    """
+    if kind == "government":
+        return _UNIT_SIZE.get(level, _UNIT_SIZE["district"])
+    return _UNIT_SIZE[kind]
+
+
+def draw_cadre_units(rng: np.random.Generator, size: FloatArray, n: int) -> IntArray:
+    """The unit of each of ``n`` cadres, drawn as the generator does, sorted.
+
+    A unit's chance is its relative ``size`` (by kind and level, see ``_UNIT_SIZE``)
+    times a log-normal factor, so units of one kind still differ in size.
+    """
+    w = size * np.exp(rng.normal(0.0, 0.5, len(size)))
+    # Sorted so that a unit's cadres are listed together.
+    return np.sort(rng.choice(len(size), size=n, p=w / w.sum())).astype(np.int64)
+
+
+def draw_cadre_hours(rng: np.random.Generator, n: int, lo: int, hi: int) -> IntArray:
+    """Whole hours of ``n`` cadres: log-normal around 14 (most give 8-24), within [lo, hi]."""
+    median = min(max(14.0, lo), hi)
+    return np.clip(np.rint(median * np.exp(rng.normal(0.0, 0.4, n))), lo, hi).astype(np.int64)
+
+
+def place_cadres(
+    rng: np.random.Generator,
+    cfg: GeneratorConfig,
+    *,
+    households: IntArray,
+    comm_x: FloatArray,
+    comm_y: FloatArray,
+    comm_weight: FloatArray,
+    district_start: IntArray,
+    district_end: IntArray,
+    cadre_district: IntArray,
+    unit_x: FloatArray,
+    unit_y: FloatArray,
+) -> tuple[IntArray, FloatArray, FloatArray, BoolArray]:
+    """Where new cadres live and stand, as the generator places them.
+
+    A share ``cfg.home_share`` registers in a home community: mostly one of their unit's
+    district (``cfg.home_in_unit_district_share``), chosen by households, else one
+    anywhere, chosen by households times ``comm_weight``. A share
+    ``cfg.explicit_location_share`` gets its own coordinates, about 1 km from home (or
+    from its unit without a home).
+
+    Parameters
+    ----------
+    rng
+        The random stream (draws are made in a fixed order).
+    cfg
+        The shares above.
+    households, comm_x, comm_y, comm_weight
+        Per community: households, position (km on a local plane) and a weight for homes
+        chosen anywhere. Communities must be contiguous by district.
+    district_start, district_end
+        Per district, its communities' index range ``[start, end)`` (empty: none).
+    cadre_district
+        Per cadre, its unit's district (an index into ``district_start``).
+    unit_x, unit_y
+        Per cadre, its unit's position (km).
+
+    Returns
+    -------
+    (home, x, y, own)
+        Home community index (-1: none); a position (km) near home or the unit; and
+        whether the cadre is given that position as its own ``lat``/``lon``.
+    """
+    n = len(cadre_district)
     has_home = rng.random(n) < cfg.home_share
     local = rng.random(n) < cfg.home_in_unit_district_share
-    hh = city.households.astype(np.float64)
-    ud = units.district[unit]
-    near = _weighted_pick(rng, np.cumsum(hh), city.district_start[ud], city.district_end[ud])
+    hh = households.astype(np.float64)
+    ud = cadre_district
+    near = _weighted_pick(rng, np.cumsum(hh), district_start[ud], district_end[ud])
     # Fewer cadres choose to live in the outlying districts.
-    anywhere_w = hh * _district_weights(cfg, shares=False)[city.district]
+    anywhere_w = hh * comm_weight
     far = _weighted_pick(
-        rng, np.cumsum(anywhere_w), np.zeros(n, dtype=np.int64), np.full(n, city.n, np.int64)
+        rng, np.cumsum(anywhere_w), np.zeros(n, dtype=np.int64), np.full(n, len(hh), np.int64)
     )
     home = np.where(local & (near >= 0), near, far)
     home = np.where(has_home, home, -1).astype(np.int64)
 
     own = rng.random(n) < cfg.explicit_location_share
     safe = np.maximum(home, 0)
-    bx = np.where(home >= 0, city.x[safe], units.x[unit]) + rng.normal(0.0, 1.0, n)
-    by = np.where(home >= 0, city.y[safe], units.y[unit]) + rng.normal(0.0, 1.0, n)
+    bx = np.where(home >= 0, comm_x[safe], unit_x) + rng.normal(0.0, 1.0, n)
+    by = np.where(home >= 0, comm_y[safe], unit_y) + rng.normal(0.0, 1.0, n)
+    return home, bx, by, own
+
+
+def _make_cadres(cfg: GeneratorConfig, city: _City, units: _Units) -> _Cadres:
+    rng = _rng(cfg, 4)
+    n = cfg.count(cfg.n_cadres)
+    size = np.array([_UNIT_SIZE[gr[0]] for gr in _GROUPS])[units.group]
+    unit = draw_cadre_units(rng, size, n)
+    lo, hi = cfg.cadre_hours
+    hours = draw_cadre_hours(rng, n, lo, hi)
+    home, bx, by, own = place_cadres(
+        rng,
+        cfg,
+        households=city.households,
+        comm_x=city.x,
+        comm_y=city.y,
+        comm_weight=_district_weights(cfg, shares=False)[city.district],
+        district_start=city.district_start,
+        district_end=city.district_end,
+        cadre_district=units.district[unit],
+        unit_x=units.x[unit],
+        unit_y=units.y[unit],
+    )
     lat, lon = _to_degrees(bx, by)
     return _Cadres(
         unit=unit,

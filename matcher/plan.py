@@ -411,6 +411,28 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     else:
         result = solve_flow(problem)
     t2 = time.perf_counter()
+    return build_plan(dataset, problem, rules, result, {"build": t1 - t0, "solve": t2 - t1})
+
+
+def build_plan(
+    dataset: Dataset,
+    problem: Problem,
+    rules: ActiveRules,
+    result: FlowResult,
+    timings: Mapping[str, float],
+) -> Plan:
+    """A ``Plan`` from a solver's result: its tables and KPIs.
+
+    Parameters
+    ----------
+    dataset, problem, rules
+        What was solved (``problem.params`` are the plan's parameters).
+    result
+        The flow on ``problem.arcs`` (an ``IntegerResult`` under integer rules).
+    timings
+        Wall seconds of the stages so far; ``tables`` is added.
+    """
+    t2 = time.perf_counter()
     funded = result.funded if isinstance(result, IntegerResult) else None
     status = _demand_status(problem, dataset, result.flow, rules, funded)
     assignments = _assignments(problem, dataset, result.flow)
@@ -439,9 +461,9 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
         assignments=assignments,
         demand_status=status,
         kpis=kpis,
-        params=params,
+        params=problem.params,
         solver=result,
-        timings={"build": t1 - t0, "solve": t2 - t1, "tables": t3 - t2},
+        timings={**timings, "tables": t3 - t2},
         dataset_source=dataset.source,
         dataset_hash=dataset.content_hash,
     )

@@ -564,3 +564,54 @@ def reference_reasons(model: ReferenceModel, flow: Mapping[Key, int]) -> dict[st
         else:
             reasons[did] = "supply_short"
     return reasons
+
+
+def lp_stable_optimum(
+    model: ReferenceModel,
+    previous: Mapping[Key, int],
+    change_penalty: float,
+    pinned: frozenset[Key] = frozenset(),
+) -> float:
+    """The stable re-planning objective's optimum as an LP (scipy HiGHS).
+
+    maximize sum w*x - change_penalty * sum |x - h0| over the model's arcs, with ``h0`` the
+    previous hours (0 for a new arc), pinned arcs fixed at ``x = h0``, and the previous
+    hours of pairs that are no longer arcs counted as removed. ``|x - h0|`` is a variable
+    ``u >= x - h0, u >= h0 - x``; the LP optimum is integral (the model is a network flow
+    with a convex piecewise-linear cost).
+    """
+    keys = list(model.arcs)
+    gone = sum(h for k, h in previous.items() if k not in model.arcs)
+    if not keys:
+        return -change_penalty * gone
+    n = len(keys)
+    sup_row = {k: i for i, k in enumerate(model.suppliers)}
+    dem_row = {k: len(sup_row) + i for i, k in enumerate(model.demands)}
+    n_cap = len(sup_row) + len(dem_row)
+    rows, cols, vals = [], [], []
+    for j, (kind, sid, did) in enumerate(keys):
+        rows += [sup_row[kind, sid], dem_row[did]]
+        cols += [j, j]
+        vals += [1.0, 1.0]
+    h0 = np.array([previous.get(k, 0) for k in keys], dtype=float)
+    # x - u <= h0 and -x - u <= -h0, variables (x, u).
+    for j in range(n):
+        rows += [n_cap + j, n_cap + j, n_cap + n + j, n_cap + n + j]
+        cols += [j, n + j, j, n + j]
+        vals += [1.0, -1.0, -1.0, -1.0]
+    a_ub = coo_matrix((vals, (rows, cols)), shape=(n_cap + 2 * n, 2 * n)).tocsr()
+    b_ub = np.concatenate(
+        (
+            [s.hours for s in model.suppliers.values()],
+            [d.hours for d in model.demands.values()],
+            h0,
+            -h0,
+        )
+    ).astype(float)
+    w = np.array([model.arcs[k].weight for k in keys])
+    c = np.concatenate((-w, np.full(n, change_penalty)))
+    bounds = [(h0[j], h0[j]) if keys[j] in pinned else (0, None) for j in range(n)]
+    bounds += [(0, None)] * n
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    assert res.status == 0, res.message
+    return float(-res.fun) - change_penalty * gone

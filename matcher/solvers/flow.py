@@ -65,13 +65,16 @@ class FlowResult:
         return self.status == "optimal"
 
 
-def solve_flow(problem: Problem) -> FlowResult:
+def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResult:
     """Solve the labour objective of ``problem`` to proven optimality.
 
     Parameters
     ----------
     problem
         From :func:`matcher.eligibility.build_problem`.
+    capacity
+        Optional hours each arc may carry at most (besides its supplier's and demand's
+        hours); stable re-planning splits an arc into pieces of limited capacity.
 
     Returns
     -------
@@ -100,6 +103,8 @@ def solve_flow(problem: Problem) -> FlowResult:
     # it then costs one unit, an error below 1/scale per hour that the bound accounts for.
     cost = np.maximum(np.rint(arcs.weight * scale), 1.0)
     useful = (arcs.weight > 0) & (sup_hours[arcs.supplier] > 0) & (dem_hours[arcs.demand] > 0)
+    if capacity is not None:
+        useful &= capacity > 0
     idx = np.flatnonzero(useful)
     flow = np.zeros(len(arcs), dtype=_I)
     if len(idx) == 0:
@@ -119,6 +124,8 @@ def solve_flow(problem: Problem) -> FlowResult:
         )
     total_supply = int(sup_hours[sups].sum())
     caps_mid = np.minimum(sup_hours[arcs.supplier[idx]], dem_hours[arcs.demand[idx]])
+    if capacity is not None:
+        caps_mid = np.minimum(caps_mid, capacity[idx])
     tails = np.concatenate(
         (
             np.full(n_s, source, _I),

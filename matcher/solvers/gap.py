@@ -244,6 +244,8 @@ def subset_search(
             if x is not None and proven_here:
                 proven[key] = tuple(int(v) for v in version[units])
                 unproven = 0
+                if k == m:
+                    break  # the whole instance was just solved exactly
                 if not improved:
                     stall += 1
             elif time.perf_counter() < deadline:

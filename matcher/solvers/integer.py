@@ -33,6 +33,7 @@ from matcher.errors import Finding, InfeasibleError, SolverError
 from matcher.params import PlanParams
 from matcher.rules import ActiveRules, coverage_targets, funder_pairs
 from matcher.solvers.flow import FlowResult, solve_flow
+from matcher.solvers.gap import Gap, solve_gap
 from matcher.solvers.highs import highs_mip, set_start
 
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
@@ -673,68 +674,50 @@ def _integer_scale(values: np.ndarray) -> int:
     return 1000
 
 
+def lead_gap(dataset: Dataset) -> Gap:
+    """``lead_options.csv`` as a generalized assignment instance (one row per option)."""
+    opts = dataset.table("lead_options")
+    units = dataset.units
+    unit_code = {str(u): i for i, u in enumerate(units["unit_id"].astype(str))}
+    demand_code = {d: i for i, d in enumerate(dict.fromkeys(opts["demand_id"].astype(str)))}
+    capacity = units["lead_capacity"].to_numpy(float)
+    return Gap(
+        agent=np.array([unit_code[u] for u in opts["unit_id"].astype(str)], dtype=np.int64),
+        job=np.array([demand_code[d] for d in opts["demand_id"].astype(str)], dtype=np.int64),
+        weight=opts["effort"].to_numpy(float),
+        cost=opts["cost"].to_numpy(float),
+        capacity=np.where(np.isnan(capacity), np.inf, capacity),
+        n_jobs=len(demand_code),
+    )
+
+
 def solve_leads_highs(
     dataset: Dataset, params: PlanParams, deadline: float | None = None
 ) -> tuple[Part, pd.DataFrame] | None:
-    """Rule ``lead_units`` as a MIP for HiGHS, with exact efforts and costs.
+    """Rule ``lead_units`` with HiGHS and a subset search, exact efforts and costs.
 
-    Returns ``None`` when HiGHS finds no assignment, so that :func:`solve_leads` can name
-    the demands and units at fault.
+    See :func:`matcher.solvers.gap.solve_gap`: HiGHS proves small instances optimal at
+    once; on tight ones a large-neighbourhood search improves its incumbent while HiGHS
+    raises the bound. Returns ``None`` when no assignment is found, so that
+    :func:`solve_leads` can name the demands and units at fault.
     """
-    import highspy
-    import scipy.sparse as sp
-
     start = time.perf_counter()
     opts = dataset.table("lead_options")
-    n = len(opts)
-    units = dataset.units
-    caps = dict(
-        zip(units["unit_id"].astype(str), units["lead_capacity"].astype(float), strict=True)
+    gap = lead_gap(dataset)
+    end = start + params.time_limit_s if deadline is None else deadline
+    found = solve_gap(
+        gap, end, seed=params.seed, gap_limit=params.gap_limit, workers=params.workers
     )
-    demand_rows = opts.groupby("demand_id", sort=False).indices
-    unit_rows = {
-        str(u): rows
-        for u, rows in opts.groupby("unit_id").indices.items()
-        if not math.isnan(caps[str(u)])
-    }
-    effort = opts["effort"].to_numpy(float)
-    rows = np.concatenate(
-        [np.full(len(r), i) for i, r in enumerate(demand_rows.values())]
-        + [np.full(len(r), len(demand_rows) + i) for i, r in enumerate(unit_rows.values())]
-    )
-    cols = np.concatenate([*demand_rows.values(), *unit_rows.values()])
-    vals = np.concatenate([np.ones(n), *(effort[r] for r in unit_rows.values())])
-    n_rows = len(demand_rows) + len(unit_rows)
-    mat = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n))
-    left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
-    h = highs_mip(
-        mat,
-        opts["cost"].to_numpy(float),
-        np.ones(n),
-        np.concatenate((np.ones(len(demand_rows)), np.full(len(unit_rows), -np.inf))),
-        np.concatenate((np.ones(len(demand_rows)), np.array([caps[u] for u in unit_rows]))),
-        params,
-        left,
-        maximize=False,
-    )
-    h.run()
-    status = h.getModelStatus()
-    info = h.getInfo()
-    if info.primal_solution_status != highspy.kSolutionStatusFeasible:
+    if found is None:
         return None
-    x = np.asarray(h.getSolution().col_value)
-    chosen = np.flatnonzero(x > 0.5)
+    chosen = np.sort(found.assign)
     table = opts.loc[chosen, ["demand_id", "unit_id", "effort", "cost"]].reset_index(drop=True)
-    cost = float(opts["cost"].to_numpy(float)[chosen].sum())
-    optimal = status == highspy.HighsModelStatus.kOptimal and params.gap_limit == 0
-    bound = float(info.mip_dual_bound)
-    bound = min(bound, cost) if math.isfinite(bound) else cost if optimal else 0.0
     part = Part(
-        "optimal" if optimal else "feasible",
-        cost,
-        bound,
+        "optimal" if found.optimal else "feasible",
+        found.cost,
+        found.bound,
         time.perf_counter() - start,
-        engine="highs",
+        engine="highs" if "search" not in found.stats else "highs + subset search",
     )
     return part, table
 

@@ -36,6 +36,7 @@ MATRIX = {
     ("GET", "/runs/{run_id}/kpis"): "viewer",
     ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
     ("GET", "/runs/{run_id}/report"): "viewer",
+    ("GET", "/runs/{run_id}/diff"): "viewer",
     ("GET", "/runs/{run_id}/bottlenecks"): "viewer",
     ("GET", "/runs/{run_id}/demands/{demand_id}/explanation"): "viewer",
     ("GET", "/runs/{run_id}/summaries"): "viewer",
@@ -48,9 +49,9 @@ DISTRICT_SCOPED = [
     for (method, path) in MATRIX
     if path.startswith("/runs/{run_id}/")
     and method == "GET"
-    and not path.endswith(("/cancel", "/report"))  # the report refuses scoped keys
-    # scoped per demand and per supplier district: tests/api/test_api_explain.py
-    and not path.endswith(("/explanation", "/bottlenecks"))
+    # the report refuses scoped keys; the diff scopes both plans (test_api_compare.py);
+    # explanations are scoped per demand and per supplier district (test_api_explain.py)
+    and not path.endswith(("/cancel", "/report", "/diff", "/explanation", "/bottlenecks"))
 ]
 LOWER = {"viewer": [], "planner": ["viewer"], "admin": ["viewer", "planner"]}
 
