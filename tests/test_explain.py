@@ -43,9 +43,9 @@ TOL = 1e-6
 
 # (profile, seed, travel_cost_per_km): steep travel costs push scores through zero.
 CASES = [
-    *[("small", seed, 0.05) for seed in (2, 3, 5, 8)],
+    *[("small", seed, 0.05) for seed in (2, 3, 8)],
     ("small", 4, 0.6),
-    *[("dense", seed, 0.05) for seed in (1, 4)],
+    ("dense", 1, 0.05),
     ("dense", 2, 0.8),
 ]
 
