@@ -313,7 +313,10 @@ def test_unknown_demand_and_wrong_dataset(example_dir: Path, tmp_path: Path) -> 
 
 def test_integer_rules_have_no_marginal_values(example_dir: Path) -> None:
     ds = load_dataset(example_dir)
-    p = plan(ds, PlanParams(max_communities_per_cadre=1))
+    # CP-SAT, not HiGHS: a HiGHS MIP here would start HiGHS's thread scheduler with two
+    # threads, and matcher.solvers.gap's one-thread models (tests/test_gap.py, run later
+    # in the same process) would then fail to run.
+    p = plan(ds, PlanParams(max_communities_per_cadre=1, integer_solver="cpsat"))
     with pytest.raises(ExplainError, match="max_communities_per_cadre"):
         bottlenecks(p, ds)
     ex = explain(p, ds)
