@@ -166,6 +166,37 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from matcher.explain import (
+        ExplainParams,
+        bottlenecks,
+        demand_explanation,
+        explain,
+        format_bottlenecks,
+        summaries,
+    )
+    from matcher.report import plan_dataset, read_plan
+
+    plan = read_plan(args.plan)
+    dataset = plan_dataset(plan, args.dataset)
+    params = ExplainParams(nearest=args.nearest, langs=(args.lang,))
+    if args.out:
+        result = explain(plan, dataset, ExplainParams(nearest=args.nearest))
+        written = result.write(args.out)
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
+    if args.demand:
+        print(demand_explanation(plan, dataset, args.demand, params).text())
+    if args.bottlenecks:
+        print(format_bottlenecks(bottlenecks(plan, dataset, params)))
+    if not (args.out or args.demand or args.bottlenecks):
+        table = summaries(plan, dataset, params)
+        for text in table.loc[table["scope"] == "district", "text"]:
+            print(text)
+    return EXIT_OK
+
+
 def _write_apply(result_dataset: object, apply: Path | None) -> None:
     if apply is not None:
         from matcher.dataset import Dataset
@@ -322,6 +353,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-members", type=int, help="at most this many new members per street")
     p.set_defaults(func=cmd_alliances)
+
+    p = sub.add_parser("explain", help="explain a plan: values, shortfalls, bottlenecks")
+    p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
+    p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
+    p.add_argument("--demand", metavar="ID", help="explain one demand")
+    p.add_argument("--bottlenecks", action="store_true", help="rank skills by marginal value")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="summary language")
+    p.add_argument("--nearest", type=int, default=5, help="suppliers listed per demand (5)")
+    p.add_argument("--out", type=Path, help="folder for the explanation's tables")
+    p.set_defaults(func=cmd_explain)
 
     register_scenario_commands(sub)
     add_plugin_commands(sub)

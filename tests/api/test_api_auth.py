@@ -37,6 +37,9 @@ MATRIX = {
     ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
     ("GET", "/runs/{run_id}/report"): "viewer",
     ("GET", "/runs/{run_id}/diff"): "viewer",
+    ("GET", "/runs/{run_id}/bottlenecks"): "viewer",
+    ("GET", "/runs/{run_id}/demands/{demand_id}/explanation"): "viewer",
+    ("GET", "/runs/{run_id}/summaries"): "viewer",
     ("POST", "/keys"): "admin",
     ("GET", "/keys"): "admin",
     ("DELETE", "/keys/{key_id}"): "admin",
@@ -46,8 +49,9 @@ DISTRICT_SCOPED = [
     for (method, path) in MATRIX
     if path.startswith("/runs/{run_id}/")
     and method == "GET"
-    # the report refuses scoped keys; the diff scopes both plans (test_api_compare.py)
-    and not path.endswith(("/cancel", "/report", "/diff"))
+    # the report refuses scoped keys; the diff scopes both plans (test_api_compare.py);
+    # explanations are scoped per demand and per supplier district (test_api_explain.py)
+    and not path.endswith(("/cancel", "/report", "/diff", "/explanation", "/bottlenecks"))
 ]
 LOWER = {"viewer": [], "planner": ["viewer"], "admin": ["viewer", "planner"]}
 
@@ -74,7 +78,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, rules_zip: bytes, kit):
         ds = svc.upload(rules_zip)  # with funds and lead options: every table has rows
         run = svc.wait(svc.start_run(ds["id"])["id"])
         assert run["status"] == "succeeded"
-        yield svc, {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999"}
+        ids = {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999", "demand_id": "D1"}
+        yield svc, ids
 
 
 def _call(svc, method: str, path: str, ids: dict[str, str], headers: dict[str, str]):
@@ -109,7 +114,7 @@ def test_too_low_a_role_is_403(world, method: str, path: str) -> None:
     # the role itself passes authorization (whatever the route then says); deletes aim
     # at missing ids so that the shared world stays as it is
     if method == "DELETE":
-        ids = {"dataset_id": "missing", "run_id": "missing", "key_id": "999999"}
+        ids = {**ids, "dataset_id": "missing", "run_id": "missing", "key_id": "999999"}
     r = _call(svc, method, path, ids, svc.h(MATRIX[(method, path)]))
     assert r.status_code not in (401, 403), r.text
 

@@ -1,0 +1,1319 @@
+"""Why the plan is what it is: assignment values, shortfalls, bottlenecks and summaries.
+
+Entry point: :func:`explain` (everything at once, for ``matcher explain --out``); its
+parts are public too: :func:`assignment_values`, :func:`demand_explanation`,
+:func:`bottlenecks` and :func:`summaries`. Each takes a plan (a :class:`~matcher.plan.Plan`,
+a :class:`~matcher.report.PlanTables`, or a plan folder) and its dataset.
+
+**The value an assignment adds** is its hours times the arc's hour score,
+``priority_weight * priority - travel_cost_per_km * km``: the objective's own terms, so
+the values of a plan's assignments add up to its labour objective.
+
+**A demand not fully met** is explained by its reason code (``demand_status.csv``), the
+nearest suppliers that could have served it (tied to its community and with its skill;
+when there are none, the nearest with its skill and no tie), and what those suppliers
+serve instead, each with its hour score: an hour goes where it scores more.
+
+**Bottlenecks: the marginal value of one more hour of skill s in district D.** Supply
+is held by suppliers, not by districts, so the hour has to be placed at a supplier:
+
+* a supplier *belongs to* a district: a cadre to its home community's district, else to
+  its unit's; a service resource to its unit's;
+* *one more hour of skill s at supplier x* is one more supplier exactly like x (the same
+  unit, home, position and radius, hence the same ties and distances) with skill s only
+  and one hour. For a supplier whose only skill is s this is the same as giving x one
+  more hour;
+* the marginal value of (s, D) is the largest gain of the optimal labour objective from
+  one more hour of skill s at any one supplier of D with skill s; 0 when the hour would
+  stay unused. It is exact (to the solver's rounding of scores, ``1/cost_scale`` per
+  hour): an integer gain of the re-solved plan, not a rate.
+
+It is computed from the optimal flow's potentials (``method="duals"``): with the
+residual network of the plan's flow (the solver's integer costs), ``V[n]`` is the most
+that one more unit arriving at node ``n`` can add on its way to the sink (a longest path;
+the flow being optimal, the network has no cycle that adds value). These are the duals
+of the right-hand side taken as a right derivative, the only ones that equal the gain of
+a whole extra hour when the LP is degenerate (plain LP duals need not). One more hour at
+supplier x for demand d then adds ``score(x, d) + V[d]``, and the best such arc is the
+marginal value. The path behind it says which demand the new hour serves first, which
+hours move, and whose covered hours rise (``gaining_demand_id``; empty when the new hour
+only replaces a worse one). ``method="resolve"`` re-solves the flow once per distinct
+supplier position instead (slow; for checking). ``tests/test_explain.py`` checks both
+against a re-solve of the dataset with the extra hour, by the planner and by an
+independent LP.
+
+Marginal values are defined for the labour flow; a plan whose labour model has integer
+rules (``min_hours``, ``max_communities_per_cadre``, ``coverage_floor``) has none and
+:func:`bottlenecks` refuses it. Funds and lead units do not change the labour flow.
+
+**Summaries** per district and per community, in English (``"en"``) or Chinese
+(``"zh"``), from fixed templates: hours demanded and covered, coverage, demands met,
+partial and unmet, the largest shortfalls by category with their main reason, the units
+giving the most hours, and (districts) the bottleneck skill.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order
+
+from matcher.dataset import Dataset
+from matcher.eligibility import SUPPLIER_KINDS, TIES, Arcs, Problem, Suppliers, build_problem
+from matcher.errors import MatcherError, ParameterError
+from matcher.geo import haversine_km
+from matcher.io import write_frame_csv
+from matcher.params import PlanParams
+from matcher.plan import REASONS, Plan
+from matcher.report import PlanTables, plan_dataset, read_plan
+from matcher.rules import active_rules
+from matcher.solvers.flow import solve_flow
+
+LANGS = ("en", "zh")
+METHODS = ("duals", "resolve")
+
+ASSIGNMENT_VALUE_COLUMNS = (
+    "supplier_kind",
+    "supplier_id",
+    "unit_id",
+    "demand_id",
+    "community_id",
+    "district",
+    "category",
+    "priority",
+    "hours",
+    "km",
+    "tie",
+    "hour_score",
+    "value",
+)
+BOTTLENECK_COLUMNS = (
+    "rank",
+    "skill",
+    "district",
+    "marginal_value",
+    "suppliers",
+    "supplier_hours",
+    "supplier_kind",
+    "supplier_id",
+    "demand_id",
+    "community_id",
+    "gaining_demand_id",
+    "gaining_community_id",
+    "moves",
+)
+NEAREST_COLUMNS = (
+    "demand_id",
+    "rank",
+    "supplier_kind",
+    "supplier_id",
+    "unit_id",
+    "km",
+    "tie",
+    "eligible",
+    "hour_score",
+    "hours",
+    "hours_here",
+    "hours_elsewhere",
+    "hours_left",
+    "serves_instead",
+)
+SUMMARY_COLUMNS = ("scope", "id", "name", "lang", "text")
+
+REASON_TEXT = {
+    "en": {
+        "no_eligible_supplier": "no supplier with the skill has a tie to the community",
+        "too_far": "the tied suppliers with hours left are too far to score above zero",
+        "capacity_taken": "the tied suppliers' hours went to demands that score as much or more",
+        "supply_short": "all the tied suppliers' hours came here and still fell short",
+        "below_min_hours": "it could not reach its minimum hours",
+        "not_funded": "its funds were not granted",
+    },
+    "zh": {
+        "no_eligible_supplier": "无有联系的供给方",
+        "too_far": "距离过远",
+        "capacity_taken": "人手被其他需求占用",
+        "supply_short": "供给不足",
+        "below_min_hours": "未达最低时数",
+        "not_funded": "资金未获批",
+    },
+}
+"""Plain-language reasons, per language."""
+
+CATEGORY_ZH = {
+    "elderly_care": "养老照护",
+    "elderly_meals": "老年助餐",
+    "legal_aid": "法律援助",
+    "parking": "停车调解",
+    "property_mediation": "物业纠纷调解",
+    "epidemic_prevention": "疫情防控",
+    "digital_help": "数字助老",
+    "child_care": "儿童托管",
+    "health_services": "健康服务",
+    "environment": "环境整治",
+    "safety_patrol": "安全巡逻",
+    "housing_repair": "房屋维修",
+    "employment": "就业服务",
+    "disability_support": "助残服务",
+    "cultural_activities": "文化活动",
+    "translation": "翻译",
+}
+"""Chinese names of the generator's categories; other categories show as written."""
+
+_NEG = np.int64(-(2**62))  # "cannot reach the sink"
+_UNREACHABLE = -(2**61)
+
+
+class ExplainError(MatcherError, ValueError):
+    """A plan cannot be explained as asked (an unknown demand, bottlenecks of an integer
+    plan, assignments that do not fit the dataset)."""
+
+
+@dataclass(frozen=True)
+class ExplainParams:
+    """What an explanation shows; every field has a default and is checked.
+
+    Attributes
+    ----------
+    nearest
+        Suppliers listed per demand not fully met (the nearest first). Default 5.
+    top
+        Categories and units named per summary, bottlenecks per district. Default 3.
+    method
+        How marginal values are found: ``"duals"`` (the flow's potentials; one
+        longest-path computation for every skill and district) or ``"resolve"`` (one
+        re-solve per distinct supplier position; slow, for checking). Default ``"duals"``.
+    langs
+        Languages of the summaries, among ``"en"`` and ``"zh"``. Default both.
+    """
+
+    nearest: int = 5
+    top: int = 3
+    method: str = "duals"
+    langs: tuple[str, ...] = LANGS
+
+    def __post_init__(self) -> None:
+        for name in ("nearest", "top"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ParameterError(name, v, "a whole number, 1 or more")
+        if self.method not in METHODS:
+            raise ParameterError("method", self.method, " or ".join(METHODS))
+        bad = [x for x in self.langs if x not in LANGS]
+        if bad or not self.langs:
+            raise ParameterError("langs", bad[0] if bad else "", " and/or ".join(LANGS))
+
+
+# ---- the plan against its problem ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    """A plan with its dataset, parameters, indexed problem and flow on every arc."""
+
+    tables: PlanTables
+    dataset: Dataset
+    params: PlanParams
+    problem: Problem
+    flow: np.ndarray
+
+    @property
+    def used(self) -> np.ndarray:
+        a = self.problem.arcs
+        n = len(self.problem.suppliers)
+        return np.bincount(a.supplier, weights=self.flow, minlength=n).astype(np.int64)
+
+    @property
+    def covered(self) -> np.ndarray:
+        a = self.problem.arcs
+        n = len(self.problem.demand_ids)
+        return np.bincount(a.demand, weights=self.flow, minlength=n).astype(np.int64)
+
+
+def _tables(plan: Plan | PlanTables | str | Path) -> PlanTables:
+    if isinstance(plan, PlanTables):
+        return plan
+    if isinstance(plan, Plan):
+        return PlanTables.from_plan(plan)
+    return read_plan(plan)
+
+
+def _context(
+    plan: Plan | PlanTables | str | Path, dataset: Dataset | str | Path | None
+) -> _Context:
+    tables = _tables(plan)
+    ds = plan_dataset(tables, dataset)
+    if isinstance(plan, Plan):
+        params = plan.params
+    else:
+        params = PlanParams.from_mapping(tables.params) if tables.params else PlanParams()
+    problem = build_problem(ds, params)
+    return _Context(tables, ds, params, problem, _flow(problem, tables.assignments))
+
+
+def _flow(problem: Problem, assignments: pd.DataFrame) -> np.ndarray:
+    """Hours on each of ``problem.arcs`` from a plan's assignments."""
+    s = problem.suppliers
+    n_d = max(len(problem.demand_ids), 1)
+    sup_index = {
+        (SUPPLIER_KINDS[int(k)], str(i)): j
+        for j, (k, i) in enumerate(zip(s.kind, s.ids, strict=True))
+    }
+    dem_index = {str(d): j for j, d in enumerate(problem.demand_ids)}
+    keys = problem.arcs.supplier * n_d + problem.arcs.demand
+    order = np.argsort(keys, kind="stable")
+    flow = np.zeros(len(keys), dtype=np.int64)
+    rows = zip(
+        assignments["supplier_kind"].astype(str),
+        assignments["supplier_id"].astype(str),
+        assignments["demand_id"].astype(str),
+        assignments["hours"],
+        strict=True,
+    )
+    for row, (kind, sid, did, hours) in enumerate(rows, start=2):
+        sup, dem = sup_index.get((kind, sid)), dem_index.get(did)
+        pos = -1
+        if sup is not None and dem is not None:
+            key = sup * n_d + dem
+            at = int(np.searchsorted(keys, key, sorter=order))
+            if at < len(keys) and keys[order[at]] == key:
+                pos = int(order[at])
+        if pos < 0:
+            raise ExplainError(
+                f"assignments.csv, row {row}: {kind} {sid} cannot serve demand {did} in this "
+                "dataset with the plan's parameters (no such supplier, demand or tie); "
+                "give the dataset the plan was made from"
+            )
+        flow[pos] += int(hours)
+    return flow
+
+
+# ---- assignment values -----------------------------------------------------------------
+
+
+def assignment_values(
+    plan: Plan | PlanTables | str | Path, dataset: Dataset | str | Path | None = None
+) -> pd.DataFrame:
+    """Every assignment with its tie, hour score and the value it adds to the objective.
+
+    Parameters
+    ----------
+    plan
+        A plan, its tables, or a plan folder.
+    dataset
+        The plan's dataset (default: the one its ``run.json`` names).
+
+    Returns
+    -------
+    DataFrame
+        The assignment's columns plus ``district``, ``priority``, ``hour_score``
+        (``priority_weight * priority - travel_cost_per_km * km``) and ``value`` (hours
+        times hour score), in the plan's order; ``value`` sums to the labour objective.
+    """
+    return _assignment_values(_context(plan, dataset))
+
+
+def _assignment_values(ctx: _Context) -> pd.DataFrame:
+    p = ctx.problem
+    on = np.flatnonzero(ctx.flow > 0)
+    s = p.suppliers
+    sup, dem = p.arcs.supplier[on], p.arcs.demand[on]
+    order = np.lexsort((s.row[sup], s.kind[sup], dem))
+    on, sup, dem = on[order], sup[order], dem[order]
+    score = p.arcs.weight[on]
+    hours = ctx.flow[on]
+    return pd.DataFrame(
+        {
+            "supplier_kind": np.asarray(SUPPLIER_KINDS, dtype=object)[s.kind[sup]],
+            "supplier_id": s.ids[sup],
+            "unit_id": p.unit_ids[s.unit[sup]],
+            "demand_id": p.demand_ids[dem],
+            "community_id": p.community_ids[p.demand_community[dem]],
+            "district": p.community_district[p.demand_community[dem]],
+            "category": np.asarray(p.categories, dtype=object)[p.demand_category[dem]],
+            "priority": p.demand_priority[dem],
+            "hours": hours,
+            "km": np.round(p.arcs.km[on], 4),
+            "tie": np.asarray(TIES, dtype=object)[p.arcs.tie[on]],
+            "hour_score": np.round(score, 6),
+            "value": np.round(hours * score, 6),
+        },
+        columns=list(ASSIGNMENT_VALUE_COLUMNS),
+    )
+
+
+# ---- demands not fully met -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemandExplanation:
+    """Why one demand got the hours it got.
+
+    Attributes
+    ----------
+    demand
+        Its row of ``demand_status`` (a dict), plus ``community_name``.
+    reason_text
+        The reason in plain English (empty for a met demand).
+    assignments
+        Who serves it, with hour score and value (:func:`assignment_values` columns).
+    nearest
+        The nearest suppliers that could serve it (``eligible``: tied to its community
+        with its skill) or, when none could, the nearest with its skill; with their
+        hour score here, and hours given here, elsewhere and left.
+    elsewhere
+        What those suppliers serve instead: their other assignments with hour scores.
+    """
+
+    demand: dict[str, Any]
+    reason_text: str
+    assignments: pd.DataFrame
+    nearest: pd.DataFrame
+    elsewhere: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the demand, its reason, and the three tables as lists of rows."""
+        return {
+            "demand": self.demand,
+            "reason_text": self.reason_text,
+            "assignments": _records(self.assignments),
+            "nearest": _records(self.nearest),
+            "elsewhere": _records(self.elsewhere),
+        }
+
+    def scoped(self, districts: Sequence[str]) -> DemandExplanation:
+        """The explanation as a reader of ``districts`` may see it: what the suppliers
+        serve instead is listed only in those districts (hour totals stay whole)."""
+        keep = self.elsewhere["district"].isin(list(districts))
+        elsewhere = self.elsewhere[keep].reset_index(drop=True)
+        nearest = self.nearest.copy()
+        nearest["serves_instead"] = [
+            _instead(elsewhere[(elsewhere["supplier_kind"] == k) & (elsewhere["supplier_id"] == i)])
+            for k, i in zip(nearest["supplier_kind"], nearest["supplier_id"], strict=True)
+        ]
+        return dataclasses.replace(self, elsewhere=elsewhere, nearest=nearest)
+
+    def text(self) -> str:
+        """A few lines for people."""
+        d = self.demand
+        lines = [
+            f"Demand {d['demand_id']} ({d['category']}, priority {d['priority']}) in "
+            f"{d['community_name']} ({d['community_id']}, {d['district']}): "
+            f"{d['covered_hours']:,} of {d['hours']:,} hours covered, {d['status']}"
+            + (f" -- {d['reason']}: {self.reason_text}" if d["reason"] else ""),
+        ]
+        for r in _records(self.assignments):
+            lines.append(
+                f"  served by {r['supplier_kind']} {r['supplier_id']} ({r['unit_id']}, {r['tie']}, "
+                f"{r['km']:.2f} km): {r['hours']} h x {r['hour_score']:.4f} = {r['value']:.4f}"
+            )
+        if len(self.nearest):
+            which = "could serve it" if bool(self.nearest["eligible"].any()) else "have its skill"
+            lines.append(f"  nearest suppliers that {which}:")
+        for r in _records(self.nearest):
+            tie = r["tie"] if r["eligible"] else "no tie"
+            lines.append(
+                f"    {r['supplier_kind']} {r['supplier_id']} ({r['unit_id']}, {tie}, "
+                f"{r['km']:.2f} km, {r['hour_score']:.4f}/h here): {r['hours_here']} h here, "
+                f"{r['hours_elsewhere']} h elsewhere, {r['hours_left']} h left"
+                + (f"; instead: {r['serves_instead']}" if r["serves_instead"] else "")
+            )
+        return "\n".join(lines)
+
+
+def demand_explanation(
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None,
+    demand_id: str,
+    params: ExplainParams | None = None,
+) -> DemandExplanation:
+    """Explain one demand: its reason, its suppliers, and the nearest that went elsewhere.
+
+    Parameters
+    ----------
+    plan, dataset
+        As for :func:`assignment_values`.
+    demand_id
+        The demand.
+    params
+        ``nearest``: how many suppliers to list.
+
+    Raises
+    ------
+    ExplainError
+        If the dataset has no such demand.
+    """
+    return _demand_explanation(_context(plan, dataset), demand_id, params or ExplainParams())
+
+
+def _names(dataset: Dataset, table: str, key: str) -> dict[str, str]:
+    frame = getattr(dataset, table)
+    return dict(zip(frame[key].astype(str), frame["name"].astype(str), strict=True))
+
+
+def _supplier_rows(values: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+    """Row positions of each supplier's assignments in ``values``."""
+    if values.empty:
+        return {}
+    grouped = values.groupby(["supplier_kind", "supplier_id"], sort=False).indices
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for key, rows in grouped.items():
+        pair: tuple[Any, Any] = key  # type: ignore[assignment]
+        out[(str(pair[0]), str(pair[1]))] = np.asarray(rows)
+    return out
+
+
+def _demand_explanation(
+    ctx: _Context,
+    demand_id: str,
+    params: ExplainParams,
+    values: pd.DataFrame | None = None,
+    groups: dict[tuple[str, str], np.ndarray] | None = None,
+) -> DemandExplanation:
+    p = ctx.problem
+    hit = np.flatnonzero(p.demand_ids == demand_id)
+    if len(hit) == 0:
+        raise ExplainError(f"demand {demand_id!r} is not in dataset {ctx.dataset.source}")
+    d = int(hit[0])
+    status = ctx.tables.demand_status
+    row = status[status["demand_id"].astype(str) == demand_id]
+    if len(row) == 0:
+        raise ExplainError(f"demand {demand_id!r} is not in the plan's demand_status table")
+    demand = {str(k): _clean(v) for k, v in row.iloc[0].to_dict().items()}
+    demand["community_name"] = _names(ctx.dataset, "communities", "community_id").get(
+        str(demand["community_id"]), ""
+    )
+    reason = str(demand.get("reason") or "")
+    values = _assignment_values(ctx) if values is None else values
+    own = values[values["demand_id"] == demand_id].reset_index(drop=True)
+
+    s = p.suppliers
+    a = p.arcs
+    used = ctx.used
+    arc_of = np.flatnonzero(a.demand == d)
+    eligible = a.supplier[arc_of]
+    c = int(p.demand_community[d])
+    if len(eligible):
+        cand, km = eligible, a.km[arc_of]
+        tie = np.asarray(TIES, dtype=object)[a.tie[arc_of]]
+        score = a.weight[arc_of]
+        here = ctx.flow[arc_of]
+        is_eligible = True
+    else:
+        owner = np.repeat(np.arange(len(s)), np.diff(s.skill_ptr))
+        cand = np.unique(owner[s.skill_cat == p.demand_category[d]])
+        km = haversine_km(
+            s.lat[cand],
+            s.lon[cand],
+            np.full(len(cand), p.community_lat[c]),
+            np.full(len(cand), p.community_lon[c]),
+        )
+        tie = np.full(len(cand), "", dtype=object)
+        pw, tc = ctx.params.priority_weight, ctx.params.travel_cost_per_km
+        score = pw * p.demand_priority[d] - tc * km
+        here = np.zeros(len(cand), dtype=np.int64)
+        is_eligible = False
+    order = np.lexsort((s.row[cand], s.kind[cand], np.round(km, 9)))[: params.nearest]
+    cand, km, tie, score, here = cand[order], km[order], tie[order], score[order], here[order]
+    kinds = np.asarray(SUPPLIER_KINDS, dtype=object)[s.kind[cand]]
+    groups = _supplier_rows(values) if groups is None else groups
+    instead = []
+    parts = []
+    for k, sid in zip(kinds.tolist(), s.ids[cand].tolist(), strict=True):
+        rows = groups.get((k, sid), np.zeros(0, dtype=np.int64))
+        mine = values.iloc[rows]
+        mine = mine[mine["demand_id"] != demand_id]
+        parts.append(mine)
+        instead.append(_instead(mine))
+    elsewhere = (
+        pd.concat(parts, ignore_index=True) if parts else values.iloc[:0].reset_index(drop=True)
+    )
+    nearest = pd.DataFrame(
+        {
+            "demand_id": demand_id,
+            "rank": np.arange(1, len(cand) + 1),
+            "supplier_kind": kinds,
+            "supplier_id": s.ids[cand],
+            "unit_id": p.unit_ids[s.unit[cand]],
+            "km": np.round(km, 4),
+            "tie": tie,
+            "eligible": is_eligible,
+            "hour_score": np.round(score, 6),
+            "hours": s.hours[cand],
+            "hours_here": here,
+            "hours_elsewhere": used[cand] - here,
+            "hours_left": s.hours[cand] - used[cand],
+            "serves_instead": np.asarray(instead, dtype=object),
+        },
+        columns=list(NEAREST_COLUMNS),
+    )
+    return DemandExplanation(
+        demand=demand,
+        reason_text=REASON_TEXT["en"].get(reason, ""),
+        assignments=own,
+        nearest=nearest,
+        elsewhere=elsewhere,
+    )
+
+
+def _instead(rows: pd.DataFrame) -> str:
+    """A supplier's other assignments as text: demand, category, priority, hours, score."""
+    return "; ".join(
+        f"{r['demand_id']} ({r['category']}, priority {r['priority']}) {r['hours']} h at "
+        f"{r['hour_score']:.4f}/h"
+        for r in _records(rows)
+    )
+
+
+def _clean(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: _clean(v) for k, v in zip(frame.columns, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+# ---- bottlenecks -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Residual:
+    """The residual network of an optimal flow and its longest paths to the sink.
+
+    Nodes: suppliers ``0..S-1``, demands ``S..S+D-1``, source ``S+D``, sink ``S+D+1``.
+    ``value[n]`` (solver units, exact integers) is the most one more unit at ``n`` adds on
+    its way to the sink; ``true[n]`` the same path's gain in unrounded scores; ``succ[n]``
+    and ``succ_arc[n]`` the next node and residual arc on that path (-1: none).
+    """
+
+    n_sup: int
+    tail: np.ndarray
+    head: np.ndarray
+    orig: np.ndarray  # the candidate arc a residual arc stands for, or -1
+    sign: np.ndarray  # +1 forward (one hour more), -1 backward (one hour less)
+    value: np.ndarray
+    true: np.ndarray
+    succ: np.ndarray
+    succ_arc: np.ndarray
+
+
+def _costs(problem: Problem) -> np.ndarray:
+    """The flow solver's integer cost of one hour on each arc (see ``solve_flow``)."""
+    return np.maximum(np.rint(problem.arcs.weight * problem.params.cost_scale), 1.0).astype(
+        np.int64
+    )
+
+
+def _useful(problem: Problem) -> np.ndarray:
+    a = problem.arcs
+    useful: np.ndarray = (
+        (a.weight > 0)
+        & (problem.suppliers.hours[a.supplier] > 0)
+        & (problem.demand_hours[a.demand] > 0)
+    )
+    return useful
+
+
+def _residual(problem: Problem, flow: np.ndarray) -> _Residual | None:
+    """Longest paths to the sink in the residual network; ``None`` if ``flow`` is not
+    optimal for the solver's integer costs (some cycle would add value)."""
+    a = problem.arcs
+    n_s, n_d = len(problem.suppliers), len(problem.demand_ids)
+    src, snk = n_s + n_d, n_s + n_d + 1
+    n = n_s + n_d + 2
+    cost = _costs(problem)
+    useful = np.flatnonzero(_useful(problem))
+    busy = np.flatnonzero(flow > 0)
+    sup_used = np.bincount(a.supplier, weights=flow, minlength=n_s).astype(np.int64)
+    covered = np.bincount(a.demand, weights=flow, minlength=n_d).astype(np.int64)
+    spare_s = np.flatnonzero(sup_used < problem.suppliers.hours)
+    used_s = np.flatnonzero(sup_used > 0)
+    open_d = np.flatnonzero(covered < problem.demand_hours)
+    i64 = np.int64
+    cols: list[list[np.ndarray]] = [[], [], [], [], [], []]
+
+    def add(tl: Any, hd: Any, v: Any, tr: Any, o: Any, sg: int) -> None:
+        tl = np.asarray(tl, i64)
+        k = len(tl)
+        for col, x, dt in zip(
+            cols, (tl, hd, v, tr, o, sg), (i64, i64, i64, float, i64, np.int8), strict=True
+        ):
+            col.append(np.broadcast_to(np.asarray(x, dtype=dt), k))
+
+    add(a.supplier[useful], n_s + a.demand[useful], cost[useful], a.weight[useful], useful, 1)
+    add(n_s + a.demand[busy], a.supplier[busy], -cost[busy], -a.weight[busy], busy, -1)
+    add(np.full(len(spare_s), src), spare_s, 0, 0.0, -1, 0)
+    add(used_s, np.full(len(used_s), src), 0, 0.0, -1, 0)
+    add(n_s + open_d, np.full(len(open_d), snk), 0, 0.0, -1, 0)
+    add([src], [snk], 0, 0.0, -1, 0)
+    tail, head, val, true, orig, sign = (np.concatenate(col) for col in cols)
+    order = np.argsort(tail, kind="stable")
+    tail, head, val, true, orig, sign = (x[order] for x in (tail, head, val, true, orig, sign))
+    starts = np.flatnonzero(np.r_[True, tail[1:] != tail[:-1]])
+    owners = tail[starts]
+
+    # Bellman-Ford for longest paths to the sink: without a cycle that adds value, it
+    # settles within n rounds; one that does not settle proves the flow not optimal.
+    value = np.full(n, _NEG, dtype=i64)
+    value[snk] = 0
+    for _ in range(n + 1):
+        reach = value[head] > _UNREACHABLE
+        cand = np.where(reach, val + value[head], _NEG)
+        best = np.full(n, _NEG, dtype=i64)
+        best[owners] = np.maximum.reduceat(cand, starts)
+        new = np.maximum(value, best)
+        new[snk] = 0
+        if np.array_equal(new, value):
+            break
+        value = new
+    else:
+        return None
+    # Cycles through the sink: an extra unit at the source, or at a demand that gets
+    # hours, must not add value (else the hours it displaces were worth moving).
+    if value[src] > 0 or (value[n_s : n_s + n_d][covered > 0] > 0).any():
+        return None
+
+    # The path behind each value: tight arcs, walked from the sink (fewest arcs first).
+    reach = value[head] > _UNREACHABLE
+    tight = np.flatnonzero(
+        reach & (val + value[head] == value[tail]) & (value[tail] > _UNREACHABLE)
+    )
+    back = csr_matrix(
+        (np.ones(len(tight)), (head[tight], tail[tight])), shape=(n, n)
+    )  # the tight arcs reversed
+    visit, pred = breadth_first_order(back, snk, directed=True, return_predecessors=True)
+    succ = np.where(pred >= 0, pred, -1).astype(i64)
+    key = tail[tight] * n + head[tight]
+    korder = np.argsort(key)
+    succ_arc = np.full(n, -1, dtype=i64)
+    has = succ >= 0
+    nodes = np.flatnonzero(has)
+    at = np.searchsorted(key[korder], nodes * n + succ[nodes])
+    succ_arc[nodes] = tight[korder[at]]
+    true_value = np.full(n, -np.inf)
+    true_value[snk] = 0.0
+    for u in visit[1:].tolist():
+        true_value[u] = true[succ_arc[u]] + true_value[succ[u]]
+    return _Residual(n_s, tail, head, orig, sign, value, true_value, succ, succ_arc)
+
+
+def _path_moves(problem: Problem, res: _Residual, start_arc: int) -> tuple[list[str], int]:
+    """The hour moves of one more hour on ``start_arc`` and the demand that gains (-1)."""
+    s, a = problem.suppliers, problem.arcs
+    moves = [f"+1 {s.ids[a.supplier[start_arc]]}->{problem.demand_ids[a.demand[start_arc]]}"]
+    node = res.n_sup + int(a.demand[start_arc])
+    gaining = -1
+    n_d = len(problem.demand_ids)
+    while res.succ[node] >= 0:
+        e = int(res.succ_arc[node])
+        nxt = int(res.succ[node])
+        if res.orig[e] >= 0:
+            o = int(res.orig[e])
+            sign = "+1" if res.sign[e] > 0 else "-1"
+            moves.append(f"{sign} {s.ids[a.supplier[o]]}->{problem.demand_ids[a.demand[o]]}")
+        if nxt == res.n_sup + n_d + 1 and res.n_sup <= node < res.n_sup + n_d:
+            gaining = node - res.n_sup
+        node = nxt
+    return moves, gaining
+
+
+def supplier_districts(problem: Problem, dataset: Dataset) -> np.ndarray:
+    """The district each supplier belongs to: a cadre's home community's, else its unit's;
+    a service resource's unit's."""
+    unit_district = dataset.units["district"].astype(str).to_numpy(object)
+    s = problem.suppliers
+    out = unit_district[s.unit].copy()
+    home = s.home >= 0
+    out[home] = problem.community_district[s.home[home]]
+    return np.asarray(out, dtype=object)
+
+
+def bottlenecks(
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None = None,
+    params: ExplainParams | None = None,
+) -> pd.DataFrame:
+    """The marginal value of one more hour of each skill in each district, ranked.
+
+    See the module's notes for the exact definition. One row per (skill, district)
+    with at least one supplier of that skill in that district.
+
+    Parameters
+    ----------
+    plan, dataset
+        As for :func:`assignment_values`; the plan must be optimal.
+    params
+        ``method``: ``"duals"`` (default) or ``"resolve"``.
+
+    Returns
+    -------
+    DataFrame
+        ``rank``, ``skill``, ``district``, ``marginal_value`` (the objective's gain),
+        ``suppliers`` and ``supplier_hours`` of that skill there, the supplier to add the
+        hour at (``supplier_kind``, ``supplier_id``), the demand the hour serves first
+        (``demand_id``, ``community_id``), the demand whose covered hours rise
+        (``gaining_demand_id``, ``gaining_community_id``; empty when the new hour only
+        replaces a worse one) and the hours that move (``moves``). Empty supplier and
+        demand columns where the value is 0. Sorted by value (largest first), then
+        district and skill.
+
+    Raises
+    ------
+    ExplainError
+        If the plan's labour model has integer rules (marginal values are those of the
+        labour flow), or the plan is not optimal.
+    """
+    return _bottlenecks(_context(plan, dataset), params or ExplainParams())
+
+
+def _check_flow_plan(ctx: _Context) -> None:
+    rules = active_rules(ctx.dataset, ctx.params)
+    if rules.labour:
+        names = [r for r in rules.names() if r not in ("funds", "lead_units")]
+        raise ExplainError(
+            "marginal values are those of the labour flow; this plan's labour model has "
+            f"integer rules ({', '.join(names)}), so it has none"
+        )
+
+
+def _bottlenecks(ctx: _Context, params: ExplainParams) -> pd.DataFrame:
+    _check_flow_plan(ctx)
+    p = ctx.problem
+    s = p.suppliers
+    res = _residual(p, ctx.flow)
+    if res is None:
+        raise ExplainError(
+            "the plan's flow is not optimal for this dataset and its parameters (one more "
+            "hour could be moved for more value), so its marginal values are undefined"
+        )
+    districts = supplier_districts(p, ctx.dataset)
+    owner = np.repeat(np.arange(len(s)), np.diff(s.skill_ptr))
+    cell = pd.DataFrame({"district": districts[owner], "cat": s.skill_cat, "sup": owner})
+    cell["hours"] = s.hours[owner]
+    cells = (
+        cell.groupby(["district", "cat"], sort=True)
+        .agg(suppliers=("sup", "nunique"), supplier_hours=("hours", "sum"))
+        .reset_index()
+    )
+    a = p.arcs
+    useful = np.flatnonzero((a.weight > 0) & (p.demand_hours[a.demand] > 0))
+    if params.method == "duals":
+        best = _best_by_duals(p, res, districts, useful)
+    else:
+        best = _best_by_resolve(ctx, districts, useful, cells)
+    rows = []
+    for r in _records(cells):
+        skill = p.categories[int(r["cat"])]
+        found = best.get((str(r["district"]), int(r["cat"])))
+        row: dict[str, Any] = {
+            "skill": skill,
+            "district": r["district"],
+            "marginal_value": 0.0,
+            "suppliers": int(r["suppliers"]),
+            "supplier_hours": int(r["supplier_hours"]),
+            "supplier_kind": "",
+            "supplier_id": "",
+            "demand_id": "",
+            "community_id": "",
+            "gaining_demand_id": "",
+            "gaining_community_id": "",
+            "moves": "",
+        }
+        if found is not None:
+            gain, arc = found
+            moves, gaining = _path_moves(p, res, arc)
+            d = int(a.demand[arc])
+            row.update(
+                marginal_value=round(gain, 6),
+                supplier_kind=SUPPLIER_KINDS[int(s.kind[a.supplier[arc]])],
+                supplier_id=str(s.ids[a.supplier[arc]]),
+                demand_id=str(p.demand_ids[d]),
+                community_id=str(p.community_ids[p.demand_community[d]]),
+                moves="; ".join(moves),
+            )
+            if gaining >= 0:
+                row["gaining_demand_id"] = str(p.demand_ids[gaining])
+                row["gaining_community_id"] = str(p.community_ids[p.demand_community[gaining]])
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=[c for c in BOTTLENECK_COLUMNS if c != "rank"])
+    out = out.sort_values(
+        ["marginal_value", "district", "skill"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def _best_by_duals(
+    p: Problem, res: _Residual, districts: np.ndarray, useful: np.ndarray
+) -> dict[tuple[str, int], tuple[float, int]]:
+    """Per (district, category): the best arc for one more hour and its true gain."""
+    a = p.arcs
+    n_s = len(p.suppliers)
+    dv = res.value[n_s + a.demand[useful]]
+    ok = dv > _UNREACHABLE
+    arcs = useful[ok]
+    gain = _costs(p)[arcs] + dv[ok]
+    keep = gain > 0
+    arcs, gain = arcs[keep], gain[keep]
+    frame = pd.DataFrame(
+        {
+            "district": districts[a.supplier[arcs]],
+            "cat": p.demand_category[a.demand[arcs]],
+            "gain": gain,
+            "arc": arcs,
+        }
+    )
+    # Largest gain; of equal gains the first supplier, then demand, in file order.
+    frame = frame.sort_values(["gain", "arc"], ascending=[False, True], kind="stable")
+    first = frame.drop_duplicates(["district", "cat"])
+    out: dict[tuple[str, int], tuple[float, int]] = {}
+    for r in _records(first):
+        arc = int(r["arc"])
+        true_gain = float(a.weight[arc] + res.true[n_s + a.demand[arc]])
+        out[(str(r["district"]), int(r["cat"]))] = (max(true_gain, 0.0), arc)
+    return out
+
+
+def _with_clone(problem: Problem, sup: int, arcs: np.ndarray) -> Problem:
+    """``problem`` with one more supplier like ``sup``: one hour, on ``arcs`` only."""
+    s = problem.suppliers
+    a = problem.arcs
+    new = len(s)
+
+    def add(x: np.ndarray, v: Any) -> np.ndarray:
+        return np.concatenate((x, np.asarray([v], dtype=x.dtype)))
+
+    cat = problem.demand_category[a.demand[arcs[0]]] if len(arcs) else 0
+    clone = Suppliers(
+        kind=add(s.kind, s.kind[sup]),
+        ids=add(s.ids, f"{s.ids[sup]}+1"),
+        row=add(s.row, -1),
+        unit=add(s.unit, s.unit[sup]),
+        hours=add(s.hours, 1),
+        lat=add(s.lat, s.lat[sup]),
+        lon=add(s.lon, s.lon[sup]),
+        home=add(s.home, s.home[sup]),
+        radius_km=add(s.radius_km, s.radius_km[sup]),
+        skill_ptr=add(s.skill_ptr, s.skill_ptr[-1] + 1),
+        skill_cat=add(s.skill_cat, cat),
+    )
+    extra = Arcs(
+        supplier=np.concatenate((a.supplier, np.full(len(arcs), new, dtype=a.supplier.dtype))),
+        demand=np.concatenate((a.demand, a.demand[arcs])),
+        km=np.concatenate((a.km, a.km[arcs])),
+        tie=np.concatenate((a.tie, a.tie[arcs])),
+        weight=np.concatenate((a.weight, a.weight[arcs])),
+    )
+    return dataclasses.replace(problem, suppliers=clone, arcs=extra)
+
+
+def _best_by_resolve(
+    ctx: _Context, districts: np.ndarray, useful: np.ndarray, cells: pd.DataFrame
+) -> dict[tuple[str, int], tuple[float, int]]:
+    """Per (district, category): the best gain by re-solving with each distinct clone."""
+    p = ctx.problem
+    a = p.arcs
+    base = solve_flow(p).objective
+    cat_of = p.demand_category[a.demand[useful]]
+    out: dict[tuple[str, int], tuple[float, int]] = {}
+    for r in _records(cells):
+        district, cat = str(r["district"]), int(r["cat"])
+        mine = useful[(cat_of == cat) & (districts[a.supplier[useful]] == district)]
+        best: tuple[float, int] | None = None
+        tried: set[tuple[Any, ...]] = set()
+        for sup in np.unique(a.supplier[mine]).tolist():
+            arcs = mine[a.supplier[mine] == sup]
+            # Suppliers at the same place with the same ties have the same arcs.
+            sig = (tuple(a.demand[arcs].tolist()), tuple(np.round(a.weight[arcs], 12)))
+            if sig in tried:
+                continue
+            tried.add(sig)
+            result = solve_flow(_with_clone(p, sup, arcs))
+            gain = result.objective - base
+            extra = result.flow[len(a) :]
+            if gain > 1e-9 and (best is None or gain > best[0] + 1e-9):
+                used = np.flatnonzero(extra > 0)
+                best = (gain, int(arcs[used[0]] if len(used) else arcs[0]))
+        if best is not None:
+            out[(district, cat)] = best
+    return out
+
+
+# ---- summaries -------------------------------------------------------------------------
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_PAREN = re.compile(r"^(.*?)\s*[(（]([^()（）]*)[)）]\s*$")
+
+
+def display_name(name: str, lang: str) -> str:
+    """A name for a language: ``"Military Gate Community (军门社区)"`` is ``"Military Gate
+    Community"`` in English and ``"军门社区"`` in Chinese; other names as written."""
+    m = _PAREN.match(name)
+    if m and _CJK.search(m.group(2)) and not _CJK.search(m.group(1)):
+        return m.group(2) if lang == "zh" else m.group(1)
+    return name
+
+
+def _category(cat: str, lang: str) -> str:
+    return CATEGORY_ZH.get(cat, cat) if lang == "zh" else cat
+
+
+def _pct(covered: int, demanded: int) -> str:
+    return f"{100 * covered / demanded:.1f}%" if demanded > 0 else "n/a"
+
+
+def _shortfalls(status: pd.DataFrame, top: int) -> list[tuple[str, int, str]]:
+    """The largest unmet hours by category and the reason holding back most of them."""
+    short = status.assign(unmet=status["hours"] - status["covered_hours"])
+    short = short[short["unmet"] > 0]
+    if short.empty:
+        return []
+    by_cat = short.groupby("category", sort=True)["unmet"].sum()
+    ranked = sorted(by_cat.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))[:top]
+    out = []
+    for cat, hours in ranked:
+        mine = short[short["category"] == cat]
+        per_reason = mine.groupby("reason")["unmet"].sum()
+        reason = sorted(
+            per_reason.items(),
+            key=lambda kv: (-int(kv[1]), REASONS.index(kv[0]) if kv[0] in REASONS else 99),
+        )[0][0]
+        out.append((str(cat), int(hours), str(reason)))
+    return out
+
+
+def _contributors(assign: pd.DataFrame, top: int) -> list[tuple[str, int]]:
+    if assign.empty:
+        return []
+    by_unit = assign.groupby("unit_id", sort=True)["hours"].sum()
+    return [
+        (str(u), int(h)) for u, h in sorted(by_unit.items(), key=lambda kv: (-int(kv[1]), kv[0]))
+    ][:top]
+
+
+def _summary_text(
+    lang: str,
+    name: str,
+    status: pd.DataFrame,
+    assign: pd.DataFrame,
+    unit_names: dict[str, str],
+    top: int,
+    bottleneck: dict[str, Any] | None,
+    is_district: bool,
+) -> str:
+    demanded = int(status["hours"].sum())
+    covered = int(status["covered_hours"].sum())
+    counts = status["status"].value_counts()
+    met, partial, unmet = (int(counts.get(k, 0)) for k in ("met", "partial", "unmet"))
+    short = _shortfalls(status, top)
+    units = [(display_name(unit_names.get(u, u), lang), h) for u, h in _contributors(assign, top)]
+    pct = _pct(covered, demanded)
+    if lang == "zh":
+        parts = [
+            f"{name}：需求 {demanded:,} 小时，已覆盖 {covered:,} 小时（{pct}）；"
+            f"共 {len(status):,} 项需求，满足 {met:,} 项，部分满足 {partial:,} 项，"
+            f"未满足 {unmet:,} 项。"
+        ]
+        if short:
+            parts.append(
+                "缺口最大："
+                + "、".join(
+                    f"{_category(c, lang)} {h:,} 小时（{REASON_TEXT['zh'][r]}）"
+                    for c, h, r in short
+                )
+                + "。"
+            )
+        elif demanded > 0:
+            parts.append("所有需求时数均已覆盖。")
+        if units:
+            parts.append("出力最多的单位：" + "、".join(f"{u} {h:,} 小时" for u, h in units) + "。")
+        if bottleneck is not None:
+            if bottleneck["marginal_value"] > 0:
+                parts.append(
+                    f"瓶颈技能：本区供给方每多 1 小时{_category(bottleneck['skill'], lang)}，"
+                    f"目标值可增加 {bottleneck['marginal_value']:.2f}。"
+                )
+            elif is_district:
+                parts.append("本区供给方任何技能多 1 小时都不会提高目标值。")
+        return "".join(parts)
+    parts = [
+        f"{name}: {covered:,} of {demanded:,} demanded hours covered ({pct}); "
+        f"{len(status):,} demand{'s' if len(status) != 1 else ''}: {met:,} met, "
+        f"{partial:,} partial, {unmet:,} unmet."
+    ]
+    if short:
+        parts.append(
+            "Largest shortfalls: "
+            + ", ".join(f"{c} {h:,} h ({r.replace('_', ' ')})" for c, h, r in short)
+            + "."
+        )
+    elif demanded > 0:
+        parts.append("Every demanded hour is covered.")
+    if units:
+        parts.append("Most hours from: " + ", ".join(f"{u} {h:,} h" for u, h in units) + ".")
+    if bottleneck is not None:
+        if bottleneck["marginal_value"] > 0:
+            parts.append(
+                f"Bottleneck: one more hour of {bottleneck['skill']} from this district's "
+                f"suppliers would add {bottleneck['marginal_value']:.2f} to the objective."
+            )
+        elif is_district:
+            parts.append("No bottleneck: one more hour of any skill here would add nothing.")
+    return " ".join(parts)
+
+
+def summaries(
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None = None,
+    params: ExplainParams | None = None,
+    bottleneck_table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """A short plain-language summary per district and per community.
+
+    Parameters
+    ----------
+    plan, dataset
+        As for :func:`assignment_values`.
+    params
+        ``langs`` (``"en"``, ``"zh"``) and ``top`` (categories and units named).
+    bottleneck_table
+        From :func:`bottlenecks`, for each district's bottleneck skill; computed when
+        ``None`` (and left out for a plan with labour integer rules).
+
+    Returns
+    -------
+    DataFrame
+        ``scope`` (``district`` or ``community``), ``id``, ``name``, ``lang``, ``text``;
+        districts first (sorted), then communities in file order, per language.
+    """
+    params = params or ExplainParams()
+    ctx = _context(plan, dataset)
+    if bottleneck_table is None:
+        try:
+            bottleneck_table = _bottlenecks(ctx, params)
+        except ExplainError:
+            bottleneck_table = None
+    return _summaries(ctx, params, bottleneck_table)
+
+
+def _summaries(
+    ctx: _Context, params: ExplainParams, bottleneck_table: pd.DataFrame | None
+) -> pd.DataFrame:
+    status = ctx.tables.demand_status
+    comm = ctx.dataset.communities
+    district_of = dict(
+        zip(comm["community_id"].astype(str), comm["district"].astype(str), strict=True)
+    )
+    assign = ctx.tables.assignments.copy()
+    assign["district"] = assign["community_id"].astype(str).map(district_of)
+    unit_names = _names(ctx.dataset, "units", "unit_id")
+    comm_names = _names(ctx.dataset, "communities", "community_id")
+    status_rows = status.groupby(status["community_id"].astype(str), sort=False).indices
+    assign_rows = assign.groupby(assign["community_id"].astype(str), sort=False).indices
+    rows: list[dict[str, str]] = []
+    for lang in params.langs:
+        for district in sorted(set(status["district"].astype(str))):
+            top = None
+            if bottleneck_table is not None:
+                mine = bottleneck_table[bottleneck_table["district"] == district]
+                top = {str(k): v for k, v in mine.iloc[0].items()} if len(mine) else None
+            text = _summary_text(
+                lang,
+                district,
+                status[status["district"] == district],
+                assign[assign["district"] == district],
+                unit_names,
+                params.top,
+                top,
+                True,
+            )
+            rows.append(
+                {"scope": "district", "id": district, "name": district, "lang": lang, "text": text}
+            )
+        for cid in comm["community_id"].astype(str):
+            if cid not in status_rows:
+                continue
+            name = display_name(comm_names.get(cid, cid), lang)
+            text = _summary_text(
+                lang,
+                name,
+                status.iloc[status_rows[cid]],
+                assign.iloc[assign_rows.get(cid, np.zeros(0, dtype=np.int64))],
+                unit_names,
+                params.top,
+                None,
+                False,
+            )
+            rows.append({"scope": "community", "id": cid, "name": name, "lang": lang, "text": text})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+# ---- everything at once ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A plan explained: assignment values, shortfalls, bottlenecks and summaries.
+
+    Attributes
+    ----------
+    assignments
+        :func:`assignment_values`.
+    shortfalls
+        One row per demand not fully met and per supplier listed for it (the
+        ``nearest`` table of :func:`demand_explanation`, with the demand's ``status``,
+        ``reason`` and unmet hours); a demand with no supplier listed has one row with
+        empty supplier columns.
+    bottlenecks
+        :func:`bottlenecks`, or ``None`` for a plan with labour integer rules.
+    summaries
+        :func:`summaries` in every language asked for.
+    notes
+        Why a part is missing.
+    """
+
+    assignments: pd.DataFrame
+    shortfalls: pd.DataFrame
+    bottlenecks: pd.DataFrame | None
+    summaries: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``assignment_values.csv``, ``shortfalls.csv``, ``bottlenecks.csv`` (when
+        computed) and ``summaries.csv`` into a folder; returns the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = {
+            "assignment_values.csv": self.assignments,
+            "shortfalls.csv": self.shortfalls,
+            "summaries.csv": self.summaries,
+        }
+        if self.bottlenecks is not None:
+            tables["bottlenecks.csv"] = self.bottlenecks
+        paths = []
+        for name, frame in tables.items():
+            write_frame_csv(frame, out / name)
+            paths.append(out / name)
+        return paths
+
+
+def explain(
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None = None,
+    params: ExplainParams | None = None,
+) -> Explanation:
+    """Explain a plan: what each assignment adds, why each demand falls short, where one
+    more hour of a skill is worth most, and a summary per district and community.
+
+    Parameters
+    ----------
+    plan
+        A :class:`~matcher.plan.Plan`, its :class:`~matcher.report.PlanTables`, or a plan
+        folder (``matcher plan --out``).
+    dataset
+        The plan's dataset, or a folder; default the one the plan's ``run.json`` names
+        (its content hash must match the plan's).
+    params
+        What to show (:class:`ExplainParams`).
+
+    Examples
+    --------
+    >>> import matcher
+    >>> ex = explain(matcher.plan("tests/data/example/dataset"), "tests/data/example/dataset")
+    >>> round(float(ex.assignments["value"].sum()), 4)
+    139.6961
+    """
+    params = params or ExplainParams()
+    ctx = _context(plan, dataset)
+    values = _assignment_values(ctx)
+    notes: list[str] = []
+    try:
+        table: pd.DataFrame | None = _bottlenecks(ctx, params)
+    except ExplainError as exc:
+        table = None
+        notes.append(f"bottlenecks: {exc}")
+    status = ctx.tables.demand_status
+    short_rows = []
+    groups = _supplier_rows(values)
+    for did in status.loc[status["status"] != "met", "demand_id"].astype(str):
+        ex = _demand_explanation(ctx, did, params, values, groups)
+        d = ex.demand
+        head = {
+            "demand_id": did,
+            "community_id": d["community_id"],
+            "district": d["district"],
+            "category": d["category"],
+            "status": d["status"],
+            "reason": d["reason"] or "",
+            "unmet_hours": int(d["hours"]) - int(d["covered_hours"]),
+        }
+        if len(ex.nearest):
+            for r in _records(ex.nearest.drop(columns="demand_id")):
+                short_rows.append({**head, **r})
+        else:
+            short_rows.append(dict(head))
+    columns = [
+        "demand_id",
+        "community_id",
+        "district",
+        "category",
+        "status",
+        "reason",
+        "unmet_hours",
+        *[c for c in NEAREST_COLUMNS if c != "demand_id"],
+    ]
+    shortfalls = pd.DataFrame(short_rows, columns=columns)
+    return Explanation(values, shortfalls, table, _summaries(ctx, params, table), notes)
+
+
+def format_bottlenecks(table: pd.DataFrame, top: int | None = None) -> str:
+    """The ranked bottlenecks as lines for people."""
+    rows = table if top is None else table.head(top)
+    lines = ["rank  value     skill / district -> where the hour goes"]
+    for r in _records(rows):
+        where = (
+            f"at {r['supplier_kind']} {r['supplier_id']}: serves {r['demand_id']}"
+            + (f", {r['gaining_demand_id']} gains an hour" if r["gaining_demand_id"] else "")
+            if r["supplier_id"]
+            else "would stay unused"
+        )
+        lines.append(
+            f"{r['rank']:>4}  {r['marginal_value']:>8.4f}  {r['skill']} / {r['district']} "
+            f"-> {where}"
+        )
+    return "\n".join(lines)
+
+
+__all__: Sequence[str] = (
+    "DemandExplanation",
+    "ExplainError",
+    "ExplainParams",
+    "Explanation",
+    "assignment_values",
+    "bottlenecks",
+    "demand_explanation",
+    "display_name",
+    "explain",
+    "format_bottlenecks",
+    "summaries",
+    "supplier_districts",
+)

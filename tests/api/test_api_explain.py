@@ -1,0 +1,157 @@
+"""``/runs/{id}/bottlenecks``, ``/runs/{id}/demands/{demand_id}/explanation`` and
+``/runs/{id}/summaries``: explanations of a stored run, and who may read them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import matcher
+from matcher.io import write_tables
+
+EXAMPLE = "tests/data/example/dataset"
+
+
+@pytest.fixture(scope="module")
+def split_zip(tmp_path_factory: pytest.TempPathFactory, kit) -> bytes:
+    """The example with Jichunyuan Group in Taijiang: suppliers in both districts."""
+    tables = matcher.load_dataset(EXAMPLE).tables()
+    units = tables["units"]
+    units.loc[units["unit_id"] == "U-JCY", "district"] = "Taijiang"
+    folder = tmp_path_factory.mktemp("split")
+    write_tables(tables, folder)
+    return bytes(kit.zip_folder(folder))
+
+
+def _with_extra_hour(tables: dict[str, pd.DataFrame], cadre: str, skill: str) -> float:
+    """The planner's objective with one more hour of ``skill`` at ``cadre``."""
+    cadres = tables["cadres"]
+    row = cadres[cadres["cadre_id"] == cadre].copy()
+    row["cadre_id"], row["skills"], row["hours"] = "K-EXTRA", skill, 1
+    more = {**tables, "cadres": pd.concat([cadres, row], ignore_index=True)}
+    return matcher.plan(matcher.dataset_from_frames(more)).objective
+
+
+def test_explanations_of_a_run(svc, example_zip: bytes) -> None:
+    ds = svc.upload(example_zip)
+    run = svc.wait(svc.start_run(ds["id"])["id"])
+    assert run["status"] == "succeeded"
+    url = f"/runs/{run['id']}"
+
+    r = svc.client.get(f"{url}/bottlenecks", headers=svc.h("viewer"))
+    assert r.status_code == 200, r.text
+    page = r.json()
+    items = page["items"]
+    assert page["total"] == len(items) > 0
+    assert [i["rank"] for i in items] == list(range(1, len(items) + 1))
+    values = [i["marginal_value"] for i in items]
+    assert values == sorted(values, reverse=True)
+    tables = matcher.load_dataset(EXAMPLE).tables()
+    base = matcher.plan(EXAMPLE).objective
+    for item in items:
+        if item["supplier_id"] is None:
+            assert item["marginal_value"] == 0 and item["moves"] is None
+            continue
+        gain = _with_extra_hour(tables, item["supplier_id"], item["skill"]) - base
+        assert item["marginal_value"] == pytest.approx(gain, abs=1e-6)
+    top = items[0]
+    assert (top["skill"], top["district"], top["gaining_demand_id"]) == ("parking", "Gulou", "D3")
+    r = svc.client.get(f"{url}/bottlenecks", params={"limit": 1, "offset": 1}, headers=svc.h())
+    assert r.json()["items"] == items[1:2] and r.json()["total"] == len(items)
+
+    r = svc.client.get(f"{url}/demands/D3/explanation", headers=svc.h("viewer"))
+    assert r.status_code == 200, r.text
+    ex = r.json()
+    status = svc.client.get(
+        f"{url}/demand_status", params={"status": "partial"}, headers=svc.h("viewer")
+    ).json()["items"]
+    d3 = next(s for s in status if s["demand_id"] == "D3")
+    assert {k: ex["demand"][k] for k in d3} == d3
+    assert ex["demand"]["community_name"] == "Cangxia New Town (苍霞新城)"
+    assert ex["demand"]["reason"] == "supply_short" and "fell short" in ex["reason_text"]
+    assignments = svc.client.get(
+        f"{url}/assignments", params={"community_id": "C-CANGXIA"}, headers=svc.h("viewer")
+    ).json()["items"]
+    served = [a for a in assignments if a["demand_id"] == "D3"]
+    assert [(a["supplier_id"], a["hours"]) for a in ex["assignments"]] == [
+        (a["supplier_id"], a["hours"]) for a in served
+    ]
+    for a in ex["assignments"]:
+        assert a["value"] == pytest.approx(a["hours"] * (4 - 0.05 * a["km"]), abs=1e-3)
+    assert [n["supplier_id"] for n in ex["nearest"]] == ["K2"]
+    assert ex["nearest"][0]["eligible"] and ex["nearest"][0]["hours_left"] == 0
+
+    r = svc.client.get(f"{url}/summaries", params={"lang": "zh"}, headers=svc.h("viewer"))
+    assert r.status_code == 200
+    texts = {(s["scope"], s["id"]): s["text"] for s in r.json()}
+    assert set(texts) == {
+        ("district", "Gulou"),
+        ("district", "Taijiang"),
+        ("community", "C-JUNMEN"),
+        ("community", "C-CANGXIA"),
+        ("community", "C-TANGBIAN"),
+    }
+    assert texts["district", "Taijiang"].startswith("Taijiang：需求 16 小时，已覆盖 12 小时")
+    assert texts["community", "C-CANGXIA"].startswith("苍霞新城：")
+    r = svc.client.get(
+        f"{url}/summaries", params={"scope": "district"}, headers=svc.h("viewer")
+    ).json()
+    assert [s["id"] for s in r] == ["Gulou", "Taijiang"] and r[0]["lang"] == "en"
+
+    r = svc.client.get(f"{url}/demands/NOPE/explanation", headers=svc.h("viewer"))
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = svc.client.get("/runs/nope/bottlenecks", headers=svc.h("viewer"))
+    assert r.status_code == 404
+    r = svc.client.get(f"{url}/summaries", params={"lang": "fr"}, headers=svc.h("viewer"))
+    assert r.status_code == 422
+
+
+def test_district_scoped_keys(svc, split_zip: bytes) -> None:
+    ds = svc.upload(split_zip)
+    run = svc.wait(svc.start_run(ds["id"])["id"])
+    url = f"/runs/{run['id']}"
+    every = svc.client.get(f"{url}/bottlenecks", headers=svc.h("viewer")).json()["items"]
+    assert {i["district"] for i in every} == {"Gulou", "Taijiang"}
+    own = svc.client.get(f"{url}/bottlenecks", headers=svc.h("gulou")).json()["items"]
+    assert own == [i for i in every if i["district"] == "Gulou"]
+    r = svc.client.get(
+        f"{url}/bottlenecks", params={"district": "Taijiang"}, headers=svc.h("gulou")
+    )
+    assert r.status_code == 403 and r.json()["code"] == "forbidden_district"
+
+    r = svc.client.get(f"{url}/demands/D2/explanation", headers=svc.h("gulou"))
+    assert r.status_code == 403 and r.json()["code"] == "forbidden_district"
+    # D4's nearest suppliers also serve D1 (Gulou) and D2 (Taijiang): only D1 is shown.
+    full = svc.client.get(f"{url}/demands/D4/explanation", headers=svc.h("viewer")).json()
+    mine = svc.client.get(f"{url}/demands/D4/explanation", headers=svc.h("gulou")).json()
+    assert {e["district"] for e in full["elsewhere"]} == {"Gulou", "Taijiang"}
+    assert {e["district"] for e in mine["elsewhere"]} == {"Gulou"}
+    assert all("D2" not in n["serves_instead"] for n in mine["nearest"])
+    assert any("D2" in n["serves_instead"] for n in full["nearest"])
+    assert [n["hours_elsewhere"] for n in mine["nearest"]] == [
+        n["hours_elsewhere"] for n in full["nearest"]
+    ]
+    summaries = svc.client.get(f"{url}/summaries", headers=svc.h("gulou")).json()
+    assert {s["id"] for s in summaries} == {"Gulou", "C-JUNMEN", "C-TANGBIAN"}
+
+
+def test_refusals_by_run_state_and_rules(svc, example_zip: bytes, kit) -> None:
+    ds = svc.upload(example_zip)
+    run = svc.wait(svc.start_run(ds["id"], integer_rules={"max_communities_per_cadre": 1})["id"])
+    assert run["status"] == "succeeded"
+    r = svc.client.get(f"/runs/{run['id']}/bottlenecks", headers=svc.h("viewer"))
+    assert r.status_code == 409 and r.json()["code"] == "no_marginal_values"
+    assert "max_communities_per_cadre" in r.json()["detail"]
+    r = svc.client.get(f"/runs/{run['id']}/summaries", headers=svc.h("viewer"))
+    assert r.status_code == 200 and "Bottleneck" not in str(r.json())
+    r = svc.client.get(f"/runs/{run['id']}/demands/D3/explanation", headers=svc.h("viewer"))
+    assert r.status_code == 200
+
+    # A run not finished has nothing to explain.
+    app = kit.create_app(kit.Settings(database_url=svc.url), start_dispatcher=False)
+    with kit.TestClient(app) as client:
+        idle = kit.Service(client, svc.url, svc.keys)
+        queued = idle.start_run(ds["id"])
+        for path in ("bottlenecks", "demands/D3/explanation", "summaries"):
+            r = client.get(f"/runs/{queued['id']}/{path}", headers=idle.h("viewer"))
+            assert r.status_code == 409 and r.json()["code"] == "no_results", path
