@@ -36,6 +36,14 @@ MATRIX = {
     ("GET", "/runs/{run_id}/kpis"): "viewer",
     ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
     ("GET", "/runs/{run_id}/report"): "viewer",
+    ("POST", "/recommendations"): "planner",
+    ("GET", "/recommendations"): "viewer",
+    ("GET", "/recommendations/{run_id}"): "viewer",
+    ("POST", "/recommendations/{run_id}/cancel"): "planner",
+    ("DELETE", "/recommendations/{run_id}"): "planner",
+    ("GET", "/recommendations/{run_id}/summary"): "viewer",
+    ("GET", "/recommendations/{run_id}/tables/{table}"): "viewer",
+    ("GET", "/recommendations/{run_id}/tables/{table}.csv"): "viewer",
     ("POST", "/keys"): "admin",
     ("GET", "/keys"): "admin",
     ("DELETE", "/keys/{key_id}"): "admin",
@@ -72,12 +80,15 @@ def world(tmp_path_factory: pytest.TempPathFactory, rules_zip: bytes, kit):
         ds = svc.upload(rules_zip)  # with funds and lead options: every table has rows
         run = svc.wait(svc.start_run(ds["id"])["id"])
         assert run["status"] == "succeeded"
-        yield svc, {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999"}
+        ids = {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999"}
+        yield svc, {**ids, "table": "recommendations"}
 
 
 def _call(svc, method: str, path: str, ids: dict[str, str], headers: dict[str, str]):
     url = path.format(**ids)
     body = {"dataset_id": ids["dataset_id"]} if path == "/runs" else None
+    if path == "/recommendations" and method == "POST":
+        body = {"dataset_id": ids["dataset_id"], "kind": "alliances"}
     if path == "/keys":
         body = {"role": "viewer"}
     if path == "/datasets" and method == "POST":
