@@ -194,3 +194,10 @@ def test_keys_are_stored_hashed(svc) -> None:
     engine.dispose()
     assert all(len(h) == 64 for h in stored)
     assert not set(svc.keys.values()) & set(stored)
+
+
+def test_malformed_authorization_is_401_beside_a_valid_key(svc) -> None:
+    for value in ("t", "Basic dXNlcjpwYXNz", "Bearer "):
+        r = svc.client.get("/datasets", headers={**svc.h("viewer"), "Authorization": value})
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized", value
+    assert svc.client.get("/datasets", headers=svc.h("viewer")).status_code == 200

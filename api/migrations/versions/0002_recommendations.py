@@ -57,5 +57,6 @@ def downgrade() -> None:
     op.drop_index("ix_recommendation_rows_run_table_district", table_name="recommendation_rows")
     op.drop_table("recommendation_rows")
     op.drop_table("recommendations")
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("kind")
+    # A plain ALTER TABLE (SQLite 3.35+): a batch copy would drop and re-create runs,
+    # and with foreign keys on, dropping it would cascade to the plan tables.
+    op.drop_column("runs", "kind")
