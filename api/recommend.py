@@ -172,8 +172,7 @@ def options_of(params: PairingParams | AllianceParams) -> dict[str, Any]:
     out = {f.name: getattr(params, f.name) for f in fields(params)}
     out["scope"] = {key: list(values) for key, values in params.scope.filters}
     out["unit_kinds"] = list(params.unit_kinds)
-    out = {k: json_ready(v) for k, v in out.items()}
-    return out
+    return {k: json_ready(v) for k, v in out.items()}
 
 
 def recommend(
