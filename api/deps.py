@@ -68,11 +68,22 @@ _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
 
 
 def current_principal(
+    request: Request,
     session: SessionDep,
     x_api_key: Annotated[str | None, Security(api_key_header)] = None,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Principal:
-    """The caller's key, from ``X-API-Key`` or ``Authorization: Bearer``; else 401."""
+    """The caller's key, from ``X-API-Key`` or ``Authorization: Bearer``; else 401.
+
+    A malformed ``Authorization`` header is refused even beside a valid ``X-API-Key``:
+    credentials the server cannot read are never silently ignored."""
+    if credentials is None and request.headers.get("authorization") is not None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the Authorization header must be 'Bearer <key>'",
+            headers=_UNAUTHORIZED,
+        )
     token = x_api_key or (credentials.credentials if credentials else None)
     if not token:
         raise ApiError(

@@ -91,6 +91,15 @@ def _message(error: Any) -> str:
     return str(error.get("msg", ""))
 
 
+def _field(error: Any) -> str | None:
+    """The dotted field of a validation error; a tagged union's missing or unknown tag
+    names its discriminator (``kind``)."""
+    path = [str(p) for p in error.get("loc", ())[1:]]
+    if str(error.get("type", "")).startswith("union_tag_"):
+        path.append(str((error.get("ctx") or {}).get("discriminator", "")).strip("'\""))
+    return ".".join(p for p in path if p) or None
+
+
 def install_handlers(app: FastAPI) -> None:
     """Make every error a JSON body ``{"detail", "code", ...}``; never a bare 500 page."""
 
@@ -118,7 +127,7 @@ def install_handlers(app: FastAPI) -> None:
         errors = [
             {
                 "loc": [str(p) for p in e.get("loc", ())],
-                "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None,
+                "field": _field(e),
                 "message": _message(e),
                 "type": str(e.get("type", "")),
             }

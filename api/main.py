@@ -13,7 +13,17 @@ from api.db.session import make_engine, make_sessionmaker, migrate
 from api.deps import single_query_values
 from api.errors import install_handlers
 from api.middleware import BodySizeLimit
-from api.routes import compare, datasets, explain, health, keys, reports, results, runs
+from api.routes import (
+    compare,
+    datasets,
+    explain,
+    health,
+    keys,
+    recommendations,
+    reports,
+    results,
+    runs,
+)
 from api.settings import Settings
 from api.worker import Dispatcher, mark_interrupted
 
@@ -76,7 +86,8 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.dispatcher = None
     install_handlers(app)
-    for module in (health, datasets, runs, results, compare, reports, explain, keys):
+    routers = (health, datasets, runs, results, compare, reports, explain, keys, recommendations)
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

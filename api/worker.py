@@ -74,7 +74,8 @@ def _watch_parent(parent: int) -> None:
 
 
 def run_in_worker(database_url: str, run_id: str, claim_token: str, parent_pid: int) -> None:
-    """The worker process's job: plan one run and store the plan.
+    """The worker process's job: plan one run and store the plan (or, for a
+    recommendation run, recommend and store the recommendation).
 
     Parameters
     ----------
@@ -99,7 +100,13 @@ def run_in_worker(database_url: str, run_id: str, claim_token: str, parent_pid: 
                 return
             params = matcher.PlanParams.from_mapping(run.params)
             dataset = store.load_dataset(session, run.dataset_id)
+            kind = run.kind
         t_load = time.perf_counter() - t0
+        if kind != "plan":  # a pairing or alliance recommendation
+            from api.recommend import run_recommendation
+
+            run_recommendation(factory, run_id, claim_token, dataset, params, t_load)
+            return
         result = matcher.plan(dataset, params)
         timings = {"load": t_load, **result.timings}
         t1 = time.perf_counter()

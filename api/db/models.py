@@ -87,6 +87,8 @@ class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # "plan", or a recommendation ("pairings", "alliances"; see Recommendation).
+    kind: Mapped[str] = mapped_column(String(16), default="plan", server_default="plan")
     dataset_id: Mapped[str] = mapped_column(String(32), ForeignKey("datasets.id"), index=True)
     label: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -212,3 +214,39 @@ class RunKpi(Base):
     name: Mapped[str] = mapped_column(String(400), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Recommendation(Base):
+    """A recommendation run's request and figures (its state is in ``runs``, ``kind``
+    ``pairings`` or ``alliances``; the plan parameters in ``runs.params``)."""
+
+    __tablename__ = "recommendations"
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    tables: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    objective_before: Mapped[float | None] = mapped_column(Float, nullable=True)
+    objective_after: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gain: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class RecommendationRow(Base):
+    """One row of a recommendation's table (``table_name``), as a JSON object of the
+    library's columns; ``district`` is the row's district (null: a city-wide row)."""
+
+    __tablename__ = "recommendation_rows"
+    __table_args__ = (
+        Index("ix_recommendation_rows_run_table_district", "run_id", "table_name", "district"),
+    )
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    table_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    district: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

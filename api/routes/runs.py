@@ -20,7 +20,14 @@ from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
 from api.db.session import rowcount
 from api.deps import Planner, SessionDep, SettingsDep, Viewer
 from api.errors import ApiError, not_found, responses
-from api.schemas import Page, RunCreate, RunPublic, RunStatus
+from api.schemas import (
+    IntegerRulesCreate,
+    Page,
+    ParamsCreate,
+    RunCreate,
+    RunPublic,
+    RunStatus,
+)
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=responses(400, 401, 403, 413))
 
@@ -40,31 +47,84 @@ def get_run(session: SessionDep, run_id: str) -> Run:
     run = session.get(Run, run_id)
     if run is None:
         raise not_found("run", run_id)
+    if run.kind != "plan":  # a recommendation run: its own routes read it
+        raise ApiError(
+            404,
+            "not_found",
+            f"run {run_id!r} is a {run.kind} recommendation, not a plan: read it at "
+            f"/recommendations/{run_id}",
+        )
     return run
 
 
-def _check(body: RunCreate, session: SessionDep) -> dict[str, Any]:
-    """Validate a run request; returns the full parameters. Raises 404/422."""
-    if session.get(DatasetRow, body.dataset_id) is None:
-        raise not_found("dataset", body.dataset_id)
-    values = {**body.params.model_dump(exclude_none=True), **body.integer_rules.to_params()}
+def plan_params(
+    params: ParamsCreate, integer_rules: IntegerRulesCreate, prefix: str = ""
+) -> dict[str, Any]:
+    """The full plan parameters of a request, checked by ``matcher.PlanParams``; a value
+    it refuses is a 422 naming the field (``{prefix}params.max_travel_km``)."""
+    values = {**params.model_dump(exclude_none=True), **integer_rules.to_params()}
     try:
-        params = matcher.PlanParams.from_mapping(values)
+        checked = matcher.PlanParams.from_mapping(values)
     except matcher.ParameterError as exc:
-        rules = {v: f"integer_rules.{k}" for k, v in _RULE_FIELDS.items()}
-        field = rules.get(exc.name, f"params.{exc.name}")
+        rules = {v: f"{prefix}integer_rules.{k}" for k, v in _RULE_FIELDS.items()}
+        field = rules.get(exc.name, f"{prefix}params.{exc.name}")
         raise ApiError(
             422,
             "invalid_parameter",
             str(exc),
             [{"field": field, "value": repr(exc.value), "message": exc.expected}],
         ) from None
-    return params.to_dict()
+    return checked.to_dict()
+
+
+def _check(body: RunCreate, session: SessionDep) -> dict[str, Any]:
+    """Validate a run request; returns the full parameters. Raises 404/422."""
+    if session.get(DatasetRow, body.dataset_id) is None:
+        raise not_found("dataset", body.dataset_id)
+    return plan_params(body.params, body.integer_rules)
 
 
 def _request_hash(body: RunCreate) -> str:
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_earlier(session: SessionDep, key: str | None, digest: str) -> Run | None:
+    """The run made before with ``Idempotency-Key`` ``key`` (``None`` if none); 422 when
+    it was made from another body."""
+    if key is None:
+        return None
+    earlier = session.execute(select(Run).where(Run.idempotency_key == key)).scalar_one_or_none()
+    if earlier is not None and earlier.request_hash != digest:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+            [{"field": "Idempotency-Key", "message": "already used for another body"}],
+        )
+    return earlier
+
+
+def commit_queued(session: SessionDep, run: Run, *extra: Any) -> Run:
+    """Commit a new queued run (and ``extra`` rows); when the same Idempotency-Key was
+    just committed by a concurrent request, the run made by it (422 for another body)."""
+    try:
+        session.add(run)
+        session.flush()  # the run first: extra rows refer to it
+        for row in extra:
+            session.add(row)
+        session.commit()
+    except IntegrityError:  # the same key, sent twice at once
+        session.rollback()
+        earlier = idempotent_earlier(session, run.idempotency_key, run.request_hash)
+        if earlier is None:
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+            ) from None
+        return earlier
+    return run
 
 
 def _accepted(response: Response, run: Run) -> RunPublic:
@@ -109,19 +169,9 @@ def create_run(
     the planner supports them.
     """
     digest = _request_hash(body)
-    if idempotency_key is not None:
-        earlier = session.execute(
-            select(Run).where(Run.idempotency_key == idempotency_key)
-        ).scalar_one_or_none()
-        if earlier is not None:
-            if earlier.request_hash != digest:
-                raise ApiError(
-                    422,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request body",
-                    [{"field": "Idempotency-Key", "message": "already used for another body"}],
-                )
-            return _accepted(response, earlier)
+    earlier = idempotent_earlier(session, idempotency_key, digest)
+    if earlier is not None:
+        return _accepted(response, earlier)
     params = _check(body, session)
     run = Run(
         id=uuid.uuid4().hex,
@@ -136,21 +186,9 @@ def create_run(
         created_by=who.key_id,
         created_at=utcnow(),
     )
-    session.add(run)
-    try:
-        session.commit()
-    except IntegrityError:  # the same key, sent twice at once
-        session.rollback()
-        earlier = session.execute(
-            select(Run).where(Run.idempotency_key == idempotency_key)
-        ).scalar_one_or_none()
-        if earlier is None or earlier.request_hash != digest:
-            raise ApiError(
-                422,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request body",
-            ) from None
-        return _accepted(response, earlier)
+    queued = commit_queued(session, run)
+    if queued is not run:
+        return _accepted(response, queued)
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
         dispatcher.wake()
@@ -199,8 +237,9 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[RunPublic]:
-    """Runs, newest first, filtered by dataset, label, status and creation time."""
-    conditions: list[Any] = []
+    """Plan runs, newest first, filtered by dataset, label, status and creation time
+    (recommendation runs are listed by /recommendations)."""
+    conditions: list[Any] = [Run.kind == "plan"]  # recommendations: /recommendations
     if dataset_id is not None:
         conditions.append(Run.dataset_id == dataset_id)
     if label is not None:

@@ -40,6 +40,14 @@ MATRIX = {
     ("GET", "/runs/{run_id}/bottlenecks"): "viewer",
     ("GET", "/runs/{run_id}/demands/{demand_id}/explanation"): "viewer",
     ("GET", "/runs/{run_id}/summaries"): "viewer",
+    ("POST", "/recommendations"): "planner",
+    ("GET", "/recommendations"): "viewer",
+    ("GET", "/recommendations/{run_id}"): "viewer",
+    ("POST", "/recommendations/{run_id}/cancel"): "planner",
+    ("DELETE", "/recommendations/{run_id}"): "planner",
+    ("GET", "/recommendations/{run_id}/summary"): "viewer",
+    ("GET", "/recommendations/{run_id}/tables/{table}"): "viewer",
+    ("GET", "/recommendations/{run_id}/tables/{table}.csv"): "viewer",
     ("POST", "/keys"): "admin",
     ("GET", "/keys"): "admin",
     ("DELETE", "/keys/{key_id}"): "admin",
@@ -79,12 +87,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, rules_zip: bytes, kit):
         run = svc.wait(svc.start_run(ds["id"])["id"])
         assert run["status"] == "succeeded"
         ids = {"dataset_id": ds["id"], "run_id": run["id"], "key_id": "999999", "demand_id": "D1"}
-        yield svc, ids
+        yield svc, {**ids, "table": "recommendations"}
 
 
 def _call(svc, method: str, path: str, ids: dict[str, str], headers: dict[str, str]):
     url = path.format(**ids)
     body = {"dataset_id": ids["dataset_id"]} if path == "/runs" else None
+    if path == "/recommendations" and method == "POST":
+        body = {"dataset_id": ids["dataset_id"], "kind": "alliances"}
     if path == "/keys":
         body = {"role": "viewer"}
     if path == "/datasets" and method == "POST":
@@ -190,3 +200,10 @@ def test_keys_are_stored_hashed(svc) -> None:
     engine.dispose()
     assert all(len(h) == 64 for h in stored)
     assert not set(svc.keys.values()) & set(stored)
+
+
+def test_malformed_authorization_is_401_beside_a_valid_key(svc) -> None:
+    for value in ("t", "Basic dXNlcjpwYXNz", "Bearer "):
+        r = svc.client.get("/datasets", headers={**svc.h("viewer"), "Authorization": value})
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized", value
+    assert svc.client.get("/datasets", headers=svc.h("viewer")).status_code == 200

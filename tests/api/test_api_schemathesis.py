@@ -2,9 +2,11 @@
 
 Asserts no server errors and no schema violations (response bodies, status codes,
 content types, headers, ``Allow``). ``positive_data_acceptance`` failures are allowed in
-exactly the two cases the issue requires a 422 for a body that fits the schema: a JSON or
-zip dataset that does not validate (its issues are listed), and an ``Idempotency-Key``
-reused with another body.
+exactly the cases the issue requires a 422 for a body that fits the schema: a JSON or
+zip dataset that does not validate (its issues are listed), an ``Idempotency-Key``
+reused with another body, and recommendation options the library refuses beyond what a
+JSON schema can say (``max_partners`` below ``min_partners``, a scope value that no
+community of the dataset has).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ REQUIRED_422 = {
     ("POST", "/datasets", "invalid_dataset"),
     ("POST", "/datasets", "invalid_upload"),
     ("POST", "/runs", "idempotency_key_reused"),
+    ("POST", "/recommendations", "idempotency_key_reused"),
+    ("POST", "/recommendations", "invalid_parameter"),
 }
 
 
