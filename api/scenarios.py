@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,22 +20,37 @@ import matcher
 from api import store
 from api.db.models import DatasetRow
 from api.errors import ApiError
+from api.schemas import ScenarioCreate
 from matcher.scenario import ScenarioError, apply_scenario, scenario_from_mapping, scenario_params
 
+MAX_SURGE = 500_000
+"""Cadres one request may add by surges (a city five times Fuzhou's size)."""
 
-class ScenarioCreate(BaseModel):
-    """A what-if scenario applied to the run's dataset before planning.
+MAX_FACTOR = 1000.0
+"""Largest demand scaling one change may ask for over HTTP."""
 
-    ``changes`` take the same form as in scenario files (see
-    ``matcher/schemas/scenario.schema.json``): ``scale_demand``, ``add``, ``remove``,
-    ``update``, ``surge`` and ``set``. ``set`` changes override ``params``.
-    """
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(default="scenario", min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    changes: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+def _too_large(changes: list[dict[str, Any]]) -> None:
+    """Refuse changes whose size alone would tie up the server (the request thread applies
+    them before the run is queued)."""
+    for i, change in enumerate(changes):
+        count, factor = change.get("count"), change.get("factor")
+        if change.get("type") == "surge" and isinstance(count, int) and count > MAX_SURGE:
+            field, limit = "count", f"at most {MAX_SURGE:,} cadres per request"
+        elif (
+            change.get("type") == "scale_demand"
+            and isinstance(factor, int | float)
+            and factor > MAX_FACTOR
+        ):
+            field, limit = "factor", f"at most {MAX_FACTOR:g}"
+        else:
+            continue
+        raise ApiError(
+            422,
+            "invalid_scenario",
+            f"scenario change {i + 1} ({change['type']}), field '{field}': {limit}",
+            [{"field": f"scenario.changes[{i}].{field}", "message": limit}],
+        )
 
 
 def _invalid(exc: ScenarioError) -> ApiError:
@@ -66,6 +80,7 @@ def apply_to_stored(
     ApiError
         422 naming the change and the field when the scenario does not fit the dataset.
     """
+    _too_large(body.changes)
     document: dict[str, Any] = {"name": body.name, "changes": body.changes}
     if body.description:
         document["description"] = body.description

@@ -227,6 +227,21 @@ class IntegerRulesCreate(BaseModel):
         return {names.get(k, k): v for k, v in self.model_dump(exclude_none=True).items()}
 
 
+class ScenarioCreate(BaseModel):
+    """A what-if scenario applied to the run's dataset before planning.
+
+    ``changes`` take the same form as in scenario files (see
+    ``matcher/schemas/scenario.schema.json``): ``scale_demand``, ``add``, ``remove``,
+    ``update``, ``surge`` and ``set``. ``set`` changes override ``params``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="scenario", min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    changes: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
 class RunCreate(BaseModel):
     """A planning run to queue."""
 
@@ -243,13 +258,22 @@ class RunCreate(BaseModel):
         description="Wall-clock limit of the run in seconds; the server's "
         "MATCHER_RUN_TIME_LIMIT_S when omitted, and never more than it.",
     )
+    scenario: ScenarioCreate | None = Field(
+        default=None,
+        description="What-if changes applied to the dataset before planning; the run "
+        "plans the changed data, stored as a dataset of its own.",
+    )
 
 
 class RunPublic(BaseModel):
     """A run: its request, state, solver figures and timings."""
 
     id: str
-    dataset_id: str
+    dataset_id: str = Field(description="The dataset planned (with a scenario: the changed one).")
+    base_dataset_id: str | None = Field(
+        default=None, description="With a scenario: the dataset the changes were made to."
+    )
+    scenario: dict[str, Any] | None = Field(default=None, description="The scenario asked for.")
     label: str | None
     status: RunStatus
     params: dict[str, Any]
@@ -285,6 +309,8 @@ class RunPublic(BaseModel):
         return cls(
             id=run.id,
             dataset_id=run.dataset_id,
+            base_dataset_id=run.base_dataset_id,
+            scenario=run.scenario,
             label=run.label,
             status=run.status,  # type: ignore[arg-type]
             params=run.params,

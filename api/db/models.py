@@ -89,6 +89,8 @@ class Run(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # "plan", or a recommendation ("pairings", "alliances"; see Recommendation).
     kind: Mapped[str] = mapped_column(String(16), default="plan", server_default="plan")
+    base_dataset_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    scenario: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     dataset_id: Mapped[str] = mapped_column(String(32), ForeignKey("datasets.id"), index=True)
     label: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)

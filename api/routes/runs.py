@@ -20,6 +20,7 @@ from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
 from api.db.session import rowcount
 from api.deps import Planner, SessionDep, SettingsDep, Viewer
 from api.errors import ApiError, not_found, responses
+from api.scenarios import apply_to_stored
 from api.schemas import (
     IntegerRulesCreate,
     Page,
@@ -165,17 +166,27 @@ def create_run(
 ) -> RunPublic:
     """Queue a run of ``matcher.plan`` on a stored dataset; 202 with ``Location``.
 
-    ``params`` are checked by ``matcher.PlanParams``; ``integer_rules`` are refused until
-    the planner supports them.
+    ``params`` are checked by ``matcher.PlanParams``. With ``scenario``, its changes are
+    applied to the dataset first (a 422 names the change and the field when one does not
+    fit), the changed data are stored as a dataset of their own, and its ``set`` changes
+    override ``params``.
     """
     digest = _request_hash(body)
     earlier = idempotent_earlier(session, idempotency_key, digest)
     if earlier is not None:
         return _accepted(response, earlier)
     params = _check(body, session)
+    dataset_id, base_id, scenario = body.dataset_id, None, None
+    if body.scenario is not None:
+        dataset_id, checked, scenario = apply_to_stored(
+            session, body.dataset_id, body.scenario, matcher.PlanParams.from_mapping(params)
+        )
+        params, base_id = checked.to_dict(), body.dataset_id
     run = Run(
         id=uuid.uuid4().hex,
-        dataset_id=body.dataset_id,
+        dataset_id=dataset_id,
+        base_dataset_id=base_id,
+        scenario=scenario,
         label=body.label,
         status="queued",
         params=params,

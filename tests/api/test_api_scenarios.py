@@ -1,0 +1,107 @@
+"""Runs with a scenario: the changed data are planned, stored once, and the base is kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import matcher
+from matcher.dataset import dataset_from_frames
+
+EXAMPLE = "tests/data/example/dataset"
+# the service plans the run's own dataset: a scenario file's ``base`` has no place there
+MORE_SUPPLY = {
+    k: v
+    for k, v in json.loads(Path("tests/data/scenarios/more-supply.json").read_text()).items()
+    if k != "base"
+}
+DOUBLE_CARE = {
+    "name": "double-care",
+    "changes": [{"type": "scale_demand", "factor": 2, "where": {"category": "elderly_care"}}],
+}
+
+
+def _doubled_by_hand() -> matcher.Dataset:
+    """The example with elderly-care hours doubled, made with pandas alone."""
+    tables = matcher.load_dataset(EXAMPLE).tables()
+    demands = tables["demands"].copy()
+    care = demands["category"] == "elderly_care"
+    demands.loc[care, "hours"] = demands.loc[care, "hours"].astype(int) * 2
+    return dataset_from_frames({**tables, "demands": demands})
+
+
+def test_a_scenario_run_plans_the_changed_data(svc, example_zip: bytes) -> None:
+    ds = svc.upload(example_zip)
+    body = {"scenario": DOUBLE_CARE, "params": {"travel_cost_per_km": 0.05}}
+    run = svc.wait(svc.start_run(ds["id"], **body)["id"])
+    assert run["status"] == "succeeded", run
+    assert run["base_dataset_id"] == ds["id"] and run["dataset_id"] != ds["id"]
+    assert run["scenario"]["name"] == "double-care"
+    expected = matcher.plan(_doubled_by_hand())
+    assert run["objective"] == pytest.approx(expected.objective, abs=1e-6)
+    assert run["hours_demanded"] == expected.kpis["hours_demanded"]
+    # the changed data are a dataset of their own; the base is as it was
+    changed = svc.client.get(f"/datasets/{run['dataset_id']}", headers=svc.h("viewer")).json()
+    base = svc.client.get(f"/datasets/{ds['id']}", headers=svc.h("viewer")).json()
+    assert "double-care" in changed["name"] and base == ds
+    plain = svc.wait(svc.start_run(ds["id"])["id"])
+    assert plain["objective"] == pytest.approx(matcher.plan(EXAMPLE).objective, abs=1e-6)
+    # the same scenario again plans the same stored data
+    again = svc.wait(svc.start_run(ds["id"], **body, label="again")["id"])
+    assert again["dataset_id"] == run["dataset_id"]
+    diff = svc.client.get(
+        f"/runs/{run['id']}/diff", params={"against": plain["id"]}, headers=svc.h("viewer")
+    ).json()
+    assert diff["demand_changes"]
+
+
+def test_set_changes_override_the_parameters(svc, example_zip: bytes) -> None:
+    ds = svc.upload(example_zip)
+    run = svc.wait(svc.start_run(ds["id"], scenario=MORE_SUPPLY)["id"])
+    assert run["status"] == "succeeded", run
+    assert run["params"]["travel_cost_per_km"] == 0.1
+    tables = svc.client.get(f"/datasets/{run['dataset_id']}", headers=svc.h("viewer")).json()
+    base = matcher.load_dataset(EXAMPLE)
+    assert tables["tables"]["cadres"] == len(base.cadres) + 1 + 6
+    assert tables["tables"]["pairings"] == len(base.table("pairings")) + 1
+
+
+@pytest.mark.parametrize(
+    ("scenario", "field"),
+    [
+        (
+            {"changes": [{"type": "remove", "table": "cadres", "ids": ["K1", "K99"]}]},
+            "scenario.changes[0].ids[1]",
+        ),
+        (
+            {"changes": [{"type": "scale_demand", "factor": 2, "where": {"distrct": "Gulou"}}]},
+            "scenario.changes[0].where",
+        ),
+        (
+            {"changes": [{"type": "set", "params": {"max_travel_km": -1}}]},
+            "scenario.changes[0].params.max_travel_km",
+        ),
+        ({"changes": [{"type": "teleport"}]}, "scenario.changes[0]"),
+        (
+            {"changes": [{"type": "surge", "count": 9_000_000, "skills": ["parking"], "hours": 4}]},
+            "scenario.changes[0].count",
+        ),
+    ],
+)
+def test_a_scenario_that_does_not_fit_is_422_naming_the_change(
+    svc, example_zip: bytes, scenario: dict[str, object], field: str
+) -> None:
+    ds = svc.upload(example_zip)
+    before = svc.client.get("/datasets", headers=svc.h("viewer")).json()["total"]
+    r = svc.client.post(
+        "/runs", json={"dataset_id": ds["id"], "scenario": scenario}, headers=svc.h("planner")
+    )
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "invalid_scenario"
+    assert body["errors"][0]["field"].startswith(field), body
+    # nothing was stored
+    assert svc.client.get("/datasets", headers=svc.h("viewer")).json()["total"] == before
+    assert svc.client.get("/runs", headers=svc.h("viewer")).json()["total"] == 0
