@@ -127,11 +127,14 @@ def run_in_worker(database_url: str, run_id: str, claim_token: str, parent_pid: 
         known = isinstance(exc, matcher.MatcherError)  # e.g. contradictory integer rules
         message = str(exc) if known else f"{type(exc).__name__}: {exc}"
         log.error("run %s failed: %s\n%s", run_id, message, traceback.format_exc())
+        # A contradiction's diagnosis is also kept as data: the rows at fault, by rule.
+        findings = getattr(exc, "findings", None) if known else None
+        kpis = {"diagnosis": [f.to_dict() for f in findings]} if findings else None
         with session_scope(factory) as session:
             session.execute(
                 update(Run)
                 .where(Run.id == run_id, Run.status == "running", Run.claim_token == claim_token)
-                .values(status="failed", error=message[:4000], finished_at=utcnow())
+                .values(status="failed", error=message[:4000], finished_at=utcnow(), kpis=kpis)
             )
     finally:
         engine.dispose()

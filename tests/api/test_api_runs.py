@@ -7,14 +7,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import matcher
+from matcher.errors import InfeasibleError
 from matcher.plan import TIMING_KEYS
+from tests.api.conftest import zip_folder
 
 EXAMPLE = "tests/data/example/dataset"
+REASONS = Path("tests/data/reasons")
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +274,17 @@ def test_run_request_covers_every_plan_parameter() -> None:
     ).to_params()
     assert set(ParamsCreate.model_fields) | set(rules) == set(matcher.PlanParams.names())
     assert not set(ParamsCreate.model_fields) & set(rules)
+
+
+def test_a_contradiction_fails_the_run_with_its_diagnosis(svc) -> None:
+    # Coverage floors of 100 % that the shared suppliers cannot all meet: the same
+    # diagnosis as `matcher plan` gives, as text and as data naming the communities.
+    ds = svc.upload(zip_folder(REASONS))
+    run = svc.wait(svc.start_run(ds["id"], integer_rules={"coverage_floor": 1.0})["id"])
+    assert run["status"] == "failed"
+    with pytest.raises(InfeasibleError) as local:
+        matcher.plan(REASONS, matcher.PlanParams(coverage_floor=1.0))
+    assert run["error"] == str(local.value)
+    diagnosis = run["kpis"]["diagnosis"]
+    assert diagnosis == [f.to_dict() for f in local.value.findings]
+    assert all(f["rule"] == "coverage_floor" and f["communities"] for f in diagnosis)
