@@ -25,7 +25,6 @@ Entry point: :func:`recommend_alliances`.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,10 +39,15 @@ from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import build_problem, hour_score
 from matcher.errors import ParameterError, SolverError
 from matcher.geo import haversine_km
-from matcher.io import write_frame_csv
 from matcher.params import PlanParams
 from matcher.plan import Plan, plan
-from matcher.recommend import Scope, before_after, format_before_after, solve_stage
+from matcher.recommend import (
+    Scope,
+    before_after,
+    format_before_after,
+    solve_stage,
+    write_result,
+)
 from matcher.schema import UNIT_KINDS
 
 GAP_REASONS = ("no_eligible_supplier", "too_far")
@@ -347,22 +351,15 @@ class AllianceResult:
         ``status``), ``alliance_gaps.csv``, ``alliance_candidates.csv``,
         ``alliance_recommendations.csv``, ``before_after.csv`` and
         ``alliance_summary.json``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, frame in (
+        tables = (
             ("alliances.csv", self.alliances),
             ("alliance_members.csv", self.alliance_members),
             ("alliance_gaps.csv", self.gaps),
             ("alliance_candidates.csv", self.candidates),
             ("alliance_recommendations.csv", self.recommendations),
             ("before_after.csv", self.comparison),
-        ):
-            write_frame_csv(frame, out / name)
-            paths.append(out / name)
-        path = out / "alliance_summary.json"
-        path.write_text(json.dumps(self.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        return [*paths, path]
+        )
+        return write_result(out_dir, tables, "alliance_summary.json", self.summary)
 
     def report(self) -> str:
         """A few lines for people."""

@@ -36,7 +36,6 @@ Entry point: :func:`recommend_pairings`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -51,10 +50,16 @@ from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import Arcs, Problem, build_problem, csr, hour_score
 from matcher.errors import Finding, InfeasibleError, ParameterError, SolverError
 from matcher.geo import haversine_km
-from matcher.io import write_frame_csv
 from matcher.params import PlanParams
 from matcher.plan import Plan, plan
-from matcher.recommend import Scope, before_after, format_before_after, solve_stage, unit_caps
+from matcher.recommend import (
+    Scope,
+    before_after,
+    format_before_after,
+    solve_stage,
+    unit_caps,
+    write_result,
+)
 from matcher.schema import UNIT_KINDS
 from matcher.solvers.flow import solve_flow
 
@@ -444,21 +449,14 @@ class PairingResult:
         """Write ``pairings.csv`` (dataset format plus ``status``),
         ``pairing_recommendations.csv``, ``pairing_districts.csv``, ``pairing_units.csv``,
         ``before_after.csv`` and ``pairing_summary.json``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, frame in (
+        tables = (
             ("pairings.csv", self.pairings),
             ("pairing_recommendations.csv", self.recommendations),
             ("pairing_districts.csv", self.districts),
             ("pairing_units.csv", self.units),
             ("before_after.csv", self.comparison),
-        ):
-            write_frame_csv(frame, out / name)
-            paths.append(out / name)
-        path = out / "pairing_summary.json"
-        path.write_text(json.dumps(self.summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        return [*paths, path]
+        )
+        return write_result(out_dir, tables, "pairing_summary.json", self.summary)
 
     def report(self) -> str:
         """A few lines for people."""

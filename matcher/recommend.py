@@ -10,8 +10,10 @@ the dataset with the new ties and comparing the plan with the one without them
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ from ortools.sat.python import cp_model
 
 from matcher.dataset import Dataset
 from matcher.errors import ParameterError
+from matcher.io import write_frame_csv
 from matcher.plan import Plan
 
 SCOPE_KEYS = ("district", "street", "community_id")
@@ -218,3 +221,21 @@ def _num(x: Any) -> str:
     if isinstance(x, int | np.integer):
         return f"{int(x):,}"
     return f"{float(x):,.4f}"
+
+
+def write_result(
+    out_dir: str | Path,
+    tables: Iterable[tuple[str, pd.DataFrame]],
+    summary_name: str,
+    summary: dict[str, Any],
+) -> list[Path]:
+    """Write a recommendation's tables (CSV) and its summary (JSON) into a folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in tables:
+        write_frame_csv(frame, out / name)
+        paths.append(out / name)
+    path = out / summary_name
+    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return [*paths, path]
