@@ -321,6 +321,8 @@ def main() -> None:
     ap.add_argument("--reference-seconds", type=float, default=600.0)
     ap.add_argument("--orlib", help="an OR-Library GAP file (gapc.txt, gapd.txt, ...)")
     ap.add_argument("--only", choices=("labour", "leads"))
+    ap.add_argument("--types", help="GAP types to run, e.g. D (default C and D)")
+    ap.add_argument("--all-sizes", action="store_true", help="also D 5x100 ... 20x100")
     args = ap.parse_args()
     limit = args.planner_seconds
     if args.only != "leads":
@@ -381,9 +383,13 @@ def read_orlib(path: Path) -> list[tuple[str, dict[str, pd.DataFrame]]]:
 def leads(args: argparse.Namespace) -> None:
     limit = args.planner_seconds
     print("lead units (generalized assignment, Martello-Toth types C and D)")
+    sizes = [("C", 10, 100), ("C", 20, 200), ("D", 10, 100), ("D", 20, 200)]
+    if args.all_sizes:  # OR-Library's sizes of type D
+        sizes += [("D", 5, 100), ("D", 5, 200), ("D", 10, 200), ("D", 20, 100)]
     cases: list[tuple[str, dict[str, pd.DataFrame], float | None]] = [
         (f"type {kind} {m}x{n}", gap_instance(kind, m, n, args.seed), None)
-        for kind, m, n in (("C", 10, 100), ("C", 20, 200), ("D", 10, 100), ("D", 20, 200))
+        for kind, m, n in sizes
+        if args.types is None or kind in args.types
     ]
     if args.orlib:
         path = Path(args.orlib)
@@ -417,7 +423,7 @@ def leads(args: argparse.Namespace) -> None:
         worst = 100 * (lead["objective"] - low) / low
         best = 100 * (lead["objective"] - high) / high
         verdict = "yes" if worst <= 0.5 else "yes, against the best known" if best <= 0.5 else "NO"
-        above = f"{worst:.3f}%" if worst == best else f"{best:.3f}%..{worst:.3f}%"
+        above = f"{worst:.3f}%" if f"{worst:.3f}" == f"{best:.3f}" else f"{best:.3f}%..{worst:.3f}%"
         print(f"{line} | planner above optimum {above}; within 0.5%: {verdict}", flush=True)
 
 

@@ -4,17 +4,18 @@ Each listed demand (a *job*) goes to exactly one of its lead options (an *agent*
 unit, with an effort and a cost); each unit's summed effort stays within its capacity;
 the total cost is minimised. HiGHS alone proves small instances optimal in well under a
 second, but on tight instances (Martello-Toth type D) its incumbent stalls far above its
-bound. :func:`solve_gap` therefore runs in three phases:
+bound. :func:`solve_gap` therefore runs, on two workers, side by side:
 
-1. HiGHS on the whole model, for a fifth of the time: often a proof; otherwise a first
-   assignment and a lower bound;
-2. :func:`subset_search`, a large-neighbourhood search: take the demands of a few units
-   and re-solve exactly how they share those units (a small GAP, solved by HiGHS in
-   milliseconds); keep the result when it is cheaper. Subsets already proven locally
-   optimal are not solved again until one of their units changes;
-3. HiGHS on the whole model again, started from the best assignment, for the rest: a
-   better bound, sometimes the proof.
+- HiGHS on the whole model, for the whole time: often a proof; otherwise an incumbent
+  and the lower bound;
+- a short HiGHS run (a tenth of the time) for a first assignment, then
+  :func:`subset_search`, a large-neighbourhood search: take the demands of a few units
+  and re-solve exactly how they share those units (a small GAP, which CP-SAT proves in
+  milliseconds); keep the result when it is cheaper. Subsets already proven locally
+  optimal are not solved again until one of their units changes.
 
+The cheaper of the two assignments is the answer. On one worker the short run, the
+search and a last HiGHS run started from the search's best follow each other.
 The bound reported is the best of the two HiGHS runs' dual bounds, so it is a true lower
 bound; the gap is measured against it.
 """
@@ -32,10 +33,10 @@ import scipy.sparse as sp
 
 from matcher.solvers.highs import integer_lp, quiet_highs, set_start
 
-TARGET_JOBS = 40
+TARGET_JOBS = 30
 """Demands freed per neighbourhood at first: HiGHS solves such a GAP in milliseconds."""
 
-SUB_LIMIT_S = 2.0
+SUB_LIMIT_S = 1.0
 """Wall-second limit of one neighbourhood's sub-MIP."""
 
 
@@ -283,59 +284,84 @@ def solve_gap(
     gap_limit
         Relative gap at which a proof counts as done.
     workers
-        With two or more, the second HiGHS run and the subset search run side by side
-        (HiGHS releases the interpreter while it solves); with one, one after the other.
+        With two or more, HiGHS searches the whole model for the whole time in a thread
+        of its own (it releases the interpreter while it solves), while a short HiGHS
+        run and then the subset search work beside it; with one, the short run, the
+        subset search and a last HiGHS run from the best assignment follow each other.
     first_share
-        Share of the time given to the first HiGHS run.
+        Share of the time given to the short HiGHS run that starts the subset search.
     """
     start = time.perf_counter()
     total = max(deadline - start, 0.1)
     jobs = np.arange(gap.n_jobs)
     rows = np.arange(len(gap.job))
     lp, _ = _model(gap, rows, jobs, gap.capacity)
-    h = _whole(gap, gap_limit)
-    info = _run(h, lp, first_share * total, seed, None)
-    x = _solution(h, info)
-    if x is None:
-        return None
-    assign = np.empty(gap.n_jobs, dtype=np.int64)
-    assign[gap.job[x]] = np.flatnonzero(x)
-    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else -math.inf
-    stats: dict[str, Any] = {"first_cost": float(gap.cost[assign].sum())}
-    optimal = _proven(h)
-    if not optimal:
-        second = _whole(gap, gap_limit)
-        second.setOptionValue("time_limit", max(0.97 * (deadline - time.perf_counter()), 0.05))
-        second.setOptionValue("random_seed", seed)
-        second.passModel(lp)
-        set_start(second, np.isin(rows, assign))
-        if workers >= 2:
-            thread = second.startSolve()
+    stats: dict[str, Any] = {}
+    whole = _whole(gap, gap_limit)
+    whole.setOptionValue("random_seed", seed)
+    thread = None
+    if workers >= 2:
+        # HiGHS keeps its whole search (tree, cuts, bound) for the whole time on one core;
+        # a short run of its own gives the subset search its start on the other.
+        whole.setOptionValue("time_limit", max(0.97 * total, 0.05))
+        whole.passModel(lp)
+        thread = whole.startSolve()
+    quick = _whole(gap, gap_limit)
+    info = _run(quick, lp, first_share * total, seed + 1, None)
+    x = _solution(quick, info)
+    bound = _bound(info)
+    assign: np.ndarray | None = None
+    if x is not None:
+        assign = np.empty(gap.n_jobs, dtype=np.int64)
+        assign[gap.job[x]] = np.flatnonzero(x)
+        stats["first_cost"] = float(gap.cost[assign].sum())
+    optimal = _proven(quick)
+    if thread is not None and (optimal or _infeasible(quick)):
+        whole.cancelSolve()
+    if assign is not None and not optimal:
+        if thread is not None:
+            alive = thread
             assign, stats["search"] = subset_search(
-                gap, assign, deadline, seed=seed, stop=lambda: not thread.is_alive()
+                gap, assign, deadline, seed=seed, stop=lambda: not alive.is_alive()
             )
-            second.joinSolve(thread)
         else:
-            search_end = start + 0.85 * total
-            assign, stats["search"] = subset_search(gap, assign, search_end, seed=seed)
-            second.setOptionValue("time_limit", max(0.97 * (deadline - time.perf_counter()), 0.05))
-            set_start(second, np.isin(rows, assign))
-            second.run()
+            assign, stats["search"] = subset_search(gap, assign, start + 0.85 * total, seed=seed)
         stats["search_cost"] = float(gap.cost[assign].sum())
-        info = second.getInfo()
-        x = _solution(second, info)
-        if x is not None and gap.cost[x].sum() < gap.cost[assign].sum() - 1e-9:
+    if thread is not None:
+        whole.joinSolve(thread)
+    elif not optimal:
+        whole.setOptionValue("time_limit", max(0.97 * (deadline - time.perf_counter()), 0.05))
+        whole.passModel(lp)
+        if assign is not None:
+            set_start(whole, np.isin(rows, assign))
+        whole.run()
+    if not optimal:
+        info = whole.getInfo()
+        x = _solution(whole, info)
+        if x is not None and (assign is None or gap.cost[x].sum() < gap.cost[assign].sum() - 1e-9):
             assign = np.empty(gap.n_jobs, dtype=np.int64)
             assign[gap.job[x]] = np.flatnonzero(x)
-        if math.isfinite(info.mip_dual_bound):
-            bound = max(bound, float(info.mip_dual_bound))
-        optimal = _proven(second)
+        bound = max(bound, _bound(info))
+        optimal = _proven(whole)
+    if assign is None:
+        return None
     cost = float(gap.cost[assign].sum())
     if _integral(gap.cost) and math.isfinite(bound):
         bound = math.ceil(bound - 1e-6)  # integer costs: the optimum is a whole number too
     optimal = optimal and gap_limit == 0
     bound = cost if optimal else min(bound, cost)
     return GapSolution(assign, cost, bound, optimal, time.perf_counter() - start, stats)
+
+
+def _infeasible(h: Any) -> bool:
+    import highspy
+
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kInfeasible)
+
+
+def _bound(info: Any) -> float:
+    value = float(info.mip_dual_bound)
+    return value if math.isfinite(value) else -math.inf
 
 
 def _whole(gap: Gap, gap_limit: float) -> Any:
