@@ -38,14 +38,20 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     jobs = args.jobs if args.jobs is not None else min(len(args.files), os.cpu_count() or 1)
-    print(
-        f"Running {len(args.files)} scenario(s) with {max(min(jobs, len(args.files)), 1)} "
-        "process(es)",
-        file=sys.stderr,
-        flush=True,
+    where = (
+        f"Ray ({args.ray_address or os.environ.get('RAY_ADDRESS') or f'local, {jobs} CPUs'})"
+        if args.engine == "ray"
+        else f"{max(min(jobs, len(args.files)), 1)} process(es)"
     )
+    print(f"Running {len(args.files)} scenario(s) on {where}", file=sys.stderr, flush=True)
     outcomes, comparison = run_scenarios(
-        args.files, args.out, jobs=jobs, params=_params(args), progress=progress
+        args.files,
+        args.out,
+        jobs=jobs,
+        params=_params(args),
+        progress=progress,
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
     failed = [o for o in outcomes if o.error]
     if comparison is not None and not args.quiet:
@@ -140,6 +146,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--jobs", type=int, help="processes (default: one per core, at most one per scenario)"
     )
     r.add_argument("--quiet", action="store_true", help="print no comparison")
+    r.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes (default) or Ray tasks (a local Ray, or --ray-address)",
+    )
+    r.add_argument("--ray-address", help="a running Ray cluster (default: RAY_ADDRESS)")
     _param_option(r)
     r.set_defaults(func=cmd_scenario_run)
     c = scen.add_parser("check", help="check scenario files against their base datasets")

@@ -50,7 +50,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -1066,6 +1066,39 @@ def _run_file(path: str, out_dir: str, params: PlanParams | None) -> ScenarioOut
     )
 
 
+def _ray_map(
+    calls: list[tuple[str, str, PlanParams | None]], jobs: int, address: str | None
+) -> Iterator[tuple[int, ScenarioOutcome]]:
+    """Run ``_run_file`` on each call as a Ray task; yield (index, outcome) as they end.
+
+    Starts a local Ray instance of ``jobs`` CPUs (and stops it after) unless Ray is
+    running in this process already or ``address`` (or ``RAY_ADDRESS``) names a cluster.
+    """
+    import os
+
+    import ray
+
+    started = False
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address is None:
+            options["num_cpus"] = jobs
+        ray.init(address=address, **options)
+        started = True
+    try:
+        task = ray.remote(num_cpus=1)(_run_file)
+        refs = {task.remote(*call): i for i, call in enumerate(calls)}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield refs[ref], ray.get(ref)
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def run_scenarios(
     paths: Sequence[str | Path],
     out_dir: str | Path,
@@ -1073,6 +1106,8 @@ def run_scenarios(
     jobs: int = 1,
     params: PlanParams | None = None,
     progress: Any = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> tuple[list[ScenarioOutcome], Any]:
     """Run many scenario files, in parallel processes, and compare their plans.
 
@@ -1093,6 +1128,13 @@ def run_scenarios(
         Base run parameters for every scenario.
     progress
         A callable given one line of text as each scenario finishes (or ``None``).
+    engine
+        ``"local"`` (processes of this machine) or ``"ray"``: each scenario a Ray task,
+        on a local Ray instance of ``jobs`` CPUs, or on the cluster at ``ray_address``
+        (or ``RAY_ADDRESS``). With a cluster, the scenario files, their datasets and
+        ``out_dir`` must be on a filesystem every node sees. The plans are the same.
+    ray_address
+        A running Ray cluster's address (``ray://host:10001`` or ``host:6379``).
 
     Returns
     -------
@@ -1113,6 +1155,8 @@ def run_scenarios(
 
     if jobs < 1:
         raise ParameterError("jobs", jobs, "a whole number, 1 or more")
+    if engine not in ("local", "ray"):
+        raise ParameterError("engine", engine, "local or ray")
     scenarios = [load_scenario(p) for p in paths]
     names: dict[str, str] = {}
     for sc in scenarios:
@@ -1144,7 +1188,12 @@ def run_scenarios(
                 f"({s['seconds']:.2f} s)"
             )
 
-    if jobs == 1 or total == 1:
+    if engine == "ray":
+        for i, outcome in _ray_map(
+            [(sc.source, str(out.resolve()), params) for sc in scenarios], jobs, ray_address
+        ):
+            report(i, outcome)
+    elif jobs == 1 or total == 1:
         for i, sc in enumerate(scenarios):
             report(i, _run_file(sc.source, str(out), params))
     else:

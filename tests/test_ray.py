@@ -1,0 +1,73 @@
+"""Scenario batches as Ray tasks give the same plans as in this process.
+
+Runs against a local Ray instance (``ray.init(num_cpus=2)``), as the README's
+``--engine ray`` does without ``--ray-address``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matcher.cli import main
+from matcher.errors import ParameterError
+from matcher.plan import TIMING_KEYS
+from matcher.scenario import run_scenarios
+
+ray = pytest.importorskip("ray")  # in the dev extra: `make test` always has it
+
+SCEN = Path(__file__).parent / "data" / "scenarios"
+FILES = [SCEN / f for f in ("base.yaml", "double-care.yaml", "more-supply.json")]
+
+
+def _folder(path: Path) -> dict[str, Any]:
+    kpis = json.loads((path / "kpis.json").read_text(encoding="utf-8"))
+    return {
+        "assignments": (path / "assignments.csv").read_bytes(),
+        "demand_status": (path / "demand_status.csv").read_bytes(),
+        "kpis": {k: v for k, v in kpis.items() if k not in TIMING_KEYS},
+    }
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Any:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_batch_equals_the_in_process_batch(tmp_path: Path, local_ray: Any) -> None:
+    here, _ = run_scenarios(FILES, tmp_path / "here", jobs=1)
+    lines: list[str] = []
+    remote, comparison = run_scenarios(
+        FILES, tmp_path / "ray", jobs=2, engine="ray", progress=lines.append
+    )
+    assert [o.name for o in remote] == ["base", "double-care", "more-supply"]
+    assert not any(o.error for o in here + remote)
+    for o in here:
+        assert _folder(tmp_path / "here" / o.name) == _folder(tmp_path / "ray" / o.name)
+    assert len(lines) == 3 and comparison is not None
+    assert (tmp_path / "ray" / "comparison.csv").read_bytes() == (
+        tmp_path / "here" / "comparison.csv"
+    ).read_bytes()
+    assert local_ray.is_initialized()  # a Ray the caller started is left running
+
+
+def test_cli_engine_ray_starts_and_stops_its_own_ray(tmp_path: Path) -> None:
+    if ray.is_initialized():
+        ray.shutdown()
+    options = ["--out", str(tmp_path), "--engine", "ray", "--jobs", "2", "--quiet"]
+    code = main(["scenario", "run", *map(str, FILES[:2]), *options])
+    assert code == 0
+    assert not ray.is_initialized()
+    here, _ = run_scenarios(FILES[:2], tmp_path / "here", jobs=1)
+    for o in here:
+        assert _folder(tmp_path / o.name) == _folder(tmp_path / "here" / o.name)
+
+
+def test_unknown_engine_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="engine"):
+        run_scenarios(FILES, tmp_path, engine="spark")
