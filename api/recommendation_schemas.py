@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db.models import Recommendation, Run
-from api.schemas import IntegerRulesCreate, ParamsCreate, RunStatus, as_utc
+from api.schemas import IntegerRulesCreate, ParamsCreate, RunStatus, run_state
 
 RecommendationKind = Literal["pairings", "alliances"]
 UnitKind = Literal["government", "enterprise", "social_org", "institution"]
@@ -199,29 +199,11 @@ class RecommendationPublic(BaseModel):
         cls, run: Run, rec: Recommendation, districts: list[str] | None = None
     ) -> RecommendationPublic:
         """The public view; a district-scoped reader does not see city-wide figures."""
-        created, started, finished = (
-            as_utc(run.created_at),
-            as_utc(run.started_at),
-            as_utc(run.finished_at),
-        )
         scoped = districts is not None
         return cls(
-            id=run.id,
+            **run_state(run),
             kind=rec.kind,  # type: ignore[arg-type]
-            dataset_id=run.dataset_id,
-            label=run.label,
-            status=run.status,  # type: ignore[arg-type]
             options=rec.options,
-            params=run.params,
-            integer_rules=run.integer_rules,
-            time_limit_s=run.time_limit_s,
-            created_at=created or run.created_at,
-            started_at=started,
-            finished_at=finished,
-            queue_seconds=(started - created).total_seconds() if started and created else None,
-            run_seconds=(finished - started).total_seconds() if finished and started else None,
-            error=run.error,
-            timings=run.timings,
             objective_before=None if scoped else rec.objective_before,
             objective_after=None if scoped else rec.objective_after,
             gain=None if scoped else rec.gain,

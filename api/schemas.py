@@ -265,6 +265,32 @@ class RunCreate(BaseModel):
     )
 
 
+def run_state(run: Run) -> dict[str, Any]:
+    """What every kind of run shows of its request and state: ids, parameters, status,
+    times (UTC), queue and run seconds, error and stage timings."""
+    created, started, finished = (
+        as_utc(run.created_at),
+        as_utc(run.started_at),
+        as_utc(run.finished_at),
+    )
+    return {
+        "id": run.id,
+        "dataset_id": run.dataset_id,
+        "label": run.label,
+        "status": run.status,
+        "params": run.params,
+        "integer_rules": run.integer_rules,
+        "time_limit_s": run.time_limit_s,
+        "created_at": created or run.created_at,
+        "started_at": started,
+        "finished_at": finished,
+        "queue_seconds": (started - created).total_seconds() if started and created else None,
+        "run_seconds": (finished - started).total_seconds() if finished and started else None,
+        "error": run.error,
+        "timings": run.timings,
+    }
+
+
 class RunPublic(BaseModel):
     """A run: its request, state, solver figures and timings."""
 
@@ -300,28 +326,11 @@ class RunPublic(BaseModel):
     @classmethod
     def from_row(cls, run: Run, districts: list[str] | None = None) -> RunPublic:
         """The public view of a run; a district-scoped reader sees only its districts."""
-        created, started, finished = (
-            as_utc(run.created_at),
-            as_utc(run.started_at),
-            as_utc(run.finished_at),
-        )
         scoped = districts is not None
         return cls(
-            id=run.id,
-            dataset_id=run.dataset_id,
+            **run_state(run),
             base_dataset_id=run.base_dataset_id,
             scenario=run.scenario,
-            label=run.label,
-            status=run.status,  # type: ignore[arg-type]
-            params=run.params,
-            integer_rules=run.integer_rules,
-            time_limit_s=run.time_limit_s,
-            created_at=created or run.created_at,
-            started_at=started,
-            finished_at=finished,
-            queue_seconds=(started - created).total_seconds() if started and created else None,
-            run_seconds=(finished - started).total_seconds() if finished and started else None,
-            error=run.error,
             solver=run.solver,
             solver_status=run.solver_status,
             proven_optimal=run.proven_optimal,
@@ -331,7 +340,6 @@ class RunPublic(BaseModel):
             hours_demanded=None if scoped else run.hours_demanded,
             hours_covered=None if scoped else run.hours_covered,
             coverage=None if scoped else run.coverage,
-            timings=run.timings,
             kpis=scope_kpis(run.kpis, districts),
         )
 

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.db.models import Assignment, DemandStatus, Run
+from api.db.models import Run
 from api.deps import SessionDep, Viewer
 from api.errors import responses
-from api.routes.results import ASSIGNMENT_CSV, DEMAND_STATUS_CSV, _frame, succeeded_run
+from api.routes.reports import run_tables
+from api.routes.results import succeeded_run
 from api.schemas import scope_kpis
 from matcher.compare import PlanRecord, compare_plans
 
@@ -46,12 +47,9 @@ class DiffPublic(BaseModel):
 
 
 def _record(session: Session, run: Run, districts: list[str] | None) -> PlanRecord:
-    assignments = _frame(session, Assignment, ASSIGNMENT_CSV, run.id, {}, districts)
-    status = _frame(session, DemandStatus, DEMAND_STATUS_CSV, run.id, {}, districts)
-    assignments["km"] = assignments["km"].astype("float64")
-    status["funds"] = status["funds"].astype("float64")
-    kpis = scope_kpis(dict(run.kpis or {}), districts) or {}
-    return PlanRecord(run.id, kpis, assignments, status)
+    tables = run_tables(session, run, districts)
+    kpis = scope_kpis(tables.kpis, districts) or {}
+    return PlanRecord(run.id, kpis, tables.assignments, tables.demand_status)
 
 
 @router.get("/{run_id}/diff", response_model=DiffPublic, summary="Compare two runs' plans")

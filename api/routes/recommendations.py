@@ -23,7 +23,7 @@ import uuid
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,15 @@ from api.recommendation_schemas import (
     TableRowsPublic,
 )
 from api.routes.results import _download, _scope
-from api.routes.runs import _TIME, _parse_time, commit_queued, idempotent_earlier, plan_params
+from api.routes.runs import (
+    _TIME,
+    ACCEPTED,
+    IdempotencyKey,
+    commit_queued,
+    idempotent_earlier,
+    plan_params,
+    run_filters,
+)
 from api.schemas import Page, RunStatus
 
 router = APIRouter(
@@ -134,13 +142,7 @@ def _accepted(response: Response, run: Run, rec: Recommendation) -> Recommendati
     "",
     status_code=202,
     response_model=RecommendationPublic,
-    responses={
-        202: {
-            "description": "Queued (or, for a repeated Idempotency-Key, the run made before)",
-            "headers": {"Location": {"description": "The run's URL", "schema": {"type": "string"}}},
-        },
-        **responses(404, 422),
-    },
+    responses={**ACCEPTED, **responses(404, 422)},
     summary="Queue a pairing or alliance recommendation run",
 )
 def create_recommendation(
@@ -150,15 +152,7 @@ def create_recommendation(
     session: SessionDep,
     settings: SettingsDep,
     who: Planner,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=200,
-            description="Repeat a request safely: the same key and body give the same run, "
-            "run once; the same key with another body is refused (422).",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> RecommendationPublic:
     """Queue ``matcher.pairings.recommend_pairings`` (``kind: pairings``) or
     ``matcher.alliances.recommend_alliances`` (``kind: alliances``) on a stored dataset;
@@ -218,21 +212,9 @@ def list_recommendations(
 ) -> Page[RecommendationPublic]:
     """Recommendation runs, newest first, filtered by kind, dataset, label, status and
     creation time."""
-    conditions: list[Any] = []
+    conditions = run_filters(dataset_id, label, status, created_after, created_before)
     if kind is not None:
         conditions.append(Recommendation.kind == kind)
-    if dataset_id is not None:
-        conditions.append(Run.dataset_id == dataset_id)
-    if label is not None:
-        conditions.append(Run.label == label)
-    if status is not None:
-        conditions.append(Run.status == status)
-    after = _parse_time("created_after", created_after)
-    before = _parse_time("created_before", created_before)
-    if after is not None:
-        conditions.append(Run.created_at >= after)
-    if before is not None:
-        conditions.append(Run.created_at < before)
     joined = select(Run, Recommendation).join(Recommendation, Recommendation.run_id == Run.id)
     total = session.execute(
         select(func.count()).select_from(joined.where(*conditions).subquery())

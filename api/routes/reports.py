@@ -42,12 +42,12 @@ _HTML = {
 }
 
 
-def run_tables(session: Session, run: Run) -> PlanTables:
-    """A stored run as the report reads it: its tables, KPIs and parameters."""
-    assignments = _frame(session, Assignment, ASSIGNMENT_CSV, run.id, {}, None)
-    status = _frame(session, DemandStatus, DEMAND_STATUS_CSV, run.id, {}, None)
-    for column in ("km",):
-        assignments[column] = assignments[column].astype("float64")
+def run_tables(session: Session, run: Run, districts: list[str] | None = None) -> PlanTables:
+    """A stored run as the report reads it: its tables (only ``districts``' rows when
+    given), KPIs and parameters."""
+    assignments = _frame(session, Assignment, ASSIGNMENT_CSV, run.id, {}, districts)
+    status = _frame(session, DemandStatus, DEMAND_STATUS_CSV, run.id, {}, districts)
+    assignments["km"] = assignments["km"].astype("float64")
     status["funds"] = status["funds"].astype("float64")
     dataset = session.get(DatasetRow, run.dataset_id)
     return PlanTables(

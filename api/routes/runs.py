@@ -128,6 +128,23 @@ def commit_queued(session: SessionDep, run: Run, *extra: Any) -> Run:
     return run
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a request safely: the same key and body give the same run, "
+        "solved once; the same key with another body is refused (422).",
+    ),
+]
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "Queued (or, for a repeated Idempotency-Key, the run made before)",
+        "headers": {"Location": {"description": "The run's URL", "schema": {"type": "string"}}},
+    }
+}
+
+
 def _accepted(response: Response, run: Run) -> RunPublic:
     response.status_code = 202
     response.headers["Location"] = f"/runs/{run.id}"
@@ -138,13 +155,7 @@ def _accepted(response: Response, run: Run) -> RunPublic:
     "",
     status_code=202,
     response_model=RunPublic,
-    responses={
-        202: {
-            "description": "Queued (or, for a repeated Idempotency-Key, the run made before)",
-            "headers": {"Location": {"description": "The run's URL", "schema": {"type": "string"}}},
-        },
-        **responses(404, 413, 422),
-    },
+    responses={**ACCEPTED, **responses(404, 413, 422)},
     summary="Queue a planning run",
 )
 def create_run(
@@ -154,15 +165,7 @@ def create_run(
     session: SessionDep,
     settings: SettingsDep,
     who: Planner,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=200,
-            description="Repeat a request safely: the same key and body give the same run, "
-            "solved once; the same key with another body is refused (422).",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> RunPublic:
     """Queue a run of ``matcher.plan`` on a stored dataset; 202 with ``Location``.
 
@@ -236,6 +239,31 @@ def _parse_time(name: str, value: str | None) -> datetime | None:
     return parsed
 
 
+def run_filters(
+    dataset_id: str | None,
+    label: str | None,
+    status: str | None,
+    created_after: str | None,
+    created_before: str | None,
+) -> list[Any]:
+    """The conditions on ``runs`` of a listing's filters; 422 for a time that is not
+    ISO 8601."""
+    conditions: list[Any] = []
+    if dataset_id is not None:
+        conditions.append(Run.dataset_id == dataset_id)
+    if label is not None:
+        conditions.append(Run.label == label)
+    if status is not None:
+        conditions.append(Run.status == status)
+    after = _parse_time("created_after", created_after)
+    before = _parse_time("created_before", created_before)
+    if after is not None:
+        conditions.append(Run.created_at >= after)
+    if before is not None:
+        conditions.append(Run.created_at < before)
+    return conditions
+
+
 @router.get("", response_model=Page[RunPublic], responses=responses(422))
 def list_runs(
     session: SessionDep,
@@ -250,19 +278,10 @@ def list_runs(
 ) -> Page[RunPublic]:
     """Plan runs, newest first, filtered by dataset, label, status and creation time
     (recommendation runs are listed by /recommendations)."""
-    conditions: list[Any] = [Run.kind == "plan"]  # recommendations: /recommendations
-    if dataset_id is not None:
-        conditions.append(Run.dataset_id == dataset_id)
-    if label is not None:
-        conditions.append(Run.label == label)
-    if status is not None:
-        conditions.append(Run.status == status)
-    after = _parse_time("created_after", created_after)
-    before = _parse_time("created_before", created_before)
-    if after is not None:
-        conditions.append(Run.created_at >= after)
-    if before is not None:
-        conditions.append(Run.created_at < before)
+    conditions = [
+        Run.kind == "plan",  # recommendations: /recommendations
+        *run_filters(dataset_id, label, status, created_after, created_before),
+    ]
     total = session.execute(select(func.count()).select_from(Run).where(*conditions)).scalar_one()
     rows = (
         session.execute(

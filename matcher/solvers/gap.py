@@ -104,9 +104,7 @@ class GapSolution:
         return abs(self.cost - self.bound) / max(abs(self.cost), 1.0)
 
 
-def _model(
-    gap: Gap, rows: np.ndarray, jobs: np.ndarray, capacity: np.ndarray
-) -> tuple[Any, np.ndarray]:
+def _model(gap: Gap, rows: np.ndarray, jobs: np.ndarray, capacity: np.ndarray) -> Any:
     """The GAP restricted to options ``rows`` (which all belong to ``jobs``)."""
     pos = np.full(gap.n_jobs, -1)
     pos[jobs] = np.arange(len(jobs))
@@ -133,7 +131,7 @@ def _model(
         np.concatenate((np.ones(len(jobs)), np.full(len(limited), -np.inf))),
         np.concatenate((np.ones(len(jobs)), capacity[limited])),
     )
-    return lp, rows
+    return lp
 
 
 def _run(h: Any, lp: Any, limit: float, seed: int, start: np.ndarray | None) -> Any:
@@ -229,7 +227,7 @@ def subset_search(
             if engine == "cpsat":
                 x, proven_here = _cpsat_sub(gap, rows, jobs, units, assign, limit, seed)
             else:
-                lp, rows = _model(gap, rows, jobs, np.where(in_set, gap.capacity, np.inf))
+                lp = _model(gap, rows, jobs, np.where(in_set, gap.capacity, np.inf))
                 info = _run(h, lp, limit, seed, np.isin(rows, assign[jobs]))
                 x = _solution(h, info)
                 proven_here = _proven(h)
@@ -295,7 +293,7 @@ def solve_gap(
     total = max(deadline - start, 0.1)
     jobs = np.arange(gap.n_jobs)
     rows = np.arange(len(gap.job))
-    lp, _ = _model(gap, rows, jobs, gap.capacity)
+    lp = _model(gap, rows, jobs, gap.capacity)
     stats: dict[str, Any] = {}
     whole = _whole(gap, gap_limit)
     whole.setOptionValue("random_seed", seed)
