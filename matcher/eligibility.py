@@ -404,8 +404,61 @@ def hour_score(priority: np.ndarray, km: np.ndarray, params: PlanParams) -> np.n
     return params.priority_weight * priority - params.travel_cost_per_km * km
 
 
-def build_problem(dataset: Dataset, params: PlanParams | None = None) -> Problem:
-    """Index a dataset for the solvers and find every candidate arc.
+@dataclass(frozen=True)
+class TieIndex:
+    """A dataset indexed for eligibility, before any candidate arc is found.
+
+    :func:`build_problem` expands it to every candidate arc; the column-generation solver
+    (:mod:`matcher.solvers.columns`) keeps the arcs implicit and prices them instead.
+
+    Attributes
+    ----------
+    pair_unit, pair_comm
+        Pairings as unit and community indices.
+    alliance_unit, alliance_comm
+        Unit-community pairs reached through alliances (unique).
+    """
+
+    params: PlanParams
+    community_ids: np.ndarray
+    community_lat: np.ndarray
+    community_lon: np.ndarray
+    community_district: np.ndarray
+    unit_ids: np.ndarray
+    categories: tuple[str, ...]
+    suppliers: Suppliers
+    demand_ids: np.ndarray
+    demand_community: np.ndarray
+    demand_category: np.ndarray
+    demand_hours: np.ndarray
+    demand_priority: np.ndarray
+    pair_unit: np.ndarray
+    pair_comm: np.ndarray
+    alliance_unit: np.ndarray
+    alliance_comm: np.ndarray
+
+    def problem(self, arcs: Arcs) -> Problem:
+        """The :class:`Problem` of this index with the given candidate arcs."""
+        return Problem(
+            params=self.params,
+            community_ids=self.community_ids,
+            community_lat=self.community_lat,
+            community_lon=self.community_lon,
+            community_district=self.community_district,
+            unit_ids=self.unit_ids,
+            categories=self.categories,
+            suppliers=self.suppliers,
+            demand_ids=self.demand_ids,
+            demand_community=self.demand_community,
+            demand_category=self.demand_category,
+            demand_hours=self.demand_hours,
+            demand_priority=self.demand_priority,
+            arcs=arcs,
+        )
+
+
+def index_dataset(dataset: Dataset, params: PlanParams | None = None) -> TieIndex:
+    """Index a dataset's suppliers, demands and ties as arrays (no candidate arcs yet).
 
     Parameters
     ----------
@@ -413,13 +466,6 @@ def build_problem(dataset: Dataset, params: PlanParams | None = None) -> Problem
         A validated dataset.
     params
         Run parameters (defaults if ``None``).
-
-    Examples
-    --------
-    >>> from matcher.dataset import load_dataset
-    >>> p = build_problem(load_dataset("tests/data/example/dataset"))
-    >>> len(p.suppliers), len(p.demand_ids)
-    (6, 5)
     """
     params = params or PlanParams()
     comms, units, demands = dataset.communities, dataset.units, dataset.demands
@@ -432,8 +478,7 @@ def build_problem(dataset: Dataset, params: PlanParams | None = None) -> Problem
     )
     categories = {c: i for i, c in enumerate(cat_names)}
     suppliers = _suppliers(dataset, params, categories)
-    c_lat, c_lon = comms["lat"].to_numpy(float), comms["lon"].to_numpy(float)
-    n_comm, n_units = len(comms), len(units)
+    n_units = len(units)
 
     pairings = dataset.pairings
     pair_unit = _codes(pairings["unit_id"], unit_index)
@@ -457,20 +502,62 @@ def build_problem(dataset: Dataset, params: PlanParams | None = None) -> Problem
         comm_place.astype(_I),
         n_units,
     )
+    return TieIndex(
+        params=params,
+        community_ids=comms["community_id"].to_numpy(object),
+        community_lat=comms["lat"].to_numpy(float),
+        community_lon=comms["lon"].to_numpy(float),
+        community_district=comms["district"].to_numpy(object),
+        unit_ids=units["unit_id"].to_numpy(object),
+        categories=tuple(cat_names),
+        suppliers=suppliers,
+        demand_ids=demands["demand_id"].to_numpy(object),
+        demand_community=_codes(demands["community_id"], comm_index),
+        demand_category=demands["category"].map(categories).to_numpy(_I),
+        demand_hours=demands["hours"].to_numpy(_I),
+        demand_priority=demands["priority"].to_numpy(_I),
+        pair_unit=pair_unit,
+        pair_comm=pair_comm,
+        alliance_unit=au,
+        alliance_comm=ac,
+    )
+
+
+def build_problem(dataset: Dataset, params: PlanParams | None = None) -> Problem:
+    """Index a dataset for the solvers and find every candidate arc.
+
+    Parameters
+    ----------
+    dataset
+        A validated dataset.
+    params
+        Run parameters (defaults if ``None``).
+
+    Examples
+    --------
+    >>> from matcher.dataset import load_dataset
+    >>> p = build_problem(load_dataset("tests/data/example/dataset"))
+    >>> len(p.suppliers), len(p.demand_ids)
+    (6, 5)
+    """
+    ix = index_dataset(dataset, params)
+    params = ix.params
+    suppliers = ix.suppliers
+    c_lat, c_lon = ix.community_lat, ix.community_lon
+    n_comm, n_units = len(ix.community_ids), len(ix.unit_ids)
     rules = [
         residence_tie(suppliers),
-        pairing_tie(suppliers, pair_unit, pair_comm, n_units),
-        alliance_tie(suppliers, au, ac, n_units),
+        pairing_tie(suppliers, ix.pair_unit, ix.pair_comm, n_units),
+        alliance_tie(suppliers, ix.alliance_unit, ix.alliance_comm, n_units),
         proximity_tie(suppliers, c_lat, c_lon),
     ]
     sup, comm, tie = first_ties(rules, n_comm)
 
-    d_comm = _codes(demands["community_id"], comm_index)
-    d_cat = demands["category"].map(categories).to_numpy(_I)
-    d_hours = demands["hours"].to_numpy(_I)
-    d_prio = demands["priority"].to_numpy(_I)
+    d_comm, d_prio = ix.demand_community, ix.demand_priority
     pair_km = haversine_km(suppliers.lat[sup], suppliers.lon[sup], c_lat[comm], c_lon[comm])
-    pair_of_arc, dem = skill_arcs(suppliers, sup, comm, d_comm, d_cat, len(categories))
+    pair_of_arc, dem = skill_arcs(
+        suppliers, sup, comm, d_comm, ix.demand_category, len(ix.categories)
+    )
     km = pair_km[pair_of_arc]
     arcs = Arcs(
         supplier=sup[pair_of_arc],
@@ -479,22 +566,7 @@ def build_problem(dataset: Dataset, params: PlanParams | None = None) -> Problem
         tie=tie[pair_of_arc],
         weight=hour_score(d_prio[dem], km, params),
     )
-    return Problem(
-        params=params,
-        community_ids=comms["community_id"].to_numpy(object),
-        community_lat=c_lat,
-        community_lon=c_lon,
-        community_district=comms["district"].to_numpy(object),
-        unit_ids=units["unit_id"].to_numpy(object),
-        categories=tuple(cat_names),
-        suppliers=suppliers,
-        demand_ids=demands["demand_id"].to_numpy(object),
-        demand_community=d_comm,
-        demand_category=d_cat,
-        demand_hours=d_hours,
-        demand_priority=d_prio,
-        arcs=arcs,
-    )
+    return ix.problem(arcs)
 
 
 def reachable_supply(problem: Problem) -> pd.DataFrame:

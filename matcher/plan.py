@@ -217,8 +217,46 @@ def demand_reasons(
     elsewhere = used[arcs.supplier] - flow > 0
     taken = np.bincount(arcs.demand[elsewhere], minlength=n_d) > 0
     spare = np.bincount(arcs.demand[left[arcs.supplier] > 0], minlength=n_d) > 0
-    short = covered < problem.demand_hours
-    reason = np.full(n_d, "", dtype=object)
+    return decide_reasons(
+        covered < problem.demand_hours,
+        has_arc,
+        too_far,
+        taken,
+        spare,
+        min_hours,
+        asks_funds,
+        funded,
+    )
+
+
+def decide_reasons(
+    short: np.ndarray,
+    has_arc: np.ndarray,
+    too_far: np.ndarray,
+    taken: np.ndarray,
+    spare: np.ndarray,
+    min_hours: np.ndarray | None = None,
+    asks_funds: np.ndarray | None = None,
+    funded: np.ndarray | None = None,
+) -> np.ndarray:
+    """The spec's reason for each demand from the facts about its eligible suppliers.
+
+    Parameters
+    ----------
+    short
+        The demand got fewer hours than it asked.
+    has_arc
+        Some supplier is eligible for it (skill and tie).
+    too_far
+        An eligible supplier with hours left scores zero or less on it.
+    taken
+        An eligible supplier gave hours to something else.
+    spare
+        An eligible supplier has hours left.
+    min_hours, asks_funds, funded
+        As in :func:`demand_reasons`.
+    """
+    reason = np.full(len(short), "", dtype=object)
     reason[short & ~spare & ~taken] = "supply_short"
     reason[short & taken] = "capacity_taken"
     reason[short & too_far] = "too_far"

@@ -701,10 +701,62 @@ class NetworkSimplex:
         self._solved = True
         return self._status
 
-    def _pivot(self, search_lo: int, next_arc: int, block: int) -> tuple[int, int, int]:
+    def solve_within(self, ranges: list[tuple[int, int]]) -> str:
+        """Optimise pricing only the real arcs whose ids lie in the ``[lo, hi)`` ranges.
+
+        The other arcs keep their flow and state but are never priced, so the result is
+        optimal for the network restricted to the ranges (and the tree arcs). Column
+        generation uses this to price only the arcs it just added plus the fixed ones:
+        its own pricing of the implicit arcs covers the rest, so a pivot never scans the
+        many old arcs that cannot enter.
+
+        Returns
+        -------
+        str
+            As :meth:`solve`.
+        """
+        n = self._n
+        c_max = max(1, self._max_abs_cost)
+        if (4 * n + 4) * c_max + 2 > _INT64_MAX // 2:
+            raise OverflowError("costs too large for int64 potentials with this many nodes")
+        self._big_m = max(self._big_m, (n + 1) * c_max + 1)
+        _set_big_m(
+            n,
+            self._big_m,
+            self._src,
+            self._cost,
+            self._parent,
+            self._pred,
+            self._pred_dir,
+            self._thread,
+            self._pi,
+        )
+        pivots = 0
+        code = 0
+        while True:
+            moved = 0
+            for lo, hi in ranges:
+                lo, hi = max(0, lo), min(hi, self._m)
+                if hi <= lo:
+                    continue
+                block = self.block_size or max(_MIN_BLOCK, int(np.sqrt(hi - lo)))
+                code, more, _ = self._pivot(n + lo, n + lo, block, n + hi)
+                moved += more
+            pivots += moved
+            if moved == 0:
+                break
+        self._new_lo = None
+        self.pivots = int(pivots)
+        self._status = _STATUS[int(code)]
+        self._solved = True
+        return self._status
+
+    def _pivot(
+        self, search_lo: int, next_arc: int, block: int, hi: int | None = None
+    ) -> tuple[int, int, int]:
         return _simplex(
             self._n,
-            self._n + self._m,
+            self._n + self._m if hi is None else hi,
             self._src,
             self._tgt,
             self._cap,

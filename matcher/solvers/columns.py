@@ -1,0 +1,1256 @@
+"""Exact labour plans at city scale: column generation over implicit candidate arcs.
+
+At city scale the candidate arcs number in the tens of millions (every cadre times
+every community within 5 km, times the demands there its skills fit), yet an optimal
+plan uses a few hundred thousand. This solver never lists them all. It works on an
+aggregated network whose optimum equals the plain model's, adds arcs only when the
+current duals say they pay, and proves optimality by pricing every implicit arc.
+
+The aggregated network
+----------------------
+* **Supplier classes**: suppliers standing at the same place with the same radius,
+  unit, home community and skills are interchangeable (same arcs, same scores); a class
+  holds their summed hours. Its members are filled in file order afterwards.
+* **Sites and groups**: a *site* is a (place, radius); a *group* is a site and one
+  category. Every supplier of a site with that skill reaches, through the group, every
+  demand of that category within the radius, at the site's distance. So the
+  proximity-eligible arcs are ``class -> group -> cell``, one group arc per skill
+  instead of one per supplier.
+* **Tie arcs**: residence, pairing and alliance ties to communities beyond the radius
+  go straight from a class to a cell.
+* **Demand cells**: demands of one community, category and priority are
+  interchangeable too; a cell holds their hours and is split in file order afterwards.
+
+``source -> class -> group -> cell -> sink`` (plus tie arcs and ``source -> sink`` for
+hours better left unused) is a min-cost flow whose optimum equals the plain model's:
+every plain arc ``(s, d)`` is a path of the same score, and every path is a plain arc.
+
+Column generation
+-----------------
+Group-to-cell and tie arcs are implicit. The restricted network starts with the best
+few arcs of each group and class (zero prices), and is solved by the warm-started
+network simplex of :mod:`matcher.solvers.netsimplex`. Its node potentials price every
+implicit arc in compiled loops over a spatial grid of communities: a grid cell, or a
+community, is skipped when a lower bound on the distance already shows no arc there can
+have a negative reduced cost. The most negative arcs of each group enter, and the loop
+repeats until none is negative: then the potentials are dual feasible for the whole
+network and the flow is optimal for it, exactly (in the integer costs; the reported
+bound adds the rounding of scores, as :mod:`matcher.solvers.flow` does).
+
+Distances are haversine, as everywhere. The grid uses a local planar projection only
+to skip work: ``LOWER * planar`` is a proven lower bound on the great-circle distance
+for points less than one radian apart, so nothing eligible is ever skipped. A pair
+within ``1e-9`` relative of a radius is reported as *borderline*: the caller falls
+back to the plain model rather than trust a last-bit difference between two libm's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+
+from matcher.eligibility import (
+    ALLIANCE,
+    PAIRING,
+    PROXIMITY,
+    RESIDENCE,
+    Arcs,
+    Problem,
+    TieIndex,
+    csr,
+    csr_expand,
+    hour_score,
+)
+from matcher.errors import SolverError
+from matcher.geo import EARTH_RADIUS_KM, haversine_km
+from matcher.solvers.flow import FlowResult
+from matcher.solvers.netsimplex import NetworkSimplex
+
+_I = np.int64
+LOWER = 0.95
+"""``LOWER * planar distance`` bounds the haversine distance from below (see module doc)."""
+MAX_SPAN_RAD = 0.5
+"""Datasets spanning more latitude or longitude than this (radians) use the plain model."""
+BORDER = 1e-9
+"""Relative distance to a radius within which a pair is borderline."""
+_NONE = np.iinfo(np.int64).max
+_TRACE = False
+
+
+class NotApplicable(Exception):
+    """The dataset falls outside what this solver handles; use the plain model."""
+
+
+# --------------------------------------------------------------------------- network
+@dataclass(frozen=True)
+class Network:
+    """The aggregated network of a :class:`~matcher.eligibility.TieIndex` (see module doc).
+
+    Nodes are numbered classes, then groups, then cells, then source and sink.
+    """
+
+    # supplier classes
+    class_of: np.ndarray  # per supplier (-1: no skill)
+    class_site: np.ndarray
+    class_unit: np.ndarray
+    class_home: np.ndarray
+    class_hours: np.ndarray
+    class_members: np.ndarray  # supplier ids grouped by class, file order
+    class_member_ptr: np.ndarray
+    class_skill_ptr: np.ndarray
+    class_skill_cat: np.ndarray
+    class_skill_group: np.ndarray
+    # sites and groups
+    site_lat: np.ndarray
+    site_lon: np.ndarray
+    site_r: np.ndarray
+    site_x: np.ndarray
+    site_y: np.ndarray
+    site_group_ptr: np.ndarray
+    group_site: np.ndarray
+    group_cat: np.ndarray
+    # demand cells
+    cell_of: np.ndarray  # per demand (-1: zero hours)
+    cell_kg: np.ndarray
+    cell_prio: np.ndarray
+    cell_hours: np.ndarray
+    kg_cell_ptr: np.ndarray
+    kg_cells: np.ndarray
+    kg_demands: np.ndarray  # per (community, category): demands, zero-hour ones included
+    # communities and their grid
+    comm_lat: np.ndarray
+    comm_lon: np.ndarray
+    comm_x: np.ndarray
+    comm_y: np.ndarray
+    grid: tuple[float, float, float, int, int]  # x0, y0, bin size, bins in x, in y
+    bin_ptr: np.ndarray
+    bin_comm: np.ndarray
+    # ties beyond the radius
+    unit_tie_ptr: np.ndarray
+    unit_tie_comm: np.ndarray
+    tie_ptr: np.ndarray  # per class: communities tied beyond its radius
+    tie_comm: np.ndarray
+    tie_km: np.ndarray
+    bin_of: np.ndarray  # per entry of bin_comm: its bin
+    border: int  # borderline tie pairs
+    n_cat: int
+
+    @property
+    def n_classes(self) -> int:
+        """Number of supplier classes."""
+        return len(self.class_site)
+
+    @property
+    def n_groups(self) -> int:
+        """Number of (site, category) groups."""
+        return len(self.group_site)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of demand cells."""
+        return len(self.cell_kg)
+
+
+def _factorize(*columns: np.ndarray) -> np.ndarray:
+    """Codes of the rows of ``columns`` in order of first appearance."""
+    if len(columns[0]) == 0:
+        return np.zeros(0, dtype=_I)
+    codes, _ = pd.MultiIndex.from_arrays(list(columns)).factorize()
+    return np.asarray(codes, dtype=_I)
+
+
+def _skill_keys(ptr: np.ndarray, cat: np.ndarray, n: int, n_cat: int) -> np.ndarray:
+    """One integer per supplier naming its set of skills (equal sets, equal keys)."""
+    counts = np.diff(ptr)
+    owner = np.repeat(np.arange(n, dtype=_I), counts)
+    if n_cat <= 62:
+        bits = np.zeros(n, dtype=_I)
+        np.bitwise_or.at(bits, owner, np.left_shift(_I(1), cat.astype(_I)))
+        return bits
+    text = pd.Series(cat.astype(str)).groupby(owner).agg(lambda v: ";".join(sorted(v)))
+    keys = np.full(n, -1, dtype=_I)
+    keys[text.index.to_numpy(_I)] = pd.factorize(text.to_numpy(object))[0]
+    return keys
+
+
+def _projection(
+    lat: np.ndarray, lon: np.ndarray, all_lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    c_min = float(np.cos(np.radians(np.abs(all_lat).max()))) if len(all_lat) else 1.0
+    return (
+        EARTH_RADIUS_KM * np.radians(lon) * c_min,
+        EARTH_RADIUS_KM * np.radians(lat),
+    )
+
+
+def build_network(ix: TieIndex) -> Network:
+    """Aggregate a dataset's suppliers and demands into the column-generation network.
+
+    Raises
+    ------
+    NotApplicable
+        If the dataset spans more than :data:`MAX_SPAN_RAD` of latitude or longitude.
+    """
+    s = ix.suppliers
+    n_sup, n_cat = len(s), len(ix.categories)
+    all_lat = np.concatenate((s.lat, ix.community_lat))
+    all_lon = np.concatenate((s.lon, ix.community_lon))
+    if len(all_lat) and (
+        np.radians(np.ptp(all_lat)) > MAX_SPAN_RAD or np.radians(np.ptp(all_lon)) > MAX_SPAN_RAD
+    ):
+        raise NotApplicable("the dataset spans too large an area for the planar grid")
+
+    # Supplier classes (suppliers without skills have no arcs and join none).
+    has_skill = np.diff(s.skill_ptr) > 0
+    skill_key = _skill_keys(s.skill_ptr, s.skill_cat, n_sup, n_cat)
+    site_all = _factorize(s.lat, s.lon, s.radius_km)
+    who = np.flatnonzero(has_skill)
+    class_of = np.full(n_sup, -1, dtype=_I)
+    class_of[who] = _factorize(site_all[who], s.unit[who], s.home[who], skill_key[who])
+    n_classes = int(class_of.max(initial=-1)) + 1
+    member_ptr, members = csr(class_of[who], who, n_classes)
+    rep = members[member_ptr[:-1]]
+    class_hours = np.bincount(class_of[who], weights=s.hours[who], minlength=n_classes)
+    # Sites renumbered over classes, in order of first appearance.
+    site_codes, site_first = np.unique(site_all[rep], return_inverse=True)
+    class_site = site_first.astype(_I)
+    first_rep = np.zeros(len(site_codes), dtype=_I)
+    first_rep[class_site[::-1]] = rep[::-1]
+    site_lat, site_lon, site_r = s.lat[first_rep], s.lon[first_rep], s.radius_km[first_rep]
+
+    # Groups: (site, category) for every skill present at a site.
+    sk_owner, sk_cat = csr_expand(s.skill_ptr, s.skill_cat, rep)
+    class_skill_ptr = np.zeros(n_classes + 1, dtype=_I)
+    np.cumsum(np.bincount(sk_owner, minlength=n_classes), out=class_skill_ptr[1:])
+    gkey = class_site[sk_owner] * n_cat + sk_cat
+    group_keys, class_skill_group = np.unique(gkey, return_inverse=True)
+    group_site, group_cat = group_keys // n_cat, group_keys % n_cat
+    site_group_ptr = np.zeros(len(site_lat) + 1, dtype=_I)
+    np.cumsum(np.bincount(group_site, minlength=len(site_lat)), out=site_group_ptr[1:])
+
+    # Demand cells: (community, category, priority), demands with hours only.
+    n_comm = len(ix.community_ids)
+    kg = ix.demand_community * n_cat + ix.demand_category
+    live = ix.demand_hours > 0
+    prio = ix.demand_priority
+    p_span = int(prio.max(initial=0)) - int(prio.min(initial=0)) + 1
+    ckey = kg * p_span + (prio - int(prio.min(initial=0)))
+    cell_keys, cell_inv = np.unique(ckey[live], return_inverse=True)
+    cell_of = np.full(len(kg), -1, dtype=_I)
+    cell_of[live] = cell_inv
+    cell_kg = cell_keys // p_span
+    cell_prio = cell_keys % p_span + int(prio.min(initial=0))
+    cell_hours = np.bincount(cell_inv, weights=ix.demand_hours[live], minlength=len(cell_keys))
+    n_kg = n_comm * n_cat
+    kg_cell_ptr, kg_cells = csr(cell_kg, np.arange(len(cell_kg), dtype=_I), n_kg)
+    kg_demands = np.bincount(kg, minlength=n_kg).astype(_I)
+
+    # Grid of communities on the local plane.
+    site_x, site_y = _projection(site_lat, site_lon, all_lat)
+    comm_x, comm_y = _projection(ix.community_lat, ix.community_lon, all_lat)
+    r_typ = float(np.median(site_r)) if len(site_r) else 1.0
+    size = max(r_typ / 2.0, 0.25)
+    x0 = float(comm_x.min(initial=0.0))
+    y0 = float(comm_y.min(initial=0.0))
+    nbx = int((comm_x.max(initial=0.0) - x0) / size) + 1
+    nby = int((comm_y.max(initial=0.0) - y0) / size) + 1
+    while nbx * nby > 4_000_000:
+        size *= 2.0
+        nbx = int((comm_x.max(initial=0.0) - x0) / size) + 1
+        nby = int((comm_y.max(initial=0.0) - y0) / size) + 1
+    bx = ((comm_x - x0) / size).astype(_I)
+    by = ((comm_y - y0) / size).astype(_I)
+    bin_ptr, bin_comm = csr(bx * nby + by, np.arange(n_comm, dtype=_I), nbx * nby)
+
+    # Pairing and alliance communities per unit (unique); residence is per class.
+    n_units = len(ix.unit_ids)
+    tu = np.concatenate((ix.pair_unit, ix.alliance_unit)).astype(_I)
+    tc = np.concatenate((ix.pair_comm, ix.alliance_comm)).astype(_I)
+    ok = (tu >= 0) & (tc >= 0)
+    tkey = np.unique(tu[ok] * max(n_comm, 1) + tc[ok])
+    unit_tie_ptr, unit_tie_comm = csr(tkey // max(n_comm, 1), tkey % max(n_comm, 1), n_units)
+    class_unit = s.unit[rep].astype(_I)
+    class_home = s.home[rep].astype(_I)
+    tie_args = (
+        class_site,
+        class_unit,
+        class_home,
+        site_lat,
+        site_lon,
+        site_r.astype(np.float64),
+        unit_tie_ptr,
+        unit_tie_comm,
+        ix.community_lat,
+        ix.community_lon,
+    )
+    tie_ptr = np.zeros(n_classes + 1, dtype=_I)
+    empty_i, empty_f = np.zeros(0, dtype=_I), np.zeros(0)
+    _tie_pairs(*tie_args, False, tie_ptr, empty_i, empty_f)
+    tie_comm = np.zeros(int(tie_ptr[-1]), dtype=_I)
+    tie_km = np.zeros(int(tie_ptr[-1]))
+    border = _tie_pairs(*tie_args, True, tie_ptr, tie_comm, tie_km)
+
+    return Network(
+        class_of=class_of,
+        class_site=class_site,
+        class_unit=class_unit,
+        class_home=class_home,
+        class_hours=class_hours.astype(_I),
+        class_members=members,
+        class_member_ptr=member_ptr,
+        class_skill_ptr=class_skill_ptr,
+        class_skill_cat=sk_cat.astype(_I),
+        class_skill_group=class_skill_group.astype(_I),
+        site_lat=site_lat,
+        site_lon=site_lon,
+        site_r=site_r.astype(np.float64),
+        site_x=site_x,
+        site_y=site_y,
+        site_group_ptr=site_group_ptr,
+        group_site=group_site.astype(_I),
+        group_cat=group_cat.astype(_I),
+        cell_of=cell_of,
+        cell_kg=cell_kg.astype(_I),
+        cell_prio=cell_prio.astype(_I),
+        cell_hours=cell_hours.astype(_I),
+        kg_cell_ptr=kg_cell_ptr,
+        kg_cells=kg_cells,
+        kg_demands=kg_demands,
+        comm_lat=ix.community_lat,
+        comm_lon=ix.community_lon,
+        comm_x=comm_x,
+        comm_y=comm_y,
+        grid=(x0, y0, size, nbx, nby),
+        bin_ptr=bin_ptr,
+        bin_comm=bin_comm,
+        unit_tie_ptr=unit_tie_ptr,
+        unit_tie_comm=unit_tie_comm,
+        tie_ptr=tie_ptr,
+        tie_comm=tie_comm,
+        tie_km=tie_km,
+        bin_of=np.repeat(np.arange(nbx * nby, dtype=_I), np.diff(bin_ptr)),
+        border=border,
+        n_cat=n_cat,
+    )
+
+
+# --------------------------------------------------------------------------- kernels
+@numba.njit(cache=True, inline="always")
+def _hav(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dphi = p2 - p1
+    dlmb = math.radians(lon2) - math.radians(lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
+    a = min(max(a, 0.0), 1.0)
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+@numba.njit(cache=True, inline="always")
+def _cost(w: float, scale: float) -> int:
+    c = int(np.rint(w * scale))
+    return -max(c, 1)
+
+
+@numba.njit(cache=True, inline="always")
+def _keep(
+    top_rc: np.ndarray,
+    top_head: np.ndarray,
+    top_cost: np.ndarray,
+    top_km: np.ndarray,
+    row: int,
+    rc: int,
+    head: int,
+    cost: int,
+    km: float,
+) -> None:
+    """Keep the ``m`` most negative reduced costs of a row (no duplicate heads)."""
+    m = top_rc.shape[1]
+    worst = 0
+    for j in range(m):
+        if top_head[row, j] == head:
+            return
+        if top_rc[row, j] > top_rc[row, worst]:
+            worst = j
+    if rc < top_rc[row, worst]:
+        top_rc[row, worst] = rc
+        top_head[row, worst] = head
+        top_cost[row, worst] = cost
+        top_km[row, worst] = km
+
+
+@numba.njit(cache=True)
+def _price_groups(
+    site_lat: np.ndarray,
+    site_lon: np.ndarray,
+    site_r: np.ndarray,
+    site_x: np.ndarray,
+    site_y: np.ndarray,
+    site_group_ptr: np.ndarray,
+    group_cat: np.ndarray,
+    pi_group: np.ndarray,
+    comm_lat: np.ndarray,
+    comm_lon: np.ndarray,
+    comm_x: np.ndarray,
+    comm_y: np.ndarray,
+    x0: float,
+    y0: float,
+    size: float,
+    nbx: int,
+    nby: int,
+    bin_ptr: np.ndarray,
+    bin_comm: np.ndarray,
+    n_cat: int,
+    kg_cell_ptr: np.ndarray,
+    kg_cells: np.ndarray,
+    cell_prio: np.ndarray,
+    pi_cell: np.ndarray,
+    a_kg: np.ndarray,
+    a_comm: np.ndarray,
+    a_bin: np.ndarray,
+    pw: float,
+    tc: float,
+    scale: float,
+    top_rc: np.ndarray,
+    top_head: np.ndarray,
+    top_cost: np.ndarray,
+    top_km: np.ndarray,
+) -> int:
+    """Price every group -> cell arc; keep the most negative per group.
+
+    Reduced cost ``cost + pi_group - pi_cell``. ``a_kg`` is, per (community, category),
+    the largest ``pw * prio * scale + pi_cell`` of its cells; a pair can only price
+    negative when ``pi_group + tc * scale * km < a_kg + 1``. Returns the number of
+    borderline pairs met.
+    """
+    border = 0
+    cs = tc * scale
+    for p in range(len(site_lat)):
+        g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
+        if g_lo == g_hi:
+            continue
+        pmin = pi_group[g_lo]
+        for g in range(g_lo, g_hi):
+            pmin = min(pmin, pi_group[g])
+        r = site_r[p]
+        reach = r / LOWER
+        xp, yp = site_x[p], site_y[p]
+        bx_lo = max(int(math.floor((xp - reach - x0) / size)), 0)
+        bx_hi = min(int(math.floor((xp + reach - x0) / size)), nbx - 1)
+        by_lo = max(int(math.floor((yp - reach - y0) / size)), 0)
+        by_hi = min(int(math.floor((yp + reach - y0) / size)), nby - 1)
+        for bx in range(bx_lo, bx_hi + 1):
+            cx_lo = x0 + bx * size
+            dx = max(cx_lo - xp, 0.0, xp - (cx_lo + size))
+            for by in range(by_lo, by_hi + 1):
+                b = bx * nby + by
+                if bin_ptr[b] == bin_ptr[b + 1]:
+                    continue
+                cy_lo = y0 + by * size
+                dy = max(cy_lo - yp, 0.0, yp - (cy_lo + size))
+                dlb = LOWER * math.sqrt(dx * dx + dy * dy)
+                if dlb > r or pmin + cs * dlb >= a_bin[b] + 1.0:
+                    continue
+                for j in range(bin_ptr[b], bin_ptr[b + 1]):
+                    k = bin_comm[j]
+                    ex = comm_x[k] - xp
+                    ey = comm_y[k] - yp
+                    dk = LOWER * math.sqrt(ex * ex + ey * ey)
+                    if dk > r or pmin + cs * dk >= a_comm[k] + 1.0:
+                        continue
+                    km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
+                    if abs(km - r) <= BORDER * max(r, 1.0):
+                        border += 1
+                    if km > r:
+                        continue
+                    for g in range(g_lo, g_hi):
+                        kgi = k * n_cat + group_cat[g]
+                        if pi_group[g] + cs * km >= a_kg[kgi] + 1.0:
+                            continue
+                        for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
+                            c = kg_cells[q]
+                            w = pw * cell_prio[c] - tc * km
+                            if w <= 0:
+                                continue
+                            cost = _cost(w, scale)
+                            rc = cost + pi_group[g] - pi_cell[c]
+                            if rc < 0:
+                                _keep(top_rc, top_head, top_cost, top_km, g, rc, c, cost, km)
+    return border
+
+
+@numba.njit(cache=True)
+def _tie_pairs(
+    class_site: np.ndarray,
+    class_unit: np.ndarray,
+    class_home: np.ndarray,
+    site_lat: np.ndarray,
+    site_lon: np.ndarray,
+    site_r: np.ndarray,
+    unit_tie_ptr: np.ndarray,
+    unit_tie_comm: np.ndarray,
+    comm_lat: np.ndarray,
+    comm_lon: np.ndarray,
+    fill: bool,
+    ptr: np.ndarray,
+    comm: np.ndarray,
+    km_out: np.ndarray,
+) -> int:
+    """The communities each class is tied to beyond its radius, with their distance.
+
+    Called twice: to count (``fill=False``, sets ``ptr``), then to fill ``comm`` and
+    ``km_out``. Returns the number of borderline pairs.
+    """
+    border = 0
+    j = 0
+    for c in range(len(class_site)):
+        if not fill:
+            ptr[c] = j
+        p = class_site[c]
+        r = site_r[p]
+        u = class_unit[c]
+        lo = unit_tie_ptr[u] if u >= 0 else 0
+        hi = unit_tie_ptr[u + 1] if u >= 0 else 0
+        h = class_home[c]
+        n_home = 1 if h >= 0 else 0
+        for t in range(lo - n_home, hi):
+            k = h if t < lo else unit_tie_comm[t]
+            if t >= lo and k == h:
+                continue
+            km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
+            if abs(km - r) <= BORDER * max(r, 1.0):
+                border += 1
+            if km <= r:
+                continue
+            if fill:
+                comm[j] = k
+                km_out[j] = km
+            j += 1
+    if not fill:
+        ptr[len(class_site)] = j
+    return border
+
+
+@numba.njit(cache=True)
+def _price_ties(
+    tie_ptr: np.ndarray,
+    tie_comm: np.ndarray,
+    tie_km: np.ndarray,
+    class_skill_ptr: np.ndarray,
+    class_skill_cat: np.ndarray,
+    pi_class: np.ndarray,
+    n_cat: int,
+    kg_cell_ptr: np.ndarray,
+    kg_cells: np.ndarray,
+    cell_prio: np.ndarray,
+    pi_cell: np.ndarray,
+    a_kg: np.ndarray,
+    pw: float,
+    tc: float,
+    scale: float,
+    top_rc: np.ndarray,
+    top_head: np.ndarray,
+    top_cost: np.ndarray,
+    top_km: np.ndarray,
+) -> None:
+    """Price every class -> cell arc of a tie beyond the class's radius."""
+    cs = tc * scale
+    for c in range(len(tie_ptr) - 1):
+        for t in range(tie_ptr[c], tie_ptr[c + 1]):
+            k = tie_comm[t]
+            km = tie_km[t]
+            for sk in range(class_skill_ptr[c], class_skill_ptr[c + 1]):
+                kgi = k * n_cat + class_skill_cat[sk]
+                if pi_class[c] + cs * km >= a_kg[kgi] + 1.0:
+                    continue
+                for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
+                    cell = kg_cells[q]
+                    w = pw * cell_prio[cell] - tc * km
+                    if w <= 0:
+                        continue
+                    cost = _cost(w, scale)
+                    rc = cost + pi_class[c] - pi_cell[cell]
+                    if rc < 0:
+                        _keep(top_rc, top_head, top_cost, top_km, c, rc, cell, cost, km)
+
+
+@numba.njit(cache=True)
+def _scan_eligible(
+    site_lat: np.ndarray,
+    site_lon: np.ndarray,
+    site_r: np.ndarray,
+    site_x: np.ndarray,
+    site_y: np.ndarray,
+    site_group_ptr: np.ndarray,
+    group_cat: np.ndarray,
+    g_count: np.ndarray,
+    comm_lat: np.ndarray,
+    comm_lon: np.ndarray,
+    comm_x: np.ndarray,
+    comm_y: np.ndarray,
+    x0: float,
+    y0: float,
+    size: float,
+    nbx: int,
+    nby: int,
+    bin_ptr: np.ndarray,
+    bin_comm: np.ndarray,
+    n_cat: int,
+    kg_want: np.ndarray,
+    tie_ptr: np.ndarray,
+    tie_comm: np.ndarray,
+    tie_km: np.ndarray,
+    class_skill_ptr: np.ndarray,
+    class_skill_cat: np.ndarray,
+    c_count: np.ndarray,
+    out: np.ndarray,
+    far_km: np.ndarray,
+) -> None:
+    """Per (community, category), sum the counts of the eligible suppliers.
+
+    ``g_count`` (per group) and ``c_count`` (per class) hold three counts: suppliers,
+    suppliers with hours used, suppliers with hours left; ``out`` receives their sums
+    over the suppliers eligible for each wanted (community, category), ``far_km`` the
+    largest distance of an eligible supplier with hours left.
+    """
+    for p in range(len(site_lat)):
+        g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
+        r = site_r[p]
+        reach = r / LOWER
+        xp, yp = site_x[p], site_y[p]
+        bx_lo = max(int(math.floor((xp - reach - x0) / size)), 0)
+        bx_hi = min(int(math.floor((xp + reach - x0) / size)), nbx - 1)
+        by_lo = max(int(math.floor((yp - reach - y0) / size)), 0)
+        by_hi = min(int(math.floor((yp + reach - y0) / size)), nby - 1)
+        for bx in range(bx_lo, bx_hi + 1):
+            for by in range(by_lo, by_hi + 1):
+                b = bx * nby + by
+                for j in range(bin_ptr[b], bin_ptr[b + 1]):
+                    k = bin_comm[j]
+                    ex = comm_x[k] - xp
+                    ey = comm_y[k] - yp
+                    if LOWER * math.sqrt(ex * ex + ey * ey) > r:
+                        continue
+                    km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
+                    if km > r:
+                        continue
+                    for g in range(g_lo, g_hi):
+                        kgi = k * n_cat + group_cat[g]
+                        if not kg_want[kgi]:
+                            continue
+                        for z in range(3):
+                            out[kgi, z] += g_count[g, z]
+                        if g_count[g, 2] > 0 and km > far_km[kgi]:
+                            far_km[kgi] = km
+    for c in range(len(tie_ptr) - 1):
+        for t in range(tie_ptr[c], tie_ptr[c + 1]):
+            k = tie_comm[t]
+            km = tie_km[t]
+            for sk in range(class_skill_ptr[c], class_skill_ptr[c + 1]):
+                kgi = k * n_cat + class_skill_cat[sk]
+                if not kg_want[kgi]:
+                    continue
+                for z in range(3):
+                    out[kgi, z] += c_count[c, z]
+                if c_count[c, 2] > 0 and km > far_km[kgi]:
+                    far_km[kgi] = km
+
+@numba.njit(cache=True)
+def _dual_bound(
+    site_lat: np.ndarray,
+    site_lon: np.ndarray,
+    site_r: np.ndarray,
+    site_x: np.ndarray,
+    site_y: np.ndarray,
+    site_group_ptr: np.ndarray,
+    group_cat: np.ndarray,
+    comm_lat: np.ndarray,
+    comm_lon: np.ndarray,
+    comm_x: np.ndarray,
+    comm_y: np.ndarray,
+    x0: float,
+    y0: float,
+    size: float,
+    nbx: int,
+    nby: int,
+    bin_ptr: np.ndarray,
+    bin_comm: np.ndarray,
+    n_cat: int,
+    kg_cell_ptr: np.ndarray,
+    kg_cells: np.ndarray,
+    cell_prio: np.ndarray,
+    v_cell: np.ndarray,
+    b_kg: np.ndarray,
+    b_comm: np.ndarray,
+    b_bin: np.ndarray,
+    tie_ptr: np.ndarray,
+    tie_comm: np.ndarray,
+    tie_km: np.ndarray,
+    class_skill_ptr: np.ndarray,
+    class_skill_cat: np.ndarray,
+    class_skill_group: np.ndarray,
+    pw: float,
+    tc: float,
+    u_class: np.ndarray,
+) -> None:
+    """The smallest dual value of every class given the cells' duals ``v_cell``.
+
+    ``u_class[c]`` becomes ``max(0, max over c's eligible cells e of (w_ce - v_e))``, so
+    ``(u_class, v_cell)`` is dual feasible for every candidate arc. ``b_kg`` is, per
+    (community, category), the largest ``pw * prio - v`` of its cells.
+    """
+    n_g = len(group_cat)
+    best = np.zeros(n_g)
+    for p in range(len(site_lat)):
+        g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
+        if g_lo == g_hi:
+            continue
+        r = site_r[p]
+        reach = r / LOWER
+        xp, yp = site_x[p], site_y[p]
+        bx_lo = max(int(math.floor((xp - reach - x0) / size)), 0)
+        bx_hi = min(int(math.floor((xp + reach - x0) / size)), nbx - 1)
+        by_lo = max(int(math.floor((yp - reach - y0) / size)), 0)
+        by_hi = min(int(math.floor((yp + reach - y0) / size)), nby - 1)
+        for bx in range(bx_lo, bx_hi + 1):
+            cx_lo = x0 + bx * size
+            dx = max(cx_lo - xp, 0.0, xp - (cx_lo + size))
+            for by in range(by_lo, by_hi + 1):
+                b = bx * nby + by
+                if bin_ptr[b] == bin_ptr[b + 1]:
+                    continue
+                cy_lo = y0 + by * size
+                dy = max(cy_lo - yp, 0.0, yp - (cy_lo + size))
+                dlb = LOWER * math.sqrt(dx * dx + dy * dy)
+                if dlb > r:
+                    continue
+                low = best[g_lo]
+                for g in range(g_lo, g_hi):
+                    low = min(low, best[g])
+                if b_bin[b] - tc * dlb <= low:
+                    continue
+                for j in range(bin_ptr[b], bin_ptr[b + 1]):
+                    k = bin_comm[j]
+                    ex = comm_x[k] - xp
+                    ey = comm_y[k] - yp
+                    dk = LOWER * math.sqrt(ex * ex + ey * ey)
+                    if dk > r or b_comm[k] - tc * dk <= low:
+                        continue
+                    km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
+                    if km > r:
+                        continue
+                    for g in range(g_lo, g_hi):
+                        kgi = k * n_cat + group_cat[g]
+                        if b_kg[kgi] - tc * km <= best[g]:
+                            continue
+                        for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
+                            c = kg_cells[q]
+                            w = pw * cell_prio[c] - tc * km
+                            if w > 0 and w - v_cell[c] > best[g]:
+                                best[g] = w - v_cell[c]
+    for c in range(len(tie_ptr) - 1):
+        u = 0.0
+        for sk in range(class_skill_ptr[c], class_skill_ptr[c + 1]):
+            u = max(u, best[class_skill_group[sk]])
+        for t in range(tie_ptr[c], tie_ptr[c + 1]):
+            k = tie_comm[t]
+            km = tie_km[t]
+            for sk in range(class_skill_ptr[c], class_skill_ptr[c + 1]):
+                kgi = k * n_cat + class_skill_cat[sk]
+                if b_kg[kgi] - tc * km <= u:
+                    continue
+                for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
+                    e = kg_cells[q]
+                    w = pw * cell_prio[e] - tc * km
+                    if w > 0 and w - v_cell[e] > u:
+                        u = w - v_cell[e]
+        u_class[c] = u
+
+
+# --------------------------------------------------------------------------- solver
+@dataclass(frozen=True)
+class ColumnResult(FlowResult):
+    """A :class:`FlowResult` on the compact arcs that carry hours, with what the plain
+    model would have reported over all of its arcs.
+
+    Attributes
+    ----------
+    arcs
+        The supplier-demand arcs with hours (the ``flow`` is on these).
+    reasons
+        Per demand, why it is not fully met (``""`` if met), as
+        :func:`matcher.plan.demand_reasons` decides over all candidate arcs.
+    candidate_arcs
+        How many candidate arcs the plain model has.
+    rounds, columns
+        Pricing rounds, and implicit arcs brought into the network.
+    """
+
+    arcs: Arcs | None = None
+    reasons: np.ndarray | None = None
+    candidate_arcs: int = 0
+    rounds: int = 0
+    columns: int = 0
+
+
+def dual_bound(net: Network, params: object, v_cell: np.ndarray) -> float:
+    """An upper bound on the optimum from any cell duals ``v_cell >= 0`` (weak duality).
+
+    Each class takes the smallest dual that keeps every one of its candidate arcs
+    feasible, found by scanning all implicit arcs; the bound is then
+    ``sum(hours_c * u_c) + sum(hours_e * v_e)``.
+    """
+    pw = float(params.priority_weight)  # type: ignore[attr-defined]
+    tc = float(params.travel_cost_per_km)  # type: ignore[attr-defined]
+    n_kg = len(net.kg_cell_ptr) - 1
+    b_kg = np.full(n_kg, -np.inf)
+    np.maximum.at(b_kg, net.cell_kg, pw * net.cell_prio - v_cell)
+    b_comm = b_kg.reshape(-1, net.n_cat).max(axis=1) if n_kg else np.zeros(0)
+    x0, y0, size, nbx, nby = net.grid
+    b_bin = np.full(nbx * nby, -np.inf)
+    if len(net.bin_of):
+        np.maximum.at(b_bin, net.bin_of, b_comm[net.bin_comm])
+    u = np.zeros(net.n_classes)
+    _dual_bound(
+        net.site_lat, net.site_lon, net.site_r, net.site_x, net.site_y,
+        net.site_group_ptr, net.group_cat, net.comm_lat, net.comm_lon, net.comm_x,
+        net.comm_y, x0, y0, size, nbx, nby, net.bin_ptr, net.bin_comm, net.n_cat,
+        net.kg_cell_ptr, net.kg_cells, net.cell_prio, v_cell, b_kg, b_comm, b_bin,
+        net.tie_ptr, net.tie_comm, net.tie_km, net.class_skill_ptr,
+        net.class_skill_cat, net.class_skill_group, pw, tc, u,
+    )
+    return float(np.dot(net.class_hours, u) + np.dot(net.cell_hours, v_cell))
+
+
+def _top(rows: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.zeros((rows, m), dtype=_I),
+        np.full((rows, m), -1, dtype=_I),
+        np.zeros((rows, m), dtype=_I),
+        np.zeros((rows, m), dtype=np.float64),
+    )
+
+
+def _taken(
+    top: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], offset: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rc, head, cost, km = top
+    row, col = np.nonzero(head >= 0)
+    order = np.lexsort((head[row, col], row))
+    row, col = row[order], col[order]
+    return row.astype(_I) + offset, head[row, col], cost[row, col], km[row, col]
+
+
+@dataclass
+class _Master:
+    """The restricted network and the implicit arcs brought into it so far."""
+
+    net: Network
+    ns: NetworkSimplex
+    n_fixed: int
+    tail: list[np.ndarray]
+    head: list[np.ndarray]
+    km: list[np.ndarray]
+    cost: list[np.ndarray]
+
+    def add(self, tail: np.ndarray, head: np.ndarray, cost: np.ndarray, km: np.ndarray) -> int:
+        if len(tail) == 0:
+            return 0
+        # Above any cell's hours, so an arc never sits at its bound and pricing never
+        # offers an arc already in the network.
+        cap = np.full(len(tail), int(self.net.cell_hours.max(initial=0)) + 1, dtype=_I)
+        self.ns.add_arcs(tail, head, cap, cost)
+        self.tail.append(tail)
+        self.head.append(head)
+        self.km.append(km)
+        self.cost.append(cost)
+        return len(tail)
+
+
+def _node_counts(net: Network) -> tuple[int, int, int, int, int]:
+    n_c, n_g, n_e = net.n_classes, net.n_groups, net.n_cells
+    return n_c, n_g, n_e, n_c + n_g + n_e, n_c + n_g + n_e + 1
+
+
+def solve_columns(
+    ix: TieIndex, per_round: int = 8, first_round: int = 16, max_rounds: int = 10_000
+) -> ColumnResult:
+    """Solve the labour objective of ``ix`` exactly by column generation.
+
+    Parameters
+    ----------
+    ix
+        From :func:`matcher.eligibility.index_dataset`.
+    per_round, first_round
+        Arcs each group and class may bring in per pricing round (the first round,
+        priced at zero potentials, takes more).
+    max_rounds
+        A safeguard; column generation ends long before.
+
+    Returns
+    -------
+    ColumnResult
+        The flow on the compact arcs that carry hours, with the demands' reasons and the
+        plain model's candidate-arc count.
+
+    Raises
+    ------
+    NotApplicable
+        If the dataset is outside what this solver handles (see :func:`build_network`)
+        or a pair lies on a radius to the last bits (the plain model decides it then).
+    """
+    start = time.perf_counter()
+    params = ix.params
+    net = build_network(ix)
+    pw, tc, scale = params.priority_weight, params.travel_cost_per_km, params.cost_scale
+    n_c, n_g, n_e, source, sink = _node_counts(net)
+    n_nodes = sink + 1
+    total = int(net.class_hours.sum())
+    supplies = np.zeros(n_nodes, dtype=_I)
+    supplies[source], supplies[sink] = total, -total
+    ns = NetworkSimplex(n_nodes, supplies)
+    big = max(total, 1)
+    sk_owner = np.repeat(np.arange(n_c, dtype=_I), np.diff(net.class_skill_ptr))
+    # Fixed arcs: source -> class, class -> group, cell -> sink, source -> sink.
+    ns.add_arcs(np.full(n_c, source), np.arange(n_c), net.class_hours, np.zeros(n_c, _I))
+    ns.add_arcs(
+        sk_owner,
+        n_c + net.class_skill_group,
+        np.full(len(sk_owner), big, _I),
+        np.zeros(len(sk_owner), _I),
+    )
+    cells = n_c + n_g + np.arange(n_e, dtype=_I)
+    ns.add_arcs(cells, np.full(n_e, sink), net.cell_hours, np.zeros(n_e, _I))
+    ns.add_arcs(np.array([source]), np.array([sink]), np.array([total]), np.zeros(1, _I))
+    n_fixed = n_c + len(sk_owner) + n_e + 1
+    master = _Master(net, ns, n_fixed, [], [], [], [])
+
+    # Cells only ever gain columns from groups and classes of their category.
+    cell_a = pw * net.cell_prio.astype(np.float64) * scale
+    x0, y0, size, nbx, nby = net.grid
+    n_kg = len(net.kg_cell_ptr) - 1
+    rounds = 0
+    border = net.border
+    pi = np.zeros(n_nodes, dtype=_I)
+    for rounds in range(1, max_rounds + 1):
+        m = first_round if rounds == 1 else per_round
+        pi_group = pi[n_c : n_c + n_g]
+        pi_cell = pi[n_c + n_g : n_c + n_g + n_e]
+        a_cell = cell_a + pi_cell
+        a_kg = np.full(n_kg, -np.inf)
+        np.maximum.at(a_kg, net.cell_kg, a_cell)
+        a_comm = a_kg.reshape(-1, net.n_cat).max(axis=1) if n_kg else np.zeros(0)
+        a_bin = np.full(nbx * nby, -np.inf)
+        if len(net.bin_of):
+            np.maximum.at(a_bin, net.bin_of, a_comm[net.bin_comm])
+        top_g = _top(n_g, m)
+        border += _price_groups(
+            net.site_lat,
+            net.site_lon,
+            net.site_r,
+            net.site_x,
+            net.site_y,
+            net.site_group_ptr,
+            net.group_cat,
+            pi_group,
+            net.comm_lat,
+            net.comm_lon,
+            net.comm_x,
+            net.comm_y,
+            x0,
+            y0,
+            size,
+            nbx,
+            nby,
+            net.bin_ptr,
+            net.bin_comm,
+            net.n_cat,
+            net.kg_cell_ptr,
+            net.kg_cells,
+            net.cell_prio,
+            pi_cell,
+            a_kg,
+            a_comm,
+            a_bin,
+            pw,
+            tc,
+            scale,
+            *top_g,
+        )
+        top_c = _top(n_c, m)
+        _price_ties(
+            net.tie_ptr,
+            net.tie_comm,
+            net.tie_km,
+            net.class_skill_ptr,
+            net.class_skill_cat,
+            pi[:n_c],
+            net.n_cat,
+            net.kg_cell_ptr,
+            net.kg_cells,
+            net.cell_prio,
+            pi_cell,
+            a_kg,
+            pw,
+            tc,
+            scale,
+            *top_c,
+        )
+        if border:
+            raise NotApplicable(f"{border} supplier-community pairs lie on a radius")
+        g_tail, g_head, g_cost, g_km = _taken(top_g, n_c)
+        c_tail, c_head, c_cost, c_km = _taken(top_c, 0)
+        new_lo = ns.n_arcs
+        added = master.add(g_tail, n_c + n_g + g_head, g_cost, g_km)
+        added += master.add(c_tail, n_c + n_g + c_head, c_cost, c_km)
+        if added == 0 and rounds > 1:
+            break
+        t_solve = time.perf_counter()
+        # Only the fixed arcs and this round's are priced here; the kernels above price
+        # every implicit arc, those already in the network included.
+        status = ns.solve_within([(0, n_fixed), (new_lo, ns.n_arcs)])
+        if _TRACE == 1:
+            print(f"round {rounds}: +{added} arcs, {ns.pivots} pivots, "
+                  f"{time.perf_counter() - t_solve:.3f} s")
+        if _TRACE == 2:
+            pi_t = ns.potentials
+            v = np.maximum(0, pi_t[sink] - pi_t[n_c + n_g : n_c + n_g + n_e]) / scale
+            t_b = time.perf_counter()
+            ub = dual_bound(net, params, v)
+            primal = -ns.optimal_cost / scale
+            print(f"round {rounds}: +{added} arcs, {ns.pivots} pivots, "
+                  f"{t_b - t_solve:.3f} s; primal {primal:.3f} bound {ub:.3f} "
+                  f"gap {(ub - primal) / ub:.2e} ({time.perf_counter() - t_b:.2f} s)")
+        if status != "optimal":
+            raise SolverError(f"network simplex ended with status {status!r}")
+        pi = ns.potentials
+        if added == 0:
+            break
+    else:  # pragma: no cover - a safeguard
+        raise SolverError(f"column generation did not converge in {max_rounds} rounds")
+
+    flows = ns.flows
+    if _TRACE:
+        globals()["_LAST"] = master
+    arcs, flow = _disaggregate(ix, master, flows)
+    weight = arcs.weight
+    objective = float(np.dot(flow, weight))
+    rounded_optimum = -ns.optimal_cost / scale
+    # Every arc's integer cost is within 1 unit of its score (rint, and at least 1).
+    hours = min(total, int(net.cell_hours.sum()))
+    bound = max(rounded_optimum + hours / scale, objective)
+    gap = (bound - objective) / max(abs(bound), 1.0)
+    reasons, n_arcs = _reasons(ix, net, arcs, flow)
+    return ColumnResult(
+        flow=flow,
+        status="optimal",
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        wall_seconds=time.perf_counter() - start,
+        solver="matcher.columns+network_simplex",
+        arcs=arcs,
+        reasons=reasons,
+        candidate_arcs=n_arcs,
+        rounds=rounds,
+        columns=sum(len(t) for t in master.tail),
+    )
+
+
+def overlap(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lay two partitions of one line end to end and intersect them.
+
+    ``left`` and ``right`` are piece lengths (``>= 0``) with equal sums. Returns, for
+    every stretch where a left piece meets a right piece, ``(left_index, right_index,
+    length)`` in line order. This is the "north-west corner" split used to hand a
+    class's hours to its members and a cell's hours to its demands.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in overlap(np.array([3, 2]), np.array([1, 4]))]
+    [[0, 0, 1], [0, 1, 1], [2, 2, 2]]
+    """
+    lb = np.cumsum(left)
+    rb = np.cumsum(right)
+    if len(lb) and len(rb) and lb[-1] != rb[-1]:
+        raise ValueError(f"partitions differ in length: {lb[-1]} and {rb[-1]}")
+    ends = np.union1d(lb, rb)
+    ends = ends[ends > 0]
+    starts = np.concatenate(([0], ends[:-1]))
+    length = ends - starts
+    li = np.searchsorted(lb, ends, side="left")
+    ri = np.searchsorted(rb, ends, side="left")
+    keep = length > 0
+    return li[keep].astype(_I), ri[keep].astype(_I), length[keep].astype(_I)
+
+
+def _disaggregate(
+    ix: TieIndex, master: _Master, flows: np.ndarray
+) -> tuple[Arcs, np.ndarray]:
+    """Hand the aggregated flow to suppliers and demands: compact arcs and their hours."""
+    net = master.net
+    n_c, n_g, n_e, _, _ = _node_counts(net)
+    n_sk = len(net.class_skill_group)
+    f_cg = flows[n_c : n_c + n_sk]
+    tail = np.concatenate(master.tail) if master.tail else np.zeros(0, _I)
+    head = np.concatenate(master.head) - n_c - n_g if master.head else np.zeros(0, _I)
+    f_imp = flows[master.n_fixed :]
+    on = f_imp > 0
+    tail, head, f_imp = tail[on], head[on], f_imp[on]
+    via_group = tail >= n_c
+
+    # Through groups: match each group's inflows (classes) to its outflows (cells).
+    sk_owner = np.repeat(np.arange(n_c, dtype=_I), np.diff(net.class_skill_ptr))
+    cg = np.flatnonzero(f_cg > 0)
+    cg = cg[np.lexsort((sk_owner[cg], net.class_skill_group[cg]))]
+    gt = np.flatnonzero(via_group)
+    gt = gt[np.lexsort((head[gt], tail[gt]))]
+    li, ri, amount = overlap(f_cg[cg], f_imp[gt])
+    pc_class = np.concatenate((sk_owner[cg][li], tail[~via_group]))
+    pc_cell = np.concatenate((head[gt][ri], head[~via_group]))
+    pc_hours = np.concatenate((amount, f_imp[~via_group]))
+    key = pc_class * max(n_e, 1) + pc_cell
+    key, inv = np.unique(key, return_inverse=True)
+    pc_hours = np.bincount(inv, weights=pc_hours).astype(_I)
+    pc_class, pc_cell = key // max(n_e, 1), key % max(n_e, 1)
+
+    # Class -> members (file order), the unused hours last.
+    s = ix.suppliers
+    used_c = np.bincount(pc_class, weights=pc_hours, minlength=n_c).astype(_I)
+    spare = net.class_hours - used_c
+    piece_class = np.concatenate((pc_class, np.arange(n_c, dtype=_I)))
+    piece_hours = np.concatenate((pc_hours, spare))
+    piece_cell = np.concatenate((pc_cell, np.full(n_c, -1, _I)))
+    order = np.lexsort((piece_cell < 0, piece_class))
+    piece_cell, piece_hours = piece_cell[order], piece_hours[order]
+    member_hours = s.hours[net.class_members]
+    li, ri, amount = overlap(piece_hours, member_hours)
+    real = piece_cell[li] >= 0
+    ps_sup = net.class_members[ri][real]
+    ps_cell = piece_cell[li][real]
+    ps_hours = amount[real]
+
+    # Cell -> demands (file order), the unmet hours last.
+    got = np.bincount(ps_cell, weights=ps_hours, minlength=n_e).astype(_I)
+    dem_live = np.flatnonzero(net.cell_of >= 0)
+    dem_cell = net.cell_of[dem_live]
+    dorder = np.lexsort((dem_live, dem_cell))
+    dem_live, dem_cell = dem_live[dorder], dem_cell[dorder]
+    q_cell = np.concatenate((ps_cell, np.arange(n_e, dtype=_I)))
+    q_sup = np.concatenate((ps_sup, np.full(n_e, -1, _I)))
+    q_hours = np.concatenate((ps_hours, net.cell_hours - got))
+    order = np.lexsort((q_sup, q_sup < 0, q_cell))
+    q_sup, q_hours = q_sup[order], q_hours[order]
+    li, ri, amount = overlap(q_hours, ix.demand_hours[dem_live])
+    real = q_sup[li] >= 0
+    sup = q_sup[li][real]
+    dem = dem_live[ri][real]
+    hours = amount[real]
+    comm = ix.demand_community[dem]
+    order = np.lexsort((dem, comm, sup))
+    sup, dem, hours, comm = sup[order], dem[order], hours[order], comm[order]
+    km = haversine_km(s.lat[sup], s.lon[sup], ix.community_lat[comm], ix.community_lon[comm])
+    n_comm = max(len(ix.community_ids), 1)
+    unit = s.unit[sup]
+    pair_keys = np.unique(ix.pair_unit * n_comm + ix.pair_comm)
+    ally_keys = np.unique(ix.alliance_unit * n_comm + ix.alliance_comm)
+    tie = np.full(len(sup), PROXIMITY, dtype=np.int8)
+    tie[np.isin(unit * n_comm + comm, ally_keys)] = ALLIANCE
+    tie[np.isin(unit * n_comm + comm, pair_keys)] = PAIRING
+    tie[s.home[sup] == comm] = RESIDENCE
+    if np.any((tie == PROXIMITY) & (km > s.radius_km[sup])):
+        raise SolverError("a disaggregated arc has no tie; the column network is wrong")
+    arcs = Arcs(
+        supplier=sup,
+        demand=dem,
+        km=km,
+        tie=tie,
+        weight=hour_score(ix.demand_priority[dem], km, ix.params),
+    )
+    return arcs, hours
+
+
+def _reasons(
+    ix: TieIndex, net: Network, arcs: Arcs, flow: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Each demand's reason as the plain model decides it, and its candidate-arc count."""
+    from matcher.plan import decide_reasons
+
+    s = ix.suppliers
+    n_sup, n_d = len(s), len(ix.demand_ids)
+    used = np.bincount(arcs.supplier, weights=flow, minlength=n_sup).astype(_I)
+    left = s.hours - used
+    count = np.column_stack(
+        (np.ones(n_sup, _I), (used > 0).astype(_I), (left > 0).astype(_I))
+    )
+    member = net.class_of >= 0
+    c_count = np.zeros((net.n_classes, 3), dtype=_I)
+    np.add.at(c_count, net.class_of[member], count[member])
+    sk_owner = np.repeat(np.arange(net.n_classes, dtype=_I), np.diff(net.class_skill_ptr))
+    g_count = np.zeros((net.n_groups, 3), dtype=_I)
+    np.add.at(g_count, net.class_skill_group, c_count[sk_owner])
+
+    n_kg = len(net.kg_demands)
+    kg_want = net.kg_demands > 0
+    out = np.zeros((n_kg, 3), dtype=_I)
+    far_km = np.full(n_kg, -1.0)
+    x0, y0, size, nbx, nby = net.grid
+    _scan_eligible(
+        net.site_lat,
+        net.site_lon,
+        net.site_r,
+        net.site_x,
+        net.site_y,
+        net.site_group_ptr,
+        net.group_cat,
+        g_count,
+        net.comm_lat,
+        net.comm_lon,
+        net.comm_x,
+        net.comm_y,
+        x0,
+        y0,
+        size,
+        nbx,
+        nby,
+        net.bin_ptr,
+        net.bin_comm,
+        net.n_cat,
+        kg_want,
+        net.tie_ptr,
+        net.tie_comm,
+        net.tie_km,
+        net.class_skill_ptr,
+        net.class_skill_cat,
+        c_count,
+        out,
+        far_km,
+    )
+    n_arcs = int(np.dot(out[:, 0], net.kg_demands))
+    kg = ix.demand_community * net.n_cat + ix.demand_category
+    covered = np.bincount(arcs.demand, weights=flow, minlength=n_d).astype(_I)
+    # Suppliers that gave all their used hours to this one demand.
+    only_here = np.bincount(
+        arcs.demand, weights=(used[arcs.supplier] == flow) & (flow > 0), minlength=n_d
+    )
+    far_w = hour_score(ix.demand_priority, far_km[kg], ix.params)
+    reasons = decide_reasons(
+        short=covered < ix.demand_hours,
+        has_arc=out[kg, 0] > 0,
+        too_far=(far_km[kg] >= 0) & (far_w <= 0),
+        taken=out[kg, 1] > only_here,
+        spare=out[kg, 2] > 0,
+    )
+    return reasons, n_arcs
+
+
+def compact_problem(ix: TieIndex, result: ColumnResult) -> Problem:
+    """The :class:`Problem` whose arcs are the result's compact arcs."""
+    if result.arcs is None:
+        raise ValueError("the result carries no arcs")
+    return ix.problem(result.arcs)
