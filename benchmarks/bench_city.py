@@ -1,10 +1,13 @@
 """City-scale planning: wall time and peak memory per stage, with baselines side by side.
 
 For each scale of the seeded generator (1.0 = the article's Fuzhou: 3,847 communities,
-79,000 cadres) this runs, in a fresh process so that peak RSS is the run's own:
+79,000 cadres) this runs, each in a fresh process so that peak RSS is the run's own:
 
-- the planner, stage by stage (generate is not timed; load, build, solve, tables, write),
-  with its objective, bound and gap;
+- the planner with ``flow_solver="columns"`` (column generation over implicit arcs), stage
+  by stage (generate is not timed; load, build, solve, tables, write), with its
+  objective, bound and gap, its pricing rounds and the arcs it brought in;
+- the planner with ``flow_solver="arcs"`` (every candidate arc listed, then OR-Tools), the
+  same stages;
 - the greedy baseline (highest priority first, nearest tied supplier: a planner with a
   spreadsheet) on the same candidate arcs, and the optimum's gain over it;
 - the plain full-arc min-cost flow (OR-Tools over every candidate arc);
@@ -12,6 +15,7 @@ For each scale of the seeded generator (1.0 = the article's Fuzhou: 3,847 commun
   with the ratio of its time to the planner's solve and the agreement of the objectives.
 
     .venv/bin/python benchmarks/bench_city.py --scales 0.02 0.05 0.1
+    .venv/bin/python benchmarks/bench_city.py --scales 1 --lp-max-scale 0 --skip-arcs-above 1
 
 Targets (issue "City scale in seconds"): scale 0.1 within 2 s, scale 1.0 within 10 s and
 2 GiB, scale 5 within 90 s and 8 GiB, end to end, on this 2-core machine.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -37,8 +42,11 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(folder: str, out: str, lp_max_scale: float, scale: float) -> dict[str, Any]:
-    """One measured run; prints a JSON line of figures."""
+def child(folder: str, out: str, lp_max_scale: float, scale: float, solver: str) -> dict[str, Any]:
+    """One measured run of the planner with ``solver``; prints a JSON line of figures.
+
+    With the ``arcs`` solver it also runs the baselines on the same candidate arcs.
+    """
     t = time.perf_counter()
     stages: dict[str, tuple[float, float]] = {}
 
@@ -50,6 +58,7 @@ def child(folder: str, out: str, lp_max_scale: float, scale: float) -> dict[str,
 
     from matcher.dataset import load_dataset
     from matcher.eligibility import build_problem
+    from matcher.params import PlanParams
     from matcher.plan import plan
     from matcher.solvers.flow import solve_flow
     from matcher.solvers.greedy import solve_greedy
@@ -57,7 +66,7 @@ def child(folder: str, out: str, lp_max_scale: float, scale: float) -> dict[str,
     mark("import")
     ds = load_dataset(folder)
     mark("load")
-    p = plan(ds)
+    p = plan(ds, PlanParams(flow_solver=solver))
     for name in ("build", "solve", "tables"):
         stages[name] = (p.timings[name], _peak_mib())
     t = time.perf_counter()
@@ -65,13 +74,17 @@ def child(folder: str, out: str, lp_max_scale: float, scale: float) -> dict[str,
     mark("write")
     result: dict[str, Any] = {
         "scale": scale,
+        "solver": solver,
         "stages": stages,
         "arcs": p.kpis["candidate_arcs"],
         "objective": p.objective,
         "bound": p.solver.bound,
         "gap": p.solver.gap,
         "peak_mib": _peak_mib(),
+        "columns": p.kpis.get("column_generation"),
     }
+    if solver != "arcs":
+        return result
     problem = build_problem(ds)
     t0 = time.perf_counter()
     _, greedy = solve_greedy(problem)
@@ -102,41 +115,72 @@ def _highs(problem: Any) -> dict[str, Any]:
     return {"objective": -float(res.fun), "seconds": time.perf_counter() - t0, "status": res.status}
 
 
+def _run(folder: Path, out: Path, scale: float, solver: str, lp_max_scale: float) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--lp-max-scale", str(lp_max_scale)]
+    cmd += [CHILD, str(folder), str(out), str(scale), solver]
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    r: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    r["process_wall"] = time.perf_counter() - t0
+    return r
+
+
+def _print_run(r: dict[str, Any]) -> float:
+    end_to_end = sum(v[0] for k, v in r["stages"].items() if k != "import")
+    extra = ""
+    if r.get("columns"):
+        cg = r["columns"]
+        extra = f"; {cg['rounds']} pricing rounds, {cg['columns']:,} arcs brought in"
+    print(f"  [{r['solver']}] process wall {r['process_wall']:.1f} s{extra}")
+    for name, (sec, mib) in r["stages"].items():
+        print(f"    {name:<8} {sec:8.3f} s   peak RSS {mib:8.0f} MiB")
+    print(f"    end to end (load..write) {end_to_end:.2f} s, peak RSS {r['peak_mib']:.0f} MiB")
+    print(f"    objective {r['objective']:,.4f}  bound {r['bound']:,.4f}  gap {r['gap']:.1e}")
+    return end_to_end
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=float, nargs="+", default=[0.02, 0.05, 0.1])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lp-max-scale", type=float, default=0.05, help="run HiGHS up to here")
-    ap.add_argument(CHILD, nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--skip-arcs-above",
+        type=float,
+        default=float("inf"),
+        help="above this scale, skip the arcs solver and its baselines (they need ~4 GB "
+        "and minutes at scale 1)",
+    )
+    ap.add_argument(CHILD, nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        folder, out, scale = args.child
-        print(json.dumps(child(folder, out, args.lp_max_scale, float(scale))))
+        folder, out, scale, solver = args.child
+        print(json.dumps(child(folder, out, args.lp_max_scale, float(scale), solver)))
         return
     from matcher.generate import generate
     from matcher.io import write_tables
 
     print(
-        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+        f"machine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, python {platform.python_version()}"
     )
     for scale in args.scales:
         with tempfile.TemporaryDirectory() as tmp:
-            write_tables(generate(scale=scale, seed=args.seed), Path(tmp) / "ds")
-            cmd = [sys.executable, __file__, "--lp-max-scale", str(args.lp_max_scale)]
-            cmd += [CHILD, str(Path(tmp) / "ds"), str(Path(tmp) / "plan"), str(scale)]
-            t0 = time.perf_counter()
-            run = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            wall = time.perf_counter() - t0
-        r = json.loads(run.stdout.strip().splitlines()[-1])
-        end_to_end = sum(v[0] for k, v in r["stages"].items() if k != "import")
-        print(f"\nscale {scale:g}: {r['arcs']:,} candidate arcs; process wall {wall:.1f} s")
-        for name, (sec, mib) in r["stages"].items():
-            print(f"  {name:<8} {sec:8.3f} s   peak RSS {mib:8.0f} MiB")
-        print(f"  end to end (load..write) {end_to_end:.2f} s, peak RSS {r['peak_mib']:.0f} MiB")
-        print(
-            f"  planner     objective {r['objective']:,.4f}  bound {r['bound']:,.4f}  "
-            f"gap {r['gap']:.1e}"
-        )
+            ds = Path(tmp) / "ds"
+            write_tables(generate(scale=scale, seed=args.seed), ds)
+            print(f"\nscale {scale:g}")
+            cols = _run(ds, Path(tmp) / "plan-c", scale, "columns", args.lp_max_scale)
+            print(f"  {cols['arcs']:,} candidate arcs (never listed by the columns solver)")
+            t_cols = _print_run(cols)
+            if scale > args.skip_arcs_above:
+                continue
+            r = _run(ds, Path(tmp) / "plan-a", scale, "arcs", args.lp_max_scale)
+            t_arcs = _print_run(r)
+            rel = abs(r["objective"] - cols["objective"]) / max(abs(r["objective"]), 1.0)
+            print(
+                f"  columns / arcs end to end = {t_cols / t_arcs:.2f}x, peak RSS "
+                f"{cols['peak_mib'] / r['peak_mib']:.2f}x; objectives differ by {rel:.1e}"
+            )
         g = r["greedy"]
         gain = (r["objective"] - g["objective"]) / abs(g["objective"]) if g["objective"] else 0.0
         print(
@@ -146,15 +190,15 @@ def main() -> None:
         pf = r["plain_flow"]
         print(
             f"  plain flow  objective {pf['objective']:,.4f}  ({pf['seconds']:.2f} s); "
-            f"planner solve / plain = {r['stages']['solve'][0] / pf['seconds']:.2f}x"
+            f"columns solve / plain = {cols['stages']['solve'][0] / pf['seconds']:.2f}x"
         )
         if "lp" in r:
             lp = r["lp"]
-            rel = abs(lp["objective"] - r["objective"]) / max(abs(lp["objective"]), 1.0)
+            rel = abs(lp["objective"] - cols["objective"]) / max(abs(lp["objective"]), 1.0)
             print(
                 f"  HiGHS LP    objective {lp['objective']:,.4f}  ({lp['seconds']:.2f} s); "
                 f"relative difference {rel:.1e}; "
-                f"HiGHS / planner solve = {lp['seconds'] / r['stages']['solve'][0]:.0f}x"
+                f"HiGHS / columns solve = {lp['seconds'] / cols['stages']['solve'][0]:.1f}x"
             )
 
 

@@ -54,6 +54,12 @@ class PlanParams:
         to integers). The labour model starts from the repaired flow either way;
         ``benchmarks/bench_integer.py`` compares them. Funds always use CP-SAT, and
         CP-SAT names the rows at fault of an infeasible model. Default ``"highs"``.
+    flow_solver
+        Engine of the labour flow without integer rules: ``"arcs"`` (OR-Tools min-cost
+        flow over every candidate arc) or ``"columns"`` (column generation over implicit
+        arcs, :mod:`matcher.solvers.columns`: the same optimum without ever listing the
+        arcs, so memory stays small at city scale). Both are exact; under integer rules
+        the arcs are always built. Default ``"arcs"``.
     max_communities_per_cadre
         Integer rule: a cadre serves at most this many distinct communities. Default
         ``None`` (off).
@@ -84,6 +90,7 @@ class PlanParams:
     workers: int = 2
     deterministic: bool = True
     integer_solver: str = "highs"
+    flow_solver: str = "arcs"
     max_communities_per_cadre: int | None = None
     coverage_floor: float | None = None
     yuan_per_hour_equivalent: float = 1000.0
@@ -117,6 +124,8 @@ class PlanParams:
             object.__setattr__(self, "coverage_floor", float(f))
         if self.integer_solver not in ("highs", "cpsat"):
             raise ParameterError("integer_solver", self.integer_solver, "highs or cpsat")
+        if self.flow_solver not in ("arcs", "columns"):
+            raise ParameterError("flow_solver", self.flow_solver, "arcs or columns")
         for name in ("deterministic", "apply_min_hours", "apply_funds", "apply_leads"):
             if not isinstance(getattr(self, name), bool):
                 raise ParameterError(name, getattr(self, name), "true or false")

@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from matcher.dataset import Dataset, load_dataset
-from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem
+from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem, index_dataset
 from matcher.io import write_frame_csv
 from matcher.params import PlanParams
+from matcher.reasons import decide_reasons
 from matcher.rules import ActiveRules, active_rules
+from matcher.solvers.columns import ColumnResult, NotApplicable, compact_problem, solve_columns
 from matcher.solvers.flow import FlowResult, solve_flow
 from matcher.solvers.integer import IntegerResult, part_kpis, solve_integer
 
@@ -229,47 +231,6 @@ def demand_reasons(
     )
 
 
-def decide_reasons(
-    short: np.ndarray,
-    has_arc: np.ndarray,
-    too_far: np.ndarray,
-    taken: np.ndarray,
-    spare: np.ndarray,
-    min_hours: np.ndarray | None = None,
-    asks_funds: np.ndarray | None = None,
-    funded: np.ndarray | None = None,
-) -> np.ndarray:
-    """The spec's reason for each demand from the facts about its eligible suppliers.
-
-    Parameters
-    ----------
-    short
-        The demand got fewer hours than it asked.
-    has_arc
-        Some supplier is eligible for it (skill and tie).
-    too_far
-        An eligible supplier with hours left scores zero or less on it.
-    taken
-        An eligible supplier gave hours to something else.
-    spare
-        An eligible supplier has hours left.
-    min_hours, asks_funds, funded
-        As in :func:`demand_reasons`.
-    """
-    reason = np.full(len(short), "", dtype=object)
-    reason[short & ~spare & ~taken] = "supply_short"
-    reason[short & taken] = "capacity_taken"
-    reason[short & too_far] = "too_far"
-    reason[short & ~has_arc] = "no_eligible_supplier"
-    rest = short & (reason == "")
-    if min_hours is not None:
-        reason[rest & (min_hours > 0)] = "below_min_hours"
-    reason[short & (reason == "")] = "capacity_taken"
-    if asks_funds is not None and funded is not None:
-        reason[(reason == "") & asks_funds & ~funded] = "not_funded"
-    return reason
-
-
 def _assignments(problem: Problem, dataset: Dataset, flow: np.ndarray) -> pd.DataFrame:
     arcs = problem.arcs
     on = np.flatnonzero(flow > 0)
@@ -301,6 +262,7 @@ def _demand_status(
     flow: np.ndarray,
     rules: ActiveRules,
     funded: np.ndarray | None,
+    reasons: np.ndarray | None = None,
 ) -> pd.DataFrame:
     demands = dataset.demands
     n_d = len(demands)
@@ -326,7 +288,9 @@ def _demand_status(
             "funds": funds,
             "funded": funded_text,
             "status": status.astype(object),
-            "reason": demand_reasons(
+            "reason": reasons
+            if reasons is not None
+            else demand_reasons(
                 problem,
                 flow,
                 rules.min_hours if (rules.min_hours > 0).any() else None,
@@ -440,8 +404,18 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
         dataset = load_dataset(dataset)
     params = params or PlanParams()
     t0 = time.perf_counter()
-    problem = build_problem(dataset, params)
     rules = active_rules(dataset, params)
+    if not rules.any and params.flow_solver == "columns":
+        ix = index_dataset(dataset, params)
+        t1 = time.perf_counter()
+        try:
+            columns = solve_columns(ix)
+        except NotApplicable:
+            pass  # a case the grid does not cover: the plain model below decides it
+        else:
+            timings = {"build": t1 - t0, "solve": time.perf_counter() - t1}
+            return build_plan(dataset, compact_problem(ix, columns), rules, columns, timings)
+    problem = build_problem(dataset, params)
     t1 = time.perf_counter()
     result: FlowResult
     if rules.any:
@@ -472,10 +446,15 @@ def build_plan(
     """
     t2 = time.perf_counter()
     funded = result.funded if isinstance(result, IntegerResult) else None
-    status = _demand_status(problem, dataset, result.flow, rules, funded)
+    # Column generation never lists every arc; it decides the reasons over all of them.
+    reasons = result.reasons if isinstance(result, ColumnResult) else None
+    status = _demand_status(problem, dataset, result.flow, rules, funded, reasons)
     assignments = _assignments(problem, dataset, result.flow)
     kpis = compute_kpis(problem, status, result.flow, result)
     kpis["rules"] = rules.names()
+    if isinstance(result, ColumnResult):
+        kpis["candidate_arcs"] = result.candidate_arcs
+        kpis["column_generation"] = {"rounds": result.rounds, "columns": result.columns}
     extra: dict[str, pd.DataFrame] = {}
     if isinstance(result, IntegerResult):
         kpis["start_objective"] = _r(result.start_objective or 0.0)

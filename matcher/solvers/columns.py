@@ -68,6 +68,8 @@ from matcher.eligibility import (
 )
 from matcher.errors import SolverError
 from matcher.geo import EARTH_RADIUS_KM, haversine_km
+from matcher.params import PlanParams
+from matcher.reasons import decide_reasons
 from matcher.solvers.flow import FlowResult
 from matcher.solvers.netsimplex import NetworkSimplex
 
@@ -78,8 +80,6 @@ MAX_SPAN_RAD = 0.5
 """Datasets spanning more latitude or longitude than this (radians) use the plain model."""
 BORDER = 1e-9
 """Relative distance to a radius within which a pair is borderline."""
-_NONE = np.iinfo(np.int64).max
-_TRACE = False
 
 
 class NotApplicable(Exception):
@@ -440,10 +440,10 @@ def _price_groups(
         r = site_r[p]
         reach = r / LOWER
         xp, yp = site_x[p], site_y[p]
-        bx_lo = max(int(math.floor((xp - reach - x0) / size)), 0)
-        bx_hi = min(int(math.floor((xp + reach - x0) / size)), nbx - 1)
-        by_lo = max(int(math.floor((yp - reach - y0) / size)), 0)
-        by_hi = min(int(math.floor((yp + reach - y0) / size)), nby - 1)
+        bx_lo = max(math.floor((xp - reach - x0) / size), 0)
+        bx_hi = min(math.floor((xp + reach - x0) / size), nbx - 1)
+        by_lo = max(math.floor((yp - reach - y0) / size), 0)
+        by_hi = min(math.floor((yp + reach - y0) / size), nby - 1)
         for bx in range(bx_lo, bx_hi + 1):
             cx_lo = x0 + bx * size
             dx = max(cx_lo - xp, 0.0, xp - (cx_lo + size))
@@ -623,10 +623,10 @@ def _scan_eligible(
         r = site_r[p]
         reach = r / LOWER
         xp, yp = site_x[p], site_y[p]
-        bx_lo = max(int(math.floor((xp - reach - x0) / size)), 0)
-        bx_hi = min(int(math.floor((xp + reach - x0) / size)), nbx - 1)
-        by_lo = max(int(math.floor((yp - reach - y0) / size)), 0)
-        by_hi = min(int(math.floor((yp + reach - y0) / size)), nby - 1)
+        bx_lo = max(math.floor((xp - reach - x0) / size), 0)
+        bx_hi = min(math.floor((xp + reach - x0) / size), nbx - 1)
+        by_lo = max(math.floor((yp - reach - y0) / size), 0)
+        by_hi = min(math.floor((yp + reach - y0) / size), nby - 1)
         for bx in range(bx_lo, bx_hi + 1):
             for by in range(by_lo, by_hi + 1):
                 b = bx * nby + by
@@ -659,6 +659,7 @@ def _scan_eligible(
                     out[kgi, z] += c_count[c, z]
                 if c_count[c, 2] > 0 and km > far_km[kgi]:
                     far_km[kgi] = km
+
 
 @numba.njit(cache=True)
 def _dual_bound(
@@ -713,10 +714,10 @@ def _dual_bound(
         r = site_r[p]
         reach = r / LOWER
         xp, yp = site_x[p], site_y[p]
-        bx_lo = max(int(math.floor((xp - reach - x0) / size)), 0)
-        bx_hi = min(int(math.floor((xp + reach - x0) / size)), nbx - 1)
-        by_lo = max(int(math.floor((yp - reach - y0) / size)), 0)
-        by_hi = min(int(math.floor((yp + reach - y0) / size)), nby - 1)
+        bx_lo = max(math.floor((xp - reach - x0) / size), 0)
+        bx_hi = min(math.floor((xp + reach - x0) / size), nbx - 1)
+        by_lo = max(math.floor((yp - reach - y0) / size), 0)
+        by_hi = min(math.floor((yp + reach - y0) / size), nby - 1)
         for bx in range(bx_lo, bx_hi + 1):
             cx_lo = x0 + bx * size
             dx = max(cx_lo - xp, 0.0, xp - (cx_lo + size))
@@ -798,15 +799,14 @@ class ColumnResult(FlowResult):
     columns: int = 0
 
 
-def dual_bound(net: Network, params: object, v_cell: np.ndarray) -> float:
+def dual_bound(net: Network, params: PlanParams, v_cell: np.ndarray) -> float:
     """An upper bound on the optimum from any cell duals ``v_cell >= 0`` (weak duality).
 
     Each class takes the smallest dual that keeps every one of its candidate arcs
     feasible, found by scanning all implicit arcs; the bound is then
     ``sum(hours_c * u_c) + sum(hours_e * v_e)``.
     """
-    pw = float(params.priority_weight)  # type: ignore[attr-defined]
-    tc = float(params.travel_cost_per_km)  # type: ignore[attr-defined]
+    pw, tc = float(params.priority_weight), float(params.travel_cost_per_km)
     n_kg = len(net.kg_cell_ptr) - 1
     b_kg = np.full(n_kg, -np.inf)
     np.maximum.at(b_kg, net.cell_kg, pw * net.cell_prio - v_cell)
@@ -817,12 +817,41 @@ def dual_bound(net: Network, params: object, v_cell: np.ndarray) -> float:
         np.maximum.at(b_bin, net.bin_of, b_comm[net.bin_comm])
     u = np.zeros(net.n_classes)
     _dual_bound(
-        net.site_lat, net.site_lon, net.site_r, net.site_x, net.site_y,
-        net.site_group_ptr, net.group_cat, net.comm_lat, net.comm_lon, net.comm_x,
-        net.comm_y, x0, y0, size, nbx, nby, net.bin_ptr, net.bin_comm, net.n_cat,
-        net.kg_cell_ptr, net.kg_cells, net.cell_prio, v_cell, b_kg, b_comm, b_bin,
-        net.tie_ptr, net.tie_comm, net.tie_km, net.class_skill_ptr,
-        net.class_skill_cat, net.class_skill_group, pw, tc, u,
+        net.site_lat,
+        net.site_lon,
+        net.site_r,
+        net.site_x,
+        net.site_y,
+        net.site_group_ptr,
+        net.group_cat,
+        net.comm_lat,
+        net.comm_lon,
+        net.comm_x,
+        net.comm_y,
+        x0,
+        y0,
+        size,
+        nbx,
+        nby,
+        net.bin_ptr,
+        net.bin_comm,
+        net.n_cat,
+        net.kg_cell_ptr,
+        net.kg_cells,
+        net.cell_prio,
+        v_cell,
+        b_kg,
+        b_comm,
+        b_bin,
+        net.tie_ptr,
+        net.tie_comm,
+        net.tie_km,
+        net.class_skill_ptr,
+        net.class_skill_cat,
+        net.class_skill_group,
+        pw,
+        tc,
+        u,
     )
     return float(np.dot(net.class_hours, u) + np.dot(net.cell_hours, v_cell))
 
@@ -839,7 +868,7 @@ def _top(rows: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
 def _taken(
     top: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], offset: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    rc, head, cost, km = top
+    _rc, head, cost, km = top
     row, col = np.nonzero(head >= 0)
     order = np.lexsort((head[row, col], row))
     row, col = row[order], col[order]
@@ -878,7 +907,7 @@ def _node_counts(net: Network) -> tuple[int, int, int, int, int]:
 
 
 def solve_columns(
-    ix: TieIndex, per_round: int = 8, first_round: int = 16, max_rounds: int = 10_000
+    ix: TieIndex, per_round: int = 4, first_round: int = 4, max_rounds: int = 10_000
 ) -> ColumnResult:
     """Solve the labour objective of ``ix`` exactly by column generation.
 
@@ -1010,22 +1039,9 @@ def solve_columns(
         added += master.add(c_tail, n_c + n_g + c_head, c_cost, c_km)
         if added == 0 and rounds > 1:
             break
-        t_solve = time.perf_counter()
         # Only the fixed arcs and this round's are priced here; the kernels above price
         # every implicit arc, those already in the network included.
         status = ns.solve_within([(0, n_fixed), (new_lo, ns.n_arcs)])
-        if _TRACE == 1:
-            print(f"round {rounds}: +{added} arcs, {ns.pivots} pivots, "
-                  f"{time.perf_counter() - t_solve:.3f} s")
-        if _TRACE == 2:
-            pi_t = ns.potentials
-            v = np.maximum(0, pi_t[sink] - pi_t[n_c + n_g : n_c + n_g + n_e]) / scale
-            t_b = time.perf_counter()
-            ub = dual_bound(net, params, v)
-            primal = -ns.optimal_cost / scale
-            print(f"round {rounds}: +{added} arcs, {ns.pivots} pivots, "
-                  f"{t_b - t_solve:.3f} s; primal {primal:.3f} bound {ub:.3f} "
-                  f"gap {(ub - primal) / ub:.2e} ({time.perf_counter() - t_b:.2f} s)")
         if status != "optimal":
             raise SolverError(f"network simplex ended with status {status!r}")
         pi = ns.potentials
@@ -1035,15 +1051,16 @@ def solve_columns(
         raise SolverError(f"column generation did not converge in {max_rounds} rounds")
 
     flows = ns.flows
-    if _TRACE:
-        globals()["_LAST"] = master
     arcs, flow = _disaggregate(ix, master, flows)
     weight = arcs.weight
     objective = float(np.dot(flow, weight))
     rounded_optimum = -ns.optimal_cost / scale
     # Every arc's integer cost is within 1 unit of its score (rint, and at least 1).
     hours = min(total, int(net.cell_hours.sum()))
-    bound = max(rounded_optimum + hours / scale, objective)
+    # The final potentials, read as duals of the cells, give a second bound over every
+    # implicit arc with the true (unrounded) scores: usually the tighter one.
+    v_cell = np.maximum(0, pi[sink] - pi[n_c + n_g : n_c + n_g + n_e]) / scale
+    bound = max(min(rounded_optimum + hours / scale, dual_bound(net, params, v_cell)), objective)
     gap = (bound - objective) / max(abs(bound), 1.0)
     reasons, n_arcs = _reasons(ix, net, arcs, flow)
     return ColumnResult(
@@ -1089,9 +1106,7 @@ def overlap(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return li[keep].astype(_I), ri[keep].astype(_I), length[keep].astype(_I)
 
 
-def _disaggregate(
-    ix: TieIndex, master: _Master, flows: np.ndarray
-) -> tuple[Arcs, np.ndarray]:
+def _disaggregate(ix: TieIndex, master: _Master, flows: np.ndarray) -> tuple[Arcs, np.ndarray]:
     """Hand the aggregated flow to suppliers and demands: compact arcs and their hours."""
     net = master.net
     n_c, n_g, n_e, _, _ = _node_counts(net)
@@ -1175,19 +1190,13 @@ def _disaggregate(
     return arcs, hours
 
 
-def _reasons(
-    ix: TieIndex, net: Network, arcs: Arcs, flow: np.ndarray
-) -> tuple[np.ndarray, int]:
+def _reasons(ix: TieIndex, net: Network, arcs: Arcs, flow: np.ndarray) -> tuple[np.ndarray, int]:
     """Each demand's reason as the plain model decides it, and its candidate-arc count."""
-    from matcher.plan import decide_reasons
-
     s = ix.suppliers
     n_sup, n_d = len(s), len(ix.demand_ids)
     used = np.bincount(arcs.supplier, weights=flow, minlength=n_sup).astype(_I)
     left = s.hours - used
-    count = np.column_stack(
-        (np.ones(n_sup, _I), (used > 0).astype(_I), (left > 0).astype(_I))
-    )
+    count = np.column_stack((np.ones(n_sup, _I), (used > 0).astype(_I), (left > 0).astype(_I)))
     member = net.class_of >= 0
     c_count = np.zeros((net.n_classes, 3), dtype=_I)
     np.add.at(c_count, net.class_of[member], count[member])

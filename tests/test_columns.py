@@ -1,0 +1,344 @@
+"""Column generation over implicit arcs gives the plain model's optimum, reasons and counts.
+
+Guards ``flow_solver="columns"`` (:mod:`matcher.solvers.columns`): its objective against an
+independent LP and brute force (the reference model of ``factories``, which imports
+nothing from ``matcher``), its reasons against the spec's wording and against
+:func:`matcher.plan.demand_reasons` over every candidate arc, each arc it reports against
+the plain model's arc (tie, distance), and the aggregation it rests on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from factories import (
+    PROFILES,
+    brute_force_optimum,
+    lp_optimum,
+    random_tables,
+    reference_model,
+    reference_reasons,
+)
+
+from matcher.dataset import Dataset, dataset_from_frames, load_dataset
+from matcher.eligibility import build_problem, index_dataset
+from matcher.errors import ParameterError
+from matcher.generate import generate
+from matcher.params import PlanParams
+from matcher.plan import TIMING_KEYS, Plan, demand_reasons, plan
+from matcher.solvers.columns import (
+    ColumnResult,
+    NotApplicable,
+    build_network,
+    dual_bound,
+    overlap,
+    solve_columns,
+)
+from matcher.solvers.flow import solve_flow
+
+EXAMPLE = Path(__file__).parent / "data" / "example"
+COLUMNS = PlanParams(flow_solver="columns")
+
+
+def _columns(**kw: object) -> PlanParams:
+    return PlanParams(flow_solver="columns", **kw)  # type: ignore[arg-type]
+
+
+def _same(actual: float, expected: float, slack: float = 0.0) -> None:
+    assert abs(actual - expected) <= max(1e-6 * abs(expected), 1e-6) + slack, (actual, expected)
+
+
+# -- overlap: the north-west corner split ----------------------------------------------
+
+
+def test_overlap_splits_two_partitions_of_one_line() -> None:
+    li, ri, length = overlap(np.array([3, 0, 2, 5]), np.array([1, 4, 0, 5]))
+    assert li.tolist() == [0, 0, 2, 3]
+    assert ri.tolist() == [0, 1, 1, 3]
+    assert length.tolist() == [1, 2, 2, 5]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_overlap_keeps_every_piece_whole(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    left = rng.integers(0, 6, 40)
+    right = rng.multinomial(int(left.sum()), np.ones(25) / 25)
+    li, ri, length = overlap(left, right)
+    assert np.array_equal(np.bincount(li, weights=length, minlength=40), left)
+    assert np.array_equal(np.bincount(ri, weights=length, minlength=25), right)
+    assert (length > 0).all()
+
+
+def test_overlap_refuses_partitions_of_different_lengths() -> None:
+    with pytest.raises(ValueError, match="differ"):
+        overlap(np.array([2]), np.array([3]))
+
+
+# -- the aggregated network -------------------------------------------------------------
+
+
+def _tiny_city() -> Dataset:
+    comms = pd.DataFrame(
+        {
+            "community_id": ["C1", "C2"],
+            "name": ["one", "two"],
+            "district": ["D", "D"],
+            "street": ["S", "S"],
+            "lat": [26.08, 26.09],
+            "lon": [119.30, 119.30],
+            "households": [100, 100],
+        }
+    )
+    units = pd.DataFrame(
+        {
+            "unit_id": ["U1", "U2"],
+            "name": ["u1", "u2"],
+            "kind": ["government", "enterprise"],
+            "level": ["district", "none"],
+            "district": ["D", "D"],
+            "lat": [26.085, 26.085],
+            "lon": [119.31, 119.31],
+        }
+    )
+    cadres = pd.DataFrame(
+        {
+            "cadre_id": ["K1", "K2", "K3", "K4", "K5"],
+            "unit_id": ["U1", "U1", "U1", "U2", "U1"],
+            "skills": ["care", "care", "care;law", "care", "care"],
+            "hours": [4, 6, 5, 3, 2],
+            "home_community_id": ["C1", "C1", "C1", "C1", "C2"],
+        }
+    )
+    demands = pd.DataFrame(
+        {
+            "demand_id": ["D1", "D2", "D3", "D4"],
+            "community_id": ["C1", "C1", "C2", "C1"],
+            "category": ["care", "care", "law", "care"],
+            "hours": [5, 7, 4, 0],
+            "priority": [3, 3, 2, 3],
+        }
+    )
+    return dataset_from_frames(
+        {"communities": comms, "units": units, "cadres": cadres, "demands": demands}
+    )
+
+
+def test_interchangeable_suppliers_share_a_class() -> None:
+    """Same place, unit, home and skills: one class; any difference: another."""
+    net = build_network(index_dataset(_tiny_city()))
+    k1, k2, k3, k4, k5 = net.class_of.tolist()
+    assert k1 == k2  # identical cadres
+    assert len({k1, k3, k4, k5}) == 4  # skills, unit, home differ
+    assert net.class_hours[k1] == 10
+
+
+def test_groups_are_sites_times_skills() -> None:
+    net = build_network(index_dataset(_tiny_city()))
+    # Two sites (homes C1 and C2); C1 has care and law, C2 care only.
+    assert net.n_groups == 3
+    assert sorted(np.diff(net.site_group_ptr).tolist()) == [1, 2]
+
+
+def test_demands_of_one_place_category_and_priority_share_a_cell() -> None:
+    """D1 and D2 merge; D4 has no hours and joins no cell."""
+    net = build_network(index_dataset(_tiny_city()))
+    d1, d2, d3, d4 = net.cell_of.tolist()
+    assert d1 == d2 and d3 != d1 and d4 == -1
+    assert net.cell_hours[d1] == 12
+
+
+def test_tiny_city_plan_equals_the_plain_plan() -> None:
+    """Equal objectives; the cell's hours go to its demands in file order (D1 first)."""
+    a, b = plan(_tiny_city()), plan(_tiny_city(), COLUMNS)
+    _same(b.objective, a.objective)
+    status = b.demand_status.set_index("demand_id")
+    assert status["covered_hours"].to_dict() == {"D1": 5, "D2": 7, "D3": 4, "D4": 0}
+    used = b.assignments.groupby("supplier_id")["hours"].sum()
+    hours = {"K1": 4, "K2": 6, "K3": 5, "K4": 3, "K5": 2}
+    assert all(used[k] <= hours[k] for k in used.index) and used.sum() == 16
+
+
+# -- optimality against independent computations ------------------------------------------
+
+LP_CASES = (
+    [("small", s, _columns()) for s in range(10)]
+    + [("small", s, _columns(travel_cost_per_km=0.25)) for s in range(12, 15)]
+    + [("small", s, _columns(travel_cost_per_km=0.4, max_travel_km=8.0)) for s in (16, 17)]
+    + [("small", s, _columns(priority_weight=0.5)) for s in (18, 19)]
+    + [("dense", s, _columns()) for s in range(3)]
+    + [("dense", s, _columns(travel_cost_per_km=0.6)) for s in (4, 5)]
+)
+
+
+@pytest.mark.parametrize(("profile", "seed", "params"), LP_CASES)
+def test_objective_and_reasons_equal_the_independent_model(
+    profile: str, seed: int, params: PlanParams
+) -> None:
+    tables = random_tables(seed, PROFILES[profile])
+    result = plan(dataset_from_frames(tables), params)
+    model = reference_model(
+        tables,
+        max_travel_km=params.max_travel_km,
+        travel_cost_per_km=params.travel_cost_per_km,
+        priority_weight=params.priority_weight,
+    )
+    optimum = lp_optimum(model)
+    assert isinstance(result.solver, ColumnResult)
+    assert result.status == "optimal"
+    _same(result.objective, optimum)
+    assert result.solver.bound >= optimum - 1e-9
+    assert 0.0 <= result.solver.gap <= 1e-6
+    assert result.kpis["candidate_arcs"] == len(model.arcs)
+    flow = {
+        (r.supplier_kind, r.supplier_id, r.demand_id): int(r.hours)
+        for r in result.assignments.itertuples()
+    }
+    assert set(flow) <= set(model.arcs)
+    _same(sum(x * model.arcs[k].weight for k, x in flow.items()), optimum)
+    for r in result.assignments.itertuples():
+        arc = model.arcs[r.supplier_kind, r.supplier_id, r.demand_id]
+        assert r.tie == arc.tie
+        assert r.km == pytest.approx(arc.km, abs=1e-4)
+    want = reference_reasons(model, flow)
+    got = dict(zip(result.demand_status["demand_id"], result.demand_status["reason"], strict=True))
+    assert got == want
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_objective_equals_brute_force_on_tiny_instances(seed: int) -> None:
+    tables = random_tables(seed, PROFILES["tiny"])
+    result = plan(dataset_from_frames(tables), COLUMNS)
+    _same(result.objective, brute_force_optimum(reference_model(tables)))
+
+
+def test_worked_example(tmp_path: Path) -> None:
+    result = plan(load_dataset(EXAMPLE / "dataset"), COLUMNS)
+    assert round(result.objective, 4) == 139.6961
+    want = pd.read_csv(EXAMPLE / "expected" / "assignments.csv", dtype=str, keep_default_na=False)
+    got = result.assignments
+    key = ["demand_id", "supplier_kind", "supplier_id"]
+    want = want.sort_values(key).reset_index(drop=True)
+    got = got.sort_values(key).reset_index(drop=True)
+    assert got[[*key, "tie"]].astype(str).values.tolist() == want[[*key, "tie"]].values.tolist()
+    assert got["hours"].tolist() == want["hours"].astype(int).tolist()
+    status = pd.read_csv(EXAMPLE / "expected" / "demand_status.csv", dtype=str)
+    got_status = result.demand_status.set_index("demand_id").loc[status["demand_id"]]
+    assert got_status["covered_hours"].tolist() == status["covered_hours"].astype(int).tolist()
+    assert got_status["reason"].fillna("").tolist() == status["reason"].fillna("").tolist()
+
+
+# -- city-like data against the plain model ------------------------------------------------
+
+CITY_CASES = [
+    ("generator", 0, {}),
+    ("own-locations", 1, {"explicit_location_share": 1.0}),
+    ("no-homes", 2, {"home_share": 0.0}),
+]
+
+
+@pytest.mark.parametrize(("name", "seed", "overrides"), CITY_CASES, ids=[c[0] for c in CITY_CASES])
+@pytest.mark.parametrize("travel_cost", [0.05, 0.9])
+def test_city_plan_matches_the_plain_model_arc_by_arc(
+    name: str, seed: int, overrides: dict[str, object], travel_cost: float
+) -> None:
+    """Every reported arc is a plain candidate arc with the same tie and distance; the
+    objective is the plain optimum; the reasons are what ``demand_reasons`` decides over
+    every plain arc for this flow. A steep travel cost makes far ties score <= 0."""
+    ds = dataset_from_frames(generate(scale=0.01, seed=seed, **overrides))
+    params = PlanParams(travel_cost_per_km=travel_cost)
+    full = build_problem(ds, params)
+    plain = solve_flow(full)
+    result = solve_columns(index_dataset(ds, params))
+    assert result.arcs is not None and result.reasons is not None
+    n_d = len(full.demand_ids)
+    key_full = full.arcs.supplier * n_d + full.arcs.demand
+    key = result.arcs.supplier * n_d + result.arcs.demand
+    pos = np.searchsorted(key_full, key)
+    assert np.array_equal(key_full[pos], key)
+    assert np.array_equal(full.arcs.tie[pos], result.arcs.tie)
+    assert np.allclose(full.arcs.km[pos], result.arcs.km, rtol=0, atol=1e-12)
+    flow = np.zeros(len(full.arcs), dtype=np.int64)
+    flow[pos] = result.flow
+    used = np.bincount(full.arcs.supplier, weights=flow, minlength=len(full.suppliers))
+    got = np.bincount(full.arcs.demand, weights=flow, minlength=n_d)
+    assert (used <= full.suppliers.hours).all() and (got <= full.demand_hours).all()
+    _same(result.objective, plain.objective, slack=plain.bound - plain.objective)
+    assert result.bound >= plain.objective - 1e-9
+    assert result.candidate_arcs == len(full.arcs)
+    assert np.array_equal(result.reasons, demand_reasons(full, flow))
+    if travel_cost > 0.5:
+        assert (result.reasons == "too_far").any()
+
+
+def test_dual_bound_bounds_the_optimum_for_any_cell_duals() -> None:
+    """Weak duality: whatever the cells' duals, the bound is at least the optimum, and
+    the optimal duals bring it down to the optimum."""
+    ds = dataset_from_frames(generate(scale=0.01, seed=3))
+    ix = index_dataset(ds)
+    net = build_network(ix)
+    optimum = solve_flow(build_problem(ds)).objective
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        v = rng.uniform(0, 5, net.n_cells)
+        assert dual_bound(net, ix.params, v) >= optimum - 1e-6
+    result = solve_columns(ix)
+    assert optimum - 1e-6 <= result.bound <= optimum + 1e-6 * abs(optimum)
+
+
+# -- determinism and fallbacks --------------------------------------------------------------
+
+
+def _written(result: Plan, out: Path) -> tuple[bytes, bytes, dict[str, object]]:
+    result.write(out)
+    kpis = json.loads((out / "kpis.json").read_text(encoding="utf-8"))
+    for key in TIMING_KEYS:
+        kpis.pop(key, None)
+    return (out / "assignments.csv").read_bytes(), (out / "demand_status.csv").read_bytes(), kpis
+
+
+def test_two_runs_write_identical_tables(tmp_path: Path) -> None:
+    ds = dataset_from_frames(generate(scale=0.01, seed=4))
+    first = _written(plan(ds, COLUMNS), tmp_path / "a")
+    second = _written(plan(ds, COLUMNS), tmp_path / "b")
+    assert first == second
+    assert first[0].count(b"\n") > 100
+
+
+def test_a_dataset_wider_than_the_grid_falls_back_to_the_plain_model() -> None:
+    tables = random_tables(3, PROFILES["small"])
+    comms = tables["communities"].copy()
+    comms.loc[comms.index[0], "lat"] = 70.0  # 44 degrees north of the rest
+    tables["communities"] = comms
+    ds = dataset_from_frames(tables)
+    with pytest.raises(NotApplicable):
+        solve_columns(index_dataset(ds))
+    result = plan(ds, COLUMNS)
+    assert not isinstance(result.solver, ColumnResult)
+    _same(result.objective, plan(ds).objective)
+
+
+def test_a_pair_on_the_radius_falls_back_to_the_plain_model() -> None:
+    """With a zero radius, a cadre at its home community is exactly on the radius: the
+    plain model's own distance decides such a pair."""
+    ds = _tiny_city()
+    params = PlanParams(max_travel_km=0.0)
+    with pytest.raises(NotApplicable, match="radius"):
+        solve_columns(index_dataset(ds, params))
+    result = plan(ds, PlanParams(max_travel_km=0.0, flow_solver="columns"))
+    _same(result.objective, plan(ds, params).objective)
+
+
+def test_integer_rules_always_use_the_arcs() -> None:
+    params = PlanParams(flow_solver="columns", max_communities_per_cadre=1)
+    result = plan(_tiny_city(), params)
+    assert not isinstance(result.solver, ColumnResult)
+    _same(result.objective, plan(_tiny_city(), PlanParams(max_communities_per_cadre=1)).objective)
+
+
+def test_an_unknown_flow_solver_is_refused() -> None:
+    with pytest.raises(ParameterError, match="flow_solver"):
+        PlanParams(flow_solver="simplex")
