@@ -19,6 +19,7 @@ import pandas as pd
 
 from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem
+from matcher.errors import ParameterError
 from matcher.io import write_frame_csv
 from matcher.params import PlanParams
 from matcher.rules import ActiveRules, active_rules
@@ -403,7 +404,14 @@ def compute_kpis(
     }
 
 
-def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Plan:
+def plan(
+    dataset: Dataset | str | Path,
+    params: PlanParams | None = None,
+    *,
+    engine: str = "local",
+    ray_address: str | None = None,
+    jobs: int = 2,
+) -> Plan:
     """Make the optimal plan for a dataset, under the integer rules it asks for.
 
     Without integer rules this is the exact min-cost flow; with any (``min_hours`` or
@@ -416,6 +424,19 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
         A validated :class:`~matcher.dataset.Dataset`, or a folder to load one from.
     params
         Run parameters; the spec's defaults if ``None``.
+    engine
+        Where the labour flow is solved: ``"local"`` (in this process, as one network)
+        or ``"ray"``: its independent parts (several cities in one dataset, say) as Ray
+        tasks, see :func:`matcher.components.solve_flow_parts`. Each part is solved
+        exactly, so the objective is the in-process one; where the optimum is not
+        unique, the plan is the one each part gives alone (a city planned alone gets the
+        same assignments). Integer rules couple the parts: with any, the plan is made in
+        this process whatever the engine.
+    ray_address
+        With ``engine="ray"``: a running Ray cluster (default ``RAY_ADDRESS``, else a
+        local Ray of ``jobs`` CPUs, or the Ray already initialised in this process).
+    jobs
+        With ``engine="ray"``: CPUs of a local Ray instance.
 
     Returns
     -------
@@ -426,6 +447,8 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     ------
     DatasetError
         If ``dataset`` is a folder whose tables do not validate.
+    ParameterError
+        If ``engine`` is neither ``"local"`` nor ``"ray"``.
     InfeasibleError
         If the integer rules contradict each other or the data; it names the demands,
         communities or units at fault.
@@ -436,6 +459,8 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     >>> p.status, p.kpis["objective"], p.kpis["hours_covered"]
     ('optimal', 139.696068, 40)
     """
+    if engine not in ("local", "ray"):
+        raise ParameterError("engine", engine, "local or ray")
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     params = params or PlanParams()
@@ -446,6 +471,10 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     result: FlowResult
     if rules.any:
         result = solve_integer(dataset, problem, rules, params, t0 + params.time_limit_s)
+    elif engine == "ray":
+        from matcher.components import solve_flow_parts
+
+        result = solve_flow_parts(problem, engine="ray", ray_address=ray_address, jobs=jobs)
     else:
         result = solve_flow(problem)
     t2 = time.perf_counter()
