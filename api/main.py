@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
                 settings.max_concurrent_runs,
                 settings.run_time_limit_s,
                 settings.dispatch_interval_s,
+                solve_engine=settings.engine,
+                ray_address=settings.ray_address,
             )
             dispatcher.start()
         app.state.dispatcher = dispatcher

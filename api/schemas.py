@@ -194,6 +194,11 @@ class ParamsCreate(BaseModel):
     integer_solver: Literal["highs", "cpsat"] | None = Field(
         default=None, description="Engine of the labour model under integer rules (highs)."
     )
+    flow_solver: Literal["arcs", "columns"] | None = Field(
+        default=None,
+        description="Engine of the labour flow without integer rules: arcs (every "
+        "candidate arc, the default) or columns (column generation, lean at city scale).",
+    )
 
 
 class IntegerRulesCreate(BaseModel):

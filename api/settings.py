@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -64,6 +66,20 @@ class Settings(BaseSettings):
         le=10,
         description="MATCHER_DISPATCH_INTERVAL_S: how often the dispatcher looks for queued "
         "runs, cancellations and time limits.",
+    )
+    engine: Literal["local", "ray"] = Field(
+        default="local",
+        description="MATCHER_ENGINE: where a plan run's labour flow is solved: local (in "
+        "the run's worker process) or ray (its independent parts, several cities in one "
+        "dataset say, as Ray tasks; the same objective). Runs with integer rules (min_hours, "
+        "funds, lead options, a community limit or a coverage floor) couple the parts and "
+        "are solved in the worker process whatever this says; recommendation runs too.",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="MATCHER_RAY_ADDRESS: the Ray cluster of engine ray (ray://host:10001 "
+        "or host:6379). Default RAY_ADDRESS, else a local Ray started by each run's worker "
+        "for that run (slow to start: give a cluster for real use).",
     )
     log_level: str = Field(
         default="info", description="MATCHER_LOG_LEVEL: uvicorn's log level (debug, info ...)."

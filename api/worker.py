@@ -73,7 +73,14 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def run_in_worker(database_url: str, run_id: str, claim_token: str, parent_pid: int) -> None:
+def run_in_worker(
+    database_url: str,
+    run_id: str,
+    claim_token: str,
+    parent_pid: int,
+    solve_engine: str = "local",
+    ray_address: str | None = None,
+) -> None:
     """The worker process's job: plan one run and store the plan (or, for a
     recommendation run, recommend and store the recommendation).
 
@@ -85,6 +92,9 @@ def run_in_worker(database_url: str, run_id: str, claim_token: str, parent_pid: 
         The run, and the token the dispatcher claimed it with.
     parent_pid
         The server's process id; the worker exits when it is gone.
+    solve_engine, ray_address
+        Where the plan's labour flow is solved (settings ``engine`` and ``ray_address``);
+        see :func:`matcher.plan`.
     """
     _watch_parent(parent_pid)
     import matcher
@@ -107,7 +117,9 @@ def run_in_worker(database_url: str, run_id: str, claim_token: str, parent_pid: 
 
             run_recommendation(factory, run_id, claim_token, dataset, params, t_load)
             return
-        result = matcher.plan(dataset, params)
+        result = matcher.plan(
+            dataset, params, engine=solve_engine, ray_address=ray_address, jobs=os.cpu_count() or 1
+        )
         timings = {"load": t_load, **result.timings}
         t1 = time.perf_counter()
         with session_scope(factory) as session:
@@ -164,6 +176,8 @@ class Dispatcher:
         Time limit (s) for runs that did not ask for one.
     interval
         Seconds between looks at the queue.
+    solve_engine, ray_address
+        Where workers solve plans' labour flows (settings ``engine``, ``ray_address``).
     """
 
     def __init__(
@@ -173,6 +187,8 @@ class Dispatcher:
         max_concurrent: int,
         default_limit: float,
         interval: float = 0.2,
+        solve_engine: str = "local",
+        ray_address: str | None = None,
     ) -> None:
         self.engine = engine
         self.factory = make_sessionmaker(engine)
@@ -180,6 +196,8 @@ class Dispatcher:
         self.max_concurrent = max_concurrent
         self.default_limit = default_limit
         self.interval = interval
+        self.solve_engine = solve_engine
+        self.ray_address = ray_address
         self.jobs: dict[str, _Job] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -268,7 +286,14 @@ class Dispatcher:
             limit = session.execute(select(Run.time_limit_s).where(Run.id == run_id)).scalar_one()
         process = self._ctx.Process(
             target=run_in_worker,
-            args=(self.database_url, run_id, token, os.getpid()),
+            args=(
+                self.database_url,
+                run_id,
+                token,
+                os.getpid(),
+                self.solve_engine,
+                self.ray_address,
+            ),
             name=f"matcher-run-{run_id}",
             daemon=True,
         )

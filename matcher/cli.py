@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -65,7 +66,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     t_load = time.perf_counter() - t0
     for w in ds.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    result = plan(ds, params)
+    if args.jobs is not None and args.jobs < 1:
+        raise ParameterError("jobs", args.jobs, "a whole number, 1 or more")
+    jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
+    result = plan(ds, params, engine=args.engine, ray_address=args.ray_address, jobs=jobs)
+    if args.engine == "ray" and result.kpis.get("rules"):
+        print(
+            "note: integer rules couple the parts of the plan; it was made in this process",
+            file=sys.stderr,
+        )
     written = result.write(args.out) if args.out else []
     if not args.quiet:
         print(f"Dataset {ds.source}: " + ", ".join(f"{n} {t}" for t, n in ds.summary().items()))
@@ -291,6 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="folder for the plan's tables")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="solve in this process (default) or the flow's independent parts as Ray tasks "
+        "(a local Ray, or --ray-address)",
+    )
+    p.add_argument("--ray-address", help="a running Ray cluster (default: RAY_ADDRESS)")
+    p.add_argument("--jobs", type=int, help="CPUs of a local Ray (default: one per core)")
     _add_param_option(p)
     p.set_defaults(func=cmd_plan)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -37,6 +38,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher.io import write_tables
+from matcher.schema import TABLES_BY_NAME, Kind
 
 __all__ = [
     "CATEGORIES",
@@ -44,6 +46,7 @@ __all__ = [
     "DISTRICTS",
     "TABLES",
     "GeneratorConfig",
+    "combine_cities",
     "generate",
     "write_tables",
 ]
@@ -1190,3 +1193,82 @@ def generate(scale: float = 1.0, seed: int = 0, **overrides: Any) -> dict[str, p
         ),
     }
     return tables
+
+
+_PLACE_COLUMNS = ("district", "street")
+"""Text columns that place a row in a city; prefixed too, so that two cities' streets of
+one name do not merge (an alliance covers its (district, street) wherever it is)."""
+
+
+def combine_cities(
+    cities: Sequence[Mapping[str, pd.DataFrame]],
+    prefixes: Sequence[str],
+    offsets: Sequence[tuple[float, float]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Put several cities' tables into one dataset, keeping every city's ids apart.
+
+    Every id and reference column (``community_id``, ``unit_id``, ``cadre_id``,
+    ``home_community_id``, ...; whatever the spec's schema marks as an id or a reference)
+    and the ``district`` and ``street`` columns get the city's prefix; each city's
+    coordinates (``lat``/``lon`` of communities, units and cadres; empty cells stay
+    empty) are shifted by its offset; then the tables are stacked city by city. Cities
+    far enough apart (a few degrees) share no tie, so they are independent parts of the
+    labour flow.
+
+    Parameters
+    ----------
+    cities
+        One ``dict`` of frames per city (from :func:`generate`, or a loaded dataset's
+        ``tables()``).
+    prefixes
+        One distinct prefix per city, such as ``"A-"``.
+    offsets
+        ``(degrees latitude, degrees longitude)`` added to each city's coordinates
+        (default: none).
+
+    Returns
+    -------
+    dict[str, pandas.DataFrame]
+        One frame per table that some city has.
+
+    Raises
+    ------
+    ValueError
+        If the numbers of cities, prefixes and offsets differ, or prefixes repeat.
+
+    Examples
+    --------
+    >>> a, b = generate(scale=0.02, seed=1), generate(scale=0.02, seed=2)
+    >>> both = combine_cities([a, b], ["A-", "B-"], [(0.0, 0.0), (3.0, 0.0)])
+    >>> len(both["cadres"]) == len(a["cadres"]) + len(b["cadres"])
+    True
+    >>> both["cadres"]["cadre_id"].iloc[-1]
+    'B-K001580'
+    """
+    offsets = list(offsets) if offsets is not None else [(0.0, 0.0)] * len(cities)
+    if not len(cities) == len(prefixes) == len(offsets):
+        raise ValueError("give one prefix and one offset per city")
+    if len(set(prefixes)) != len(prefixes):
+        raise ValueError("prefixes must differ, or two cities' ids could collide")
+    names = [n for n in TABLES_BY_NAME if any(n in c for c in cities)]
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        schema = TABLES_BY_NAME[name]
+        ids = {c.name for c in schema.columns if c.kind in (Kind.ID, Kind.REF)}
+        frames = []
+        for city, prefix, (dlat, dlon) in zip(cities, prefixes, offsets, strict=True):
+            if name not in city:
+                continue
+            frame = city[name].copy()
+            for col in frame.columns:
+                if col in ids or col in _PLACE_COLUMNS:
+                    # Empty optional references (a cadre with no home) stay empty.
+                    frame[col] = frame[col].where(
+                        frame[col].isna(), prefix + frame[col].astype(str)
+                    )
+            if "lat" in frame.columns:
+                frame["lat"] = frame["lat"].astype(float) + dlat
+                frame["lon"] = frame["lon"].astype(float) + dlon
+            frames.append(frame)
+        out[name] = pd.concat(frames, ignore_index=True)
+    return out

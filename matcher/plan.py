@@ -17,14 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.components import solve_flow_parts
 from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem, index_dataset
+from matcher.errors import ParameterError
 from matcher.io import write_frame_csv
 from matcher.params import PlanParams
 from matcher.reasons import decide_reasons
 from matcher.rules import ActiveRules, active_rules
 from matcher.solvers.columns import ColumnResult, NotApplicable, compact_problem, solve_columns
-from matcher.solvers.flow import FlowResult, solve_flow
+from matcher.solvers.flow import FlowResult
 from matcher.solvers.integer import IntegerResult, part_kpis, solve_integer
 
 ASSIGNMENT_COLUMNS = (
@@ -367,7 +369,14 @@ def compute_kpis(
     }
 
 
-def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Plan:
+def plan(
+    dataset: Dataset | str | Path,
+    params: PlanParams | None = None,
+    *,
+    engine: str = "local",
+    ray_address: str | None = None,
+    jobs: int = 2,
+) -> Plan:
     """Make the optimal plan for a dataset, under the integer rules it asks for.
 
     Without integer rules this is the exact min-cost flow; with any (``min_hours`` or
@@ -380,6 +389,19 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
         A validated :class:`~matcher.dataset.Dataset`, or a folder to load one from.
     params
         Run parameters; the spec's defaults if ``None``.
+    engine
+        Where the labour flow's independent parts (several cities in one dataset, say;
+        see :func:`matcher.components.solve_flow_parts`) are solved: ``"local"`` (in
+        this process) or ``"ray"`` (as Ray tasks). Each part is solved exactly and
+        alone, so both engines give the same plan, and a city planned alone gets the
+        same assignments as within a larger dataset. Integer rules couple the parts:
+        with any, the plan is made in this process whatever the engine; so is
+        ``flow_solver="columns"`` with the ``"local"`` engine.
+    ray_address
+        With ``engine="ray"``: a running Ray cluster (default ``RAY_ADDRESS``, else a
+        local Ray of ``jobs`` CPUs, or the Ray already initialised in this process).
+    jobs
+        With ``engine="ray"``: CPUs of a local Ray instance.
 
     Returns
     -------
@@ -390,6 +412,8 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     ------
     DatasetError
         If ``dataset`` is a folder whose tables do not validate.
+    ParameterError
+        If ``engine`` is neither ``"local"`` nor ``"ray"``.
     InfeasibleError
         If the integer rules contradict each other or the data; it names the demands,
         communities or units at fault.
@@ -400,12 +424,14 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     >>> p.status, p.kpis["objective"], p.kpis["hours_covered"]
     ('optimal', 139.696068, 40)
     """
+    if engine not in ("local", "ray"):
+        raise ParameterError("engine", engine, "local or ray")
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     params = params or PlanParams()
     t0 = time.perf_counter()
     rules = active_rules(dataset, params)
-    if not rules.any and params.flow_solver == "columns":
+    if not rules.any and params.flow_solver == "columns" and engine == "local":
         ix = index_dataset(dataset, params)
         t1 = time.perf_counter()
         try:
@@ -421,7 +447,8 @@ def plan(dataset: Dataset | str | Path, params: PlanParams | None = None) -> Pla
     if rules.any:
         result = solve_integer(dataset, problem, rules, params, t0 + params.time_limit_s)
     else:
-        result = solve_flow(problem)
+        # Part by part, in this process or on Ray: the same flow either way.
+        result = solve_flow_parts(problem, engine=engine, ray_address=ray_address, jobs=jobs)
     t2 = time.perf_counter()
     return build_plan(dataset, problem, rules, result, {"build": t1 - t0, "solve": t2 - t1})
 
