@@ -293,7 +293,10 @@ def test_ray_parts_equal_local_parts_on_two_cities(
         )
     _parts_plan(two_cities).write(tmp_path / "here")
     plan(two_cities, engine="ray").write(tmp_path / "ray")
+    plan(two_cities).write(tmp_path / "default")
     assert _folder(tmp_path / "ray") == _folder(tmp_path / "here")
+    # The default in-process plan is the same plan: the engine never changes it.
+    assert _folder(tmp_path / "default") == _folder(tmp_path / "here")
 
 
 def test_cli_plan_engine_ray(tmp_path: Path, local_ray: Any) -> None:
