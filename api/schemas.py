@@ -194,10 +194,11 @@ class ParamsCreate(BaseModel):
     integer_solver: Literal["highs", "cpsat"] | None = Field(
         default=None, description="Engine of the labour model under integer rules (highs)."
     )
-    flow_solver: Literal["arcs", "columns"] | None = Field(
+    flow_solver: Literal["auto", "arcs", "columns"] | None = Field(
         default=None,
         description="Engine of the labour flow without integer rules: arcs (every "
-        "candidate arc, the default) or columns (column generation, lean at city scale).",
+        "candidate arc), columns (column generation, lean at city scale) or auto "
+        "(columns from 5,000 suppliers up; the default).",
     )
 
 

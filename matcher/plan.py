@@ -22,7 +22,7 @@ from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem, index_dataset
 from matcher.errors import ParameterError
 from matcher.io import write_frame_csv
-from matcher.params import PlanParams
+from matcher.params import AUTO_COLUMNS_SUPPLIERS, PlanParams
 from matcher.reasons import decide_reasons
 from matcher.rules import ActiveRules, active_rules
 from matcher.solvers.columns import ColumnResult, NotApplicable, compact_problem, solve_columns
@@ -431,7 +431,7 @@ def plan(
     params = params or PlanParams()
     t0 = time.perf_counter()
     rules = active_rules(dataset, params)
-    if not rules.any and params.flow_solver == "columns" and engine == "local":
+    if not rules.any and engine == "local" and _use_columns(dataset, params):
         ix = index_dataset(dataset, params)
         t1 = time.perf_counter()
         try:
@@ -451,6 +451,13 @@ def plan(
         result = solve_flow_parts(problem, engine=engine, ray_address=ray_address, jobs=jobs)
     t2 = time.perf_counter()
     return build_plan(dataset, problem, rules, result, {"build": t1 - t0, "solve": t2 - t1})
+
+
+def _use_columns(dataset: Dataset, params: PlanParams) -> bool:
+    if params.flow_solver != "auto":
+        return params.flow_solver == "columns"
+    services = int((dataset.resources["kind"] == "service").sum())
+    return len(dataset.cadres) + services >= AUTO_COLUMNS_SUPPLIERS
 
 
 def build_plan(

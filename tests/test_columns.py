@@ -10,6 +10,7 @@ the plain model's arc (tie, distance), and the aggregation it rests on.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -342,3 +343,15 @@ def test_integer_rules_always_use_the_arcs() -> None:
 def test_an_unknown_flow_solver_is_refused() -> None:
     with pytest.raises(ParameterError, match="flow_solver"):
         PlanParams(flow_solver="simplex")
+
+
+def test_auto_uses_columns_from_the_supplier_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``flow_solver="auto"`` (the default): the arcs for small datasets, columns for
+    large ones; either way the same optimum."""
+    small = plan(_tiny_city())
+    assert not isinstance(small.solver, ColumnResult)
+    monkeypatch.setattr(sys.modules["matcher.plan"], "AUTO_COLUMNS_SUPPLIERS", 5)
+    large = plan(_tiny_city())
+    assert isinstance(large.solver, ColumnResult)
+    _same(large.objective, small.objective)
+    assert isinstance(plan(_tiny_city(), PlanParams(flow_solver="arcs")).solver, type(small.solver))
