@@ -17,7 +17,7 @@ scale, far beyond what a graph library should hold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -139,11 +139,8 @@ class Arcs:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A dataset turned into arrays for the solvers, with its candidate arcs.
-
-    Build one with :func:`build_problem`.
-    """
+class Indexed:
+    """A dataset's communities, units, categories, suppliers and demands as arrays."""
 
     params: PlanParams
     community_ids: np.ndarray
@@ -158,6 +155,15 @@ class Problem:
     demand_category: np.ndarray
     demand_hours: np.ndarray
     demand_priority: np.ndarray
+
+
+@dataclass(frozen=True)
+class Problem(Indexed):
+    """A dataset turned into arrays for the solvers, with its candidate arcs.
+
+    Build one with :func:`build_problem`.
+    """
+
     arcs: Arcs
 
 
@@ -405,7 +411,7 @@ def hour_score(priority: np.ndarray, km: np.ndarray, params: PlanParams) -> np.n
 
 
 @dataclass(frozen=True)
-class TieIndex:
+class TieIndex(Indexed):
     """A dataset indexed for eligibility, before any candidate arc is found.
 
     :func:`build_problem` expands it to every candidate arc; the column-generation solver
@@ -419,19 +425,6 @@ class TieIndex:
         Unit-community pairs reached through alliances (unique).
     """
 
-    params: PlanParams
-    community_ids: np.ndarray
-    community_lat: np.ndarray
-    community_lon: np.ndarray
-    community_district: np.ndarray
-    unit_ids: np.ndarray
-    categories: tuple[str, ...]
-    suppliers: Suppliers
-    demand_ids: np.ndarray
-    demand_community: np.ndarray
-    demand_category: np.ndarray
-    demand_hours: np.ndarray
-    demand_priority: np.ndarray
     pair_unit: np.ndarray
     pair_comm: np.ndarray
     alliance_unit: np.ndarray
@@ -439,22 +432,8 @@ class TieIndex:
 
     def problem(self, arcs: Arcs) -> Problem:
         """The :class:`Problem` of this index with the given candidate arcs."""
-        return Problem(
-            params=self.params,
-            community_ids=self.community_ids,
-            community_lat=self.community_lat,
-            community_lon=self.community_lon,
-            community_district=self.community_district,
-            unit_ids=self.unit_ids,
-            categories=self.categories,
-            suppliers=self.suppliers,
-            demand_ids=self.demand_ids,
-            demand_community=self.demand_community,
-            demand_category=self.demand_category,
-            demand_hours=self.demand_hours,
-            demand_priority=self.demand_priority,
-            arcs=arcs,
-        )
+        shared = {f.name: getattr(self, f.name) for f in fields(Indexed)}
+        return Problem(**shared, arcs=arcs)
 
 
 def index_dataset(dataset: Dataset, params: PlanParams | None = None) -> TieIndex:

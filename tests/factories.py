@@ -89,6 +89,21 @@ TINY = Profile(
 PROFILES: dict[str, Profile] = {"small": SMALL, "dense": DENSE, "tiny": TINY}
 
 
+LP_PARAMS: list[tuple[str, int, dict[str, float]]] = (
+    [("small", s, {}) for s in range(12)]
+    + [("small", s, {"travel_cost_per_km": 0.25}) for s in range(12, 16)]
+    + [("small", s, {"travel_cost_per_km": 0.4, "max_travel_km": 8.0}) for s in (16, 17)]
+    + [("small", s, {"priority_weight": 0.5}) for s in (18, 19)]
+    + [("dense", s, {}) for s in range(4)]
+    + [("dense", s, {"travel_cost_per_km": 0.6}) for s in (4, 5)]
+)
+"""Cities and run parameters whose optimum the tests check against :func:`lp_optimum`.
+
+Default weights score almost every arc well above zero; steeper travel costs spread the
+scores down through zero, so that rounding or dropping near-worthless arcs would show.
+"""
+
+
 def _count(rng: np.random.Generator, bounds: tuple[int, int]) -> int:
     return int(rng.integers(bounds[0], bounds[1] + 1))
 

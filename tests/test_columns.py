@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from factories import (
+    LP_PARAMS,
     PROFILES,
     brute_force_optimum,
     lp_optimum,
@@ -165,14 +166,7 @@ def test_tiny_city_plan_equals_the_plain_plan() -> None:
 
 # -- optimality against independent computations ------------------------------------------
 
-LP_CASES = (
-    [("small", s, _columns()) for s in range(10)]
-    + [("small", s, _columns(travel_cost_per_km=0.25)) for s in range(12, 15)]
-    + [("small", s, _columns(travel_cost_per_km=0.4, max_travel_km=8.0)) for s in (16, 17)]
-    + [("small", s, _columns(priority_weight=0.5)) for s in (18, 19)]
-    + [("dense", s, _columns()) for s in range(3)]
-    + [("dense", s, _columns(travel_cost_per_km=0.6)) for s in (4, 5)]
-)
+LP_CASES = [(profile, seed, _columns(**kw)) for profile, seed, kw in LP_PARAMS]
 
 
 @pytest.mark.parametrize(("profile", "seed", "params"), LP_CASES)

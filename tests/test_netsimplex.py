@@ -378,3 +378,43 @@ def test_medium_transportation_warm() -> None:
     sub = (supplies, tails[seen], heads[seen], caps[seen], costs[seen])
     assert ns.optimal_cost == ortools_solve(n, *sub)[1]
     check_solution(ns, *sub)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_solve_within_is_optimal_over_the_priced_ranges(seed: int) -> None:
+    """Pricing only the fixed arcs and each round's new ones, the flow is optimal for the
+    network of those arcs plus the tree; pricing every range proves the whole optimum.
+
+    As in column generation, the added arcs never bind (their capacity exceeds any flow),
+    so an arc left unpriced sits at flow 0, as if absent."""
+    rng = np.random.default_rng(5000 + seed)
+    n_sup, n_dem = int(rng.integers(5, 40)), int(rng.integers(5, 25))
+    n, supplies, tails, heads, caps, costs = transportation(
+        rng, n_sup, n_dem, 8 * (n_sup + n_dem), 10**6
+    )
+    fixed = np.r_[np.arange(n_sup), np.arange(len(tails) - n_dem - 1, len(tails))]
+    rest = np.setdiff1d(np.arange(len(tails)), fixed)
+    caps = caps.copy()
+    caps[rest] = int(supplies.max()) + 1
+    rng.shuffle(rest)
+    ns = NetworkSimplex(n, supplies)
+    order = fixed.astype(_I)
+    ns.add_arcs(tails[fixed], heads[fixed], caps[fixed], costs[fixed])
+    for idx in np.array_split(rest, 3):
+        lo = ns.n_arcs
+        ns.add_arcs(tails[idx], heads[idx], caps[idx], costs[idx])
+        order = np.r_[order, idx].astype(_I)
+        assert ns.solve_within([(0, len(fixed)), (lo, ns.n_arcs)]) == "optimal"
+        # Optimal for the arcs priced (fixed, new) together with the tree's arcs.
+        f = ns.flows
+        priced = np.zeros(ns.n_arcs, dtype=bool)
+        priced[: len(fixed)] = True
+        priced[lo:] = True
+        keep = priced | (f > 0)
+        sub = (supplies, tails[order][keep], heads[order][keep], caps[order][keep])
+        _, ref_cost = ortools_solve(n, *sub, costs[order][keep])
+        assert ns.optimal_cost == ref_cost
+    assert ns.solve_within([(0, ns.n_arcs)]) == "optimal"
+    _, ref_cost = ortools_solve(n, supplies, tails[order], heads[order], caps[order], costs[order])
+    assert ns.optimal_cost == ref_cost
+    check_solution(ns, supplies, tails[order], heads[order], caps[order], costs[order])

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from factories import (
+    LP_PARAMS,
     PROFILES,
     ReferenceModel,
     brute_force_optimum,
@@ -55,16 +56,7 @@ def _objective_of_assignments(result: Plan, model: ReferenceModel) -> float:
     )
 
 
-# Default weights score almost every arc well above zero; steeper travel costs spread the
-# scores down through zero, so that rounding or dropping near-worthless arcs would show.
-LP_CASES = (
-    [("small", s, PlanParams()) for s in range(12)]
-    + [("small", s, PlanParams(travel_cost_per_km=0.25)) for s in range(12, 16)]
-    + [("small", s, PlanParams(travel_cost_per_km=0.4, max_travel_km=8.0)) for s in (16, 17)]
-    + [("small", s, PlanParams(priority_weight=0.5)) for s in (18, 19)]
-    + [("dense", s, PlanParams()) for s in range(4)]
-    + [("dense", s, PlanParams(travel_cost_per_km=0.6)) for s in (4, 5)]
-)
+LP_CASES = [(profile, seed, PlanParams(**kw)) for profile, seed, kw in LP_PARAMS]
 
 
 @pytest.mark.parametrize(("profile", "seed", "params"), LP_CASES)

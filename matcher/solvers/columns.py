@@ -352,6 +352,26 @@ def _hav(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 @numba.njit(cache=True, inline="always")
+def _window(
+    xp: float, yp: float, r: float, x0: float, y0: float, size: float, nbx: int, nby: int
+) -> tuple[int, int, int, int]:
+    """The grid cells (inclusive ranges in x and y) that may hold a point within ``r``."""
+    reach = r / LOWER
+    return (
+        max(math.floor((xp - reach - x0) / size), 0),
+        min(math.floor((xp + reach - x0) / size), nbx - 1),
+        max(math.floor((yp - reach - y0) / size), 0),
+        min(math.floor((yp + reach - y0) / size), nby - 1),
+    )
+
+
+@numba.njit(cache=True, inline="always")
+def _gap(v: float, lo: float, size: float) -> float:
+    """Distance along one axis from ``v`` to the interval ``[lo, lo + size]``."""
+    return max(lo - v, 0.0, v - (lo + size))
+
+
+@numba.njit(cache=True, inline="always")
 def _cost(w: float, scale: float) -> int:
     c = int(np.rint(w * scale))
     return -max(c, 1)
@@ -438,21 +458,15 @@ def _price_groups(
         for g in range(g_lo, g_hi):
             pmin = min(pmin, pi_group[g])
         r = site_r[p]
-        reach = r / LOWER
         xp, yp = site_x[p], site_y[p]
-        bx_lo = max(math.floor((xp - reach - x0) / size), 0)
-        bx_hi = min(math.floor((xp + reach - x0) / size), nbx - 1)
-        by_lo = max(math.floor((yp - reach - y0) / size), 0)
-        by_hi = min(math.floor((yp + reach - y0) / size), nby - 1)
+        bx_lo, bx_hi, by_lo, by_hi = _window(xp, yp, r, x0, y0, size, nbx, nby)
         for bx in range(bx_lo, bx_hi + 1):
-            cx_lo = x0 + bx * size
-            dx = max(cx_lo - xp, 0.0, xp - (cx_lo + size))
+            dx = _gap(xp, x0 + bx * size, size)
             for by in range(by_lo, by_hi + 1):
                 b = bx * nby + by
                 if bin_ptr[b] == bin_ptr[b + 1]:
                     continue
-                cy_lo = y0 + by * size
-                dy = max(cy_lo - yp, 0.0, yp - (cy_lo + size))
+                dy = _gap(yp, y0 + by * size, size)
                 dlb = LOWER * math.sqrt(dx * dx + dy * dy)
                 if dlb > r or pmin + cs * dlb >= a_bin[b] + 1.0:
                     continue
@@ -621,12 +635,8 @@ def _scan_eligible(
     for p in range(len(site_lat)):
         g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
         r = site_r[p]
-        reach = r / LOWER
         xp, yp = site_x[p], site_y[p]
-        bx_lo = max(math.floor((xp - reach - x0) / size), 0)
-        bx_hi = min(math.floor((xp + reach - x0) / size), nbx - 1)
-        by_lo = max(math.floor((yp - reach - y0) / size), 0)
-        by_hi = min(math.floor((yp + reach - y0) / size), nby - 1)
+        bx_lo, bx_hi, by_lo, by_hi = _window(xp, yp, r, x0, y0, size, nbx, nby)
         for bx in range(bx_lo, bx_hi + 1):
             for by in range(by_lo, by_hi + 1):
                 b = bx * nby + by
@@ -712,21 +722,15 @@ def _dual_bound(
         if g_lo == g_hi:
             continue
         r = site_r[p]
-        reach = r / LOWER
         xp, yp = site_x[p], site_y[p]
-        bx_lo = max(math.floor((xp - reach - x0) / size), 0)
-        bx_hi = min(math.floor((xp + reach - x0) / size), nbx - 1)
-        by_lo = max(math.floor((yp - reach - y0) / size), 0)
-        by_hi = min(math.floor((yp + reach - y0) / size), nby - 1)
+        bx_lo, bx_hi, by_lo, by_hi = _window(xp, yp, r, x0, y0, size, nbx, nby)
         for bx in range(bx_lo, bx_hi + 1):
-            cx_lo = x0 + bx * size
-            dx = max(cx_lo - xp, 0.0, xp - (cx_lo + size))
+            dx = _gap(xp, x0 + bx * size, size)
             for by in range(by_lo, by_hi + 1):
                 b = bx * nby + by
                 if bin_ptr[b] == bin_ptr[b + 1]:
                     continue
-                cy_lo = y0 + by * size
-                dy = max(cy_lo - yp, 0.0, yp - (cy_lo + size))
+                dy = _gap(yp, y0 + by * size, size)
                 dlb = LOWER * math.sqrt(dx * dx + dy * dy)
                 if dlb > r:
                     continue

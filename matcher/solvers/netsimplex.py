@@ -664,24 +664,7 @@ class NetworkSimplex:
             under the big-M penalty). ``"unbounded"`` cannot occur (capacities are finite).
         """
         n = self._n
-        c_max = max(1, self._max_abs_cost)
-        big_m = (n + 1) * c_max + 1
-        # |pi| <= M + (n - 1) c_max; |reduced cost| <= c_max + 2 max|pi|; keep headroom.
-        if (4 * n + 4) * c_max + 2 > _INT64_MAX // 2:
-            raise OverflowError("costs too large for int64 potentials with this many nodes")
-        if big_m > self._big_m:
-            self._big_m = big_m
-        _set_big_m(
-            n,
-            self._big_m,
-            self._src,
-            self._cost,
-            self._parent,
-            self._pred,
-            self._pred_dir,
-            self._thread,
-            self._pi,
-        )
+        self._raise_big_m()
         total = n + self._m
         pivots = 0
         if self._new_lo is not None and self._new_lo < total:
@@ -704,11 +687,13 @@ class NetworkSimplex:
     def solve_within(self, ranges: list[tuple[int, int]]) -> str:
         """Optimise pricing only the real arcs whose ids lie in the ``[lo, hi)`` ranges.
 
-        The other arcs keep their flow and state but are never priced, so the result is
-        optimal for the network restricted to the ranges (and the tree arcs). Column
-        generation uses this to price only the arcs it just added plus the fixed ones:
-        its own pricing of the implicit arcs covers the rest, so a pivot never scans the
-        many old arcs that cannot enter.
+        The other arcs keep their flow and state but are never priced: the result is
+        optimal for the network of the ranges' arcs and the tree's, with every other arc
+        held at its bound (flow 0 for one at its lower bound, as if absent). Column
+        generation uses this to price only the fixed arcs and the ones it just added,
+        whose capacities exceed any flow so that none is held at an upper bound: its own
+        pricing of the implicit arcs covers the rest, so a pivot never scans the many old
+        arcs that cannot enter.
 
         Returns
         -------
@@ -716,21 +701,7 @@ class NetworkSimplex:
             As :meth:`solve`.
         """
         n = self._n
-        c_max = max(1, self._max_abs_cost)
-        if (4 * n + 4) * c_max + 2 > _INT64_MAX // 2:
-            raise OverflowError("costs too large for int64 potentials with this many nodes")
-        self._big_m = max(self._big_m, (n + 1) * c_max + 1)
-        _set_big_m(
-            n,
-            self._big_m,
-            self._src,
-            self._cost,
-            self._parent,
-            self._pred,
-            self._pred_dir,
-            self._thread,
-            self._pi,
-        )
+        self._raise_big_m()
         pivots = 0
         code = 0
         while True:
@@ -750,6 +721,26 @@ class NetworkSimplex:
         self._status = _STATUS[int(code)]
         self._solved = True
         return self._status
+
+    def _raise_big_m(self) -> None:
+        """Raise the artificial arcs' cost to the big-M of the costs added so far."""
+        n = self._n
+        c_max = max(1, self._max_abs_cost)
+        # |pi| <= M + (n - 1) c_max; |reduced cost| <= c_max + 2 max|pi|; keep headroom.
+        if (4 * n + 4) * c_max + 2 > _INT64_MAX // 2:
+            raise OverflowError("costs too large for int64 potentials with this many nodes")
+        self._big_m = max(self._big_m, (n + 1) * c_max + 1)
+        _set_big_m(
+            n,
+            self._big_m,
+            self._src,
+            self._cost,
+            self._parent,
+            self._pred,
+            self._pred_dir,
+            self._thread,
+            self._pi,
+        )
 
     def _pivot(
         self, search_lo: int, next_arc: int, block: int, hi: int | None = None
