@@ -920,8 +920,10 @@ def solve_columns(
     ix
         From :func:`matcher.eligibility.index_dataset`.
     per_round, first_round
-        Arcs each group and class may bring in per pricing round (the first round,
-        priced at zero potentials, takes more).
+        Arcs each group and class may bring in per pricing round; the first round is
+        priced at zero potentials, so it brings in each one's best-scoring arcs.
+        ``benchmarks/bench_city.py`` chose 4 and 4 (8 or 16 brought in more arcs than
+        they saved rounds).
     max_rounds
         A safeguard; column generation ends long before.
 
@@ -936,6 +938,14 @@ def solve_columns(
     NotApplicable
         If the dataset is outside what this solver handles (see :func:`build_network`)
         or a pair lies on a radius to the last bits (the plain model decides it then).
+
+    Examples
+    --------
+    >>> from matcher.dataset import load_dataset
+    >>> from matcher.eligibility import index_dataset
+    >>> r = solve_columns(index_dataset(load_dataset("tests/data/example/dataset")))
+    >>> r.status, round(r.objective, 4), r.candidate_arcs
+    ('optimal', 139.6961, 9)
     """
     start = time.perf_counter()
     params = ix.params
@@ -1093,8 +1103,9 @@ def overlap(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     Examples
     --------
-    >>> [a.tolist() for a in overlap(np.array([3, 2]), np.array([1, 4]))]
-    [[0, 0, 1], [0, 1, 1], [2, 2, 2]]
+    >>> left, right, length = overlap(np.array([3, 2]), np.array([1, 4]))
+    >>> left.tolist(), right.tolist(), length.tolist()
+    ([0, 0, 1], [0, 1, 1], [1, 2, 2])
     """
     lb = np.cumsum(left)
     rb = np.cumsum(right)
