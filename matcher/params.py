@@ -17,8 +17,8 @@ AUTO_COLUMNS_SUPPLIERS = 5000
 """From this many suppliers up, ``flow_solver="auto"`` uses column generation.
 
 Measured by ``benchmarks/bench_city.py``: at the generator's scale 0.05 (about 4,000
-cadres, 341,406 arcs) both take about 1.4 s; at scale 0.1 columns take 0.68x the time and
-0.70x the memory, at scale 1.0 0.67x and 0.05x.
+cadres, 341,406 arcs) both take about 1 s; at scale 0.1 columns take 0.59x the time and
+0.70x the memory of the arcs, at scale 1.0 0.54x and 0.04x.
 """
 
 
