@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,13 +261,18 @@ def _bins(sizes: Sequence[int], n_bins: int) -> list[list[int]]:
     return [sorted(b) for b in bins if b]
 
 
-def _ray_batches(
-    batches: list[list[FlowPart]], jobs: int, address: str | None
-) -> Iterator[tuple[int, list[PartResult]]]:
-    """Solve each batch of parts as one Ray task; yield (batch index, results).
+@contextmanager
+def ray_session(address: str | None, jobs: int) -> Iterator[Any]:
+    """The ``ray`` module, ready for tasks, for the length of a ``with`` block.
 
     Starts a local Ray instance of ``jobs`` CPUs (and stops it after) unless Ray is
-    running in this process already or ``address`` (or ``RAY_ADDRESS``) names a cluster.
+    running in this process already (left running) or ``address`` (or ``RAY_ADDRESS``)
+    names a cluster. Scenario batches and flow parts both run through it.
+
+    Raises
+    ------
+    SolverError
+        Ray is not installed, or does not start or answer.
     """
     try:
         import ray
@@ -289,6 +295,17 @@ def _ray_batches(
             ) from exc
         started = True
     try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_batches(
+    batches: list[list[FlowPart]], jobs: int, address: str | None
+) -> Iterator[tuple[int, list[PartResult]]]:
+    """Solve each batch of parts as one Ray task; yield (batch index, results)."""
+    with ray_session(address, jobs) as ray:
         task = ray.remote(num_cpus=1)(_solve_batch)
         refs = {task.remote(batch): i for i, batch in enumerate(batches)}
         pending = list(refs)
@@ -300,9 +317,6 @@ def _ray_batches(
                 except Exception as exc:
                     raise SolverError(f"a Ray task solving part of the flow failed: {exc}") from exc
                 yield refs[ref], result
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _assemble(

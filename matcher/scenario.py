@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.components import ray_session
 from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.errors import DatasetError, MatcherError, ParameterError
 from matcher.params import PlanParams
@@ -1071,22 +1072,9 @@ def _ray_map(
 ) -> Iterator[tuple[int, ScenarioOutcome]]:
     """Run ``_run_file`` on each call as a Ray task; yield (index, outcome) as they end.
 
-    Starts a local Ray instance of ``jobs`` CPUs (and stops it after) unless Ray is
-    running in this process already or ``address`` (or ``RAY_ADDRESS``) names a cluster.
+    Ray is started, reused or reached as :func:`matcher.components.ray_session` says.
     """
-    import os
-
-    import ray
-
-    started = False
-    if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS")
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if address is None:
-            options["num_cpus"] = jobs
-        ray.init(address=address, **options)
-        started = True
-    try:
+    with ray_session(address, jobs) as ray:
         task = ray.remote(num_cpus=1)(_run_file)
         refs = {task.remote(*call): i for i, call in enumerate(calls)}
         pending = list(refs)
@@ -1094,9 +1082,6 @@ def _ray_map(
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
                 yield refs[ref], ray.get(ref)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def run_scenarios(
