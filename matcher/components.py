@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components as _csgraph_components
 from matcher.eligibility import Arcs, Problem, Suppliers
 from matcher.errors import ParameterError, SolverError
 from matcher.params import PlanParams
-from matcher.solvers.flow import FlowResult, solve_flow
+from matcher.solvers.flow import FlowResult, solve_flow, useful_arcs
 
 ENGINES: tuple[str, ...] = ("local", "ray")
 """Where :func:`solve_flow_parts` runs the parts."""
@@ -38,20 +38,6 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 SOLVER = "ortools.min_cost_flow"
 
 _I = np.int64
-
-
-def useful_arcs(problem: Problem) -> np.ndarray:
-    """Which arcs can carry hours: score above zero, supplier and demand with hours.
-
-    The same mask :func:`~matcher.solvers.flow.solve_flow` builds its network from.
-    """
-    arcs = problem.arcs
-    mask: np.ndarray = (
-        (arcs.weight > 0)
-        & (problem.suppliers.hours[arcs.supplier] > 0)
-        & (problem.demand_hours[arcs.demand] > 0)
-    )
-    return mask
 
 
 def connected_components(problem: Problem) -> tuple[int, np.ndarray, np.ndarray]:

@@ -76,7 +76,7 @@ from matcher.params import PlanParams
 from matcher.plan import REASONS, Plan
 from matcher.report import PlanTables, plan_dataset, read_plan
 from matcher.rules import active_rules
-from matcher.solvers.flow import solve_flow
+from matcher.solvers.flow import solve_flow, useful_arcs
 
 LANGS = ("en", "zh")
 METHODS = ("duals", "resolve")
@@ -622,16 +622,6 @@ def _costs(problem: Problem) -> np.ndarray:
     )
 
 
-def _useful(problem: Problem) -> np.ndarray:
-    a = problem.arcs
-    useful: np.ndarray = (
-        (a.weight > 0)
-        & (problem.suppliers.hours[a.supplier] > 0)
-        & (problem.demand_hours[a.demand] > 0)
-    )
-    return useful
-
-
 def _residual(problem: Problem, flow: np.ndarray) -> _Residual | None:
     """Longest paths to the sink in the residual network; ``None`` if ``flow`` is not
     optimal for the solver's integer costs (some cycle would add value)."""
@@ -640,7 +630,7 @@ def _residual(problem: Problem, flow: np.ndarray) -> _Residual | None:
     src, snk = n_s + n_d, n_s + n_d + 1
     n = n_s + n_d + 2
     cost = _costs(problem)
-    useful = np.flatnonzero(_useful(problem))
+    useful = np.flatnonzero(useful_arcs(problem))
     busy = np.flatnonzero(flow > 0)
     sup_used = np.bincount(a.supplier, weights=flow, minlength=n_s).astype(np.int64)
     covered = np.bincount(a.demand, weights=flow, minlength=n_d).astype(np.int64)

@@ -6,7 +6,6 @@ The Ray tests share one local Ray instance (``ray.init(num_cpus=2)``), as
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from plan_files import plan_files
 
 from matcher.cli import main
 from matcher.components import (
@@ -22,16 +22,15 @@ from matcher.components import (
     connected_components,
     solve_component,
     solve_flow_parts,
-    useful_arcs,
 )
 from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.eligibility import Problem, build_problem
 from matcher.errors import ParameterError, SolverError
 from matcher.generate import combine_cities, generate
 from matcher.params import PlanParams
-from matcher.plan import TIMING_KEYS, Plan, build_plan, plan
+from matcher.plan import Plan, build_plan, plan
 from matcher.rules import active_rules
-from matcher.solvers.flow import FlowResult, solve_flow
+from matcher.solvers.flow import FlowResult, solve_flow, useful_arcs
 from tests.factories import random_tables
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"
@@ -101,15 +100,6 @@ def _parts_plan(dataset: Dataset) -> Plan:
     problem = build_problem(dataset)
     result = solve_flow_parts(problem)
     return build_plan(dataset, problem, active_rules(dataset, problem.params), result, {})
-
-
-def _folder(path: Path) -> dict[str, Any]:
-    kpis = json.loads((path / "kpis.json").read_text(encoding="utf-8"))
-    return {
-        "assignments": (path / "assignments.csv").read_bytes(),
-        "demand_status": (path / "demand_status.csv").read_bytes(),
-        "kpis": {k: v for k, v in kpis.items() if k not in TIMING_KEYS},
-    }
 
 
 # --------------------------------------------------------------------------------------
@@ -274,7 +264,7 @@ def test_ray_plan_equals_the_in_process_plan(
 ) -> None:
     plan(one_city).write(tmp_path / "here")
     plan(one_city, engine="ray").write(tmp_path / "ray")
-    assert _folder(tmp_path / "ray") == _folder(tmp_path / "here")
+    assert plan_files(tmp_path / "ray") == plan_files(tmp_path / "here")
     assert local_ray.is_initialized()  # a Ray the caller started is left running
 
 
@@ -294,9 +284,9 @@ def test_ray_parts_equal_local_parts_on_two_cities(
     _parts_plan(two_cities).write(tmp_path / "here")
     plan(two_cities, engine="ray").write(tmp_path / "ray")
     plan(two_cities).write(tmp_path / "default")
-    assert _folder(tmp_path / "ray") == _folder(tmp_path / "here")
+    assert plan_files(tmp_path / "ray") == plan_files(tmp_path / "here")
     # The default in-process plan is the same plan: the engine never changes it.
-    assert _folder(tmp_path / "default") == _folder(tmp_path / "here")
+    assert plan_files(tmp_path / "default") == plan_files(tmp_path / "here")
 
 
 def test_cli_plan_engine_ray(tmp_path: Path, local_ray: Any) -> None:
@@ -304,4 +294,4 @@ def test_cli_plan_engine_ray(tmp_path: Path, local_ray: Any) -> None:
     assert main([*base, str(tmp_path / "here")]) == 0
     options = ["--engine", "ray", "--jobs", "2"]
     assert main([*base, str(tmp_path / "ray"), *options]) == 0
-    assert _folder(tmp_path / "ray") == _folder(tmp_path / "here")
+    assert plan_files(tmp_path / "ray") == plan_files(tmp_path / "here")

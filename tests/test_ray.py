@@ -6,30 +6,20 @@ Runs against a local Ray instance (``ray.init(num_cpus=2)``), as the README's
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from plan_files import plan_files
 
 from matcher.cli import main
 from matcher.errors import ParameterError
-from matcher.plan import TIMING_KEYS
 from matcher.scenario import run_scenarios
 
 ray = pytest.importorskip("ray")  # in the dev extra: `make test` always has it
 
 SCEN = Path(__file__).parent / "data" / "scenarios"
 FILES = [SCEN / f for f in ("base.yaml", "double-care.yaml", "more-supply.json")]
-
-
-def _folder(path: Path) -> dict[str, Any]:
-    kpis = json.loads((path / "kpis.json").read_text(encoding="utf-8"))
-    return {
-        "assignments": (path / "assignments.csv").read_bytes(),
-        "demand_status": (path / "demand_status.csv").read_bytes(),
-        "kpis": {k: v for k, v in kpis.items() if k not in TIMING_KEYS},
-    }
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +38,7 @@ def test_ray_batch_equals_the_in_process_batch(tmp_path: Path, local_ray: Any) -
     assert [o.name for o in remote] == ["base", "double-care", "more-supply"]
     assert not any(o.error for o in here + remote)
     for o in here:
-        assert _folder(tmp_path / "here" / o.name) == _folder(tmp_path / "ray" / o.name)
+        assert plan_files(tmp_path / "here" / o.name) == plan_files(tmp_path / "ray" / o.name)
     assert len(lines) == 3 and comparison is not None
     assert (tmp_path / "ray" / "comparison.csv").read_bytes() == (
         tmp_path / "here" / "comparison.csv"
@@ -65,7 +55,7 @@ def test_cli_engine_ray_starts_and_stops_its_own_ray(tmp_path: Path) -> None:
     assert not ray.is_initialized()
     here, _ = run_scenarios(FILES[:2], tmp_path / "here", jobs=1)
     for o in here:
-        assert _folder(tmp_path / o.name) == _folder(tmp_path / "here" / o.name)
+        assert plan_files(tmp_path / o.name) == plan_files(tmp_path / "here" / o.name)
 
 
 def test_unknown_engine_is_refused(tmp_path: Path) -> None:

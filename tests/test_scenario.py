@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 import yaml
 from factories import lp_optimum, reference_model
+from plan_files import plan_files
 
 from matcher.cli import main
 from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.eligibility import TIES, build_problem
 from matcher.params import PlanParams
-from matcher.plan import TIMING_KEYS
 from matcher.scenario import (
     CHANGE_TYPES,
     Scenario,
@@ -541,15 +541,6 @@ def test_cli_scenario_errors_exit_2_naming_file_change_and_field(
 # --------------------------------------------------------------------------------------
 
 
-def _folder(path: Path) -> dict[str, Any]:
-    kpis = json.loads((path / "kpis.json").read_text(encoding="utf-8"))
-    return {
-        "assignments": (path / "assignments.csv").read_bytes(),
-        "demand_status": (path / "demand_status.csv").read_bytes(),
-        "kpis": {k: v for k, v in kpis.items() if k not in TIMING_KEYS},
-    }
-
-
 def test_batch_in_parallel_equals_one_by_one(tmp_path: Path) -> None:
     files = [SCEN / f for f in ("base.yaml", "double-care.yaml", "more-supply.json", "fewer.yaml")]
     lines: list[str] = []
@@ -558,7 +549,7 @@ def test_batch_in_parallel_equals_one_by_one(tmp_path: Path) -> None:
     assert [o.name for o in parallel] == ["base", "double-care", "more-supply", "fewer"]
     assert not any(o.error for o in serial + parallel)
     for o in serial:
-        assert _folder(tmp_path / "one" / o.name) == _folder(tmp_path / "two" / o.name)
+        assert plan_files(tmp_path / "one" / o.name) == plan_files(tmp_path / "two" / o.name)
     # Each one also equals a direct run of the scenario in this process.
     direct = run_scenario(load_scenario(SCEN / "more-supply.json"))
     assert direct.assignments.equals(

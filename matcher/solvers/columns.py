@@ -103,6 +103,7 @@ class Network:
     class_members: np.ndarray  # supplier ids grouped by class, file order
     class_member_ptr: np.ndarray
     class_skill_ptr: np.ndarray
+    class_skill_owner: np.ndarray  # per (class, skill) entry: its class
     class_skill_cat: np.ndarray
     class_skill_group: np.ndarray
     # sites and groups
@@ -304,6 +305,7 @@ def build_network(ix: TieIndex) -> Network:
         class_members=members,
         class_member_ptr=member_ptr,
         class_skill_ptr=class_skill_ptr,
+        class_skill_owner=sk_owner,
         class_skill_cat=sk_cat.astype(_I),
         class_skill_group=class_skill_group.astype(_I),
         site_lat=site_lat,
@@ -973,7 +975,7 @@ def solve_columns(
     supplies[source], supplies[sink] = total, -total
     ns = NetworkSimplex(n_nodes, supplies)
     big = max(total, 1)
-    sk_owner = np.repeat(np.arange(n_c, dtype=_I), np.diff(net.class_skill_ptr))
+    sk_owner = net.class_skill_owner
     # Fixed arcs: source -> class, class -> group, cell -> sink, source -> sink.
     ns.add_arcs(np.full(n_c, source), np.arange(n_c), net.class_hours, np.zeros(n_c, _I))
     ns.add_arcs(
@@ -1159,7 +1161,7 @@ def _disaggregate(ix: TieIndex, master: _Master, flows: np.ndarray) -> tuple[Arc
     via_group = tail >= n_c
 
     # Through groups: match each group's inflows (classes) to its outflows (cells).
-    sk_owner = np.repeat(np.arange(n_c, dtype=_I), np.diff(net.class_skill_ptr))
+    sk_owner = net.class_skill_owner
     cg = np.flatnonzero(f_cg > 0)
     cg = cg[np.lexsort((sk_owner[cg], net.class_skill_group[cg]))]
     gt = np.flatnonzero(via_group)
@@ -1239,9 +1241,8 @@ def _reasons(ix: TieIndex, net: Network, arcs: Arcs, flow: np.ndarray) -> tuple[
     member = net.class_of >= 0
     c_count = np.zeros((net.n_classes, 3), dtype=_I)
     np.add.at(c_count, net.class_of[member], count[member])
-    sk_owner = np.repeat(np.arange(net.n_classes, dtype=_I), np.diff(net.class_skill_ptr))
     g_count = np.zeros((net.n_groups, 3), dtype=_I)
-    np.add.at(g_count, net.class_skill_group, c_count[sk_owner])
+    np.add.at(g_count, net.class_skill_group, c_count[net.class_skill_owner])
 
     n_kg = len(net.kg_demands)
     kg_want = net.kg_demands > 0

@@ -65,6 +65,20 @@ class FlowResult:
         return self.status == "optimal"
 
 
+def useful_arcs(problem: Problem) -> np.ndarray:
+    """Which arcs can carry hours: score above zero, supplier and demand with hours.
+
+    The flow network is built from these; arcs left out never carry hours.
+    """
+    arcs = problem.arcs
+    mask: np.ndarray = (
+        (arcs.weight > 0)
+        & (problem.suppliers.hours[arcs.supplier] > 0)
+        & (problem.demand_hours[arcs.demand] > 0)
+    )
+    return mask
+
+
 def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResult:
     """Solve the labour objective of ``problem`` to proven optimality.
 
@@ -102,7 +116,7 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     # Every arc scoring above zero enters, even one whose score rounds to 0 at this scale:
     # it then costs one unit, an error below 1/scale per hour that the bound accounts for.
     cost = np.maximum(np.rint(arcs.weight * scale), 1.0)
-    useful = (arcs.weight > 0) & (sup_hours[arcs.supplier] > 0) & (dem_hours[arcs.demand] > 0)
+    useful = useful_arcs(problem)
     if capacity is not None:
         useful &= capacity > 0
     idx = np.flatnonzero(useful)
