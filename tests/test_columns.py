@@ -145,6 +145,30 @@ def test_groups_are_sites_times_skills() -> None:
     assert sorted(np.diff(net.site_group_ptr).tolist()) == [1, 2]
 
 
+def test_each_site_lists_exactly_the_communities_within_its_radius() -> None:
+    """The pricing cache: every (site, community) pair within the radius, and no other.
+
+    Checked against an all-pairs haversine in numpy on a generated city whose sites
+    include service resources with their own ranges.
+    """
+    ds = dataset_from_frames(generate(scale=0.02, seed=5))
+    net = build_network(index_dataset(ds))
+    lat1, lon1 = np.radians(net.site_lat)[:, None], np.radians(net.site_lon)[:, None]
+    lat2, lon2 = np.radians(net.comm_lat)[None, :], np.radians(net.comm_lon)[None, :]
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    assert len(np.unique(net.site_r)) > 1
+    for p in range(len(net.site_lat)):
+        lo, hi = net.near_ptr[p], net.near_ptr[p + 1]
+        want = np.flatnonzero(km[p] <= net.site_r[p])
+        got = net.near_comm[lo:hi]
+        assert sorted(got.tolist()) == want.tolist()
+        assert np.allclose(net.near_km[lo:hi], km[p, got], rtol=0, atol=1e-9)
+
+
 def test_demands_of_one_place_category_and_priority_share_a_cell() -> None:
     """D1 and D2 merge; D4 has no hours and joins no cell."""
     net = build_network(index_dataset(_tiny_city()))

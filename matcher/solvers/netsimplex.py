@@ -442,13 +442,26 @@ def _simplex(
                 succ_num[u] -= old_succ_num
                 u = parent[u]
 
-            # ---- Potentials: shift the moved subtree so that in_arc becomes tight.
+            # ---- Potentials: shift the moved subtree so that in_arc becomes tight, or,
+            # when that subtree holds most of the tree, the rest the other way (only
+            # differences matter; the root is re-zeroed once at the end).
             sigma = pi[v_in] - pi[u_in] - pred_dir[u_in] * cost[in_arc]
             end = thread[last_succ[u_in]]
-            u = u_in
-            while u != end:
-                pi[u] += sigma
-                u = thread[u]
+            if 2 * succ_num[u_in] <= n + 1:
+                u = u_in
+                while u != end:
+                    pi[u] += sigma
+                    u = thread[u]
+            else:
+                u = end
+                while u != u_in:
+                    pi[u] -= sigma
+                    u = thread[u]
+
+    shift = pi[n]
+    if shift != 0:
+        for w in range(n + 1):
+            pi[w] -= shift
 
     status = 0
     for a in range(n):
