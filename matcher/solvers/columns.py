@@ -394,6 +394,21 @@ def _gap(v: float, lo: float, size: float) -> float:
 
 
 @numba.njit(cache=True, inline="always")
+def _on_radius(km: float, r: float) -> int:
+    """1 if ``km`` is within :data:`BORDER` (relative) of the radius ``r``: borderline."""
+    return 1 if abs(km - r) <= BORDER * max(r, 1.0) else 0
+
+
+@numba.njit(cache=True, inline="always")
+def _put(fill: bool, comm: np.ndarray, km_out: np.ndarray, j: int, k: int, km: float) -> int:
+    """Record pair ``j`` (when filling) and return the next free slot."""
+    if fill:
+        comm[j] = k
+        km_out[j] = km
+    return j + 1
+
+
+@numba.njit(cache=True, inline="always")
 def _cost(w: float, scale: float) -> int:
     c = int(np.rint(w * scale))
     return -max(c, 1)
@@ -477,14 +492,9 @@ def _near_pairs(
                     if LOWER * math.sqrt(ex * ex + ey * ey) > r:
                         continue
                     km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
-                    if abs(km - r) <= BORDER * max(r, 1.0):
-                        border += 1
-                    if km > r:
-                        continue
-                    if fill:
-                        comm[j] = k
-                        km_out[j] = km
-                    j += 1
+                    border += _on_radius(km, r)
+                    if km <= r:
+                        j = _put(fill, comm, km_out, j, k, km)
     if not fill:
         ptr[len(site_lat)] = j
     return border
@@ -593,14 +603,9 @@ def _tie_pairs(
             if t >= lo and k == h:
                 continue
             km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
-            if abs(km - r) <= BORDER * max(r, 1.0):
-                border += 1
-            if km <= r:
-                continue
-            if fill:
-                comm[j] = k
-                km_out[j] = km
-            j += 1
+            border += _on_radius(km, r)
+            if km > r:
+                j = _put(fill, comm, km_out, j, k, km)
     if not fill:
         ptr[len(class_site)] = j
     return border
