@@ -82,6 +82,9 @@ def child(folder: str, out: str, lp_max_scale: float, scale: float, solver: str)
         "gap": p.solver.gap,
         "peak_mib": _peak_mib(),
         "columns": p.kpis.get("column_generation"),
+        "solve_split": {
+            k: p.timings[k] for k in ("solve_simplex", "solve_pricing") if k in p.timings
+        },
     }
     if solver != "arcs":
         return result
@@ -134,6 +137,12 @@ def _print_run(r: dict[str, Any]) -> float:
     print(f"  [{r['solver']}] process wall {r['process_wall']:.1f} s{extra}")
     for name, (sec, mib) in r["stages"].items():
         print(f"    {name:<8} {sec:8.3f} s   peak RSS {mib:8.0f} MiB")
+        split = r.get("solve_split")
+        if name == "solve" and split:
+            print(
+                f"      of which network simplex {split['solve_simplex']:.3f} s "
+                f"({r['columns']['pivots']:,} pivots), pricing {split['solve_pricing']:.3f} s"
+            )
     print(f"    end to end (load..write) {end_to_end:.2f} s, peak RSS {r['peak_mib']:.0f} MiB")
     print(f"    objective {r['objective']:,.4f}  bound {r['bound']:,.4f}  gap {r['gap']:.1e}")
     return end_to_end

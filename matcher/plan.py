@@ -439,7 +439,12 @@ def plan(
         except NotApplicable:
             pass  # a case the grid does not cover: the plain model below decides it
         else:
-            timings = {"build": t1 - t0, "solve": time.perf_counter() - t1}
+            timings = {
+                "build": t1 - t0,
+                "solve": time.perf_counter() - t1,
+                "solve_simplex": columns.simplex_seconds,
+                "solve_pricing": columns.pricing_seconds,
+            }
             return build_plan(dataset, compact_problem(ix, columns), rules, columns, timings)
     problem = build_problem(dataset, params)
     t1 = time.perf_counter()
@@ -488,7 +493,11 @@ def build_plan(
     kpis["rules"] = rules.names()
     if isinstance(result, ColumnResult):
         kpis["candidate_arcs"] = result.candidate_arcs
-        kpis["column_generation"] = {"rounds": result.rounds, "columns": result.columns}
+        kpis["column_generation"] = {
+            "rounds": result.rounds,
+            "columns": result.columns,
+            "pivots": result.pivots,
+        }
     extra: dict[str, pd.DataFrame] = {}
     if isinstance(result, IntegerResult):
         kpis["start_objective"] = _r(result.start_objective or 0.0)

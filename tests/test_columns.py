@@ -177,6 +177,15 @@ def test_demands_of_one_place_category_and_priority_share_a_cell() -> None:
     assert net.cell_hours[d1] == 12
 
 
+def test_the_plan_reports_its_rounds_pivots_and_where_the_solve_went() -> None:
+    """kpis.column_generation counts the work; the run's timings split the solve."""
+    p = plan(_tiny_city(), COLUMNS)
+    cg = p.kpis["column_generation"]
+    assert cg["rounds"] >= 1 and cg["columns"] >= 1 and cg["pivots"] >= 1
+    split = p.timings["solve_simplex"] + p.timings["solve_pricing"]
+    assert 0 < split <= p.timings["solve"]
+
+
 def test_tiny_city_plan_equals_the_plain_plan() -> None:
     """Equal objectives; the cell's hours go to its demands in file order (D1 first)."""
     a, b = plan(_tiny_city()), plan(_tiny_city(), COLUMNS)
