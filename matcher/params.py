@@ -55,7 +55,9 @@ class PlanParams:
         Random seed for solvers that search; results for the same dataset, parameters and
         seed are identical. The min-cost flow is deterministic and needs none. Default 0.
     workers
-        Search workers (threads) for the integer rules. Default 2 (this machine's cores).
+        Search workers (threads) for the integer rules, and threads pricing the implicit
+        arcs of ``flow_solver="columns"`` (the plan is the same for any number).
+        Default 2 (this machine's cores).
     deterministic
         Interleave the integer search's workers in a fixed order, so that a search that
         ends with a proof gives the same plan every run (one stopped by the time limit

@@ -9,6 +9,7 @@ the plain model's arc (tie, distance), and the aggregation it rests on.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ from matcher.errors import ParameterError
 from matcher.generate import generate
 from matcher.params import PlanParams
 from matcher.plan import TIMING_KEYS, Plan, demand_reasons, plan
+from matcher.solvers import columns as cols
 from matcher.solvers.columns import (
     ColumnResult,
     NotApplicable,
@@ -315,6 +317,91 @@ def test_dual_bound_bounds_the_optimum_for_any_cell_duals() -> None:
         assert dual_bound(net, ix.params, v) >= optimum - 1e-6
     result = solve_columns(ix)
     assert optimum - 1e-6 <= result.bound <= optimum + 1e-6 * abs(optimum)
+
+
+# -- pricing in parts --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parts", [1, 2, 5, 16])
+def test_parts_cover_the_range_in_order(parts: int) -> None:
+    work = np.random.default_rng(parts).integers(0, 50, 101)
+    bounds = cols._parts(work, parts)
+    assert len(bounds) == parts + 1 and bounds[0] == 0 and bounds[-1] == len(work)
+    assert (np.diff(bounds) >= 0).all()
+    # No part holds much more than its share (one item's work at most above it).
+    share = [work[a:b].sum() for a, b in itertools.pairwise(bounds)]
+    assert max(share) <= work.sum() / parts + work.max()
+
+
+def test_pricing_in_parts_keeps_what_one_pass_keeps() -> None:
+    """Whatever the split, each group and class keeps the same most negative arcs as one
+    sequential pass, and each cell the same reduced costs (ties may pick other groups)."""
+    ix = index_dataset(dataset_from_frames(generate(scale=0.02, seed=5)))
+    net = build_network(ix)
+    pw, tc, scale = 1.0, 0.05, 1e6
+    n_c, n_g, n_e = net.n_classes, net.n_groups, net.n_cells
+    rng = np.random.default_rng(1)
+    pi_class = rng.integers(0, 2_000_000, n_c)
+    pi_group = rng.integers(0, 2_000_000, n_g)
+    pi_cell = rng.integers(0, 6_000_000, n_e)
+    a_kg = np.full(len(net.kg_cell_ptr) - 1, -np.inf)
+    np.maximum.at(a_kg, net.cell_kg, pw * net.cell_prio * scale + pi_cell)
+    a_comm = a_kg.reshape(-1, net.n_cat).max(axis=1)
+    shared = (net.near_ptr, net.near_comm, net.near_km, net.n_cat, net.kg_cell_ptr)
+    tail = (net.kg_cells, net.cell_prio, pi_cell, a_kg, a_comm, pw, tc, scale)
+    one_g, one_e = cols._top(n_g, 3), cols._top(n_e, 4)
+    n_sites = len(net.site_group_ptr) - 1
+    group_args = (net.site_group_ptr, net.group_cat, pi_group, *shared, *tail)
+    cols._price_groups(0, n_sites, *group_args, *one_g, *one_e)
+    tie_args = (
+        net.tie_ptr,
+        net.tie_comm,
+        net.tie_km,
+        net.class_skill_ptr,
+        net.class_skill_cat,
+        pi_class,
+        net.n_cat,
+        net.kg_cell_ptr,
+        net.kg_cells,
+        net.cell_prio,
+        pi_cell,
+        a_kg,
+        pw,
+        tc,
+        scale,
+    )
+    one_c = cols._top(n_c, 3)
+    cols._price_ties(0, n_c, *tie_args, *one_c)
+    assert (one_g[1] >= 0).sum() > 100 and (one_c[1] >= 0).sum() > 100
+    for k in (1, 3, 16):
+        top_g, top_e = cols._top(n_g, 3), cols._top(n_e, 4)
+        parts_e = tuple(np.stack([a] * k) for a in cols._top(n_e, 4))
+        site_parts = cols._parts(np.diff(net.near_ptr), k)
+        cols._price_groups_in_parts(site_parts, *group_args, *top_g, *parts_e)
+        cols._merge_parts(*parts_e, *top_e)
+        for a, b in zip(top_g, one_g, strict=True):
+            assert np.array_equal(a, b)
+        assert np.array_equal(np.sort(top_e[0], axis=1), np.sort(one_e[0], axis=1))
+        top_c = cols._top(n_c, 3)
+        cols._price_ties_in_parts(cols._parts(np.diff(net.tie_ptr), k), *tie_args, *top_c)
+        for a, b in zip(top_c, one_c, strict=True):
+            assert np.array_equal(a, b)
+
+
+def test_the_plan_does_not_depend_on_the_number_of_threads(tmp_path: Path) -> None:
+    """Pricing runs in parallel over a fixed number of parts, not one per thread."""
+    import numba
+
+    ds = dataset_from_frames(generate(scale=0.02, seed=6))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = _written(plan(ds, COLUMNS), tmp_path / "one")
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = _written(plan(ds, COLUMNS), tmp_path / "many")
+    finally:
+        numba.set_num_threads(before)
+    assert one == many
 
 
 # -- determinism and fallbacks --------------------------------------------------------------

@@ -418,3 +418,49 @@ def test_solve_within_is_optimal_over_the_priced_ranges(seed: int) -> None:
     _, ref_cost = ortools_solve(n, supplies, tails[order], heads[order], caps[order], costs[order])
     assert ns.optimal_cost == ref_cost
     check_solution(ns, supplies, tails[order], heads[order], caps[order], costs[order])
+
+
+@pytest.mark.parametrize("every", [1, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_renumbering_mid_solve_keeps_the_callers_node_ids(seed: int, every: int) -> None:
+    """Renumbering the nodes every ``every`` pivots (thousands in real use) must not
+    change the optimum, the flows' arc ids, or the node ids the potentials use: the
+    certificate is checked in the caller's ids, cold, warm and within ranges."""
+    rng = np.random.default_rng(7000 + seed)
+    n = int(rng.integers(5, 50))
+    supplies, tails, heads, caps, costs = random_network(rng, n, 6 * n, 25, -30, 50)
+    ns = NetworkSimplex(n, supplies)
+    ns.renumber_every = every
+    m = len(tails)
+    for k, (lo, hi) in enumerate([(0, m // 2), (m // 2, 3 * m // 4), (3 * m // 4, m)]):
+        ns.add_arcs(tails[lo:hi], heads[lo:hi], caps[lo:hi], costs[lo:hi])
+        # cold, warm, then pricing within ranges that together cover every arc
+        status = ns.solve() if k < 2 else ns.solve_within([(0, lo), (lo, hi)])
+        sub = (supplies, tails[:hi], heads[:hi], caps[:hi], costs[:hi])
+        ref_status, ref_cost = ortools_solve(n, *sub)
+        assert status == ref_status
+        if status == "optimal":
+            assert ns.optimal_cost == ref_cost
+            check_solution(ns, *sub)
+        else:
+            ns._check_tree()
+
+
+def test_renumbering_follows_the_thread() -> None:
+    """After a warm solve the internal node order is the tree's preorder (the point of
+    renumbering), while the caller's ids still map to the same nodes."""
+    rng = np.random.default_rng(11)
+    n_sup, n_dem = 30, 20
+    n, supplies, tails, heads, caps, costs = transportation(rng, n_sup, n_dem, 300, 1000)
+    ns = NetworkSimplex(n, supplies)
+    ns.add_arcs(tails[:150], heads[:150], caps[:150], costs[:150])
+    ns.solve()
+    ns.add_arcs(tails[150:], heads[150:], caps[150:], costs[150:])
+    ns.solve()
+    ns._renumber()
+    order, u = [], int(ns._thread[n])
+    while u != n:
+        order.append(u)
+        u = int(ns._thread[u])
+    assert order == list(range(n))
+    check_solution(ns, supplies, tails, heads, caps, costs)

@@ -36,8 +36,10 @@ few arcs of each group and class (zero prices), and is solved by the warm-starte
 network simplex of :mod:`matcher.solvers.netsimplex`. Its node potentials price every
 implicit arc in compiled loops over each site's communities within reach (found once,
 on a spatial grid of communities): a community is skipped when its distance already
-shows no arc there can have a negative reduced cost. The most negative arcs of each
-group enter, and the loop
+shows no arc there can have a negative reduced cost. Pricing runs on ``params.workers`` threads over
+:data:`PARTS` fixed parts of the sites (and of the classes); each part keeps its own
+lists per cell, folded together in part order, so the columns do not depend on the
+number of threads. The most negative arcs of each group enter, and the loop
 repeats until none is negative: then the potentials are dual feasible for the whole
 network and the flow is optimal for it, exactly (in the integer costs; the reported
 bound adds the rounding of scores, as :mod:`matcher.solvers.flow` does).
@@ -52,7 +54,10 @@ back to the plain model rather than trust a last-bit difference between two libm
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numba
@@ -85,6 +90,11 @@ MAX_SPAN_RAD = 0.5
 """Datasets spanning more latitude or longitude than this (radians) use the plain model."""
 BORDER = 1e-9
 """Relative distance to a radius within which a pair is borderline."""
+PARTS = 16
+"""Pricing splits the sites, and the classes, into this many parts, priced in parallel.
+
+A fixed number, not the number of threads, so the columns (hence the plan) are the same
+on every machine."""
 
 
 class NotApplicable(Exception):
@@ -502,6 +512,8 @@ def _near_pairs(
 
 @numba.njit(cache=True)
 def _price_groups(
+    p_lo: int,
+    p_hi: int,
     site_group_ptr: np.ndarray,
     group_cat: np.ndarray,
     pi_group: np.ndarray,
@@ -527,7 +539,8 @@ def _price_groups(
     cell_cost: np.ndarray,
     cell_km: np.ndarray,
 ) -> None:
-    """Price every group -> cell arc; keep the most negative per group and per cell.
+    """Price every group -> cell arc of sites ``p_lo..p_hi-1``; keep the most negative
+    per group and per cell.
 
     Reduced cost ``cost + pi_group - pi_cell``. ``a_kg`` is, per (community, category),
     the largest ``pw * prio * scale + pi_cell`` of its cells (``a_comm``: over a
@@ -535,7 +548,7 @@ def _price_groups(
     ``pi_group + tc * scale * km < a_kg + 1``.
     """
     cs = tc * scale
-    for p in range(len(site_group_ptr) - 1):
+    for p in range(p_lo, p_hi):
         g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
         if g_lo == g_hi:
             continue
@@ -613,6 +626,8 @@ def _tie_pairs(
 
 @numba.njit(cache=True)
 def _price_ties(
+    c_lo: int,
+    c_hi: int,
     tie_ptr: np.ndarray,
     tie_comm: np.ndarray,
     tie_km: np.ndarray,
@@ -633,9 +648,10 @@ def _price_ties(
     top_cost: np.ndarray,
     top_km: np.ndarray,
 ) -> None:
-    """Price every class -> cell arc of a tie beyond the class's radius."""
+    """Price every class -> cell arc of a tie beyond the class's radius (classes
+    ``c_lo..c_hi-1``)."""
     cs = tc * scale
-    for c in range(len(tie_ptr) - 1):
+    for c in range(c_lo, c_hi):
         for t in range(tie_ptr[c], tie_ptr[c + 1]):
             k = tie_comm[t]
             km = tie_km[t]
@@ -652,6 +668,149 @@ def _price_ties(
                     rc = cost + pi_class[c] - pi_cell[cell]
                     if rc < 0:
                         _keep(top_rc, top_head, top_cost, top_km, c, rc, cell, cost, km)
+
+
+@numba.njit(cache=True, parallel=True)
+def _price_groups_in_parts(
+    part_ptr: np.ndarray,
+    site_group_ptr: np.ndarray,
+    group_cat: np.ndarray,
+    pi_group: np.ndarray,
+    near_ptr: np.ndarray,
+    near_comm: np.ndarray,
+    near_km: np.ndarray,
+    n_cat: int,
+    kg_cell_ptr: np.ndarray,
+    kg_cells: np.ndarray,
+    cell_prio: np.ndarray,
+    pi_cell: np.ndarray,
+    a_kg: np.ndarray,
+    a_comm: np.ndarray,
+    pw: float,
+    tc: float,
+    scale: float,
+    top_rc: np.ndarray,
+    top_head: np.ndarray,
+    top_cost: np.ndarray,
+    top_km: np.ndarray,
+    part_rc: np.ndarray,
+    part_head: np.ndarray,
+    part_cost: np.ndarray,
+    part_km: np.ndarray,
+) -> None:
+    """:func:`_price_groups` over the parts of the sites, in parallel (module doc).
+
+    A group belongs to one site, so parts write disjoint rows of the groups' lists; each
+    part keeps its own lists per cell (``part_*[t]``), merged afterwards in part order.
+    """
+    for t in numba.prange(len(part_ptr) - 1):
+        _price_groups(
+            part_ptr[t],
+            part_ptr[t + 1],
+            site_group_ptr,
+            group_cat,
+            pi_group,
+            near_ptr,
+            near_comm,
+            near_km,
+            n_cat,
+            kg_cell_ptr,
+            kg_cells,
+            cell_prio,
+            pi_cell,
+            a_kg,
+            a_comm,
+            pw,
+            tc,
+            scale,
+            top_rc,
+            top_head,
+            top_cost,
+            top_km,
+            part_rc[t],
+            part_head[t],
+            part_cost[t],
+            part_km[t],
+        )
+
+
+@numba.njit(cache=True)
+def _merge_parts(
+    part_rc: np.ndarray,
+    part_head: np.ndarray,
+    part_cost: np.ndarray,
+    part_km: np.ndarray,
+    top_rc: np.ndarray,
+    top_head: np.ndarray,
+    top_cost: np.ndarray,
+    top_km: np.ndarray,
+) -> None:
+    """Fold the parts' lists into one, in part order (deterministic)."""
+    for t in range(part_rc.shape[0]):
+        for row in range(part_rc.shape[1]):
+            for j in range(part_rc.shape[2]):
+                if part_head[t, row, j] >= 0:
+                    _keep(
+                        top_rc,
+                        top_head,
+                        top_cost,
+                        top_km,
+                        row,
+                        part_rc[t, row, j],
+                        part_head[t, row, j],
+                        part_cost[t, row, j],
+                        part_km[t, row, j],
+                    )
+
+
+@numba.njit(cache=True, parallel=True)
+def _price_ties_in_parts(
+    part_ptr: np.ndarray,
+    tie_ptr: np.ndarray,
+    tie_comm: np.ndarray,
+    tie_km: np.ndarray,
+    class_skill_ptr: np.ndarray,
+    class_skill_cat: np.ndarray,
+    pi_class: np.ndarray,
+    n_cat: int,
+    kg_cell_ptr: np.ndarray,
+    kg_cells: np.ndarray,
+    cell_prio: np.ndarray,
+    pi_cell: np.ndarray,
+    a_kg: np.ndarray,
+    pw: float,
+    tc: float,
+    scale: float,
+    top_rc: np.ndarray,
+    top_head: np.ndarray,
+    top_cost: np.ndarray,
+    top_km: np.ndarray,
+) -> None:
+    """:func:`_price_ties` over the parts of the classes, in parallel (disjoint rows)."""
+    for t in numba.prange(len(part_ptr) - 1):
+        _price_ties(
+            part_ptr[t],
+            part_ptr[t + 1],
+            tie_ptr,
+            tie_comm,
+            tie_km,
+            class_skill_ptr,
+            class_skill_cat,
+            pi_class,
+            n_cat,
+            kg_cell_ptr,
+            kg_cells,
+            cell_prio,
+            pi_cell,
+            a_kg,
+            pw,
+            tc,
+            scale,
+            top_rc,
+            top_head,
+            top_cost,
+            top_km,
+        )
 
 
 @numba.njit(cache=True)
@@ -897,6 +1056,35 @@ class _Master:
         return len(tail)
 
 
+_PARALLEL = threading.Lock()
+
+
+@contextmanager
+def _threads(workers: int) -> Iterator[None]:
+    """Run the parallel pricing kernels on ``workers`` threads, one plan at a time.
+
+    numba's ``workqueue`` threading layer (its fallback when neither TBB nor OpenMP is
+    installed) aborts the process if two Python threads launch parallel kernels at once.
+    """
+    with _PARALLEL:
+        before = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(workers, numba.config.NUMBA_NUM_THREADS)))
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
+
+
+def _parts(work: np.ndarray, parts: int | None = None) -> np.ndarray:
+    """Split ``0..len(work)`` into ``parts`` (default :data:`PARTS`) consecutive ranges of
+    about equal summed ``work``; returns their ``len + 1`` bounds."""
+    k = PARTS if parts is None else parts
+    cum = np.cumsum(work, dtype=np.float64)
+    total = cum[-1] if len(cum) else 0.0
+    cuts = np.searchsorted(cum, total * np.arange(1, k) / k, side="right")
+    return np.r_[0, cuts, len(work)].astype(_I)
+
+
 def _node_counts(net: Network) -> tuple[int, int, int, int]:
     n_c, n_g, n_e = net.n_classes, net.n_groups, net.n_cells
     return n_c, n_g, n_e, n_c + n_g + n_e
@@ -979,6 +1167,9 @@ def solve_columns(
     if net.border:
         raise NotApplicable(f"{net.border} supplier-community pairs lie on a radius")
     pi = np.zeros(n_nodes, dtype=_I)
+    n_near = np.diff(net.near_ptr) * np.diff(net.site_group_ptr)
+    site_parts = _parts(n_near)
+    class_parts = _parts(np.diff(net.tie_ptr) * np.diff(net.class_skill_ptr))
     pivots, t_simplex, t_pricing = 0, 0.0, 0.0
     for rounds in range(1, max_rounds + 1):
         t_round = time.perf_counter()
@@ -991,45 +1182,50 @@ def solve_columns(
         a_comm = a_kg.reshape(-1, net.n_cat).max(axis=1) if n_kg else np.zeros(0)
         top_g = _top(n_g, m)
         top_e = _top(n_e, per_cell)
-        _price_groups(
-            net.site_group_ptr,
-            net.group_cat,
-            pi_group,
-            net.near_ptr,
-            net.near_comm,
-            net.near_km,
-            net.n_cat,
-            net.kg_cell_ptr,
-            net.kg_cells,
-            net.cell_prio,
-            pi_cell,
-            a_kg,
-            a_comm,
-            pw,
-            tc,
-            scale,
-            *top_g,
-            *top_e,
-        )
-        top_c = _top(n_c, m)
-        _price_ties(
-            net.tie_ptr,
-            net.tie_comm,
-            net.tie_km,
-            net.class_skill_ptr,
-            net.class_skill_cat,
-            pi[:n_c],
-            net.n_cat,
-            net.kg_cell_ptr,
-            net.kg_cells,
-            net.cell_prio,
-            pi_cell,
-            a_kg,
-            pw,
-            tc,
-            scale,
-            *top_c,
-        )
+        parts_e = tuple(np.stack([a] * PARTS) for a in _top(n_e, per_cell))
+        with _threads(params.workers):
+            _price_groups_in_parts(
+                site_parts,
+                net.site_group_ptr,
+                net.group_cat,
+                pi_group,
+                net.near_ptr,
+                net.near_comm,
+                net.near_km,
+                net.n_cat,
+                net.kg_cell_ptr,
+                net.kg_cells,
+                net.cell_prio,
+                pi_cell,
+                a_kg,
+                a_comm,
+                pw,
+                tc,
+                scale,
+                *top_g,
+                *parts_e,
+            )
+            _merge_parts(*parts_e, *top_e)
+            top_c = _top(n_c, m)
+            _price_ties_in_parts(
+                class_parts,
+                net.tie_ptr,
+                net.tie_comm,
+                net.tie_km,
+                net.class_skill_ptr,
+                net.class_skill_cat,
+                pi[:n_c],
+                net.n_cat,
+                net.kg_cell_ptr,
+                net.kg_cells,
+                net.cell_prio,
+                pi_cell,
+                a_kg,
+                pw,
+                tc,
+                scale,
+                *top_c,
+            )
         g_tail, g_head, g_cost, g_km = _taken(top_g, n_c)
         if per_cell:
             e_cell, e_group, e_cost, e_km = _taken(top_e, 0)

@@ -47,6 +47,18 @@ eligible, then all arcs as usual, which is what proves optimality. If the new ar
 ``max|cost|``, the cost of the artificial arcs is raised to the new big-M and the
 potentials are recomputed from the tree (``O(n)``).
 
+Memory order
+------------
+Most of a pivot's time goes to shifting the potentials of the subtree it moves, walking
+it along the thread: a chain of dependent loads. After many pivots the thread jumps
+across the node arrays and each step waits on a cache miss. So the nodes are renumbered
+internally in thread order (``O(n + m)``) before each warm solve and every
+``max(10000, n / 4)`` pivots: each walk then reads the arrays nearly in sequence, and a
+moved subtree keeps its order. Column generation at generator scale 0.3 spent 7.1 s in
+the simplex instead of 10.4 s (same pivots), and at scale 1 75 s instead of 109 s. The
+renumbering is invisible to callers: :meth:`NetworkSimplex.add_arcs` and
+:attr:`NetworkSimplex.potentials` use the caller's node ids, and arc ids never change.
+
 Sign convention
 ---------------
 Potentials ``pi`` make every tree arc tight, with ``pi[root] = 0``, and the reduced cost
@@ -98,6 +110,11 @@ _DIR_DOWN = -1
 _LIST_FACTOR = 0.5
 _MIN_LIST = 5
 _MINOR_FACTOR = 0.2
+
+# Nodes are renumbered in thread order before each warm solve and every
+# max(_MIN_RENUMBER, n // _RENUMBER_DIV) pivots within a solve (module doc, "Memory order").
+_MIN_RENUMBER = 10_000
+_RENUMBER_DIV = 4
 
 _STATUS = {0: "optimal", 1: "infeasible", 2: "unbounded"}
 
@@ -209,6 +226,7 @@ def _simplex(
     search_lo: int,
     next_arc: int,
     list_len: int,
+    max_pivots: int,
 ) -> tuple[int, int, int]:
     """Pivot until no arc in ``search_lo..n_arcs_total-1`` prices out.
 
@@ -268,6 +286,9 @@ def _simplex(
             if in_arc < 0:
                 break
             pivots += 1
+            if pivots > max_pivots:
+                pivots -= 1
+                break
 
             # ---- Join node: apex of the cycle closed by in_arc (climb the smaller subtree).
             u = np.int64(src[in_arc])
@@ -477,6 +498,65 @@ def _simplex(
 
 
 @numba.njit(cache=True)
+def _renumber(
+    n: int,
+    n_arcs_total: int,
+    src: np.ndarray,
+    tgt: np.ndarray,
+    parent: np.ndarray,
+    pred: np.ndarray,
+    pred_dir: np.ndarray,
+    thread: np.ndarray,
+    rev_thread: np.ndarray,
+    succ_num: np.ndarray,
+    last_succ: np.ndarray,
+    pi: np.ndarray,
+    supply: np.ndarray,
+) -> np.ndarray:
+    """Renumber the nodes in thread (preorder) order, the root staying ``n``.
+
+    Returns ``new_of`` (old id -> new id). A pivot's potential update walks the moved
+    subtree along the thread; in thread order that walk reads memory nearly in sequence
+    instead of jumping across the node arrays (see :meth:`NetworkSimplex._renumber`).
+    """
+    root = n
+    new_of = np.empty(n + 1, dtype=np.int64)
+    new_of[root] = root
+    u = thread[root]
+    k = 0
+    while u != root:
+        new_of[u] = k
+        k += 1
+        u = thread[u]
+    old_parent = parent.copy()
+    old_pred = pred.copy()
+    old_dir = pred_dir.copy()
+    old_thread = thread.copy()
+    old_rev = rev_thread.copy()
+    old_succ = succ_num.copy()
+    old_last = last_succ.copy()
+    old_pi = pi.copy()
+    old_supply = supply.copy()
+    for u in range(n + 1):
+        w = new_of[u]
+        p = old_parent[u]
+        parent[w] = new_of[p] if p >= 0 else -1
+        pred[w] = old_pred[u]
+        pred_dir[w] = old_dir[u]
+        thread[w] = new_of[old_thread[u]]
+        rev_thread[w] = new_of[old_rev[u]]
+        succ_num[w] = old_succ[u]
+        last_succ[w] = new_of[old_last[u]]
+        pi[w] = old_pi[u]
+        if u < n:
+            supply[w] = old_supply[u]
+    for e in range(n_arcs_total):
+        src[e] = new_of[src[e]]
+        tgt[e] = new_of[tgt[e]]
+    return new_of
+
+
+@numba.njit(cache=True)
 def _exact_cost(flow: np.ndarray, cost: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     """``sum(flow * cost)`` over ``lo..hi-1`` as ``(h, l)`` with value ``h * 2**31 + l``.
 
@@ -582,6 +662,7 @@ class NetworkSimplex:
             self._succ_num,
             self._last_succ,
         )
+        self._int_of = np.arange(n, dtype=np.int64)  # caller's node id -> internal id
         self._max_abs_cost = 0
         self._big_m = -1
         self._next_arc = n
@@ -590,6 +671,8 @@ class NetworkSimplex:
         self._status: str | None = None
         self.pivots = 0
         """Number of pivots of the last :meth:`solve` (degenerate ones included)."""
+        self.renumber_every: int | None = None
+        """Pivots between renumberings; ``None``: ``max(_MIN_RENUMBER, n // _RENUMBER_DIV)``."""
         self.list_length: int | None = None
         """Candidate list length; ``None``: ``max(5, 0.5 * sqrt(arcs priced))`` (module doc)."""
 
@@ -656,8 +739,8 @@ class NetworkSimplex:
         if lo + k >= 2**31:
             raise ValueError("at most 2**31 - 1 - n_nodes arcs are supported (int32 ids)")
         self._reserve(lo + k)
-        self._src[lo : lo + k] = t
-        self._tgt[lo : lo + k] = h
+        self._src[lo : lo + k] = self._int_of[t]
+        self._tgt[lo : lo + k] = self._int_of[h]
         self._cap[lo : lo + k] = cp
         self._cost[lo : lo + k] = co
         self._flow[lo : lo + k] = 0
@@ -682,6 +765,8 @@ class NetworkSimplex:
             under the big-M penalty). ``"unbounded"`` cannot occur (capacities are finite).
         """
         n = self._n
+        if self._solved:
+            self._renumber()
         self._raise_big_m()
         total = n + self._m
         pivots = 0
@@ -690,9 +775,9 @@ class NetworkSimplex:
             # hold nearly all the eligible arcs), so pivots do not scan the whole network
             # looking for them. Phase 2 below then prices everything and proves optimality.
             k = total - self._new_lo
-            _, pivots, _ = self._pivot(self._new_lo, self._new_lo, self._list_len(k))
+            _, pivots, _ = self._run(self._new_lo, self._new_lo, self._list_len(k))
         self._new_lo = None
-        code, more, next_arc = self._pivot(n, self._next_arc, self._list_len(self._m))
+        code, more, next_arc = self._run(n, self._next_arc, self._list_len(self._m))
         pivots += more
         self._next_arc = int(next_arc)
         self.pivots = int(pivots)
@@ -717,6 +802,8 @@ class NetworkSimplex:
             As :meth:`solve`.
         """
         n = self._n
+        if self._solved:
+            self._renumber()
         self._raise_big_m()
         pivots = 0
         code = 0
@@ -726,7 +813,7 @@ class NetworkSimplex:
                 lo, hi = max(0, lo), min(hi, self._m)
                 if hi <= lo:
                     continue
-                code, more, _ = self._pivot(n + lo, n + lo, self._list_len(hi - lo), n + hi)
+                code, more, _ = self._run(n + lo, n + lo, self._list_len(hi - lo), n + hi)
                 moved += more
             pivots += moved
             if moved == 0:
@@ -736,6 +823,25 @@ class NetworkSimplex:
         self._status = _STATUS[int(code)]
         self._solved = True
         return self._status
+
+    def _renumber(self) -> None:
+        """Renumber the nodes internally in the order of the tree's thread (module doc)."""
+        new_of = _renumber(
+            self._n,
+            self._n + self._m,
+            self._src,
+            self._tgt,
+            self._parent,
+            self._pred,
+            self._pred_dir,
+            self._thread,
+            self._rev_thread,
+            self._succ_num,
+            self._last_succ,
+            self._pi,
+            self._supply,
+        )
+        self._int_of = new_of[self._int_of]
 
     def _raise_big_m(self) -> None:
         """Raise the artificial arcs' cost to the big-M of the costs added so far."""
@@ -757,11 +863,29 @@ class NetworkSimplex:
             self._pi,
         )
 
+    def _run(
+        self, search_lo: int, next_arc: int, list_len: int, hi: int | None = None
+    ) -> tuple[int, int, int]:
+        """Pivot as :func:`_simplex` does, renumbering the nodes every so many pivots."""
+        every = self.renumber_every or max(_MIN_RENUMBER, self._n // _RENUMBER_DIV)
+        pivots = 0
+        while True:
+            code, more, next_arc = self._pivot(search_lo, next_arc, list_len, hi, every)
+            pivots += more
+            if more < every:
+                return code, pivots, next_arc
+            self._renumber()
+
     def _list_len(self, priced: int) -> int:
         return self.list_length or max(_MIN_LIST, int(_LIST_FACTOR * np.sqrt(priced)))
 
     def _pivot(
-        self, search_lo: int, next_arc: int, list_len: int, hi: int | None = None
+        self,
+        search_lo: int,
+        next_arc: int,
+        list_len: int,
+        hi: int | None = None,
+        max_pivots: int = 2**62,
     ) -> tuple[int, int, int]:
         return _simplex(
             self._n,
@@ -784,6 +908,7 @@ class NetworkSimplex:
             search_lo,
             next_arc,
             list_len,
+            max_pivots,
         )
 
     @property
@@ -801,7 +926,7 @@ class NetworkSimplex:
     def potentials(self) -> np.ndarray:
         """Node potentials ``pi`` (``int64`` copy): ``cost + pi[tail] - pi[head]`` is the
         reduced cost; see the module docstring for the optimality conditions."""
-        return self._pi[: self._n].copy()
+        return self._pi[self._int_of]
 
     @property
     def optimal_cost(self) -> int:
