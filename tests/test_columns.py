@@ -375,7 +375,7 @@ def test_pricing_in_parts_keeps_what_one_pass_keeps() -> None:
     assert (one_g[1] >= 0).sum() > 100 and (one_c[1] >= 0).sum() > 100
     for k in (1, 3, 16):
         top_g, top_e = cols._top(n_g, 3), cols._top(n_e, 4)
-        parts_e = tuple(np.stack([a] * k) for a in cols._top(n_e, 4))
+        parts_e = cols._top(n_e, 4, parts=k)
         site_parts = cols._parts(np.diff(net.near_ptr), k)
         cols._price_groups_in_parts(site_parts, *group_args, *top_g, *parts_e)
         cols._merge_parts(*parts_e, *top_e)

@@ -1011,12 +1011,16 @@ def dual_bound(net: Network, params: PlanParams, v_cell: np.ndarray) -> float:
     return float(np.dot(net.class_hours, u) + np.dot(net.cell_hours, v_cell))
 
 
-def _top(rows: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _top(
+    rows: int, m: int, parts: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Empty lists of the ``m`` best arcs per row (one set per part if ``parts``)."""
+    shape = (parts, rows, m) if parts else (rows, m)
     return (
-        np.zeros((rows, m), dtype=_I),
-        np.full((rows, m), -1, dtype=_I),
-        np.zeros((rows, m), dtype=_I),
-        np.zeros((rows, m), dtype=np.float64),
+        np.zeros(shape, dtype=_I),
+        np.full(shape, -1, dtype=_I),
+        np.zeros(shape, dtype=_I),
+        np.zeros(shape, dtype=np.float64),
     )
 
 
@@ -1068,7 +1072,8 @@ def _threads(workers: int) -> Iterator[None]:
     """
     with _PARALLEL:
         before = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(workers, numba.config.NUMBA_NUM_THREADS)))
+        most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+        numba.set_num_threads(max(1, min(workers, most)))
         try:
             yield
         finally:
@@ -1082,7 +1087,7 @@ def _parts(work: np.ndarray, parts: int | None = None) -> np.ndarray:
     cum = np.cumsum(work, dtype=np.float64)
     total = cum[-1] if len(cum) else 0.0
     cuts = np.searchsorted(cum, total * np.arange(1, k) / k, side="right")
-    return np.r_[0, cuts, len(work)].astype(_I)
+    return np.concatenate(([0], cuts, [len(work)])).astype(_I)
 
 
 def _node_counts(net: Network) -> tuple[int, int, int, int]:
@@ -1182,7 +1187,7 @@ def solve_columns(
         a_comm = a_kg.reshape(-1, net.n_cat).max(axis=1) if n_kg else np.zeros(0)
         top_g = _top(n_g, m)
         top_e = _top(n_e, per_cell)
-        parts_e = tuple(np.stack([a] * PARTS) for a in _top(n_e, per_cell))
+        parts_e = _top(n_e, per_cell, parts=PARTS)
         with _threads(params.workers):
             _price_groups_in_parts(
                 site_parts,
