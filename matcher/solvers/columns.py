@@ -36,13 +36,14 @@ few arcs of each group and class (zero prices), and is solved by the warm-starte
 network simplex of :mod:`matcher.solvers.netsimplex`. Its node potentials price every
 implicit arc in compiled loops over each site's communities within reach (found once,
 on a spatial grid of communities): a community is skipped when its distance already
-shows no arc there can have a negative reduced cost. Pricing runs on ``params.workers`` threads over
-:data:`PARTS` fixed parts of the sites (and of the classes); each part keeps its own
-lists per cell, folded together in part order, so the columns do not depend on the
-number of threads. The most negative arcs of each group enter, and the loop
-repeats until none is negative: then the potentials are dual feasible for the whole
-network and the flow is optimal for it, exactly (in the integer costs; the reported
-bound adds the rounding of scores, as :mod:`matcher.solvers.flow` does).
+shows no arc there can have a negative reduced cost. Pricing runs on
+``params.workers`` threads over :data:`PARTS` fixed parts of the sites (and of the
+classes); each part keeps its own lists per cell, folded together in part order, so the
+columns do not depend on the number of threads. The most negative arcs of each group
+enter, and the loop repeats until none is negative: then the potentials are dual
+feasible for the whole network and the flow is optimal for it, exactly (in the integer
+costs; the reported bound adds the rounding of scores, as :mod:`matcher.solvers.flow`
+does).
 
 Distances are haversine, as everywhere. The grid uses a local planar projection only
 to skip work: ``LOWER * planar`` is a proven lower bound on the great-circle distance
