@@ -335,7 +335,8 @@ def test_parts_cover_the_range_in_order(parts: int) -> None:
 
 def test_pricing_in_parts_keeps_what_one_pass_keeps() -> None:
     """Whatever the split, each group and class keeps the same most negative arcs as one
-    sequential pass, and each cell the same reduced costs (ties may pick other groups)."""
+    pass over everything, and each cell the same reduced costs (ties may pick other
+    groups)."""
     ix = index_dataset(dataset_from_frames(generate(scale=0.02, seed=5)))
     net = build_network(ix)
     pw, tc, scale = 1.0, 0.05, 1e6
@@ -347,45 +348,29 @@ def test_pricing_in_parts_keeps_what_one_pass_keeps() -> None:
     a_kg = np.full(len(net.kg_cell_ptr) - 1, -np.inf)
     np.maximum.at(a_kg, net.cell_kg, pw * net.cell_prio * scale + pi_cell)
     a_comm = a_kg.reshape(-1, net.n_cat).max(axis=1)
-    shared = (net.near_ptr, net.near_comm, net.near_km, net.n_cat, net.kg_cell_ptr)
-    tail = (net.kg_cells, net.cell_prio, pi_cell, a_kg, a_comm, pw, tc, scale)
-    one_g, one_e = cols._top(n_g, 3), cols._top(n_e, 4)
-    n_sites = len(net.site_group_ptr) - 1
-    group_args = (net.site_group_ptr, net.group_cat, pi_group, *shared, *tail)
-    cols._price_groups(0, n_sites, *group_args, *one_g, *one_e)
-    tie_args = (
-        net.tie_ptr,
-        net.tie_comm,
-        net.tie_km,
-        net.class_skill_ptr,
-        net.class_skill_cat,
-        pi_class,
-        net.n_cat,
-        net.kg_cell_ptr,
-        net.kg_cells,
-        net.cell_prio,
-        pi_cell,
-        a_kg,
-        pw,
-        tc,
-        scale,
-    )
-    one_c = cols._top(n_c, 3)
-    cols._price_ties(0, n_c, *tie_args, *one_c)
-    assert (one_g[1] >= 0).sum() > 100 and (one_c[1] >= 0).sum() > 100
-    for k in (1, 3, 16):
-        top_g, top_e = cols._top(n_g, 3), cols._top(n_e, 4)
+    near = (net.near_ptr, net.near_comm, net.near_km, net.n_cat, net.kg_cell_ptr, net.kg_cells)
+    group_args = (net.site_group_ptr, net.group_cat, pi_group, *near)
+    group_args += (net.cell_prio, pi_cell, a_kg, a_comm, pw, tc, scale)
+    tie_args = (net.tie_ptr, net.tie_comm, net.tie_km, net.class_skill_ptr)
+    tie_args += (net.class_skill_cat, pi_class, net.n_cat, net.kg_cell_ptr, net.kg_cells)
+    tie_args += (net.cell_prio, pi_cell, a_kg, pw, tc, scale)
+
+    def price(k: int) -> tuple[tuple[np.ndarray, ...], ...]:
+        top_g, top_e, top_c = cols._top(n_g, 3), cols._top(n_e, 4), cols._top(n_c, 3)
         parts_e = cols._top(n_e, 4, parts=k)
-        site_parts = cols._parts(np.diff(net.near_ptr), k)
-        cols._price_groups_in_parts(site_parts, *group_args, *top_g, *parts_e)
+        cols._price_groups(cols._parts(np.diff(net.near_ptr), k), *group_args, *top_g, *parts_e)
         cols._merge_parts(*parts_e, *top_e)
-        for a, b in zip(top_g, one_g, strict=True):
+        cols._price_ties(cols._parts(np.diff(net.tie_ptr), k), *tie_args, *top_c)
+        return top_g, top_e, top_c
+
+    one_g, one_e, one_c = price(1)
+    assert (one_g[1] >= 0).sum() > 100 and (one_c[1] >= 0).sum() > 100
+    assert (one_e[1] >= 0).sum() > 100
+    for k in (3, 16):
+        top_g, top_e, top_c = price(k)
+        for a, b in [*zip(top_g, one_g, strict=True), *zip(top_c, one_c, strict=True)]:
             assert np.array_equal(a, b)
         assert np.array_equal(np.sort(top_e[0], axis=1), np.sort(one_e[0], axis=1))
-        top_c = cols._top(n_c, 3)
-        cols._price_ties_in_parts(cols._parts(np.diff(net.tie_ptr), k), *tie_args, *top_c)
-        for a, b in zip(top_c, one_c, strict=True):
-            assert np.array_equal(a, b)
 
 
 def test_the_plan_does_not_depend_on_the_number_of_threads(tmp_path: Path) -> None:

@@ -511,10 +511,9 @@ def _near_pairs(
     return border
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _price_groups(
-    p_lo: int,
-    p_hi: int,
+    part_ptr: np.ndarray,
     site_group_ptr: np.ndarray,
     group_cat: np.ndarray,
     pi_group: np.ndarray,
@@ -540,8 +539,11 @@ def _price_groups(
     cell_cost: np.ndarray,
     cell_km: np.ndarray,
 ) -> None:
-    """Price every group -> cell arc of sites ``p_lo..p_hi-1``; keep the most negative
-    per group and per cell.
+    """Price every group -> cell arc; keep the most negative per group and per cell.
+
+    The sites are priced in parallel, in the parts ``part_ptr`` bounds. A group belongs
+    to one site, so parts write disjoint rows of the groups' lists; each part ``t`` keeps
+    its own lists per cell (``cell_*[t]``), folded together by :func:`_merge_parts`.
 
     Reduced cost ``cost + pi_group - pi_cell``. ``a_kg`` is, per (community, category),
     the largest ``pw * prio * scale + pi_cell`` of its cells (``a_comm``: over a
@@ -549,33 +551,35 @@ def _price_groups(
     ``pi_group + tc * scale * km < a_kg + 1``.
     """
     cs = tc * scale
-    for p in range(p_lo, p_hi):
-        g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
-        if g_lo == g_hi:
-            continue
-        pmin = pi_group[g_lo]
-        for g in range(g_lo, g_hi):
-            pmin = min(pmin, pi_group[g])
-        for j in range(near_ptr[p], near_ptr[p + 1]):
-            k = near_comm[j]
-            km = near_km[j]
-            if pmin + cs * km >= a_comm[k] + 1.0:
+    for t in numba.prange(len(part_ptr) - 1):
+        e_rc, e_head, e_cost, e_km = cell_rc[t], cell_head[t], cell_cost[t], cell_km[t]
+        for p in range(part_ptr[t], part_ptr[t + 1]):
+            g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
+            if g_lo == g_hi:
                 continue
+            pmin = pi_group[g_lo]
             for g in range(g_lo, g_hi):
-                kgi = k * n_cat + group_cat[g]
-                if pi_group[g] + cs * km >= a_kg[kgi] + 1.0:
+                pmin = min(pmin, pi_group[g])
+            for j in range(near_ptr[p], near_ptr[p + 1]):
+                k = near_comm[j]
+                km = near_km[j]
+                if pmin + cs * km >= a_comm[k] + 1.0:
                     continue
-                for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
-                    c = kg_cells[q]
-                    w = pw * cell_prio[c] - tc * km
-                    if w <= 0:
+                for g in range(g_lo, g_hi):
+                    kgi = k * n_cat + group_cat[g]
+                    if pi_group[g] + cs * km >= a_kg[kgi] + 1.0:
                         continue
-                    cost = _cost(w, scale)
-                    rc = cost + pi_group[g] - pi_cell[c]
-                    if rc < 0:
-                        _keep(top_rc, top_head, top_cost, top_km, g, rc, c, cost, km)
-                        if cell_rc.shape[1]:
-                            _keep(cell_rc, cell_head, cell_cost, cell_km, c, rc, g, cost, km)
+                    for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
+                        c = kg_cells[q]
+                        w = pw * cell_prio[c] - tc * km
+                        if w <= 0:
+                            continue
+                        cost = _cost(w, scale)
+                        rc = cost + pi_group[g] - pi_cell[c]
+                        if rc < 0:
+                            _keep(top_rc, top_head, top_cost, top_km, g, rc, c, cost, km)
+                            if e_rc.shape[1]:
+                                _keep(e_rc, e_head, e_cost, e_km, c, rc, g, cost, km)
 
 
 @numba.njit(cache=True)
@@ -625,10 +629,9 @@ def _tie_pairs(
     return border
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _price_ties(
-    c_lo: int,
-    c_hi: int,
+    part_ptr: np.ndarray,
     tie_ptr: np.ndarray,
     tie_comm: np.ndarray,
     tie_km: np.ndarray,
@@ -649,90 +652,27 @@ def _price_ties(
     top_cost: np.ndarray,
     top_km: np.ndarray,
 ) -> None:
-    """Price every class -> cell arc of a tie beyond the class's radius (classes
-    ``c_lo..c_hi-1``)."""
+    """Price every class -> cell arc of a tie beyond the class's radius, the parts of
+    the classes that ``part_ptr`` bounds in parallel (they write disjoint rows)."""
     cs = tc * scale
-    for c in range(c_lo, c_hi):
-        for t in range(tie_ptr[c], tie_ptr[c + 1]):
-            k = tie_comm[t]
-            km = tie_km[t]
-            for sk in range(class_skill_ptr[c], class_skill_ptr[c + 1]):
-                kgi = k * n_cat + class_skill_cat[sk]
-                if pi_class[c] + cs * km >= a_kg[kgi] + 1.0:
-                    continue
-                for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
-                    cell = kg_cells[q]
-                    w = pw * cell_prio[cell] - tc * km
-                    if w <= 0:
+    for part in numba.prange(len(part_ptr) - 1):
+        for c in range(part_ptr[part], part_ptr[part + 1]):
+            for t in range(tie_ptr[c], tie_ptr[c + 1]):
+                k = tie_comm[t]
+                km = tie_km[t]
+                for sk in range(class_skill_ptr[c], class_skill_ptr[c + 1]):
+                    kgi = k * n_cat + class_skill_cat[sk]
+                    if pi_class[c] + cs * km >= a_kg[kgi] + 1.0:
                         continue
-                    cost = _cost(w, scale)
-                    rc = cost + pi_class[c] - pi_cell[cell]
-                    if rc < 0:
-                        _keep(top_rc, top_head, top_cost, top_km, c, rc, cell, cost, km)
-
-
-@numba.njit(cache=True, parallel=True)
-def _price_groups_in_parts(
-    part_ptr: np.ndarray,
-    site_group_ptr: np.ndarray,
-    group_cat: np.ndarray,
-    pi_group: np.ndarray,
-    near_ptr: np.ndarray,
-    near_comm: np.ndarray,
-    near_km: np.ndarray,
-    n_cat: int,
-    kg_cell_ptr: np.ndarray,
-    kg_cells: np.ndarray,
-    cell_prio: np.ndarray,
-    pi_cell: np.ndarray,
-    a_kg: np.ndarray,
-    a_comm: np.ndarray,
-    pw: float,
-    tc: float,
-    scale: float,
-    top_rc: np.ndarray,
-    top_head: np.ndarray,
-    top_cost: np.ndarray,
-    top_km: np.ndarray,
-    part_rc: np.ndarray,
-    part_head: np.ndarray,
-    part_cost: np.ndarray,
-    part_km: np.ndarray,
-) -> None:
-    """:func:`_price_groups` over the parts of the sites, in parallel (module doc).
-
-    A group belongs to one site, so parts write disjoint rows of the groups' lists; each
-    part keeps its own lists per cell (``part_*[t]``), merged afterwards in part order.
-    """
-    for t in numba.prange(len(part_ptr) - 1):
-        _price_groups(
-            part_ptr[t],
-            part_ptr[t + 1],
-            site_group_ptr,
-            group_cat,
-            pi_group,
-            near_ptr,
-            near_comm,
-            near_km,
-            n_cat,
-            kg_cell_ptr,
-            kg_cells,
-            cell_prio,
-            pi_cell,
-            a_kg,
-            a_comm,
-            pw,
-            tc,
-            scale,
-            top_rc,
-            top_head,
-            top_cost,
-            top_km,
-            part_rc[t],
-            part_head[t],
-            part_cost[t],
-            part_km[t],
-        )
+                    for q in range(kg_cell_ptr[kgi], kg_cell_ptr[kgi + 1]):
+                        cell = kg_cells[q]
+                        w = pw * cell_prio[cell] - tc * km
+                        if w <= 0:
+                            continue
+                        cost = _cost(w, scale)
+                        rc = cost + pi_class[c] - pi_cell[cell]
+                        if rc < 0:
+                            _keep(top_rc, top_head, top_cost, top_km, c, rc, cell, cost, km)
 
 
 @numba.njit(cache=True)
@@ -762,56 +702,6 @@ def _merge_parts(
                         part_cost[t, row, j],
                         part_km[t, row, j],
                     )
-
-
-@numba.njit(cache=True, parallel=True)
-def _price_ties_in_parts(
-    part_ptr: np.ndarray,
-    tie_ptr: np.ndarray,
-    tie_comm: np.ndarray,
-    tie_km: np.ndarray,
-    class_skill_ptr: np.ndarray,
-    class_skill_cat: np.ndarray,
-    pi_class: np.ndarray,
-    n_cat: int,
-    kg_cell_ptr: np.ndarray,
-    kg_cells: np.ndarray,
-    cell_prio: np.ndarray,
-    pi_cell: np.ndarray,
-    a_kg: np.ndarray,
-    pw: float,
-    tc: float,
-    scale: float,
-    top_rc: np.ndarray,
-    top_head: np.ndarray,
-    top_cost: np.ndarray,
-    top_km: np.ndarray,
-) -> None:
-    """:func:`_price_ties` over the parts of the classes, in parallel (disjoint rows)."""
-    for t in numba.prange(len(part_ptr) - 1):
-        _price_ties(
-            part_ptr[t],
-            part_ptr[t + 1],
-            tie_ptr,
-            tie_comm,
-            tie_km,
-            class_skill_ptr,
-            class_skill_cat,
-            pi_class,
-            n_cat,
-            kg_cell_ptr,
-            kg_cells,
-            cell_prio,
-            pi_cell,
-            a_kg,
-            pw,
-            tc,
-            scale,
-            top_rc,
-            top_head,
-            top_cost,
-            top_km,
-        )
 
 
 @numba.njit(cache=True)
@@ -1190,7 +1080,7 @@ def solve_columns(
         top_e = _top(n_e, per_cell)
         parts_e = _top(n_e, per_cell, parts=PARTS)
         with _threads(params.workers):
-            _price_groups_in_parts(
+            _price_groups(
                 site_parts,
                 net.site_group_ptr,
                 net.group_cat,
@@ -1213,7 +1103,7 @@ def solve_columns(
             )
             _merge_parts(*parts_e, *top_e)
             top_c = _top(n_c, m)
-            _price_ties_in_parts(
+            _price_ties(
                 class_parts,
                 net.tie_ptr,
                 net.tie_comm,
