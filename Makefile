@@ -10,6 +10,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# Compile the columns solver's numba kernels once (cached in __pycache__), so that
+	# the first city-scale plan does not wait for it.
+	$(BIN)/matcher plan tests/data/example/dataset --param flow_solver=columns \
+		--out $(VENV)/compiled-example > /dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -17,9 +17,9 @@ AUTO_COLUMNS_SUPPLIERS = 5000
 """From this many suppliers up, ``flow_solver="auto"`` uses column generation.
 
 Measured by ``benchmarks/bench_city.py`` (load to write): at the generator's scale 0.02
-(about 1,600 cadres) columns take 1.8x the time of the arcs; at scale 0.05 (about 4,000
-cadres, 341,406 arcs) 0.83x, at scale 0.1 0.45x the time and 0.65x the memory, at scale
-1.0 under a third of the time and 0.05x the memory. Between 1,600 and 4,000 the two are close;
+(about 1,600 cadres) columns take 2.3x the time of the arcs; at scale 0.05 (about 4,000
+cadres, 341,406 arcs) 0.85x, at scale 0.1 0.45x the time and 0.63x the memory, at scale
+1.0 under a quarter of the time and 0.05x the memory. Between 1,600 and 4,000 the two are close;
 the threshold stays where earlier plans were made, so they stay reproducible.
 """
 
