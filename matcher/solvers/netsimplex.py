@@ -56,9 +56,9 @@ internally in thread order (``O(n + m)``) before each warm solve and every
 ``max(10000, n / 4)`` pivots: each walk then reads the arrays nearly in sequence, and a
 moved subtree keeps its order. Column generation at generator scale 0.3 spent 7.1 s in
 the simplex instead of 10.4 s (same pivots), and at scale 1 75 s instead of 178 s (same
-harness, same day). The
-renumbering is invisible to callers: :meth:`NetworkSimplex.add_arcs` and
-:attr:`NetworkSimplex.potentials` use the caller's node ids, and arc ids never change.
+harness, same day). The renumbering is invisible to callers:
+:meth:`NetworkSimplex.add_arcs` and :attr:`NetworkSimplex.potentials` use the caller's
+node ids, and arc ids never change.
 
 Sign convention
 ---------------
