@@ -53,9 +53,9 @@ Most of a pivot's time goes to shifting the potentials of the subtree it moves, 
 it along the thread: a chain of dependent loads. After many pivots the thread jumps
 across the node arrays and each step waits on a cache miss. So the nodes are renumbered
 internally in thread order (``O(n + m)``) before each warm solve and every
-``max(2000, n / 16)`` pivots: each walk then reads the arrays nearly in sequence, and a
+``max(10000, n / 16)`` pivots: each walk then reads the arrays nearly in sequence, and a
 moved subtree keeps its order. Column generation at generator scale 0.3 spent 7.1 s in
-the simplex instead of 10.4 s (same pivots), and at scale 1 73 s instead of 178 s (same
+the simplex instead of 10.4 s (same pivots), and at scale 1 72 s instead of 178 s (same
 harness, same day). The renumbering is invisible to callers:
 :meth:`NetworkSimplex.add_arcs` and :attr:`NetworkSimplex.potentials` use the caller's
 node ids, and arc ids never change.
@@ -114,9 +114,11 @@ _MINOR_FACTOR = 0.2
 
 # Nodes are renumbered in thread order before each warm solve and every
 # max(_MIN_RENUMBER, n // _RENUMBER_DIV) pivots within a solve (module doc, "Memory order").
-# At scale 1 (n = 134,000) the simplex took 72.7 s with (2000, 16), 78.2 s with
-# (10000, 4) and 80.5 s renumbering only between solves; each renumbering is O(n + m).
-_MIN_RENUMBER = 2_000
+# Column generation at scale 1 (n = 134,000), simplex seconds: 71.7 with (10000, 16),
+# 72.7 with (2000, 16), 78.2 with (10000, 4), 80.5 renumbering only between solves. At
+# scales 0.1 and 0.3, (2000, 16) was 3 to 5 % slower than (10000, 4): each renumbering
+# costs O(n + m).
+_MIN_RENUMBER = 10_000
 _RENUMBER_DIV = 16
 
 _STATUS = {0: "optimal", 1: "infeasible", 2: "unbounded"}
