@@ -421,15 +421,118 @@ def test_a_dataset_wider_than_the_grid_falls_back_to_the_plain_model() -> None:
     _same(result.objective, plan(ds).objective)
 
 
-def test_a_pair_on_the_radius_falls_back_to_the_plain_model() -> None:
-    """With a zero radius, a cadre at its home community is exactly on the radius: the
-    plain model's own distance decides such a pair."""
+def test_pairs_on_the_radius_are_decided_by_the_plain_models_distance() -> None:
+    """With a zero radius every cadre at its home community is exactly on the radius:
+    the plain model's distance decides those pairs, and the columns solver still runs."""
     ds = _tiny_city()
     params = PlanParams(max_travel_km=0.0)
-    with pytest.raises(NotApplicable, match="radius"):
-        solve_columns(index_dataset(ds, params))
+    net = build_network(index_dataset(ds, params))
+    assert net.border > 0
     result = plan(ds, PlanParams(max_travel_km=0.0, flow_solver="columns"))
+    assert isinstance(result.solver, ColumnResult)
     _same(result.objective, plan(ds, params).objective)
+
+
+def _a_pair_the_distances_disagree_on() -> tuple[np.ndarray, float]:
+    """Two points (lat, lon, lat, lon) whose compiled haversine exceeds numpy's, and
+    numpy's distance; on a machine where the two always agree, two points and their
+    common distance."""
+    import numba
+
+    from matcher.geo import haversine_km
+
+    @numba.njit
+    def compiled(pts: np.ndarray) -> np.ndarray:
+        out = np.empty(len(pts))
+        for i in range(len(pts)):
+            out[i] = cols._hav(pts[i, 0], pts[i, 1], pts[i, 2], pts[i, 3])
+        return out
+
+    # 0.5 degrees apart at most: here about 1 pair in 2,000 differs in its last bit.
+    rng = np.random.default_rng(11)
+    pts = 0.5 * rng.random((200_000, 4)) + np.array([26.0, 119.0, 26.0, 119.0])
+    exact = haversine_km(pts[:, 0], pts[:, 1], pts[:, 2], pts[:, 3])
+    above = np.flatnonzero(compiled(pts) > exact)
+    i = int(above[0]) if len(above) else 0
+    return pts[i], float(exact[i])
+
+
+def _one_cadre_one_demand(pt: np.ndarray, paired: bool) -> Dataset:
+    """A cadre standing at ``pt[:2]`` and a community at ``pt[2:]`` that needs 5 hours
+    of care; the cadre's unit is paired with it or not."""
+    frames = {
+        "communities": pd.DataFrame(
+            {
+                "community_id": ["C1"],
+                "name": ["one"],
+                "district": ["D"],
+                "street": ["S"],
+                "lat": [pt[2]],
+                "lon": [pt[3]],
+                "households": [100],
+            }
+        ),
+        "units": pd.DataFrame(
+            {
+                "unit_id": ["U1"],
+                "name": ["u1"],
+                "kind": ["government"],
+                "level": ["district"],
+                "district": ["D"],
+                "lat": [pt[0]],
+                "lon": [pt[1]],
+            }
+        ),
+        "cadres": pd.DataFrame(
+            {
+                "cadre_id": ["K1"],
+                "unit_id": ["U1"],
+                "skills": ["care"],
+                "hours": [5],
+                "lat": [pt[0]],
+                "lon": [pt[1]],
+            }
+        ),
+        "demands": pd.DataFrame(
+            {
+                "demand_id": ["D1"],
+                "community_id": ["C1"],
+                "category": ["care"],
+                "hours": [5],
+                "priority": [3],
+            }
+        ),
+    }
+    if paired:
+        frames["pairings"] = pd.DataFrame({"unit_id": ["U1"], "community_id": ["C1"]})
+    return dataset_from_frames(frames)
+
+
+@pytest.mark.parametrize("paired", [False, True], ids=["proximity", "paired"])
+@pytest.mark.parametrize("numpy_says", ["within", "beyond"])
+def test_a_pair_on_the_radius_is_decided_by_the_plain_models_distance(
+    numpy_says: str, paired: bool
+) -> None:
+    """Regression: a pair within 1e-9 of a radius used to send the whole plan to the
+    plain model (at city scale with cadres at coordinates of their own, about every
+    other dataset: 19 GB and minutes instead of 1 GB). The compiled haversine and
+    numpy's differ in the last bits, so such a pair is decided by numpy's, as the plain
+    model decides it. With the radius at numpy's distance, the compiled distance alone
+    would put the pair beyond it. A paired community is reached either way, through the
+    site's list when within the radius, else through the class's ties: never both."""
+    pt, km = _a_pair_the_distances_disagree_on()
+    radius = km if numpy_says == "within" else float(np.nextafter(km, 0.0))
+    ds = _one_cadre_one_demand(pt, paired)
+    net = build_network(index_dataset(ds, PlanParams(max_travel_km=radius)))
+    assert net.border == 1 + paired
+    assert net.near_comm.tolist() == ([0] if numpy_says == "within" else [])
+    assert net.tie_comm.tolist() == ([0] if paired and numpy_says == "beyond" else [])
+    columns = plan(ds, PlanParams(max_travel_km=radius, flow_solver="columns"))
+    arcs = plan(ds, PlanParams(max_travel_km=radius, flow_solver="arcs"))
+    assert isinstance(columns.solver, ColumnResult)
+    covered = 5 if paired or numpy_says == "within" else 0
+    assert columns.kpis["hours_covered"] == arcs.kpis["hours_covered"] == covered
+    _same(columns.objective, arcs.objective)
 
 
 def test_integer_rules_always_use_the_arcs() -> None:
