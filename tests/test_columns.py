@@ -171,6 +171,74 @@ def test_each_site_lists_exactly_the_communities_within_its_radius() -> None:
         assert np.allclose(net.near_km[lo:hi], km[p, got], rtol=0, atol=1e-9)
 
 
+def test_more_communities_than_two_bytes_hold_are_listed_in_four() -> None:
+    """Each site lists its communities in two bytes each where the ids fit, in four
+    beyond 65,535 communities: same pairs, same plan as the plain model."""
+    side = 260  # 67,600 communities, 40 m apart
+    lat, lon = np.meshgrid(26.0 + 0.00036 * np.arange(side), 119.0 + 0.0004 * np.arange(side))
+    n = side * side
+    ids = [f"C{i}" for i in range(n)]
+    middle = n // 2 + side // 2
+    frames = {
+        "communities": pd.DataFrame(
+            {
+                "community_id": ids,
+                "name": ids,
+                "district": "D",
+                "street": "S",
+                "lat": lat.ravel(),
+                "lon": lon.ravel(),
+                "households": 100,
+            }
+        ),
+        "units": pd.DataFrame(
+            {
+                "unit_id": ["U1"],
+                "name": ["u1"],
+                "kind": ["government"],
+                "level": ["district"],
+                "district": ["D"],
+                "lat": [26.0],
+                "lon": [119.0],
+            }
+        ),
+        "cadres": pd.DataFrame(
+            {
+                "cadre_id": ["K1", "K2"],
+                "unit_id": ["U1", "U1"],
+                "skills": ["care", "care"],
+                "hours": [30, 30],
+                "home_community_id": [ids[middle], ids[-1]],
+            }
+        ),
+        "demands": pd.DataFrame(
+            {
+                "demand_id": ["D1", "D2", "D3"],
+                "community_id": [ids[middle + 3], ids[middle + 3 * side], ids[-2]],
+                "category": "care",
+                "hours": [20, 25, 40],
+                "priority": [3, 5, 4],
+            }
+        ),
+    }
+    ds = dataset_from_frames(frames)
+    params = PlanParams(max_travel_km=0.2)
+    net = build_network(index_dataset(ds, params))
+    assert net.near_comm.dtype == np.int32
+    from matcher.geo import haversine_km
+
+    for p in range(len(net.site_lat)):
+        km = haversine_km(
+            np.full(n, net.site_lat[p]), np.full(n, net.site_lon[p]), *(net.comm_lat, net.comm_lon)
+        )
+        got = net.near_comm[net.near_ptr[p] : net.near_ptr[p + 1]]
+        assert sorted(got.tolist()) == np.flatnonzero(km <= 0.2).tolist()
+    columns = plan(ds, PlanParams(max_travel_km=0.2, flow_solver="columns"))
+    assert isinstance(columns.solver, ColumnResult)
+    _same(columns.objective, plan(ds, PlanParams(max_travel_km=0.2, flow_solver="arcs")).objective)
+    assert columns.kpis["hours_covered"] == 60  # 30 + 30: both cadres fully used
+
+
 def test_demands_of_one_place_category_and_priority_share_a_cell() -> None:
     """D1 and D2 merge; D4 has no hours and joins no cell."""
     net = build_network(index_dataset(_tiny_city()))

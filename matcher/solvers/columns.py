@@ -344,10 +344,13 @@ def build_network(ix: TieIndex) -> Network:
         bin_ptr,
         bin_comm,
     )
+    # Two bytes a community where they fit: with cadres at coordinates of their own, scale
+    # 1.0 lists 115 million pairs.
+    near_dtype = np.uint16 if n_comm <= np.iinfo(np.uint16).max else np.int32
     near_ptr, inside = _pairs_with_borderline(
-        _near_pairs, near_args, len(site_lat), site_lat, site_lon, site_r, ix, True, np.int32
+        _near_pairs, near_args, len(site_lat), site_lat, site_lon, site_r, ix, True, near_dtype
     )
-    near_comm = np.zeros(int(near_ptr[-1]), dtype=np.int32)
+    near_comm = np.zeros(int(near_ptr[-1]), dtype=near_dtype)
     near_km = np.zeros(int(near_ptr[-1]))
     none_i = np.zeros(0, dtype=_I)
     _near_pairs(*near_args, True, near_ptr, near_comm, near_km, none_i, none_i, inside)
@@ -488,12 +491,10 @@ def _keep(
     top_rc: np.ndarray,
     top_head: np.ndarray,
     top_cost: np.ndarray,
-    top_km: np.ndarray,
     row: int,
     rc: int,
     head: int,
     cost: int,
-    km: float,
 ) -> None:
     """Keep the ``m`` most negative reduced costs of a row (no duplicate heads)."""
     m = top_rc.shape[1]
@@ -507,7 +508,6 @@ def _keep(
         top_rc[row, worst] = rc
         top_head[row, worst] = head
         top_cost[row, worst] = cost
-        top_km[row, worst] = km
 
 
 @numba.njit(cache=True)
@@ -603,11 +603,9 @@ def _price_groups(
     top_rc: np.ndarray,
     top_head: np.ndarray,
     top_cost: np.ndarray,
-    top_km: np.ndarray,
     cell_rc: np.ndarray,
     cell_head: np.ndarray,
     cell_cost: np.ndarray,
-    cell_km: np.ndarray,
 ) -> None:
     """Price every group -> cell arc; keep the most negative per group and per cell.
 
@@ -622,7 +620,7 @@ def _price_groups(
     """
     cs = tc * scale
     for t in numba.prange(len(part_ptr) - 1):
-        e_rc, e_head, e_cost, e_km = cell_rc[t], cell_head[t], cell_cost[t], cell_km[t]
+        e_rc, e_head, e_cost = cell_rc[t], cell_head[t], cell_cost[t]
         for p in range(part_ptr[t], part_ptr[t + 1]):
             g_lo, g_hi = site_group_ptr[p], site_group_ptr[p + 1]
             if g_lo == g_hi:
@@ -647,9 +645,9 @@ def _price_groups(
                         cost = _cost(w, scale)
                         rc = cost + pi_group[g] - pi_cell[c]
                         if rc < 0:
-                            _keep(top_rc, top_head, top_cost, top_km, g, rc, c, cost, km)
+                            _keep(top_rc, top_head, top_cost, g, rc, c, cost)
                             if e_rc.shape[1]:
-                                _keep(e_rc, e_head, e_cost, e_km, c, rc, g, cost, km)
+                                _keep(e_rc, e_head, e_cost, c, rc, g, cost)
 
 
 @numba.njit(cache=True)
@@ -731,7 +729,6 @@ def _price_ties(
     top_rc: np.ndarray,
     top_head: np.ndarray,
     top_cost: np.ndarray,
-    top_km: np.ndarray,
 ) -> None:
     """Price every class -> cell arc of a tie beyond the class's radius, the parts of
     the classes that ``part_ptr`` bounds in parallel (they write disjoint rows)."""
@@ -753,7 +750,7 @@ def _price_ties(
                         cost = _cost(w, scale)
                         rc = cost + pi_class[c] - pi_cell[cell]
                         if rc < 0:
-                            _keep(top_rc, top_head, top_cost, top_km, c, rc, cell, cost, km)
+                            _keep(top_rc, top_head, top_cost, c, rc, cell, cost)
 
 
 @numba.njit(cache=True)
@@ -761,11 +758,9 @@ def _merge_parts(
     part_rc: np.ndarray,
     part_head: np.ndarray,
     part_cost: np.ndarray,
-    part_km: np.ndarray,
     top_rc: np.ndarray,
     top_head: np.ndarray,
     top_cost: np.ndarray,
-    top_km: np.ndarray,
 ) -> None:
     """Fold the parts' lists into one, in part order (deterministic)."""
     for t in range(part_rc.shape[0]):
@@ -776,12 +771,10 @@ def _merge_parts(
                         top_rc,
                         top_head,
                         top_cost,
-                        top_km,
                         row,
                         part_rc[t, row, j],
                         part_head[t, row, j],
                         part_cost[t, row, j],
-                        part_km[t, row, j],
                     )
 
 
@@ -983,27 +976,21 @@ def dual_bound(net: Network, params: PlanParams, v_cell: np.ndarray) -> float:
     return float(np.dot(net.class_hours, u) + np.dot(net.cell_hours, v_cell))
 
 
-def _top(
-    rows: int, m: int, parts: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Empty lists of the ``m`` best arcs per row (one set per part if ``parts``)."""
+def _top(rows: int, m: int, parts: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty lists of the ``m`` best arcs per row (one set per part if ``parts``): their
+    reduced costs, heads (-1: none) and costs."""
     shape = (parts, rows, m) if parts else (rows, m)
-    return (
-        np.zeros(shape, dtype=_I),
-        np.full(shape, -1, dtype=_I),
-        np.zeros(shape, dtype=_I),
-        np.zeros(shape, dtype=np.float64),
-    )
+    return np.zeros(shape, dtype=_I), np.full(shape, -1, dtype=_I), np.zeros(shape, dtype=_I)
 
 
 def _taken(
-    top: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], offset: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    _rc, head, cost, km = top
+    top: tuple[np.ndarray, np.ndarray, np.ndarray], offset: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    _rc, head, cost = top
     row, col = np.nonzero(head >= 0)
     order = np.lexsort((head[row, col], row))
     row, col = row[order], col[order]
-    return row.astype(_I) + offset, head[row, col], cost[row, col], km[row, col]
+    return row.astype(_I) + offset, head[row, col], cost[row, col]
 
 
 @dataclass
@@ -1013,22 +1000,25 @@ class _Master:
     net: Network
     ns: NetworkSimplex
     n_fixed: int
+    # Node ids as int32 (< 2**28 nodes): at scale 5 the arcs brought in number 10 million.
     tail: list[np.ndarray]
     head: list[np.ndarray]
-    km: list[np.ndarray]
-    cost: list[np.ndarray]
 
-    def add(self, tail: np.ndarray, head: np.ndarray, cost: np.ndarray, km: np.ndarray) -> int:
+    def add(self, tail: np.ndarray, head: np.ndarray, cost: np.ndarray) -> int:
+        """Add arcs to the network; returns how many.
+
+        An arc already there comes back as a copy when its reduced cost turns negative
+        again, since each solve prices only the arcs of its round (about a third of the
+        arcs brought in at generator scale 0.1); the copies are parallel arcs of the same
+        cost, which changes no optimum.
+        """
         if len(tail) == 0:
             return 0
-        # Above any cell's hours, so an arc never sits at its bound and pricing never
-        # offers an arc already in the network.
+        # Above any cell's hours, so an arc never sits at its upper bound.
         cap = np.full(len(tail), int(self.net.cell_hours.max(initial=0)) + 1, dtype=_I)
         self.ns.add_arcs(tail, head, cap, cost)
-        self.tail.append(tail)
-        self.head.append(head)
-        self.km.append(km)
-        self.cost.append(cost)
+        self.tail.append(tail.astype(np.int32))
+        self.head.append(head.astype(np.int32))
         return len(tail)
 
 
@@ -1134,7 +1124,7 @@ def solve_columns(
     cells = n_c + n_g + np.arange(n_e, dtype=_I)
     ns.add_arcs(cells, np.full(n_e, sink), net.cell_hours, np.zeros(n_e, _I))
     n_fixed = n_c + len(sk_owner) + n_e
-    master = _Master(net, ns, n_fixed, [], [], [], [])
+    master = _Master(net, ns, n_fixed, [], [])
 
     # Cells only ever gain columns from groups and classes of their category.
     cell_a = pw * net.cell_prio.astype(np.float64) * scale
@@ -1204,18 +1194,17 @@ def solve_columns(
                 scale,
                 *top_c,
             )
-        g_tail, g_head, g_cost, g_km = _taken(top_g, n_c)
+        g_tail, g_head, g_cost = _taken(top_g, n_c)
         if per_cell:
-            e_cell, e_group, e_cost, e_km = _taken(top_e, 0)
+            e_cell, e_group, e_cost = _taken(top_e, 0)
             fresh = ~np.isin((n_c + e_group) * n_e + e_cell, g_tail * n_e + g_head)
             g_tail = np.concatenate((g_tail, n_c + e_group[fresh]))
             g_head = np.concatenate((g_head, e_cell[fresh]))
             g_cost = np.concatenate((g_cost, e_cost[fresh]))
-            g_km = np.concatenate((g_km, e_km[fresh]))
-        c_tail, c_head, c_cost, c_km = _taken(top_c, 0)
+        c_tail, c_head, c_cost = _taken(top_c, 0)
         new_lo = ns.n_arcs
-        added = master.add(g_tail, n_c + n_g + g_head, g_cost, g_km)
-        added += master.add(c_tail, n_c + n_g + c_head, c_cost, c_km)
+        added = master.add(g_tail, n_c + n_g + g_head, g_cost)
+        added += master.add(c_tail, n_c + n_g + c_head, c_cost)
         t_pricing += time.perf_counter() - t_round
         if added == 0 and rounds > 1:
             break
@@ -1299,11 +1288,12 @@ def _disaggregate(ix: TieIndex, master: _Master, flows: np.ndarray) -> tuple[Arc
     n_c, n_g, n_e, _ = _node_counts(net)
     n_sk = len(net.class_skill_group)
     f_cg = flows[n_c : n_c + n_sk]
-    tail = np.concatenate(master.tail) if master.tail else np.zeros(0, _I)
-    head = np.concatenate(master.head) - n_c - n_g if master.head else np.zeros(0, _I)
     f_imp = flows[master.n_fixed :]
     on = f_imp > 0
-    tail, head, f_imp = tail[on], head[on], f_imp[on]
+    tail = np.concatenate(master.tail)[on].astype(_I) if master.tail else np.zeros(0, _I)
+    head = np.concatenate(master.head)[on] - n_c - n_g if master.head else np.zeros(0, _I)
+    head = head.astype(_I)
+    f_imp = f_imp[on]
     via_group = tail >= n_c
 
     # Through groups: match each group's inflows (classes) to its outflows (cells).

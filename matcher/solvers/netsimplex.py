@@ -693,11 +693,12 @@ class NetworkSimplex:
         return self._m
 
     def _reserve(self, need: int) -> None:
-        """Grow arc storage to hold ``need`` entries, doubling (amortised O(1) per arc)."""
+        """Grow arc storage to hold ``need`` entries, by half again (amortised O(1) per
+        arc; doubling left up to half of 33 bytes an arc unused, 170 MiB at scale 5)."""
         alloc = self._src.shape[0]
         if need <= alloc:
             return
-        new = max(need, 2 * alloc)
+        new = max(need, alloc + alloc // 2)
         for name in ("_src", "_tgt", "_cap", "_cost", "_flow", "_state"):
             old = getattr(self, name)
             arr = np.zeros(new, dtype=old.dtype)
