@@ -216,34 +216,41 @@ def _within_by_plain_distance(
 
 
 def _pairs_with_borderline(
-    kernel: Callable[..., int],
+    kernel: Callable[..., None],
     args: tuple[object, ...],
     n_rows: int,
     row_lat: np.ndarray,
     row_lon: np.ndarray,
     row_r: np.ndarray,
     ix: TieIndex,
-    keep_inside: bool,
+    keep_within: bool,
     comm_dtype: type,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Count the pairs a pair kernel keeps, deciding its borderline pairs by the plain
-    model's distance; returns the rows' pointers and the verdicts (1: within) for the
-    fill pass, in the order the kernel meets the borderline pairs."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Run a pair kernel's three passes (see :func:`_near_pairs`), deciding its
+    borderline pairs by the plain model's distance in between; returns each row's
+    pointers into the lists, the communities, the distances, and the borderline count."""
+    count = np.zeros((n_rows, 2), dtype=_I)
+    bl_ptr = np.zeros(n_rows + 1, dtype=_I)
     ptr = np.zeros(n_rows + 1, dtype=_I)
-    room = 1024
-    while True:
-        bl_row, bl_comm = np.zeros(room, dtype=_I), np.zeros(room, dtype=_I)
-        empty_c: np.ndarray = np.zeros(0, comm_dtype)
-        empty_v = np.zeros(0, np.int8)
-        n_border = kernel(*args, False, ptr, empty_c, np.zeros(0), bl_row, bl_comm, empty_v)
-        if n_border <= room:
-            break
-        room = n_border  # rare (a lattice of points at the radius): count again
-    row, comm = bl_row[:n_border], bl_comm[:n_border]
-    inside = _within_by_plain_distance(row_lat[row], row_lon[row], row_r[row], ix, comm)
-    kept = inside if keep_inside else ~inside
-    ptr[1:] += np.cumsum(np.bincount(row[kept], minlength=n_rows))
-    return ptr, inside.astype(np.int8)
+    no_c: np.ndarray = np.zeros(0, comm_dtype)
+    no_i, no_f, no_v = np.zeros(0, _I), np.zeros(0), np.zeros(0, np.int8)
+    with _threads(ix.params.workers):
+        kernel(*args, _parts(np.ones(n_rows)), 0, count, bl_ptr, no_i, no_v, ptr, no_c, no_f)
+        np.cumsum(count[:, 1], out=bl_ptr[1:])
+        bl_comm = np.zeros(int(bl_ptr[-1]), dtype=_I)
+        if len(bl_comm):
+            kernel(*args, _parts(count[:, 1]), 1, count, bl_ptr, bl_comm, no_v, ptr, no_c, no_f)
+        bl_row = np.repeat(np.arange(n_rows, dtype=_I), count[:, 1])
+        inside = _within_by_plain_distance(
+            row_lat[bl_row], row_lon[bl_row], row_r[bl_row], ix, bl_comm
+        )
+        keep = inside if keep_within else ~inside
+        np.cumsum(count[:, 0] + np.bincount(bl_row[keep], minlength=n_rows), out=ptr[1:])
+        comm: np.ndarray = np.zeros(int(ptr[-1]), dtype=comm_dtype)
+        km = np.zeros(int(ptr[-1]))
+        work = count.sum(axis=1) + 1
+        kernel(*args, _parts(work), 2, count, bl_ptr, bl_comm, keep.astype(np.int8), ptr, comm, km)
+    return ptr, comm, km, len(bl_comm)
 
 
 def build_network(ix: TieIndex) -> Network:
@@ -326,14 +333,14 @@ def build_network(ix: TieIndex) -> Network:
     bin_ptr, bin_comm = csr(bx * nby + by, np.arange(n_comm, dtype=_I), nbx * nby)
     # Every site's communities within its radius, found once on the grid: each pricing
     # round then streams through them instead of searching the grid again.
+    site_rad = _radians(site_lat.astype(np.float64), site_lon.astype(np.float64))
+    comm_rad = _radians(ix.community_lat.astype(np.float64), ix.community_lon.astype(np.float64))
     near_args = (
-        site_lat,
-        site_lon,
+        *site_rad,
         site_r.astype(np.float64),
         site_x,
         site_y,
-        ix.community_lat,
-        ix.community_lon,
+        *comm_rad,
         comm_x,
         comm_y,
         x0,
@@ -347,14 +354,9 @@ def build_network(ix: TieIndex) -> Network:
     # Two bytes a community where they fit: with cadres at coordinates of their own, scale
     # 1.0 lists 115 million pairs.
     near_dtype = np.uint16 if n_comm <= np.iinfo(np.uint16).max else np.int32
-    near_ptr, inside = _pairs_with_borderline(
+    near_ptr, near_comm, near_km, border = _pairs_with_borderline(
         _near_pairs, near_args, len(site_lat), site_lat, site_lon, site_r, ix, True, near_dtype
     )
-    near_comm = np.zeros(int(near_ptr[-1]), dtype=near_dtype)
-    near_km = np.zeros(int(near_ptr[-1]))
-    none_i = np.zeros(0, dtype=_I)
-    _near_pairs(*near_args, True, near_ptr, near_comm, near_km, none_i, none_i, inside)
-    border = len(inside)
 
     # Pairing and alliance communities per unit (unique); residence is per class.
     n_units = len(ix.unit_ids)
@@ -369,15 +371,13 @@ def build_network(ix: TieIndex) -> Network:
         class_site,
         class_unit,
         class_home,
-        site_lat,
-        site_lon,
+        *site_rad,
         site_r.astype(np.float64),
         unit_tie_ptr,
         unit_tie_comm,
-        ix.community_lat,
-        ix.community_lon,
+        *comm_rad,
     )
-    tie_ptr, inside = _pairs_with_borderline(
+    tie_ptr, tie_comm, tie_km, tie_border = _pairs_with_borderline(
         _tie_pairs,
         tie_args,
         n_classes,
@@ -388,10 +388,7 @@ def build_network(ix: TieIndex) -> Network:
         False,
         np.int64,
     )
-    tie_comm = np.zeros(int(tie_ptr[-1]), dtype=_I)
-    tie_km = np.zeros(int(tie_ptr[-1]))
-    _tie_pairs(*tie_args, True, tie_ptr, tie_comm, tie_km, none_i, none_i, inside)
-    border += len(inside)
+    border += tie_border
 
     return Network(
         class_of=class_of,
@@ -435,14 +432,32 @@ def build_network(ix: TieIndex) -> Network:
 
 # --------------------------------------------------------------------------- kernels
 @numba.njit(cache=True, inline="always")
+def _hav_rad(p1: float, l1: float, c1: float, p2: float, l2: float, c2: float) -> float:
+    """Haversine km from radians and the cosines of the latitudes (see :func:`_radians`)."""
+    dphi = p2 - p1
+    dlmb = l2 - l1
+    a = math.sin(dphi / 2) ** 2 + c1 * c2 * math.sin(dlmb / 2) ** 2
+    a = min(max(a, 0.0), 1.0)
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+@numba.njit(cache=True, inline="always")
 def _hav(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1 = math.radians(lat1)
     p2 = math.radians(lat2)
-    dphi = p2 - p1
-    dlmb = math.radians(lon2) - math.radians(lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    a = min(max(a, 0.0), 1.0)
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+    return _hav_rad(p1, math.radians(lon1), math.cos(p1), p2, math.radians(lon2), math.cos(p2))
+
+
+@numba.njit(cache=True)
+def _radians(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latitudes and longitudes in radians and the latitudes' cosines, computed once per
+    point by the same compiled functions as :func:`_hav` (so the distances are its own)."""
+    phi, lmb, cos = np.empty(len(lat)), np.empty(len(lat)), np.empty(len(lat))
+    for i in range(len(lat)):
+        phi[i] = math.radians(lat[i])
+        lmb[i] = math.radians(lon[i])
+        cos[i] = math.cos(phi[i])
+    return phi, lmb, cos
 
 
 @numba.njit(cache=True, inline="always")
@@ -469,15 +484,6 @@ def _gap(v: float, lo: float, size: float) -> float:
 def _on_radius(km: float, r: float) -> int:
     """1 if ``km`` is within :data:`BORDER` (relative) of the radius ``r``: borderline."""
     return 1 if abs(km - r) <= BORDER * max(r, 1.0) else 0
-
-
-@numba.njit(cache=True, inline="always")
-def _put(fill: bool, comm: np.ndarray, km_out: np.ndarray, j: int, k: int, km: float) -> int:
-    """Record pair ``j`` (when filling) and return the next free slot."""
-    if fill:
-        comm[j] = k
-        km_out[j] = km
-    return j + 1
 
 
 @numba.njit(cache=True, inline="always")
@@ -510,15 +516,50 @@ def _keep(
         top_cost[row, worst] = cost
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
+def _pair_step(
+    mode: int,
+    k: int,
+    km: float,
+    r: float,
+    keep_within: bool,
+    j: int,
+    b: int,
+    comm: np.ndarray,
+    km_out: np.ndarray,
+    bl_comm: np.ndarray,
+    bl_keep: np.ndarray,
+) -> tuple[int, int, int]:
+    """One pair of a pair kernel (see :func:`_near_pairs`): returns the next slot, the
+    next borderline slot, and 1 if the pair is surely kept (0 otherwise)."""
+    if _on_radius(km, r):
+        if mode == 1:
+            bl_comm[b] = k
+        elif mode == 2 and bl_keep[b]:
+            comm[j] = k
+            km_out[j] = km
+            j += 1
+        return j, b + 1, 0
+    if (km <= r) == keep_within:
+        if mode == 2:
+            comm[j] = k
+            km_out[j] = km
+            j += 1
+        return j, b, 1
+    return j, b, 0
+
+
+@numba.njit(cache=True, parallel=True)
 def _near_pairs(
-    site_lat: np.ndarray,
-    site_lon: np.ndarray,
+    site_phi: np.ndarray,
+    site_lmb: np.ndarray,
+    site_cos: np.ndarray,
     site_r: np.ndarray,
     site_x: np.ndarray,
     site_y: np.ndarray,
-    comm_lat: np.ndarray,
-    comm_lon: np.ndarray,
+    comm_phi: np.ndarray,
+    comm_lmb: np.ndarray,
+    comm_cos: np.ndarray,
     comm_x: np.ndarray,
     comm_y: np.ndarray,
     x0: float,
@@ -528,57 +569,66 @@ def _near_pairs(
     nby: int,
     bin_ptr: np.ndarray,
     bin_comm: np.ndarray,
-    fill: bool,
+    part_ptr: np.ndarray,
+    mode: int,
+    count: np.ndarray,
+    bl_ptr: np.ndarray,
+    bl_comm: np.ndarray,
+    bl_keep: np.ndarray,
     ptr: np.ndarray,
     comm: np.ndarray,
     km_out: np.ndarray,
-    bl_row: np.ndarray,
-    bl_comm: np.ndarray,
-    bl_inside: np.ndarray,
-) -> int:
-    """The communities within each site's radius, with their distance.
+) -> None:
+    """The communities within each site's radius, with their distance, in three passes
+    over the sites (in parallel over the parts ``part_ptr`` bounds):
 
-    Called twice: to count (``fill=False``, sets ``ptr`` leaving the borderline pairs
-    out, and records them in ``bl_row``/``bl_comm`` while there is room), then to fill
-    ``comm`` and ``km_out``, keeping the borderline pairs whose ``bl_inside`` (in the
-    order met) is 1. The grid only skips work (``LOWER * planar`` bounds the distance
-    from below); every other kept pair passes the haversine test. Returns the number of
-    borderline pairs.
+    * ``mode`` 0 counts, per site, the pairs surely within (``count[p, 0]``) and the
+      borderline ones (``count[p, 1]``);
+    * ``mode`` 1 records the borderline pairs' communities from ``bl_ptr[p]`` on;
+    * ``mode`` 2 fills ``comm`` and ``km_out`` from ``ptr[p]`` on, with the borderline
+      pairs whose ``bl_keep`` is 1.
+
+    Every site writes only its own slots, so the lists do not depend on the threads.
+    The grid only skips work (``LOWER * planar`` bounds the distance from below).
     """
-    border = 0
-    j = 0
-    for p in range(len(site_lat)):
-        if not fill:
-            ptr[p] = j
-        r = site_r[p]
-        xp, yp = site_x[p], site_y[p]
-        bx_lo, bx_hi, by_lo, by_hi = _window(xp, yp, r, x0, y0, size, nbx, nby)
-        for bx in range(bx_lo, bx_hi + 1):
-            dx = _gap(xp, x0 + bx * size, size)
-            for by in range(by_lo, by_hi + 1):
-                b = bx * nby + by
-                dy = _gap(yp, y0 + by * size, size)
-                if LOWER * math.sqrt(dx * dx + dy * dy) > r:
-                    continue
-                for q in range(bin_ptr[b], bin_ptr[b + 1]):
-                    k = bin_comm[q]
-                    ex = comm_x[k] - xp
-                    ey = comm_y[k] - yp
-                    if LOWER * math.sqrt(ex * ex + ey * ey) > r:
+    for t in numba.prange(len(part_ptr) - 1):
+        for p in range(part_ptr[t], part_ptr[t + 1]):
+            if mode == 1 and count[p, 1] == 0:
+                continue
+            j = ptr[p] if mode == 2 else 0
+            b = bl_ptr[p] if mode != 0 else 0
+            sure = 0
+            r = site_r[p]
+            xp, yp = site_x[p], site_y[p]
+            bx_lo, bx_hi, by_lo, by_hi = _window(xp, yp, r, x0, y0, size, nbx, nby)
+            for bx in range(bx_lo, bx_hi + 1):
+                dx = _gap(xp, x0 + bx * size, size)
+                for by in range(by_lo, by_hi + 1):
+                    cell = bx * nby + by
+                    dy = _gap(yp, y0 + by * size, size)
+                    if LOWER * math.sqrt(dx * dx + dy * dy) > r:
                         continue
-                    km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
-                    if _on_radius(km, r):
-                        if fill and bl_inside[border]:
-                            j = _put(fill, comm, km_out, j, k, km)
-                        elif not fill and border < len(bl_row):
-                            bl_row[border] = p
-                            bl_comm[border] = k
-                        border += 1
-                    elif km <= r:
-                        j = _put(fill, comm, km_out, j, k, km)
-    if not fill:
-        ptr[len(site_lat)] = j
-    return border
+                    for q in range(bin_ptr[cell], bin_ptr[cell + 1]):
+                        k = bin_comm[q]
+                        ex = comm_x[k] - xp
+                        ey = comm_y[k] - yp
+                        if LOWER * math.sqrt(ex * ex + ey * ey) > r:
+                            continue
+                        km = _hav_rad(
+                            site_phi[p],
+                            site_lmb[p],
+                            site_cos[p],
+                            comm_phi[k],
+                            comm_lmb[k],
+                            comm_cos[k],
+                        )
+                        j, b, one = _pair_step(
+                            mode, k, km, r, True, j, b, comm, km_out, bl_comm, bl_keep
+                        )
+                        sure += one
+            if mode == 0:
+                count[p, 0] = sure
+                count[p, 1] = b
 
 
 @numba.njit(cache=True, parallel=True)
@@ -650,62 +700,59 @@ def _price_groups(
                                 _keep(e_rc, e_head, e_cost, c, rc, g, cost)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _tie_pairs(
     class_site: np.ndarray,
     class_unit: np.ndarray,
     class_home: np.ndarray,
-    site_lat: np.ndarray,
-    site_lon: np.ndarray,
+    site_phi: np.ndarray,
+    site_lmb: np.ndarray,
+    site_cos: np.ndarray,
     site_r: np.ndarray,
     unit_tie_ptr: np.ndarray,
     unit_tie_comm: np.ndarray,
-    comm_lat: np.ndarray,
-    comm_lon: np.ndarray,
-    fill: bool,
+    comm_phi: np.ndarray,
+    comm_lmb: np.ndarray,
+    comm_cos: np.ndarray,
+    part_ptr: np.ndarray,
+    mode: int,
+    count: np.ndarray,
+    bl_ptr: np.ndarray,
+    bl_comm: np.ndarray,
+    bl_keep: np.ndarray,
     ptr: np.ndarray,
     comm: np.ndarray,
     km_out: np.ndarray,
-    bl_row: np.ndarray,
-    bl_comm: np.ndarray,
-    bl_inside: np.ndarray,
-) -> int:
-    """The communities each class is tied to beyond its radius, with their distance.
-
-    Called twice, as :func:`_near_pairs` is (``bl_row`` holds classes here): a
-    borderline pair is kept when ``bl_inside`` says it is *not* within the radius, so
-    that it is reached through the class's groups instead. Returns the number of
-    borderline pairs.
-    """
-    border = 0
-    j = 0
-    for c in range(len(class_site)):
-        if not fill:
-            ptr[c] = j
-        p = class_site[c]
-        r = site_r[p]
-        u = class_unit[c]
-        lo = unit_tie_ptr[u] if u >= 0 else 0
-        hi = unit_tie_ptr[u + 1] if u >= 0 else 0
-        h = class_home[c]
-        n_home = 1 if h >= 0 else 0
-        for t in range(lo - n_home, hi):
-            k = h if t < lo else unit_tie_comm[t]
-            if t >= lo and k == h:
+) -> None:
+    """The communities each class is tied to beyond its radius, with their distance, in
+    the three passes of :func:`_near_pairs` over the classes: a pair is kept when it is
+    *not* within the radius (else it is reached through the class's groups)."""
+    for t in numba.prange(len(part_ptr) - 1):
+        for c in range(part_ptr[t], part_ptr[t + 1]):
+            if mode == 1 and count[c, 1] == 0:
                 continue
-            km = _hav(site_lat[p], site_lon[p], comm_lat[k], comm_lon[k])
-            if _on_radius(km, r):
-                if fill and not bl_inside[border]:
-                    j = _put(fill, comm, km_out, j, k, km)
-                elif not fill and border < len(bl_row):
-                    bl_row[border] = c
-                    bl_comm[border] = k
-                border += 1
-            elif km > r:
-                j = _put(fill, comm, km_out, j, k, km)
-    if not fill:
-        ptr[len(class_site)] = j
-    return border
+            j = ptr[c] if mode == 2 else 0
+            b = bl_ptr[c] if mode != 0 else 0
+            sure = 0
+            p = class_site[c]
+            r = site_r[p]
+            u = class_unit[c]
+            lo = unit_tie_ptr[u] if u >= 0 else 0
+            hi = unit_tie_ptr[u + 1] if u >= 0 else 0
+            h = class_home[c]
+            n_home = 1 if h >= 0 else 0
+            for q in range(lo - n_home, hi):
+                k = h if q < lo else unit_tie_comm[q]
+                if q >= lo and k == h:
+                    continue
+                km = _hav_rad(
+                    site_phi[p], site_lmb[p], site_cos[p], comm_phi[k], comm_lmb[k], comm_cos[k]
+                )
+                j, b, one = _pair_step(mode, k, km, r, False, j, b, comm, km_out, bl_comm, bl_keep)
+                sure += one
+            if mode == 0:
+                count[c, 0] = sure
+                count[c, 1] = b
 
 
 @numba.njit(cache=True, parallel=True)
