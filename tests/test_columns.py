@@ -171,6 +171,21 @@ def test_each_site_lists_exactly_the_communities_within_its_radius() -> None:
         assert np.allclose(net.near_km[lo:hi], km[p, got], rtol=0, atol=1e-9)
 
 
+def _one_unit(lat: float, lon: float) -> pd.DataFrame:
+    """Unit U1, a district government office at (lat, lon)."""
+    return pd.DataFrame(
+        {
+            "unit_id": ["U1"],
+            "name": ["u1"],
+            "kind": ["government"],
+            "level": ["district"],
+            "district": ["D"],
+            "lat": [lat],
+            "lon": [lon],
+        }
+    )
+
+
 def test_more_communities_than_two_bytes_hold_are_listed_in_four() -> None:
     """Each site lists its communities in two bytes each where the ids fit, in four
     beyond 65,535 communities: same pairs, same plan as the plain model."""
@@ -191,17 +206,7 @@ def test_more_communities_than_two_bytes_hold_are_listed_in_four() -> None:
                 "households": 100,
             }
         ),
-        "units": pd.DataFrame(
-            {
-                "unit_id": ["U1"],
-                "name": ["u1"],
-                "kind": ["government"],
-                "level": ["district"],
-                "district": ["D"],
-                "lat": [26.0],
-                "lon": [119.0],
-            }
-        ),
+        "units": _one_unit(26.0, 119.0),
         "cadres": pd.DataFrame(
             {
                 "cadre_id": ["K1", "K2"],
@@ -540,17 +545,7 @@ def _one_cadre_one_demand(pt: np.ndarray, paired: bool) -> Dataset:
                 "households": [100],
             }
         ),
-        "units": pd.DataFrame(
-            {
-                "unit_id": ["U1"],
-                "name": ["u1"],
-                "kind": ["government"],
-                "level": ["district"],
-                "district": ["D"],
-                "lat": [pt[0]],
-                "lon": [pt[1]],
-            }
-        ),
+        "units": _one_unit(pt[0], pt[1]),
         "cadres": pd.DataFrame(
             {
                 "cadre_id": ["K1"],
