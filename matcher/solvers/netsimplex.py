@@ -796,11 +796,11 @@ class NetworkSimplex:
 
         The other arcs keep their flow and state but are never priced: the result is
         optimal for the network of the ranges' arcs and the tree's, with every other arc
-        held at its bound (flow 0 for one at its lower bound, as if absent). Column
-        generation uses this to price only the fixed arcs and the ones it just added,
-        whose capacities exceed any flow so that none is held at an upper bound: its own
-        pricing of the implicit arcs covers the rest, so a pivot never scans the many old
-        arcs that cannot enter.
+        held at its bound (flow 0 for one at its lower bound, as if absent). A column
+        generation that prices only its newest arcs this way saves scanning the old ones,
+        but an old arc whose reduced cost turns negative must then come back through its
+        own pricing: the planner's (:mod:`matcher.solvers.columns`) uses :meth:`solve`,
+        which took 12 rounds at generator scale 1 where this took 63.
 
         Returns
         -------
