@@ -147,6 +147,58 @@ def test_groups_are_sites_times_skills() -> None:
     assert sorted(np.diff(net.site_group_ptr).tolist()) == [1, 2]
 
 
+def test_a_group_only_one_class_reaches_is_that_class() -> None:
+    """Care at home C1 is reached by three classes: a node of its own. Law at C1 (only
+    K3's class) and care at C2 (only K5's) are not nodes: their arcs leave the class."""
+    net = build_network(index_dataset(_tiny_city()))
+    lay = cols._layout(net)
+    k1, _, k3, _, k5 = net.class_of.tolist()
+    assert lay.n_gn == 1 and lay.cell0 == net.n_classes + 1
+    site = net.class_site
+    node = {
+        (int(site[c]), int(net.group_cat[g])): int(lay.group_node[g])
+        for g, c in [
+            (g, int(net.class_skill_owner[np.flatnonzero(net.class_skill_group == g)[0]]))
+            for g in range(net.n_groups)
+        ]
+    }
+    care, law = (int(net.class_skill_cat[i]) for i in net.class_skill_ptr[k3] + np.arange(2))
+    assert node[(int(site[k1]), care)] == net.n_classes  # the shared group's node
+    assert node[(int(site[k3]), law)] == k3
+    assert node[(int(site[k5]), care)] == k5
+    # Only the shared group has class -> group arcs: from K1's, K3's and K4's classes.
+    assert sorted(net.class_skill_owner[lay.sk_arc].tolist()) == sorted(
+        c for c in range(net.n_classes) if site[c] == site[k1]
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides", [{}, {"explicit_location_share": 1.0}], ids=["generator", "own-locations"]
+)
+def test_no_arc_is_brought_in_twice(
+    overrides: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: each master used to be solved pricing only its round's arcs, so an
+    older arc whose reduced cost turned negative came back as a copy (a third of the arcs
+    brought in at generator scale 0.1; with lone groups folded into their classes, 80
+    million at scale 1). Every master is now solved over all its arcs."""
+    added: list[np.ndarray] = []
+    real_add = cols._Master.add
+
+    def recording_add(
+        self: cols._Master, tail: np.ndarray, head: np.ndarray, cost: np.ndarray
+    ) -> int:
+        added.append(tail * self.ns.n_nodes + head)
+        return real_add(self, tail, head, cost)
+
+    ds = dataset_from_frames(generate(scale=0.03, seed=3, **overrides))
+    monkeypatch.setattr(cols._Master, "add", recording_add)
+    result = solve_columns(index_dataset(ds))
+    keys = np.concatenate(added)
+    assert result.rounds > 3 and len(keys) == result.columns > 1000
+    assert len(np.unique(keys)) == len(keys)
+
+
 def test_each_site_lists_exactly_the_communities_within_its_radius() -> None:
     """The pricing cache: every (site, community) pair within the radius, and no other.
 

@@ -24,7 +24,8 @@ The aggregated network
 ``class -> group -> cell -> sink`` (plus tie arcs, and ``class -> sink`` for hours
 better left unused), each class supplying its hours, is a min-cost flow whose optimum
 equals the plain model's: every plain arc ``(s, d)`` is a path of the same score, and
-every path is a plain arc. (A source node feeding the classes would be equivalent, but
+every path is a plain arc. A group that only one class reaches is no node of its
+own: its arcs leave that class directly (see :class:`_Layout`). (A source node feeding the classes would be equivalent, but
 the network simplex then hangs every class under it and moves larger subtrees per
 pivot: without it, the final master at generator scale 0.3 solves in 9.8 s instead of
 14.6 s.)
@@ -33,7 +34,8 @@ Column generation
 -----------------
 Group-to-cell and tie arcs are implicit. The restricted network starts with the best
 few arcs of each group and class (zero prices), and is solved by the warm-started
-network simplex of :mod:`matcher.solvers.netsimplex`. Its node potentials price every
+network simplex of :mod:`matcher.solvers.netsimplex`, over all its arcs each round (so
+no arc already in it ever prices out again). Its node potentials price every
 implicit arc in compiled loops over each site's communities within reach (found once,
 on a spatial grid of communities): a community is skipped when its distance already
 shows no arc there can have a negative reduced cost. Pricing runs on
@@ -1045,6 +1047,7 @@ class _Master:
     """The restricted network and the implicit arcs brought into it so far."""
 
     net: Network
+    lay: _Layout
     ns: NetworkSimplex
     n_fixed: int
     # Node ids as int32 (< 2**28 nodes): at scale 5 the arcs brought in number 10 million.
@@ -1093,9 +1096,38 @@ def _parts(work: np.ndarray, parts: int | None = None) -> np.ndarray:
     return np.concatenate(([0], cuts, [len(work)])).astype(_I)
 
 
-def _node_counts(net: Network) -> tuple[int, int, int, int]:
+@dataclass(frozen=True)
+class _Layout:
+    """The nodes of the flow network: classes, shared groups, cells, then the sink.
+
+    A group that only one class reaches is not a node: its arcs leave that class itself
+    (the same arcs and scores, one node and one arc fewer). With cadres at coordinates of
+    their own every group is such a group, and at generator scale 1.0 about half are.
+    """
+
+    n_c: int
+    n_gn: int  # groups that are nodes (reached by two classes or more)
+    n_e: int
+    sink: int
+    group_node: np.ndarray  # per group: its node, or its one class's
+    sk_arc: np.ndarray  # the (class, skill) entries with a class -> group arc, in order
+
+    @property
+    def cell0(self) -> int:
+        """The first cell's node."""
+        return self.n_c + self.n_gn
+
+
+def _layout(net: Network) -> _Layout:
     n_c, n_g, n_e = net.n_classes, net.n_groups, net.n_cells
-    return n_c, n_g, n_e, n_c + n_g + n_e
+    shared = np.bincount(net.class_skill_group, minlength=n_g) > 1
+    n_gn = int(shared.sum())
+    group_node = np.zeros(n_g, dtype=_I)
+    group_node[shared] = n_c + np.arange(n_gn, dtype=_I)
+    sk_arc = np.flatnonzero(shared[net.class_skill_group])
+    lone = np.flatnonzero(~shared[net.class_skill_group])
+    group_node[net.class_skill_group[lone]] = net.class_skill_owner[lone]
+    return _Layout(n_c, n_gn, n_e, n_c + n_gn + n_e, group_node, sk_arc.astype(_I))
 
 
 def solve_columns(
@@ -1145,7 +1177,9 @@ def solve_columns(
     params = ix.params
     net = build_network(ix)
     pw, tc, scale = params.priority_weight, params.travel_cost_per_km, params.cost_scale
-    n_c, n_g, n_e, sink = _node_counts(net)
+    lay = _layout(net)
+    n_c, n_g, n_e, sink = lay.n_c, net.n_groups, lay.n_e, lay.sink
+    cell0 = lay.cell0
     n_nodes = sink + 1
     total = int(net.class_hours.sum())
     supplies = np.zeros(n_nodes, dtype=_I)
@@ -1154,18 +1188,19 @@ def solve_columns(
     ns = NetworkSimplex(n_nodes, supplies)
     big = max(total, 1)
     sk_owner = net.class_skill_owner
-    # Fixed arcs: class -> sink (hours left unused), class -> group, cell -> sink.
+    # Fixed arcs: class -> sink (hours left unused), class -> shared group, cell -> sink.
     ns.add_arcs(np.arange(n_c), np.full(n_c, sink), net.class_hours, np.zeros(n_c, _I))
+    n_sk = len(lay.sk_arc)
     ns.add_arcs(
-        sk_owner,
-        n_c + net.class_skill_group,
-        np.full(len(sk_owner), big, _I),
-        np.zeros(len(sk_owner), _I),
+        sk_owner[lay.sk_arc],
+        lay.group_node[net.class_skill_group[lay.sk_arc]],
+        np.full(n_sk, big, _I),
+        np.zeros(n_sk, _I),
     )
-    cells = n_c + n_g + np.arange(n_e, dtype=_I)
+    cells = cell0 + np.arange(n_e, dtype=_I)
     ns.add_arcs(cells, np.full(n_e, sink), net.cell_hours, np.zeros(n_e, _I))
-    n_fixed = n_c + len(sk_owner) + n_e
-    master = _Master(net, ns, n_fixed, [], [])
+    n_fixed = n_c + n_sk + n_e
+    master = _Master(net, lay, ns, n_fixed, [], [])
 
     # Cells only ever gain columns from groups and classes of their category.
     cell_a = pw * net.cell_prio.astype(np.float64) * scale
@@ -1182,8 +1217,8 @@ def solve_columns(
     for rounds in range(1, max_rounds + 1):
         t_round = time.perf_counter()
         m = first_round if rounds == 1 else per_round
-        pi_group = pi[n_c : n_c + n_g]
-        pi_cell = pi[n_c + n_g : n_c + n_g + n_e]
+        pi_group = pi[lay.group_node]
+        pi_cell = pi[cell0 : cell0 + n_e]
         a_cell = cell_a + pi_cell
         a_kg = np.full(n_kg, -np.inf)
         np.maximum.at(a_kg, net.cell_kg, a_cell)
@@ -1235,16 +1270,18 @@ def solve_columns(
                 scale,
                 *top_c,
             )
-        g_tail, g_head, g_cost = _taken(top_g, n_c)
+        g_tail, g_head, g_cost = _taken(top_g, 0)
+        g_tail = lay.group_node[g_tail]
         if per_cell:
             e_cell, e_group, e_cost = _taken(top_e, 0)
-            fresh = ~np.isin((n_c + e_group) * n_e + e_cell, g_tail * n_e + g_head)
-            g_tail = np.concatenate((g_tail, n_c + e_group[fresh]))
+            e_tail = lay.group_node[e_group]
+            fresh = ~np.isin(e_tail * n_e + e_cell, g_tail * n_e + g_head)
+            g_tail = np.concatenate((g_tail, e_tail[fresh]))
             g_head = np.concatenate((g_head, e_cell[fresh]))
             g_cost = np.concatenate((g_cost, e_cost[fresh]))
         c_tail, c_head, c_cost = _taken(top_c, 0)
-        added = master.add(g_tail, n_c + n_g + g_head, g_cost)
-        added += master.add(c_tail, n_c + n_g + c_head, c_cost)
+        added = master.add(g_tail, cell0 + g_head, g_cost)
+        added += master.add(c_tail, cell0 + c_head, c_cost)
         t_pricing += time.perf_counter() - t_round
         if added == 0 and rounds > 1:
             break
@@ -1274,7 +1311,7 @@ def solve_columns(
     hours = min(total, int(net.cell_hours.sum()))
     # The final potentials, read as duals of the cells, give a second bound over every
     # implicit arc with the true (unrounded) scores: usually the tighter one.
-    v_cell = np.maximum(0, pi[sink] - pi[n_c + n_g : n_c + n_g + n_e]) / scale
+    v_cell = np.maximum(0, pi[sink] - pi[cell0 : cell0 + n_e]) / scale
     bound = max(min(rounded_optimum + hours / scale, dual_bound(net, params, v_cell)), objective)
     gap = (bound - objective) / max(abs(bound), 1.0)
     reasons, n_arcs = _reasons(ix, net, arcs, flow)
@@ -1327,16 +1364,19 @@ def overlap(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _disaggregate(ix: TieIndex, master: _Master, flows: np.ndarray) -> tuple[Arcs, np.ndarray]:
     """Hand the aggregated flow to suppliers and demands: compact arcs and their hours."""
-    net = master.net
-    n_c, n_g, n_e, _ = _node_counts(net)
-    n_sk = len(net.class_skill_group)
-    f_cg = flows[n_c : n_c + n_sk]
+    net, lay = master.net, master.lay
+    n_c, n_e = lay.n_c, lay.n_e
+    # Per (class, skill) entry, its flow into a shared group (a lone group's flows leave
+    # its class directly, as a tie's do).
+    f_cg = np.zeros(len(net.class_skill_group), dtype=_I)
+    f_cg[lay.sk_arc] = flows[n_c : n_c + len(lay.sk_arc)]
     f_imp = flows[master.n_fixed :]
     on = f_imp > 0
     tail = np.concatenate(master.tail)[on].astype(_I) if master.tail else np.zeros(0, _I)
-    head = np.concatenate(master.head)[on] - n_c - n_g if master.head else np.zeros(0, _I)
+    head = np.concatenate(master.head)[on] - lay.cell0 if master.head else np.zeros(0, _I)
     head = head.astype(_I)
     f_imp = f_imp[on]
+    # Shared groups' nodes are numbered in the order of the groups.
     via_group = tail >= n_c
 
     # Through groups: match each group's inflows (classes) to its outflows (cells).
