@@ -568,9 +568,11 @@ def _a_pair_the_distances_disagree_on() -> tuple[np.ndarray, float]:
 
     @numba.njit
     def compiled(pts: np.ndarray) -> np.ndarray:
+        p1, l1, c1 = cols._radians(pts[:, 0].copy(), pts[:, 1].copy())
+        p2, l2, c2 = cols._radians(pts[:, 2].copy(), pts[:, 3].copy())
         out = np.empty(len(pts))
         for i in range(len(pts)):
-            out[i] = cols._hav(pts[i, 0], pts[i, 1], pts[i, 2], pts[i, 3])
+            out[i] = cols._hav_rad(p1[i], l1[i], c1[i], p2[i], l2[i], c2[i])
         return out
 
     # 0.5 degrees apart at most: here about 1 pair in 2,000 differs in its last bit.

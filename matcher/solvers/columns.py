@@ -24,11 +24,11 @@ The aggregated network
 ``class -> group -> cell -> sink`` (plus tie arcs, and ``class -> sink`` for hours
 better left unused), each class supplying its hours, is a min-cost flow whose optimum
 equals the plain model's: every plain arc ``(s, d)`` is a path of the same score, and
-every path is a plain arc. A group that only one class reaches is no node of its
-own: its arcs leave that class directly (see :class:`_Layout`). (A source node feeding the classes would be equivalent, but
-the network simplex then hangs every class under it and moves larger subtrees per
-pivot: without it, the final master at generator scale 0.3 solves in 9.8 s instead of
-14.6 s.)
+every path is a plain arc. A group that only one class reaches is no node of its own:
+its arcs leave that class directly (see :class:`_Layout`). (A source node feeding the
+classes would be equivalent, but the network simplex then hangs every class under it and
+moves larger subtrees per pivot: without it, the final master at generator scale 0.3
+solves in 9.8 s instead of 14.6 s.)
 
 Column generation
 -----------------
@@ -443,17 +443,10 @@ def _hav_rad(p1: float, l1: float, c1: float, p2: float, l2: float, c2: float) -
     return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
-@numba.njit(cache=True, inline="always")
-def _hav(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1 = math.radians(lat1)
-    p2 = math.radians(lat2)
-    return _hav_rad(p1, math.radians(lon1), math.cos(p1), p2, math.radians(lon2), math.cos(p2))
-
-
 @numba.njit(cache=True)
 def _radians(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Latitudes and longitudes in radians and the latitudes' cosines, computed once per
-    point by the same compiled functions as :func:`_hav` (so the distances are its own)."""
+    point for :func:`_hav_rad`."""
     phi, lmb, cos = np.empty(len(lat)), np.empty(len(lat)), np.empty(len(lat))
     for i in range(len(lat)):
         phi[i] = math.radians(lat[i])
@@ -534,21 +527,19 @@ def _pair_step(
 ) -> tuple[int, int, int]:
     """One pair of a pair kernel (see :func:`_near_pairs`): returns the next slot, the
     next borderline slot, and 1 if the pair is surely kept (0 otherwise)."""
-    if _on_radius(km, r):
+    border = _on_radius(km, r)
+    if border:
         if mode == 1:
             bl_comm[b] = k
-        elif mode == 2 and bl_keep[b]:
-            comm[j] = k
-            km_out[j] = km
-            j += 1
-        return j, b + 1, 0
-    if (km <= r) == keep_within:
-        if mode == 2:
-            comm[j] = k
-            km_out[j] = km
-            j += 1
-        return j, b, 1
-    return j, b, 0
+        keep = mode == 2 and bl_keep[b] != 0
+        b += 1
+    else:
+        keep = (km <= r) == keep_within
+    if keep and mode == 2:
+        comm[j] = k
+        km_out[j] = km
+        j += 1
+    return j, b, 1 if keep and not border else 0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -1033,13 +1024,14 @@ def _top(rows: int, m: int, parts: int = 0) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def _taken(
-    top: tuple[np.ndarray, np.ndarray, np.ndarray], offset: int
+    top: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arcs kept in per-row lists: their rows, heads and costs, by row then head."""
     _rc, head, cost = top
     row, col = np.nonzero(head >= 0)
     order = np.lexsort((head[row, col], row))
     row, col = row[order], col[order]
-    return row.astype(_I) + offset, head[row, col], cost[row, col]
+    return row.astype(_I), head[row, col], cost[row, col]
 
 
 @dataclass
@@ -1270,16 +1262,16 @@ def solve_columns(
                 scale,
                 *top_c,
             )
-        g_tail, g_head, g_cost = _taken(top_g, 0)
+        g_tail, g_head, g_cost = _taken(top_g)
         g_tail = lay.group_node[g_tail]
         if per_cell:
-            e_cell, e_group, e_cost = _taken(top_e, 0)
+            e_cell, e_group, e_cost = _taken(top_e)
             e_tail = lay.group_node[e_group]
             fresh = ~np.isin(e_tail * n_e + e_cell, g_tail * n_e + g_head)
             g_tail = np.concatenate((g_tail, e_tail[fresh]))
             g_head = np.concatenate((g_head, e_cell[fresh]))
             g_cost = np.concatenate((g_cost, e_cost[fresh]))
-        c_tail, c_head, c_cost = _taken(top_c, 0)
+        c_tail, c_head, c_cost = _taken(top_c)
         added = master.add(g_tail, cell0 + g_head, g_cost)
         added += master.add(c_tail, cell0 + c_head, c_cost)
         t_pricing += time.perf_counter() - t_round
