@@ -24,10 +24,13 @@ def _script(name: str) -> ModuleType:
 
 def test_bench_master_records_the_masters_and_cuts_them_down_to_the_same_optimum() -> None:
     bench = _script("bench_master")
-    figures = bench.run(0.02, 0, [0.0, 1e5], ortools=True)
-    # run() raises if a cold solve, OR-Tools or a cut-down master misses the optimum.
+    figures = bench.run(0.02, 0, [0.0, 1e5], ortools=True, round_costs=[1, 50_000])
+    # run() raises if a cold solve, OR-Tools or a cut-down master misses the optimum, or if
+    # a rounded-cost optimum lies below it or further above than the rounding allows.
     assert figures["cold_pivots"] > 0 and figures["warm_pivots"] > 0
     assert figures["rc<=0"]["arcs"] <= figures["rc<=100000"]["arcs"]
+    assert figures["round1"]["excess"] == 0  # multiples of 1: the costs themselves
+    assert figures["round50000"]["excess"] > 0  # 0.05 of score: coarse enough to lose some
     assert "ortools_seconds" in figures
     # The solver's own simplex class is back in place.
     assert columns.NetworkSimplex is NetworkSimplex
