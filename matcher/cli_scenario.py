@@ -52,6 +52,7 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
         progress=progress,
         engine=args.engine,
         ray_address=args.ray_address,
+        warm_start=args.warm_start,
     )
     failed = [o for o in outcomes if o.error]
     if comparison is not None and not args.quiet:
@@ -153,6 +154,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="local processes (default) or Ray tasks (a local Ray, or --ray-address)",
     )
     r.add_argument("--ray-address", help="a running Ray cluster (default: RAY_ADDRESS)")
+    r.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="plan the first scenario first and start the others from its LP duals "
+        "(column solver: faster at city scale; plans optimal either way)",
+    )
     _param_option(r)
     r.set_defaults(func=cmd_scenario_run)
     c = scen.add_parser("check", help="check scenario files against their base datasets")

@@ -25,7 +25,13 @@ from matcher.io import write_frame_csv
 from matcher.params import AUTO_COLUMNS_SUPPLIERS, PlanParams
 from matcher.reasons import decide_reasons
 from matcher.rules import ActiveRules, active_rules
-from matcher.solvers.columns import ColumnResult, NotApplicable, compact_problem, solve_columns
+from matcher.solvers.columns import (
+    ColumnResult,
+    Duals,
+    NotApplicable,
+    compact_problem,
+    solve_columns,
+)
 from matcher.solvers.flow import FlowResult
 from matcher.solvers.integer import IntegerResult, part_kpis, solve_integer
 
@@ -113,6 +119,13 @@ class Plan:
     def objective(self) -> float:
         """The plan's objective value."""
         return self.solver.objective
+
+    @property
+    def duals(self) -> Duals | None:
+        """The marginal values of the plan's suppliers and demands, when the column
+        solver made it (``None`` otherwise): ``plan(..., warm_start=this)`` starts from
+        them."""
+        return self.solver.duals if isinstance(self.solver, ColumnResult) else None
 
     @property
     def status(self) -> str:
@@ -376,6 +389,7 @@ def plan(
     engine: str = "local",
     ray_address: str | None = None,
     jobs: int = 2,
+    warm_start: Plan | Duals | None = None,
 ) -> Plan:
     """Make the optimal plan for a dataset, under the integer rules it asks for.
 
@@ -402,6 +416,13 @@ def plan(
         local Ray of ``jobs`` CPUs, or the Ray already initialised in this process).
     jobs
         With ``engine="ray"``: CPUs of a local Ray instance.
+    warm_start
+        A plan of a similar dataset (a scenario's base, say), or its :attr:`Plan.duals`:
+        the column solver then starts from its marginal values (see
+        :mod:`matcher.solvers.columns`, "Warm start"), which at city scale takes well
+        under half the time for a scenario that changes a district or a tenth of the
+        cadres. The plan is optimal either way and the same for the same start; where
+        the optimum is not unique it may be another optimal one. Other solvers ignore it.
 
     Returns
     -------
@@ -435,7 +456,8 @@ def plan(
         ix = index_dataset(dataset, params)
         t1 = time.perf_counter()
         try:
-            columns = solve_columns(ix)
+            start = warm_start.duals if isinstance(warm_start, Plan) else warm_start
+            columns = solve_columns(ix, warm_start=start)
         except NotApplicable:
             pass  # a case the grid does not cover: the plain model below decides it
         else:

@@ -67,6 +67,7 @@ from matcher.errors import DatasetError, MatcherError, ParameterError
 from matcher.params import PlanParams
 from matcher.plan import Plan
 from matcher.schema import TABLES, TABLES_BY_NAME, Kind
+from matcher.solvers.columns import Duals
 
 CHANGE_TYPES: tuple[str, ...] = ("scale_demand", "add", "remove", "update", "surge", "set")
 """The change types a scenario may list, in the order the schema documents them."""
@@ -977,7 +978,10 @@ def scenario_dataset(scenario: Scenario, dataset: Dataset | None = None) -> Data
 
 
 def run_scenario(
-    scenario: Scenario, dataset: Dataset | None = None, params: PlanParams | None = None
+    scenario: Scenario,
+    dataset: Dataset | None = None,
+    params: PlanParams | None = None,
+    warm_start: Duals | None = None,
 ) -> Plan:
     """Apply a scenario and plan it (stably against ``stable.previous`` when given).
 
@@ -989,6 +993,9 @@ def run_scenario(
         The dataset to change (default: the scenario's ``base``).
     params
         Base run parameters; the scenario's ``set`` changes apply on top.
+    warm_start
+        LP duals of a similar plan to start the column solver from (see
+        :func:`matcher.plan.plan`); a stable re-plan ignores them.
     """
     from matcher.plan import plan
     from matcher.replan import replan
@@ -996,7 +1003,7 @@ def run_scenario(
     ds = scenario_dataset(scenario, dataset)
     run_params = scenario_params(scenario, params)
     if scenario.stable is None:
-        return plan(ds, run_params)
+        return plan(ds, run_params, warm_start=warm_start)
     return replan(
         ds,
         scenario.stable.previous,
@@ -1029,18 +1036,27 @@ class ScenarioOutcome:
     summary: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _run_file(path: str, out_dir: str, params: PlanParams | None) -> ScenarioOutcome:
+def _run_file(
+    path: str, out_dir: str, params: PlanParams | None, warm_start: Duals | None = None
+) -> ScenarioOutcome:
     """Run one scenario file into ``out_dir/<name>`` (a process pool's task)."""
+    return _run_file_keeping(path, out_dir, params, warm_start)[0]
+
+
+def _run_file_keeping(
+    path: str, out_dir: str, params: PlanParams | None, warm_start: Duals | None = None
+) -> tuple[ScenarioOutcome, Duals | None]:
+    """:func:`_run_file`, and the plan's LP duals (``None`` if it failed or has none)."""
     import time
 
     start = time.perf_counter()
     scenario = load_scenario(path)
     folder = Path(out_dir) / scenario.name
     try:
-        result = run_scenario(scenario, params=params)
+        result = run_scenario(scenario, params=params, warm_start=warm_start)
     except MatcherError as exc:
         # Messages cross the process boundary, not exception objects.
-        return ScenarioOutcome(scenario.name, path, None, error=str(exc))
+        return ScenarioOutcome(scenario.name, path, None, error=str(exc)), None
     result.write(folder)
     described = {
         "name": scenario.name,
@@ -1054,7 +1070,7 @@ def _run_file(path: str, out_dir: str, params: PlanParams | None) -> ScenarioOut
         json.dumps(described, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     k = result.kpis
-    return ScenarioOutcome(
+    outcome = ScenarioOutcome(
         scenario.name,
         path,
         folder,
@@ -1063,12 +1079,14 @@ def _run_file(path: str, out_dir: str, params: PlanParams | None) -> ScenarioOut
             "objective": k["objective"],
             "coverage": k["coverage"],
             "seconds": round(time.perf_counter() - start, 3),
+            "warm_start": warm_start is not None,
         },
     )
+    return outcome, result.duals
 
 
 def _ray_map(
-    calls: list[tuple[str, str, PlanParams | None]], jobs: int, address: str | None
+    calls: list[tuple[str, str, PlanParams | None, Duals | None]], jobs: int, address: str | None
 ) -> Iterator[tuple[int, ScenarioOutcome]]:
     """Run ``_run_file`` on each call as a Ray task; yield (index, outcome) as they end.
 
@@ -1093,6 +1111,7 @@ def run_scenarios(
     progress: Any = None,
     engine: str = "local",
     ray_address: str | None = None,
+    warm_start: bool = False,
 ) -> tuple[list[ScenarioOutcome], Any]:
     """Run many scenario files, in parallel processes, and compare their plans.
 
@@ -1120,6 +1139,13 @@ def run_scenarios(
         ``out_dir`` must be on a filesystem every node sees. The plans are the same.
     ray_address
         A running Ray cluster's address (``ray://host:10001`` or ``host:6379``).
+    warm_start
+        Plan the first scenario first, in this process, and start the column solver of
+        every other from its LP duals (:func:`matcher.plan.plan`, ``warm_start``): at
+        city scale, well under half the time for scenarios that change a district or a
+        tenth of the cadres. Every plan is optimal either way; where a scenario's optimum
+        is not unique its plan may be another optimal one than without (the same on
+        every run). If the first scenario fails, the others start cold.
 
     Returns
     -------
@@ -1173,21 +1199,26 @@ def run_scenarios(
                 f"({s['seconds']:.2f} s)"
             )
 
-    if engine == "ray":
-        for i, outcome in _ray_map(
-            [(sc.source, str(out.resolve()), params) for sc in scenarios], jobs, ray_address
-        ):
-            report(i, outcome)
-    elif jobs == 1 or total == 1:
-        for i, sc in enumerate(scenarios):
-            report(i, _run_file(sc.source, str(out), params))
+    duals: Duals | None = None
+    first = 0
+    if warm_start:
+        outcome, duals = _run_file_keeping(scenarios[0].source, str(out), params)
+        report(0, outcome)
+        first = 1
+    rest = list(enumerate(scenarios))[first:]
+    if engine == "ray" and rest:
+        calls = [(sc.source, str(out.resolve()), params, duals) for _, sc in rest]
+        for j, outcome in _ray_map(calls, jobs, ray_address):
+            report(rest[j][0], outcome)
+    elif jobs == 1 or len(rest) <= 1:
+        for i, sc in rest:
+            report(i, _run_file(sc.source, str(out), params, duals))
     else:
         # spawn: workers import matcher afresh, sharing no state with this process.
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, total), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(rest)), mp_context=ctx) as pool:
             futures = {
-                pool.submit(_run_file, sc.source, str(out), params): i
-                for i, sc in enumerate(scenarios)
+                pool.submit(_run_file, sc.source, str(out), params, duals): i for i, sc in rest
             }
             for future in as_completed(futures):
                 report(futures[future], future.result())

@@ -34,3 +34,11 @@ def test_bench_master_records_the_masters_and_cuts_them_down_to_the_same_optimum
     assert "ortools_seconds" in figures
     # The solver's own simplex class is back in place.
     assert columns.NetworkSimplex is NetworkSimplex
+
+
+def test_bench_warm_plans_each_scenario_cold_and_warm_to_one_optimum() -> None:
+    bench = _script("bench_warm")
+    rows = bench.run(0.02)
+    # run() raises if a warm-started plan's objective differs from the cold one.
+    assert [r["scenario"] for r in rows] == [name for name, _ in bench.SCENARIOS]
+    assert all(r["cold_rounds"] > 0 and r["warm_rounds"] > 0 for r in rows)

@@ -36,6 +36,7 @@ from matcher.plan import TIMING_KEYS, Plan, demand_reasons, plan
 from matcher.solvers import columns as cols
 from matcher.solvers.columns import (
     ColumnResult,
+    Duals,
     NotApplicable,
     build_network,
     dual_bound,
@@ -442,6 +443,132 @@ def test_dual_bound_bounds_the_optimum_for_any_cell_duals() -> None:
         assert dual_bound(net, ix.params, v) >= optimum - 1e-6
     result = solve_columns(ix)
     assert optimum - 1e-6 <= result.bound <= optimum + 1e-6 * abs(optimum)
+
+
+# -- warm start from another plan's marginal values ----------------------------------------
+
+
+def _changed(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFrame]:
+    """A what-if of ``tables``: some demands doubled, a third of the cadres gone, the
+    rest at other hours, and one new cadre the base never had."""
+    rng = np.random.default_rng(seed)
+    t = {k: v.copy() for k, v in tables.items()}
+    dem = t["demands"]
+    more = rng.random(len(dem)) < 0.5
+    dem.loc[more, "hours"] = dem.loc[more, "hours"] * 2
+    cad = t["cadres"]
+    cad = cad[np.arange(len(cad)) % 3 != 1].copy()
+    cad["hours"] = rng.integers(1, 12, len(cad))
+    new = cad.iloc[[0]].copy()
+    new["cadre_id"] = "NEW-CADRE"
+    t["cadres"] = pd.concat([cad, new], ignore_index=True)
+    return t
+
+
+def _optimum(tables: dict[str, pd.DataFrame], params: PlanParams) -> float:
+    return lp_optimum(
+        reference_model(
+            tables,
+            max_travel_km=params.max_travel_km,
+            travel_cost_per_km=params.travel_cost_per_km,
+            priority_weight=params.priority_weight,
+        )
+    )
+
+
+@pytest.mark.parametrize(("profile", "seed", "params"), LP_CASES[::3])
+def test_a_warm_started_what_if_reaches_the_independent_optimum(
+    profile: str, seed: int, params: PlanParams
+) -> None:
+    tables = random_tables(seed, PROFILES[profile])
+    base = plan(dataset_from_frames(tables), params)
+    assert base.duals is not None
+    changed = _changed(tables, seed)
+    result = plan(dataset_from_frames(changed), params, warm_start=base)
+    assert result.status == "optimal"
+    optimum = _optimum(changed, params)
+    _same(result.objective, optimum)
+    assert result.solver.bound >= optimum - 1e-9
+    # The same dataset from its own values: the same optimum again.
+    again = plan(dataset_from_frames(tables), params, warm_start=base.duals)
+    _same(again.objective, base.objective)
+
+
+def test_a_warm_start_that_prices_nothing_in_still_proves_optimality() -> None:
+    """Regression: values so high that the first round brings in no arc. That round was
+    priced at the start's values, not the master's, so it proves nothing."""
+    tables = random_tables(2, PROFILES["small"])
+    ds = dataset_from_frames(tables)
+    ix = index_dataset(ds, COLUMNS)
+    sup = cols._supplier_keys(ix)
+    high = Duals(
+        supplier=pd.Series(1000.0, index=sup),
+        demand=pd.Series(0.0, index=pd.Index(ix.demand_ids)),
+    )
+    result = solve_columns(ix, warm_start=high)
+    assert result.rounds >= 2
+    _same(result.objective, _optimum(tables, COLUMNS))
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_duals_are_the_marginal_values_of_the_optimum(seed: int) -> None:
+    """Checked against the plain model's arcs and the independent LP optimum: every arc
+    between a supplier and a demand with hours is dual feasible (u + v >= w), every arc
+    with hours is tight, a supplier with hours left is worth 0, so is a demand left short,
+    and the dual objective is the optimum."""
+    tables = random_tables(seed, PROFILES["dense"])
+    result = plan(dataset_from_frames(tables), COLUMNS)
+    duals = result.duals
+    assert duals is not None
+    u, v = duals.supplier, duals.demand
+    assert (u >= 0).all() and (v >= 0).all()
+    model = reference_model(tables)
+    tol = 2.0 / COLUMNS.cost_scale  # integer costs: each within one unit of its score
+    for (kind, sid, did), arc in model.arcs.items():
+        if model.suppliers[kind, sid].hours > 0 and model.demands[did].hours > 0:
+            assert u[kind, sid] + v[did] >= arc.weight - tol
+    for r in result.assignments.itertuples():
+        arc = model.arcs[r.supplier_kind, r.supplier_id, r.demand_id]
+        assert u[r.supplier_kind, r.supplier_id] + v[r.demand_id] == pytest.approx(
+            arc.weight, abs=tol
+        )
+    used = result.assignments.groupby(["supplier_kind", "supplier_id"])["hours"].sum()
+    for key, s in model.suppliers.items():
+        if used.get(key, 0) < s.hours:
+            assert u[key] == 0
+    got = result.demand_status.set_index("demand_id")["covered_hours"]
+    for did, d in model.demands.items():
+        if got[did] < d.hours:
+            assert v[did] == 0
+    dual = sum(s.hours * u[k] for k, s in model.suppliers.items())
+    dual += sum(d.hours * v[k] for k, d in model.demands.items())
+    hours = sum(s.hours for s in model.suppliers.values())
+    assert dual == pytest.approx(lp_optimum(model), abs=tol * hours + 1e-6)
+
+
+def test_a_warm_started_plan_is_the_same_each_time(tmp_path: Path) -> None:
+    ds = dataset_from_frames(generate(scale=0.01, seed=4))
+    base = plan(ds, COLUMNS)
+    changed = dataset_from_frames(_changed(generate(scale=0.01, seed=4), 4))
+    one = _written(plan(changed, COLUMNS, warm_start=base), tmp_path / "one")
+    two = _written(plan(changed, COLUMNS, warm_start=base), tmp_path / "two")
+    assert one[:2] == two[:2]
+
+
+def test_the_plain_model_has_no_duals_and_ignores_a_warm_start() -> None:
+    base = plan(_tiny_city(), COLUMNS)
+    assert base.duals is not None
+    plain = plan(_tiny_city(), warm_start=base)
+    assert plain.duals is None
+    _same(plain.objective, base.objective)
+
+
+def test_duals_refuse_what_is_not_a_series_of_finite_numbers() -> None:
+    ok = pd.Series([1.0])
+    with pytest.raises(TypeError, match="supplier"):
+        Duals(supplier=[1.0], demand=ok)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="demand"):
+        Duals(supplier=ok, demand=pd.Series([np.nan]))
 
 
 # -- pricing in parts --------------------------------------------------------------------

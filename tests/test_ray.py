@@ -14,6 +14,7 @@ from plan_files import plan_files
 
 from matcher.cli import main
 from matcher.errors import ParameterError
+from matcher.params import PlanParams
 from matcher.scenario import run_scenarios
 
 ray = pytest.importorskip("ray")  # in the dev extra: `make test` always has it
@@ -44,6 +45,18 @@ def test_ray_batch_equals_the_in_process_batch(tmp_path: Path, local_ray: Any) -
         tmp_path / "here" / "comparison.csv"
     ).read_bytes()
     assert local_ray.is_initialized()  # a Ray the caller started is left running
+
+
+def test_a_warm_started_ray_batch_equals_the_in_process_one(tmp_path: Path, local_ray: Any) -> None:
+    """The first scenario's duals travel to the Ray tasks: the same plans as at home."""
+    columns = PlanParams(flow_solver="columns")
+    here, _ = run_scenarios(FILES, tmp_path / "here", jobs=1, params=columns, warm_start=True)
+    remote, _ = run_scenarios(
+        FILES, tmp_path / "ray", jobs=2, engine="ray", params=columns, warm_start=True
+    )
+    assert [o.summary["warm_start"] for o in remote] == [False, True, True]
+    for o in here:
+        assert plan_files(tmp_path / "here" / o.name) == plan_files(tmp_path / "ray" / o.name)
 
 
 def test_cli_engine_ray_starts_and_stops_its_own_ray(tmp_path: Path) -> None:

@@ -567,6 +567,36 @@ def test_batch_in_parallel_equals_one_by_one(tmp_path: Path) -> None:
     assert [c["type"] for c in described["changes"]] == ["remove", "update"]
 
 
+def test_a_warm_started_batch_reaches_the_same_optima(tmp_path: Path) -> None:
+    """The first scenario plans cold, the others from its duals: the same objectives as
+    a cold batch (each proven optimal), and the same plans however many processes."""
+    files = [SCEN / f for f in ("base.yaml", "double-care.yaml", "more-supply.json", "fewer.yaml")]
+    columns = PlanParams(flow_solver="columns")
+    cold, _ = run_scenarios(files, tmp_path / "cold", jobs=1, params=columns)
+    warm, comparison = run_scenarios(
+        files, tmp_path / "warm", jobs=2, params=columns, warm_start=True
+    )
+    serial, _ = run_scenarios(files, tmp_path / "serial", jobs=1, params=columns, warm_start=True)
+    assert not any(o.error for o in cold + warm + serial)
+    assert [o.summary["warm_start"] for o in warm] == [False, True, True, True]
+    assert not any(o.summary["warm_start"] for o in cold)
+    for c, w in zip(cold, warm, strict=True):
+        assert w.summary["status"] == "optimal"
+        assert w.summary["objective"] == pytest.approx(c.summary["objective"], rel=1e-9)
+    assert plan_files(tmp_path / "cold" / "base") == plan_files(tmp_path / "warm" / "base")
+    for o in warm:
+        assert plan_files(tmp_path / "warm" / o.name) == plan_files(tmp_path / "serial" / o.name)
+    assert comparison is not None and comparison.names[0] == "base"
+
+
+def test_cli_scenario_run_warm_start(tmp_path: Path) -> None:
+    files = [str(SCEN / f) for f in ("base.yaml", "fewer.yaml")]
+    options = ["--out", str(tmp_path), "--jobs", "1", "--quiet", "--warm-start"]
+    code = main(["scenario", "run", *files, *options, "--param", "flow_solver=columns"])
+    assert code == 0
+    assert (tmp_path / "fewer" / "assignments.csv").is_file()
+
+
 def test_batch_refuses_two_scenarios_with_one_name(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as e:
         run_scenarios([SCEN / "base.yaml", SCEN / "base.yaml"], tmp_path)
