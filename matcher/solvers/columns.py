@@ -970,8 +970,9 @@ def _dual_bound(
 # --------------------------------------------------------------------------- solver
 @dataclass(frozen=True)
 class Duals:
-    """A labour plan's marginal values: what one hour more of a supplier, or of a demand,
-    would add to its objective (in score; LP duals, so within the ties of the optimum).
+    """A labour plan's LP duals: what one hour more of a supplier, or of a demand, would
+    add to its objective at the margin (in score). Where the LP is degenerate they are one
+    choice among several; :mod:`matcher.explain` finds what a whole extra hour adds.
 
     They are what a column generation needs to start near the end (see the module doc,
     "Warm start"), for instance to plan a scenario of a dataset already planned:
