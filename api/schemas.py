@@ -269,6 +269,16 @@ class RunCreate(BaseModel):
         description="What-if changes applied to the dataset before planning; the run "
         "plans the changed data, stored as a dataset of its own.",
     )
+    warm_start_run_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="A succeeded plan run of a similar dataset (this run's base, say) "
+        "whose LP duals start this run's column solver: at city scale a what-if then "
+        "solves in about half the time. The plan is proven optimal either way; where the "
+        "optimum is not unique it may be another optimal plan. A run that kept no duals "
+        "(another solver, or deleted since) leaves this one to plan cold.",
+    )
 
 
 def run_state(run: Run) -> dict[str, Any]:
@@ -306,6 +316,9 @@ class RunPublic(BaseModel):
         default=None, description="With a scenario: the dataset the changes were made to."
     )
     scenario: dict[str, Any] | None = Field(default=None, description="The scenario asked for.")
+    warm_start_run_id: str | None = Field(
+        default=None, description="The plan run whose LP duals started this one, if any."
+    )
     label: str | None
     status: RunStatus
     params: dict[str, Any]
@@ -337,6 +350,7 @@ class RunPublic(BaseModel):
             **run_state(run),
             base_dataset_id=run.base_dataset_id,
             scenario=run.scenario,
+            warm_start_run_id=run.warm_start_run_id,
             solver=run.solver,
             solver_status=run.solver_status,
             proven_optimal=run.proven_optimal,

@@ -27,6 +27,7 @@ from api.db.models import (
     Funding,
     Lead,
     Run,
+    RunDual,
     RunKpi,
     utcnow,
 )
@@ -193,7 +194,7 @@ FUNDING_FIELDS = [
     "amount",
 ]
 LEAD_FIELDS = ["demand_id", "unit_id", "community_id", "district", "category", "effort", "cost"]
-RESULT_MODELS: tuple[type[Any], ...] = (Assignment, DemandStatus, Funding, Lead, RunKpi)
+RESULT_MODELS: tuple[type[Any], ...] = (Assignment, DemandStatus, Funding, Lead, RunKpi, RunDual)
 
 
 def _with_places(frame: pd.DataFrame, dataset: matcher.Dataset) -> pd.DataFrame:
@@ -271,6 +272,8 @@ def save_plan(
     leads = getattr(result, "leads", None)
     if leads is not None and len(leads):
         tables.append((_records(_with_places(leads, dataset), LEAD_FIELDS, run_id), Lead))
+    if result.duals is not None:
+        tables.append((_dual_records(result.duals, run_id), RunDual))
     for session_rows, model in tables:
         for start in range(0, len(session_rows), 5000):
             session.execute(insert(model), session_rows[start : start + 5000])
@@ -280,6 +283,48 @@ def save_plan(
     if kpi_rows:
         session.execute(insert(RunKpi), kpi_rows)
     return True
+
+
+def _dual_records(duals: matcher.Duals, run_id: str) -> list[dict[str, Any]]:
+    """``run_duals`` rows of a plan's LP duals: the values above zero only."""
+    rows: list[dict[str, Any]] = []
+    sup = duals.supplier[duals.supplier > 0]
+    kinds = sup.index.get_level_values(0).tolist()
+    ids = sup.index.get_level_values(1).tolist()
+    for kind, sid, value in zip(kinds, ids, sup.tolist(), strict=True):
+        rows.append({"item": "supplier", "supplier_kind": kind, "item_id": sid, "value": value})
+    dem = duals.demand[duals.demand > 0]
+    for did, value in zip(dem.index.tolist(), dem.tolist(), strict=True):
+        rows.append({"item": "demand", "supplier_kind": None, "item_id": did, "value": value})
+    for i, row in enumerate(rows):
+        row["run_id"] = run_id
+        row["row_no"] = i
+        row["value"] = float(row["value"])
+    return rows
+
+
+def load_duals(session: Session, run_id: str) -> matcher.Duals | None:
+    """The LP duals a plan run kept (``None`` if it kept none: another solver, an older
+    run, or a run deleted since)."""
+    rows = session.execute(
+        select(RunDual.item, RunDual.supplier_kind, RunDual.item_id, RunDual.value)
+        .where(RunDual.run_id == run_id)
+        .order_by(RunDual.row_no)
+    ).all()
+    if not rows:
+        return None
+    sup = [(k, i, v) for item, k, i, v in rows if item == "supplier"]
+    dem = [(i, v) for item, _, i, v in rows if item == "demand"]
+    index = pd.MultiIndex.from_tuples([(k, i) for k, i, _ in sup], names=["kind", "id"])
+    return matcher.Duals(
+        supplier=pd.Series([v for _, _, v in sup], index=index, dtype=float, name="value"),
+        demand=pd.Series(
+            [v for _, v in dem],
+            index=pd.Index([i for i, _ in dem], name="demand_id"),
+            dtype=float,
+            name="value",
+        ),
+    )
 
 
 def delete_results(session: Session, run_id: str) -> None:

@@ -111,6 +111,11 @@ def run_in_worker(
             params = matcher.PlanParams.from_mapping(run.params)
             dataset = store.load_dataset(session, run.dataset_id)
             kind = run.kind
+            start = (
+                store.load_duals(session, run.warm_start_run_id)
+                if run.warm_start_run_id is not None
+                else None
+            )
         t_load = time.perf_counter() - t0
         if kind != "plan":  # a pairing or alliance recommendation
             from api.recommend import run_recommendation
@@ -118,7 +123,12 @@ def run_in_worker(
             run_recommendation(factory, run_id, claim_token, dataset, params, t_load)
             return
         result = matcher.plan(
-            dataset, params, engine=solve_engine, ray_address=ray_address, jobs=os.cpu_count() or 1
+            dataset,
+            params,
+            engine=solve_engine,
+            ray_address=ray_address,
+            jobs=os.cpu_count() or 1,
+            warm_start=start,
         )
         timings = {"load": t_load, **result.timings}
         t1 = time.perf_counter()

@@ -91,6 +91,9 @@ class Run(Base):
     kind: Mapped[str] = mapped_column(String(16), default="plan", server_default="plan")
     base_dataset_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     scenario: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # A plan run whose LP duals start this one's column solver (no foreign key: deleting
+    # that run leaves this one as it is, and a later start of it plans cold).
+    warm_start_run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     dataset_id: Mapped[str] = mapped_column(String(32), ForeignKey("datasets.id"), index=True)
     label: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -216,6 +219,23 @@ class RunKpi(Base):
     name: Mapped[str] = mapped_column(String(400), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RunDual(Base):
+    """One LP dual of a plan run made by the column solver (``matcher.Plan.duals``): what
+    an hour more of a supplier (``item`` ``"supplier"``, with its kind) or of a demand
+    (``"demand"``) adds at the margin. Only values above zero are kept; the rest are 0."""
+
+    __tablename__ = "run_duals"
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    item: Mapped[str] = mapped_column(String(16))
+    supplier_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    item_id: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
 
 
 class Recommendation(Base):

@@ -82,6 +82,19 @@ def _check(body: RunCreate, session: SessionDep) -> dict[str, Any]:
     """Validate a run request; returns the full parameters. Raises 404/422."""
     if session.get(DatasetRow, body.dataset_id) is None:
         raise not_found("dataset", body.dataset_id)
+    if body.warm_start_run_id is not None:
+        start = session.get(Run, body.warm_start_run_id)
+        if start is None:
+            raise not_found("run", body.warm_start_run_id)
+        if start.kind != "plan" or start.status != "succeeded":
+            what = "a plan" if start.kind == "plan" else f"a {start.kind} recommendation"
+            raise ApiError(
+                422,
+                "invalid_warm_start",
+                f"run {start.id!r} is {what} that is {start.status}: a warm start needs a "
+                "succeeded plan run",
+                [{"field": "warm_start_run_id", "value": start.id, "message": "not usable"}],
+            )
     return plan_params(body.params, body.integer_rules)
 
 
@@ -190,6 +203,7 @@ def create_run(
         dataset_id=dataset_id,
         base_dataset_id=base_id,
         scenario=scenario,
+        warm_start_run_id=body.warm_start_run_id,
         label=body.label,
         status="queued",
         params=params,

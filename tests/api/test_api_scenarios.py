@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 import matcher
 from matcher.dataset import dataset_from_frames
@@ -105,3 +106,61 @@ def test_a_scenario_that_does_not_fit_is_422_naming_the_change(
     # nothing was stored
     assert svc.client.get("/datasets", headers=svc.h("viewer")).json()["total"] == before
     assert svc.client.get("/runs", headers=svc.h("viewer")).json()["total"] == 0
+
+
+# ---- warm starts ------------------------------------------------------------------------
+
+COLUMNS = {"flow_solver": "columns"}
+
+
+def test_a_warm_started_scenario_run_reaches_the_cold_optimum(
+    db_url: str, service_factory, example_zip: bytes
+) -> None:
+    """The base run keeps its LP duals in ``run_duals`` (those of the library's plan); a
+    scenario run started from them reaches the optimum of the scenario planned cold."""
+    lib = matcher.plan(EXAMPLE, matcher.PlanParams(flow_solver="columns"))
+    assert lib.duals is not None
+    with service_factory(db_url) as svc:
+        ds = svc.upload(example_zip)
+        base = svc.wait(svc.start_run(ds["id"], params=COLUMNS)["id"])
+        assert base["status"] == "succeeded", base
+        body = {"scenario": DOUBLE_CARE, "params": COLUMNS}
+        cold = svc.wait(svc.start_run(ds["id"], **body)["id"])
+        warm = svc.wait(svc.start_run(ds["id"], **body, warm_start_run_id=base["id"])["id"])
+        assert warm["status"] == "succeeded" and warm["proven_optimal"], warm
+        assert warm["warm_start_run_id"] == base["id"] and cold["warm_start_run_id"] is None
+        assert warm["objective"] == pytest.approx(cold["objective"], abs=1e-6)
+        expected = matcher.plan(_doubled_by_hand()).objective
+        assert warm["objective"] == pytest.approx(expected, abs=1e-6)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "select item, supplier_kind, item_id, value from run_duals "
+                "where run_id = :r order by row_no"
+            ),
+            {"r": base["id"]},
+        ).all()
+    engine.dispose()
+    kept = {(item, kind, key): value for item, kind, key, value in rows}
+    want = {("supplier", k, i): v for (k, i), v in lib.duals.supplier.items() if v > 0}
+    want |= {("demand", None, d): v for d, v in lib.duals.demand.items() if v > 0}
+    assert want and kept.keys() == want.keys()
+    assert all(kept[k] == pytest.approx(want[k]) for k in want)
+
+
+def test_a_warm_start_must_be_a_succeeded_plan_run(svc, example_zip: bytes) -> None:
+    ds = svc.upload(example_zip)
+    h = svc.h("planner")
+    body = {"dataset_id": ds["id"], "warm_start_run_id": "nope"}
+    r = svc.client.post("/runs", json=body, headers=h)
+    assert r.status_code == 404 and "nope" in r.json()["detail"], r.text
+    rec = svc.client.post(
+        "/recommendations", json={"kind": "pairings", "dataset_id": ds["id"]}, headers=h
+    )
+    assert rec.status_code == 202, rec.text
+    r = svc.client.post("/runs", json={**body, "warm_start_run_id": rec.json()["id"]}, headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "invalid_warm_start"
+    assert r.json()["errors"][0]["field"] == "warm_start_run_id"
+    assert "recommendation" in r.json()["detail"]
