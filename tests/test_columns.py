@@ -569,6 +569,8 @@ def test_duals_refuse_what_is_not_a_series_of_finite_numbers() -> None:
         Duals(supplier=[1.0], demand=ok)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="demand"):
         Duals(supplier=ok, demand=pd.Series([np.nan]))
+    with pytest.raises(ValueError, match="supplier"):
+        Duals(supplier=pd.Series(["a lot"]), demand=ok)
 
 
 # -- pricing in parts --------------------------------------------------------------------

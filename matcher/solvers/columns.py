@@ -1000,7 +1000,11 @@ class Duals:
             values = getattr(self, name)
             if not isinstance(values, pd.Series):
                 raise TypeError(f"Duals.{name} must be a pandas Series, not {type(values)}")
-            if not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+            try:
+                finite = bool(np.isfinite(values.to_numpy(dtype=np.float64)).all())
+            except (TypeError, ValueError):
+                finite = False
+            if not finite:
                 raise ValueError(f"Duals.{name} holds values that are not finite numbers")
 
 
@@ -1055,6 +1059,7 @@ def _start_potentials(
     if len(node):
         gmin = np.full(lay.sink + 1, np.iinfo(_I).max, dtype=_I)
         np.minimum.at(gmin, node, pi[owner])
+        gmin[gmin == np.iinfo(_I).max] = 0  # (every group node has two classes or more)
         pi[lay.n_c : lay.cell0] = gmin[lay.n_c : lay.cell0]
     v = np.clip(start.demand.reindex(pd.Index(ix.demand_ids)).to_numpy(np.float64), 0, _START_MAX)
     cell = net.cell_of
