@@ -122,9 +122,9 @@ class Plan:
 
     @property
     def duals(self) -> Duals | None:
-        """The marginal values of the plan's suppliers and demands, when the column
-        solver made it (``None`` otherwise): ``plan(..., warm_start=this)`` starts from
-        them."""
+        """The LP duals of the plan's suppliers and demands (what an hour more of each
+        adds at the margin), when the column solver made it (``None`` otherwise):
+        ``plan(..., warm_start=this)`` starts from them."""
         return self.solver.duals if isinstance(self.solver, ColumnResult) else None
 
     @property
@@ -418,7 +418,7 @@ def plan(
         With ``engine="ray"``: CPUs of a local Ray instance.
     warm_start
         A plan of a similar dataset (a scenario's base, say), or its :attr:`Plan.duals`:
-        the column solver then starts from its marginal values (see
+        the column solver then starts from its LP duals (see
         :mod:`matcher.solvers.columns`, "Warm start"), which at city scale takes well
         under half the time for a scenario that changes a district or a tenth of the
         cadres. The plan is optimal either way and the same for the same start; where

@@ -1079,7 +1079,8 @@ def _run_file_keeping(
             "objective": k["objective"],
             "coverage": k["coverage"],
             "seconds": round(time.perf_counter() - start, 3),
-            "warm_start": warm_start is not None,
+            # Started from the duals: asked to, and planned by the column solver.
+            "warm_start": warm_start is not None and result.duals is not None,
         },
     )
     return outcome, result.duals
