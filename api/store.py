@@ -287,20 +287,22 @@ def save_plan(
 
 def _dual_records(duals: matcher.Duals, run_id: str) -> list[dict[str, Any]]:
     """``run_duals`` rows of a plan's LP duals: the values above zero only."""
-    rows: list[dict[str, Any]] = []
     sup = duals.supplier[duals.supplier > 0]
-    kinds = sup.index.get_level_values(0).tolist()
-    ids = sup.index.get_level_values(1).tolist()
-    for kind, sid, value in zip(kinds, ids, sup.tolist(), strict=True):
-        rows.append({"item": "supplier", "supplier_kind": kind, "item_id": sid, "value": value})
     dem = duals.demand[duals.demand > 0]
-    for did, value in zip(dem.index.tolist(), dem.tolist(), strict=True):
-        rows.append({"item": "demand", "supplier_kind": None, "item_id": did, "value": value})
-    for i, row in enumerate(rows):
-        row["run_id"] = run_id
-        row["row_no"] = i
-        row["value"] = float(row["value"])
-    return rows
+    kinds = [*sup.index.get_level_values(0).tolist(), *[None] * len(dem)]
+    keys = [*sup.index.get_level_values(1).tolist(), *dem.index.tolist()]
+    values = [*sup.tolist(), *dem.tolist()]
+    return [
+        {
+            "run_id": run_id,
+            "row_no": i,
+            "item": "supplier" if i < len(sup) else "demand",
+            "supplier_kind": kind,
+            "item_id": key,
+            "value": float(value),
+        }
+        for i, (kind, key, value) in enumerate(zip(kinds, keys, values, strict=True))
+    ]
 
 
 def load_duals(session: Session, run_id: str) -> matcher.Duals | None:

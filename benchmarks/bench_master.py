@@ -156,7 +156,7 @@ def run(
         figures["ortools_seconds"] = sec
         print(f"  OR-Tools, final master:  {'':9} {'':7} {sec:7.2f} s ({sec / cold:.2f} x ours)")
     pi, flow = ns.potentials, ns.flows
-    tail, head, _cap, cost_ = arcs
+    tail, head, cap, cost_ = arcs
     rc = cost_ + pi[tail] - pi[head]
     for thr in thresholds:
         # The fixed arcs (class -> sink, class -> group, cell -> sink) are the ones of cost
@@ -172,7 +172,7 @@ def run(
         )
     for g in round_costs or []:
         rounded = np.round(cost_ / g).astype(np.int64) * g
-        sub, sec = _cold(n, sup, (tail, head, _cap, rounded))
+        sub, sec = _cold(n, sup, (tail, head, cap, rounded))
         # The rounded problem's optimum, in the true costs: never below the true optimum.
         true = int(np.dot(sub.flows, cost_))
         excess = true - best

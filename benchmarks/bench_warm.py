@@ -35,10 +35,6 @@ def _copy(f: Frames) -> Frames:
     return {k: v.copy() for k, v in f.items()}
 
 
-def _same(f: Frames) -> Frames:
-    return _copy(f)
-
-
 def _district_demand(f: Frames) -> Frames:
     f = _copy(f)
     comms = f["communities"]
@@ -66,7 +62,7 @@ def _surge(f: Frames) -> Frames:
 
 
 SCENARIOS: list[tuple[str, Callable[[Frames], Frames]]] = [
-    ("the base again", _same),
+    ("the base again", _copy),
     ("demand +30 % in one district", _district_demand),
     ("10 % of cadres at half hours", _half_hours),
     ("5 % of cadres away, the rest +20 % hours", _surge),
