@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components as _csgraph_components
 
 from matcher.eligibility import Arcs, Problem, Suppliers
 from matcher.errors import ParameterError, SolverError
@@ -65,6 +63,11 @@ def connected_components(problem: Problem) -> tuple[int, np.ndarray, np.ndarray]
     >>> n, sup.tolist(), dem.tolist()
     (3, [0, 1, -1, 0, 2, 0], [0, 0, 1, 0, 2])
     """
+    # Imported here: a plan by the column solver never counts components, and scipy's
+    # sparse graphs would add a fifth to every command's start.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as _csgraph_components
+
     n_s, n_d = len(problem.suppliers), len(problem.demand_ids)
     idx = np.flatnonzero(useful_arcs(problem))
     sup = problem.arcs.supplier[idx]

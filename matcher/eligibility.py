@@ -21,7 +21,6 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from matcher.dataset import Dataset
 from matcher.geo import haversine_km, pairs_within, unit_xyz
@@ -341,6 +340,8 @@ def proximity_tie(
     spots = np.column_stack((suppliers.lat, suppliers.lon, suppliers.radius_km))
     uniq, inverse = np.unique(spots, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
+    from scipy.spatial import cKDTree  # only the plain model lists arcs with k-d trees
+
     tree = cKDTree(unit_xyz(community_lat, community_lon))
     spot, comm = pairs_within(uniq[:, 0], uniq[:, 1], uniq[:, 2], tree)
     # pairs_within's radius is a chord with slack; keep only pairs truly within range.

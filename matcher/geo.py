@@ -7,8 +7,12 @@ every community.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0
 """Mean Earth radius used for every distance (the spec's worked example uses it)."""
@@ -75,6 +79,8 @@ def pairs_within(
     rather than with sources times destinations. A small slack on the chord keeps
     pairs at exactly the radius; :func:`haversine_km` then decides.
     """
+    from scipy.spatial import cKDTree  # only the plain model searches with k-d trees
+
     src_idx: list[np.ndarray] = []
     dst_idx: list[np.ndarray] = []
     xyz = unit_xyz(src_lat, src_lon)

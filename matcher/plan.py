@@ -33,7 +33,7 @@ from matcher.solvers.columns import (
     solve_columns,
 )
 from matcher.solvers.flow import FlowResult
-from matcher.solvers.integer import IntegerResult, part_kpis, solve_integer
+from matcher.solvers.outcomes import IntegerResult, part_kpis
 
 ASSIGNMENT_COLUMNS = (
     "supplier_kind",
@@ -472,6 +472,9 @@ def plan(
     t1 = time.perf_counter()
     result: FlowResult
     if rules.any:
+        # Imported here: CP-SAT and the MIP code would add a tenth to every command's start.
+        from matcher.solvers.integer import solve_integer
+
         result = solve_integer(dataset, problem, rules, params, t0 + params.time_limit_s)
     else:
         # Part by part, in this process or on Ray: the same flow either way.

@@ -146,3 +146,36 @@ def test_summary_mentions_status_and_coverage(example_dir: Path) -> None:
 def test_invalid_folder_raises_dataset_error(tmp_path: Path) -> None:
     with pytest.raises(matcher.DatasetError):
         matcher.plan(tmp_path / "nowhere")
+
+
+# What a plan by the column solver must not load: the plain model's k-d trees and
+# component count, OR-Tools' flow, CP-SAT and HiGHS (a fifth of `matcher plan`'s time at
+# scale 0.1 before they were imported where used).
+_LAZY = (
+    "scipy.sparse",
+    "scipy.spatial",
+    "ortools.graph.python.min_cost_flow",
+    "ortools.sat.python.cp_model",
+    "highspy",
+)
+
+
+def test_a_column_solver_plan_loads_no_plain_model_or_integer_solver(
+    example_dir: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, matcher\n"
+        "from matcher.params import PlanParams\n"
+        f"p = matcher.plan({str(example_dir)!r}, PlanParams(flow_solver='columns'))\n"
+        f"p.write({str(tmp_path / 'plan')!r})\n"
+        "print(p.kpis['solver'])\n"
+        f"print(','.join(m for m in {_LAZY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0].startswith("matcher.columns")
+    assert out[1] == ""

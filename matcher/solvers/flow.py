@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
 from matcher.eligibility import Problem
 from matcher.errors import SolverError
@@ -162,6 +161,8 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     costs = np.concatenate(
         (np.zeros(n_s, _I), -cost[idx].astype(_I), np.zeros(n_d, _I), np.zeros(1, _I))
     )
+    from ortools.graph.python import min_cost_flow  # not loaded by column-solver plans
+
     mcf = min_cost_flow.SimpleMinCostFlow()
     arc_ids = mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.zeros(n_nodes, _I)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,46 +32,12 @@ from matcher.eligibility import CADRE, Problem
 from matcher.errors import Finding, InfeasibleError, SolverError
 from matcher.params import PlanParams
 from matcher.rules import ActiveRules, coverage_targets, funder_pairs
-from matcher.solvers.flow import FlowResult, solve_flow
+from matcher.solvers.flow import solve_flow
 from matcher.solvers.gap import Gap, solve_gap
 from matcher.solvers.highs import highs_mip, set_start
+from matcher.solvers.outcomes import IntegerResult, Part
 
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
-
-
-@dataclass(frozen=True)
-class Part:
-    """One model's outcome: objective, bound, gap, status (maximisation unless noted)."""
-
-    status: str
-    objective: float
-    bound: float
-    wall_seconds: float
-    engine: str = "ortools.cp_sat"
-
-    @property
-    def gap(self) -> float:
-        """Relative gap between objective and bound."""
-        return abs(self.bound - self.objective) / max(abs(self.bound), 1.0)
-
-
-@dataclass(frozen=True)
-class IntegerResult(FlowResult):
-    """A plan under integer rules.
-
-    Besides the :class:`FlowResult` fields (the combined labour + funds objective, bound
-    and gap), it carries each model's outcome, the funding and lead tables, and what the
-    repaired flow start scored.
-    """
-
-    labour: Part | None = None
-    funds: Part | None = None
-    leads: Part | None = None
-    start_objective: float | None = None
-    funded: np.ndarray | None = field(default=None, repr=False)
-    funding: pd.DataFrame | None = field(default=None, repr=False)
-    lead_table: pd.DataFrame | None = field(default=None, repr=False)
-    findings: tuple[Finding, ...] = ()
 
 
 def _solver(params: PlanParams, deadline: float | None = None) -> cp_model.CpSolver:
@@ -898,17 +864,3 @@ def solve_integer(
         lead_table=lead_table,
         findings=tuple(findings),
     )
-
-
-def part_kpis(part: Part | None) -> dict[str, Any] | None:
-    """One model's outcome as KPIs."""
-    if part is None:
-        return None
-    return {
-        "status": part.status,
-        "objective": round(part.objective, 6),
-        "bound": round(part.bound, 6),
-        "gap": float(f"{part.gap:.3g}"),
-        "seconds": round(part.wall_seconds, 4),
-        "solver": part.engine,
-    }
