@@ -472,7 +472,7 @@ def plan(
     t1 = time.perf_counter()
     result: FlowResult
     if rules.any:
-        # Imported here: CP-SAT and the MIP code would add a tenth to every command's start.
+        # Imported here: CP-SAT and HiGHS load only for the plans that use them.
         from matcher.solvers.integer import solve_integer
 
         result = solve_integer(dataset, problem, rules, params, t0 + params.time_limit_s)
