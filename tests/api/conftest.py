@@ -5,8 +5,10 @@ Helpers are handed out as fixtures (the tests directory is not a package).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import sys
 import shutil
 import time
 import uuid
@@ -278,3 +280,95 @@ def kit() -> SimpleNamespace:
         Settings=Settings,
         TestClient=TestClient,
     )
+
+
+MATCHER_BIN = str(Path(sys.executable).with_name("matcher"))
+
+
+@dataclass
+class LiveServer:
+    """A real ``matcher serve`` (uvicorn on 127.0.0.1) on its own SQLite or PostgreSQL
+    store, with keys for admin, planner, viewer, a Gulou viewer and a Gulou planner."""
+
+    process: Any
+    base: str
+    url: str
+    keys: dict[str, str]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return int(self.process.pid)
+
+    def rss_mib(self) -> float:
+        """The server process's resident memory now (MiB; its workers not counted)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS")
+
+    def h(self, role: str = "admin") -> dict[str, str]:
+        """Headers with the key of ``role``."""
+        return {"X-API-Key": self.keys[role]}
+
+    def alive(self) -> bool:
+        """Whether the server process still runs."""
+        return bool(self.process.poll() is None)
+
+
+@pytest.fixture
+def live_server(
+    tmp_path: Path,
+) -> Iterator[Callable[..., LiveServer]]:
+    """``live_server(url=None, **env)``: start ``matcher serve`` on a free loopback port
+    with extra environment (``MATCHER_...`` settings); stopped (with its workers) after
+    the test. ``url`` defaults to a SQLite file in the test's folder."""
+    import signal
+    import socket
+    import subprocess
+
+    import httpx
+
+    started: list[LiveServer] = []
+
+    def start(url: str | None = None, **env: str) -> LiveServer:
+        url = url or f"sqlite:///{tmp_path / f'live-{len(started)}.db'}"
+        keys = make_keys(url)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        environ = dict(os.environ)
+        environ.update(
+            DATABASE_URL=url,
+            MATCHER_DISPATCH_INTERVAL_S="0.1",
+            MATCHER_LOG_LEVEL="warning",
+            **env,
+        )
+        log = tmp_path / f"live-{len(started)}.log"
+        process = subprocess.Popen(
+            [MATCHER_BIN, "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=environ,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        server = LiveServer(process, f"http://127.0.0.1:{port}", url, keys, log)
+        started.append(server)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(server.base + "/health", timeout=1).status_code == 200:
+                    return server
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "server did not start: " + log.read_text()
+            time.sleep(0.1)
+
+    yield start
+    for server in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
