@@ -36,14 +36,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_create_key(args: argparse.Namespace) -> int:
     """Create an API key in the store and print it (shown this once)."""
     from api.db.session import make_engine, make_sessionmaker, migrate, session_scope
-    from api.security import create_key
+    from api.security import check_districts, create_key
 
+    check_districts(args.district)  # refused (exit 2) before the store is touched
     settings = _settings(args)
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
         with session_scope(make_sessionmaker(engine)) as session:
-            row, token = create_key(session, args.role, args.name, args.district or None)
+            # None (no --district) is every district; an empty name is refused there.
+            row, token = create_key(session, args.role, args.name, args.district)
             key_id = row.id
     finally:
         engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.db.session import session_scope
 from api.errors import ApiError
+from api.middleware import RateLimits, client_address, rate_text
 from api.security import ROLE_RANK, allows, find_key
 from api.settings import Settings
 
@@ -67,6 +68,11 @@ class Principal:
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
 
 
+def too_many(detail: str, wait: int, code: str = "rate_limited") -> ApiError:
+    """A 429 asking to retry in ``wait`` seconds."""
+    return ApiError(429, code, detail, headers={"Retry-After": str(wait)})
+
+
 def current_principal(
     request: Request,
     session: SessionDep,
@@ -76,7 +82,52 @@ def current_principal(
     """The caller's key, from ``X-API-Key`` or ``Authorization: Bearer``; else 401.
 
     A malformed ``Authorization`` header is refused even beside a valid ``X-API-Key``:
-    credentials the server cannot read are never silently ignored."""
+    credentials the server cannot read are never silently ignored.
+
+    Rate limits (when on): an address that has sent too many bad keys gets 429 for every
+    keyed request, good keys included, before its key is even looked up (so a guess that
+    happens to be right cannot be told from a wrong one); a known key past its own rate
+    gets 429."""
+    limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    address = client_address(request.scope)
+    # a request without any credential is no guess: only presented ones count
+    presented = bool(x_api_key) or request.headers.get("authorization") is not None
+    if limits is not None and presented:
+        blocked = limits.auth_blocked(address)
+        if blocked is not None:
+            item, wait = blocked
+            raise too_many(
+                f"too many invalid API keys from this address (the limit is "
+                f"{rate_text(item)}, MATCHER_RATE_LIMIT_FAILED_AUTH); every keyed request "
+                f"from it is refused for {wait} s",
+                wait,
+                "too_many_failed_auths",
+            )
+    try:
+        principal = _principal(request, session, x_api_key, credentials)
+    except ApiError as exc:
+        if limits is not None and presented and exc.status == 401:
+            limits.note_failed_auth(address)
+        raise
+    if limits is not None:
+        refused = limits.hit_key(principal.key_id)
+        if refused is not None:
+            item, wait = refused
+            raise too_many(
+                f"too many requests with this API key (the limit is {rate_text(item)}, "
+                f"MATCHER_RATE_LIMIT_PER_KEY); retry in {wait} s",
+                wait,
+            )
+    return principal
+
+
+def _principal(
+    request: Request,
+    session: Session,
+    x_api_key: str | None,
+    credentials: HTTPAuthorizationCredentials | None,
+) -> Principal:
+    """The key of the request; 401 when there is none or it is bad."""
     if credentials is None and request.headers.get("authorization") is not None:
         raise ApiError(
             401,

@@ -77,6 +77,7 @@ _CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
 }
 
 
@@ -161,5 +162,20 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Request body too large",
         415: "Unsupported content type",
         422: "Invalid input",
+        429: "Too many requests (a rate limit, or too many queued runs); retry after "
+        "the seconds in Retry-After",
     }
-    return {c: {"model": ErrorPublic, "description": words.get(c, "Error")} for c in codes}
+    retry = {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
+    return {
+        c: {
+            "model": ErrorPublic,
+            "description": words.get(c, "Error"),
+            **({"headers": retry} if c == 429 else {}),
+        }
+        for c in codes
+    }

@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 import matcher
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.deps import single_query_values
-from api.errors import install_handlers
-from api.middleware import BodySizeLimit
+from api.errors import install_handlers, responses
+from api.middleware import AddressRateLimit, BodySizeLimit, RateLimits, SecurityHeaders
 from api.routes import (
     compare,
     datasets,
@@ -56,6 +56,14 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(migrate, engine)
         await run_in_threadpool(mark_interrupted, engine)
+        # What uploads a killed server was unpacking: the folder is this database's
+        # server's alone, so all that is in it now is left over.
+        from api.uploads import prepare_upload_root, remove_upload_root, upload_root
+
+        uploads_root = upload_root(settings)
+        await run_in_threadpool(
+            prepare_upload_root, uploads_root, shared_tmp=settings.upload_dir is None
+        )
         dispatcher = None
         if start_dispatcher:
             dispatcher = Dispatcher(
@@ -66,6 +74,8 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
                 settings.dispatch_interval_s,
                 solve_engine=settings.engine,
                 ray_address=settings.ray_address,
+                artifact_limit=settings.read_time_limit_s,
+                read_memory_mb=settings.read_memory_mb,
             )
             dispatcher.start()
         app.state.dispatcher = dispatcher
@@ -75,6 +85,9 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
             if dispatcher is not None:
                 await run_in_threadpool(dispatcher.stop)
             engine.dispose()
+            if settings.upload_dir is None:
+                # The default folder is this server's own: not left empty in /tmp.
+                remove_upload_root(uploads_root)
 
     app = FastAPI(
         title="Co-construction planner",
@@ -82,6 +95,7 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(single_query_values)],
+        responses=responses(429),
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -92,4 +106,17 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.state.rate_limits = None
+    if settings.rate_limits:
+        app.state.rate_limits = RateLimits(
+            settings.rate_limit_per_key,
+            settings.rate_limit_per_address,
+            settings.rate_limit_failed_auth,
+            settings.rate_limit_storage,
+        )
+        # outside the body limit: a flooding address is refused before its body is read
+        app.add_middleware(AddressRateLimit, limits=app.state.rate_limits)
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    # outermost: 413s and 429s sent by the middleware above get the headers too
+    app.add_middleware(SecurityHeaders, docs_paths=frozenset(p for p in docs if p))
     return app

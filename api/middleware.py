@@ -1,9 +1,22 @@
-"""A pure ASGI middleware refusing request bodies above a size (HTTP 413)."""
+"""Pure ASGI middleware: request bodies above a size (413), requests past the rate
+limits (429 with Retry-After), and the security headers of every response (a Content
+Security Policy built from the page actually served, ``nosniff``, no framing)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import json
+import math
+import re
+import time
 
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -76,16 +89,239 @@ class BodySizeLimit:
 
     @staticmethod
     async def _reply(send: Send, status: int, code: str, detail: str) -> None:
-        body = json.dumps({"detail": detail, "code": code}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        # the body was not read: close the connection rather than read it to reuse it
+        await reply(send, status, code, detail, [(b"connection", b"close")])
+
+
+async def reply(
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Send a JSON error ``{"detail", "code"}`` as the whole response."""
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RateLimits:
+    """The service's three rate limits, counted by the ``limits`` library (a moving
+    window: a request counts for exactly the window after it).
+
+    Parameters
+    ----------
+    per_key, per_address, failed_auth
+        Rates as the library writes them (``"600/minute"``, ``"10/second;600/minute"``).
+    storage
+        The library's storage URI (``memory://``: this process; ``redis://...``: shared).
+    """
+
+    def __init__(self, per_key: str, per_address: str, failed_auth: str, storage: str) -> None:
+        self.per_key = parse_many(per_key)
+        self.per_address = parse_many(per_address)
+        self.failed_auth = parse_many(failed_auth)
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+
+    def _retry_after(self, item: RateLimitItem, *ids: str) -> int:
+        """Whole seconds until ``item`` admits a request again (at least 1)."""
+        reset = self.limiter.get_window_stats(item, *ids).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+    def _hit(self, items: list[RateLimitItem], *ids: str) -> tuple[RateLimitItem, int] | None:
+        for item in items:
+            if not self.limiter.hit(item, *ids):
+                return item, self._retry_after(item, *ids)
+        return None
+
+    def hit_address(self, address: str) -> tuple[RateLimitItem, int] | None:
+        """Count a request from ``address``; the limit passed and seconds to wait if
+        it is refused, else ``None``."""
+        return self._hit(self.per_address, "address", address)
+
+    def hit_key(self, key_id: int) -> tuple[RateLimitItem, int] | None:
+        """Count a request with key ``key_id``; as :meth:`hit_address`."""
+        return self._hit(self.per_key, "key", str(key_id))
+
+    def auth_blocked(self, address: str) -> tuple[RateLimitItem, int] | None:
+        """Whether ``address`` has sent its allowance of bad keys (without counting)."""
+        for item in self.failed_auth:
+            if not self.limiter.test(item, "failed_auth", address):
+                return item, self._retry_after(item, "failed_auth", address)
+        return None
+
+    def note_failed_auth(self, address: str) -> None:
+        """Count a bad key sent from ``address``."""
+        for item in self.failed_auth:
+            self.limiter.hit(item, "failed_auth", address)
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address as the server sees it (uvicorn rewrites it from
+    ``X-Forwarded-For`` only for proxies in ``FORWARDED_ALLOW_IPS``)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def rate_text(item: RateLimitItem) -> str:
+    """A limit as the settings write it: ``600/minute``, ``30/2 minutes``."""
+    unit = item.GRANULARITY.name
+    return (
+        f"{item.amount}/{unit}"
+        if item.multiples == 1
+        else f"{item.amount}/{item.multiples} {unit}s"
+    )
+
+
+class AddressRateLimit:
+    """Refuse requests from a client address past its rate (429 with Retry-After), before
+    any routing, key lookup or body reading."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused = self.limits.hit_address(client_address(scope))
+            if refused is not None:
+                item, wait = refused
+                await reply(
+                    send,
+                    429,
+                    "rate_limited",
+                    f"too many requests from this address (the limit is {rate_text(item)}, "
+                    f"MATCHER_RATE_LIMIT_PER_ADDRESS); retry in {wait} s",
+                    [(b"retry-after", str(wait).encode())],
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.I | re.S)
+_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.I | re.S)
+_STYLE_ATTR = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_SRC = re.compile(r"\bsrc\s*=", re.I)
+_INLINE_SCAN_BYTES = 256 * 1024
+
+# JSON, CSV, Parquet: nothing in them may run or load anything if opened as a page.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from jsDelivr (ReDoc its
+# fonts from Google Fonts, and its search index in a blob: worker); both libraries set
+# styles as they render, so these pages alone keep inline styles. Their inline scripts
+# are allowed by hash, like the report's.
+DOCS_SOURCES = {
+    "script-src": "https://cdn.jsdelivr.net",
+    "style-src": "'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
+    "font-src": "https://fonts.gstatic.com",
+    "img-src": "'self' https://fastapi.tiangolo.com https://cdn.redoc.ly",
+    "connect-src": "'self'",
+    "worker-src": "blob:",
+    "form-action": "'self'",
+}
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def inline_hashes(page: str) -> tuple[list[str], list[str], list[str]]:
+    """CSP hash sources of a page's inline ``<script>`` blocks (those without ``src``),
+    ``<style>`` blocks and ``style`` attributes, in order of appearance, each once."""
+    scripts = [_sha256(m[2]) for m in _SCRIPT.finditer(page) if not _SRC.search(m[1])]
+    styles = [_sha256(m[1]) for m in _STYLE.finditer(page)]
+    # a map repeats a few style values on thousands of marks: hash each value once
+    values = _unique([m[1] if m[2] is None else m[2] for m in _STYLE_ATTR.finditer(page)])
+    attrs = [_sha256(html.unescape(v or "")) for v in values]
+    return _unique(scripts), _unique(styles), _unique(attrs)
+
+
+def html_policy(page: bytes, docs: bool = False) -> str:
+    """The Content-Security-Policy of an HTML page: nothing but its own inline blocks,
+    allowed by their SHA-256 (a changed or injected block does not run), and no framing.
+    ``docs``: FastAPI's Swagger UI and ReDoc pages, with the sources they load."""
+    scripts, styles, attrs = inline_hashes(page.decode("utf-8", "replace"))
+    directives = {
+        "default-src": "'none'",
+        "script-src": " ".join(scripts) or "'none'",
+        "style-src": " ".join([*styles, *(["'unsafe-hashes'", *attrs] if attrs else [])])
+        or "'none'",
+        "img-src": "data:",
+        "base-uri": "'none'",
+        "form-action": "'none'",
+        "frame-ancestors": "'none'",
+    }
+    if docs:
+        directives["style-src"] = ""  # hashes would switch 'unsafe-inline' off
+        for name, sources in DOCS_SOURCES.items():
+            directives[name] = " ".join(
+                s for s in (directives.get(name, ""), sources) if s and s != "'none'"
+            )
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+class SecurityHeaders:
+    """Headers on every response: ``X-Content-Type-Options: nosniff``,
+    ``Referrer-Policy: no-referrer``, ``X-Frame-Options: DENY`` and a
+    Content-Security-Policy; an HTML page's policy allows exactly its own inline blocks,
+    so its body is held until complete and hashed (the pages are built in memory
+    anyway)."""
+
+    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.docs_paths = docs_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+        chunks: list[bytes] = []
+
+        async def secured_send(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["X-Frame-Options"] = "DENY"
+                if headers.get("content-type", "").lower().startswith("text/html"):
+                    held = message
+                    return
+                headers["Content-Security-Policy"] = API_POLICY
+            elif message["type"] == "http.response.body" and held is not None:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                page = b"".join(chunks)
+                docs = scope["path"] in self.docs_paths
+                # a city's report is megabytes (about 35 ms a MiB to scan): off the event
+                # loop, so /health and other requests keep answering meanwhile
+                policy = (
+                    await run_in_threadpool(html_policy, page, docs)
+                    if len(page) > _INLINE_SCAN_BYTES
+                    else html_policy(page, docs)
+                )
+                MutableHeaders(scope=held)["Content-Security-Policy"] = policy
+                start, held = held, None
+                await send(start)
+                message = {"type": "http.response.body", "body": page}
+            await send(message)
+
+        await self.app(scope, receive, secured_send)

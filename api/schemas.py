@@ -6,13 +6,25 @@ Matcher objects and store rows become these schemas here, at the edge, and nowhe
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.db.models import ApiKey, DatasetRow, Run
+from matcher.params import (
+    MAX_COMMUNITIES_PER_CADRE,
+    MAX_COST_SCALE,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    MAX_TRAVEL_KM,
+    MAX_WEIGHT,
+    MAX_WORKERS,
+    MAX_YUAN_PER_HOUR,
+    MIN_YUAN_PER_HOUR,
+)
 
 Role = Literal["viewer", "planner", "admin"]
+District = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 T = TypeVar("T")
 
@@ -166,30 +178,62 @@ class ParamsCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_travel_km: float | None = Field(
-        default=None, ge=0, allow_inf_nan=False, description="Proximity tie radius, km (5)."
+        default=None,
+        ge=0,
+        le=MAX_TRAVEL_KM,
+        allow_inf_nan=False,
+        description="Proximity tie radius, km (5).",
     )
     travel_cost_per_km: float | None = Field(
-        default=None, ge=0, allow_inf_nan=False, description="Score lost per km of an hour (0.05)."
+        default=None,
+        ge=0,
+        le=MAX_WEIGHT,
+        allow_inf_nan=False,
+        description="Score lost per km of an hour (0.05).",
     )
     priority_weight: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="Factor on priority (1)."
+        default=None,
+        gt=0,
+        le=MAX_WEIGHT,
+        allow_inf_nan=False,
+        description="Factor on priority (1).",
     )
     cost_scale: float | None = Field(
-        default=None, ge=1, le=1e9, allow_inf_nan=False, description="Integer scaling (1e6)."
+        default=None,
+        ge=1,
+        le=MAX_COST_SCALE,
+        allow_inf_nan=False,
+        description="Integer scaling (1e6).",
     )
     time_limit_s: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="Integer search limit, s (60)."
+        default=None,
+        gt=0,
+        le=MAX_TIME_LIMIT_S,
+        allow_inf_nan=False,
+        description="Integer search limit, s (60).",
     )
     gap_limit: float | None = Field(
-        default=None, ge=0, allow_inf_nan=False, description="Stop the search at this gap (0)."
+        default=None,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Stop the search at this gap (0).",
     )
-    seed: int | None = Field(default=None, ge=0, description="Seed of the integer search (0).")
-    workers: int | None = Field(default=None, ge=1, le=64, description="Search threads (2).")
+    seed: int | None = Field(
+        default=None, ge=0, le=MAX_SEED, description="Seed of the integer search (0)."
+    )
+    workers: int | None = Field(
+        default=None, ge=1, le=MAX_WORKERS, description="Search threads (2)."
+    )
     deterministic: bool | None = Field(
         default=None, description="Reproducible integer search (true)."
     )
     yuan_per_hour_equivalent: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="Value of funds (1000 yuan/hour)."
+        default=None,
+        ge=MIN_YUAN_PER_HOUR,
+        le=MAX_YUAN_PER_HOUR,
+        allow_inf_nan=False,
+        description="Value of funds (1000 yuan/hour).",
     )
     integer_solver: Literal["highs", "cpsat"] | None = Field(
         default=None, description="Engine of the labour model under integer rules (highs)."
@@ -217,7 +261,10 @@ class IntegerRulesCreate(BaseModel):
     funds: bool | None = Field(default=None, description="Plan demands' funds.")
     leads: bool | None = Field(default=None, description="Choose lead units.")
     max_communities_per_cadre: int | None = Field(
-        default=None, ge=1, description="A cadre serves at most this many communities."
+        default=None,
+        ge=1,
+        le=MAX_COMMUNITIES_PER_CADRE,
+        description="A cadre serves at most this many communities.",
     )
     coverage_floor: float | None = Field(
         default=None,
@@ -260,7 +307,7 @@ class RunCreate(BaseModel):
     time_limit_s: float | None = Field(
         default=None,
         gt=0,
-        allow_inf_nan=False,
+        allow_inf_nan=False,  # finite; a larger one is capped to the server's, as said
         description="Wall-clock limit of the run in seconds; the server's "
         "MATCHER_RUN_TIME_LIMIT_S when omitted, and never more than it.",
     )
@@ -446,9 +493,12 @@ class KeyCreate(BaseModel):
 
     name: str = Field(default="", max_length=200)
     role: Role
-    districts: list[str] | None = Field(
+    districts: list[District] | None = Field(
         default=None,
-        description="Districts the key may read results of; null = all districts.",
+        min_length=1,
+        max_length=1000,
+        description="Districts the key may read results of; null (or omitted) = all "
+        "districts. An empty list is refused: it would read as no district, never all.",
     )
 
 

@@ -30,25 +30,51 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     """Store a new key; returns its row and the token (shown once, never stored).
 
+    ``districts`` of ``None`` reads every district; a list reads only those.
+
     Raises
     ------
     ValueError
-        If ``role`` is not viewer, planner or admin.
+        If ``role`` is not viewer, planner or admin, or ``districts`` is an empty list
+        or names an empty district: an empty scope would otherwise be stored as no
+        scope and read every district.
     """
     if role not in ROLE_RANK:
         raise ValueError(f"role must be one of {', '.join(ROLE_RANK)}, got {role!r}")
+    scope = check_districts(districts)
     token = new_token()
     row = ApiKey(
         name=name,
         prefix=token[:10],
         key_hash=hash_key(token),
         role=role,
-        districts=sorted(set(districts)) if districts else None,
+        districts=scope,
         created_at=utcnow(),
     )
     session.add(row)
     session.flush()
     return row, token
+
+
+def check_districts(districts: list[str] | None) -> list[str] | None:
+    """A key's district scope as stored: ``None`` (every district) or the sorted,
+    distinct, stripped names.
+
+    Raises
+    ------
+    ValueError
+        If the list is empty or a name is blank.
+    """
+    if districts is None:
+        return None
+    names = [str(d).strip() for d in districts]
+    if not names:
+        raise ValueError(
+            "districts must name at least one district; leave it out for all districts"
+        )
+    if any(not n for n in names):
+        raise ValueError("districts must not contain an empty district name")
+    return sorted(set(names))
 
 
 def find_key(session: Session, token: str) -> ApiKey | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,16 +49,123 @@ class Settings(BaseSettings):
         description="MATCHER_MAX_BODY_BYTES: largest request body accepted; larger bodies "
         "get HTTP 413.",
     )
+    rate_limits: bool = Field(
+        default=True,
+        description="MATCHER_RATE_LIMITS: whether the three rate limits below apply (429 "
+        "with Retry-After past them); false turns them all off (load tests, fuzzing).",
+    )
+    rate_limit_per_key: str = Field(
+        default="600/minute",
+        description="MATCHER_RATE_LIMIT_PER_KEY: requests one API key may make, as the "
+        "limits library writes it ('600/minute', '20/second;600/minute').",
+    )
+    rate_limit_per_address: str = Field(
+        default="1200/minute",
+        description="MATCHER_RATE_LIMIT_PER_ADDRESS: requests one client address may make, "
+        "keyed or not, open routes included.",
+    )
+    rate_limit_failed_auth: str = Field(
+        default="30/minute",
+        description="MATCHER_RATE_LIMIT_FAILED_AUTH: unknown, revoked or unreadable keys one "
+        "client address may send; past it every keyed request from that address gets 429 "
+        "until the window frees up (a correct guess could not be told from a wrong one).",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="MATCHER_RATE_LIMIT_STORAGE: where the limits library counts requests "
+        "(memory:// in the server process; a limits storage URI such as "
+        "redis://host:6379, with its client package installed, to share the counts).",
+    )
+    max_queued_runs_per_key: int = Field(
+        default=20,
+        ge=0,
+        description="MATCHER_MAX_QUEUED_RUNS_PER_KEY: plan and recommendation runs one key "
+        "may have queued at once; another POST /runs or /recommendations gets 429 with "
+        "Retry-After. 0: no cap.",
+    )
+
+    @field_validator("rate_limit_per_key", "rate_limit_per_address", "rate_limit_failed_auth")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        """A rate the limits library reads; a typo fails at start-up, not per request."""
+        import limits
+
+        try:
+            limits.parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate such as '600/minute': {exc}") from None
+        return value
+
     max_unzipped_bytes: int = Field(
         default=500 * 1024 * 1024,
         ge=1024,
-        description="MATCHER_MAX_UNZIPPED_BYTES: largest total size of the files in an "
-        "uploaded zip, once extracted (guards against zip bombs).",
+        description="MATCHER_MAX_UNZIPPED_BYTES: largest total of the bytes an uploaded "
+        "zip's tables unpack to, counted while they are decompressed (whatever the zip's "
+        "headers claim); past it the upload gets HTTP 413.",
+    )
+    max_file_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="MATCHER_MAX_FILE_BYTES: largest size of one uploaded table once "
+        "unpacked (a CSV file's bytes, a Parquet file's decoded cells); past it HTTP 413.",
+    )
+    max_columns: int = Field(
+        default=1000,
+        ge=16,
+        description="MATCHER_MAX_COLUMNS: most columns one uploaded table may have (names "
+        "on a CSV header, fields of a Parquet file, keys of JSON rows); checked before the "
+        "file is parsed, past it HTTP 422 naming the file.",
+    )
+    max_line_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="MATCHER_MAX_LINE_BYTES: longest line of an uploaded CSV file (and "
+        "longest text in a JSON cell); checked while the file is unpacked, past it HTTP "
+        "422 naming the file and line.",
+    )
+    max_unzip_ratio: int = Field(
+        default=100,
+        ge=2,
+        description="MATCHER_MAX_UNZIP_RATIO: how many times its compressed size an "
+        "uploaded file (past its first MiB) may unpack to; real tables reach about 10, "
+        "zip bombs hundreds. Past it HTTP 413.",
+    )
+    upload_dir: str | None = Field(
+        default=None,
+        description="MATCHER_UPLOAD_DIR: the folder uploads are unpacked in (each in a "
+        "matcher-upload-* folder of its own, removed when the request ends, and left-overs "
+        "of a killed server removed when it starts). Default a folder named after the "
+        "database in the system's temporary folder.",
     )
     max_errors: int = Field(
         default=200,
         ge=1,
         description="MATCHER_MAX_ERRORS: validation errors listed in a 422 for a dataset.",
+    )
+    max_concurrent_reads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="MATCHER_MAX_CONCURRENT_READS: expensive reads computed at once, each in "
+        "its own worker process (a report against another run, a demand's explanation, or "
+        "the report and explanations of a run stored before they were kept); a read beyond "
+        "them gets HTTP 503 with Retry-After. Reads already in the store are not counted.",
+    )
+    read_memory_mb: int = Field(
+        default=6144,
+        ge=64,
+        description="MATCHER_READ_MEMORY_MB: memory (MiB) computing a run's expensive reads "
+        "may take in its worker process beyond what the process holds already; past it the "
+        "read is refused (HTTP 409, too_large) instead of the machine running out. The "
+        "bottlenecks of a very large city need more than the default (they list every "
+        "candidate arc); its summaries then leave out the bottleneck sentence.",
+    )
+    read_time_limit_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="MATCHER_READ_TIME_LIMIT_S: wall seconds an expensive read may compute "
+        "(in its worker process, or in a run's worker once the plan is stored) before it is "
+        "stopped; the read then gets HTTP 503.",
     )
     dispatch_interval_s: float = Field(
         default=0.2,

@@ -1,6 +1,7 @@
 """Moving datasets and plans between :mod:`matcher` objects and the store.
 
-This is the edge where matcher objects become rows; nothing here plans.
+This is the edge where matcher objects become rows; nothing here plans. Uploads are
+read and checked in :mod:`api.uploads`.
 """
 
 from __future__ import annotations
@@ -8,10 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
-import tempfile
-import zipfile
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -34,66 +32,6 @@ from api.db.models import (
 from api.db.session import rowcount
 from matcher.export import flatten_kpis
 from matcher.plan import DEMAND_STATUS_COLUMNS
-
-
-class UploadError(ValueError):
-    """An upload that is not a readable dataset archive (not a validation error)."""
-
-
-def dataset_from_zip(
-    data: bytes, name: str, *, max_unzipped: int, max_errors: int
-) -> matcher.Dataset:
-    """Validate a zip of the spec's CSV/Parquet files as a dataset.
-
-    The tables may sit at the top of the archive or in one folder inside it.
-
-    Raises
-    ------
-    UploadError
-        If the bytes are not a zip, or unpack to more than ``max_unzipped`` bytes.
-    matcher.DatasetError
-        With every validation problem (the same as ``matcher validate``).
-    """
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise UploadError(f"the upload is not a readable zip archive ({exc})") from None
-    files = [i for i in infos if not i.is_dir() and not _ignored(i.filename)]
-    if sum(i.file_size for i in files) > max_unzipped:
-        raise UploadError(f"the archive unpacks to more than {max_unzipped} bytes")
-    parents = {str(PurePosixPath(i.filename).parent) for i in files}
-    folder = parents.pop() if len(parents) == 1 else "."
-    with tempfile.TemporaryDirectory(prefix="matcher-upload-") as tmp:
-        root = Path(tmp)
-        for info in files:
-            path = PurePosixPath(info.filename)
-            if str(path.parent) != folder or path.name in ("", ".", ".."):
-                continue  # only the tables' folder is read; never write outside tmp
-            try:
-                (root / path.name).write_bytes(archive.read(info))
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-                raise UploadError(f"{info.filename} cannot be unpacked ({exc})") from None
-        try:
-            dataset = matcher.load_dataset(root, max_errors=max_errors)
-        except matcher.DatasetError as exc:
-            raise matcher.DatasetError(exc.issues, name, exc.truncated) from None
-    return dataset
-
-
-def _ignored(filename: str) -> bool:
-    parts = PurePosixPath(filename).parts
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
-def dataset_from_records(
-    tables: Mapping[str, list[dict[str, Any]]], name: str, *, max_errors: int
-) -> matcher.Dataset:
-    """Validate JSON tables (a list of row objects per table) as a dataset."""
-    frames = {
-        t: pd.DataFrame.from_records(rows) if rows else pd.DataFrame() for t, rows in tables.items()
-    }
-    return matcher.dataset_from_frames(frames, name, max_errors=max_errors)
 
 
 def dataset_districts(dataset: matcher.Dataset) -> list[str]:

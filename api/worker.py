@@ -8,6 +8,11 @@ store, calls :func:`matcher.plan` and writes the plan in one transaction, and on
 the run is still ``running`` under the worker's claim token. A worker whose server
 dies exits by itself. On startup, runs left ``running`` by a stopped server are marked
 ``failed`` (:data:`INTERRUPTED`).
+
+Once the plan is stored (the run has succeeded), the worker goes on to compute the run's
+expensive reads, its report, bottlenecks and summaries, and keeps them in the store
+(:mod:`api.artifacts`); the dispatcher leaves it its slot for that, for at most
+``read_time_limit_s``, and the server never computes them itself.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import Run, utcnow
 from api.db.session import make_engine, make_sessionmaker, rowcount, session_scope
@@ -36,6 +42,12 @@ INTERRUPTED = "interrupted: the server stopped while this run was in progress"
 def time_limit_error(seconds: float) -> str:
     """The error of a run stopped by its time limit."""
     return f"time limit exceeded: the run was stopped after {seconds:g} s"
+
+
+def internal_error(reference: str) -> str:
+    """The error of a run that failed unexpectedly: plain words and a reference to the
+    server log, never the exception's text (it can hold object reprs, paths or SQL)."""
+    return f"internal error while planning; see the server log (reference {reference})"
 
 
 def mark_interrupted(engine: Engine) -> int:
@@ -53,7 +65,7 @@ def _context() -> Any:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(["matcher", "api.worker"])
+        ctx.set_forkserver_preload(["matcher", "api.worker", "api.artifacts", "api.uploads"])
     return ctx
 
 
@@ -80,6 +92,7 @@ def run_in_worker(
     parent_pid: int,
     solve_engine: str = "local",
     ray_address: str | None = None,
+    read_memory_mb: int | None = None,
 ) -> None:
     """The worker process's job: plan one run and store the plan (or, for a
     recommendation run, recommend and store the recommendation).
@@ -95,6 +108,8 @@ def run_in_worker(
     solve_engine, ray_address
         Where the plan's labour flow is solved (settings ``engine`` and ``ray_address``);
         see :func:`matcher.plan`.
+    read_memory_mb
+        Memory the run's reads may take once the plan is stored (:mod:`api.artifacts`).
     """
     _watch_parent(parent_pid)
     import matcher
@@ -145,10 +160,23 @@ def run_in_worker(
                         }
                     )
                 )
+        if stored:
+            del result, dataset, start  # the reads start from the stored plan, not these
+            _build_artifacts(factory, run_id, read_memory_mb)
     except Exception as exc:  # the run fails with the reason; the server carries on
         known = isinstance(exc, matcher.MatcherError)  # e.g. contradictory integer rules
-        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
-        log.error("run %s failed: %s\n%s", run_id, message, traceback.format_exc())
+        # Only the planner's own diagnoses reach the run; the details of anything else
+        # stay in the log, under a reference the run's error names.
+        reference = uuid.uuid4().hex[:12]
+        message = str(exc) if known else internal_error(reference)
+        detail = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        log.error(
+            "run %s failed (reference %s): %s\n%s",
+            run_id,
+            reference,
+            detail,
+            traceback.format_exc(),
+        )
         # A contradiction's diagnosis is also kept as data: the rows at fault, by rule.
         findings = getattr(exc, "findings", None) if known else None
         kpis = {"diagnosis": [f.to_dict() for f in findings]} if findings else None
@@ -162,6 +190,25 @@ def run_in_worker(
         engine.dispose()
 
 
+def _build_artifacts(factory: sessionmaker[Session], run_id: str, mb: int | None) -> None:
+    """After the plan is stored (the run has succeeded): compute and keep its report,
+    bottlenecks and summaries (:mod:`api.artifacts`), and add the seconds to its timings.
+    A failure here is logged and leaves the run as it is: its reads compute what is
+    missing on first read."""
+    from api.artifacts import build_run_artifacts
+
+    try:
+        seconds = build_run_artifacts(factory, run_id, mb)
+        if seconds is None:
+            return
+        with session_scope(factory) as session:
+            run = session.get(Run, run_id)
+            if run is not None:
+                run.timings = {**(run.timings or {}), "artifacts": round(seconds, 4)}
+    except Exception:
+        log.exception("the reads of run %s could not be computed", run_id)
+
+
 @dataclass
 class _Job:
     run_id: str
@@ -169,6 +216,7 @@ class _Job:
     process: BaseProcess
     started: float
     limit: float
+    stored_at: float | None = None  # when its plan was stored (the artifacts follow)
 
 
 class Dispatcher:
@@ -188,6 +236,12 @@ class Dispatcher:
         Seconds between looks at the queue.
     solve_engine, ray_address
         Where workers solve plans' labour flows (settings ``engine``, ``ray_address``).
+    artifact_limit
+        Seconds a worker may go on computing its run's reads once the plan is stored
+        (setting ``read_time_limit_s``; the setting's default when ``None``).
+    read_memory_mb
+        What the worker's reads may allocate (setting ``read_memory_mb``; the setting's
+        default when ``None``).
     """
 
     def __init__(
@@ -199,7 +253,14 @@ class Dispatcher:
         interval: float = 0.2,
         solve_engine: str = "local",
         ray_address: str | None = None,
+        artifact_limit: float | None = None,
+        read_memory_mb: int | None = None,
     ) -> None:
+        from api.settings import Settings
+
+        fields = Settings.model_fields
+        self.artifact_limit = float(artifact_limit or fields["read_time_limit_s"].default)
+        self.read_memory_mb = int(read_memory_mb or fields["read_memory_mb"].default)
         self.engine = engine
         self.factory = make_sessionmaker(engine)
         self.database_url = database_url
@@ -234,6 +295,11 @@ class Dispatcher:
             self._finish(job, "failed", INTERRUPTED)
         self.jobs.clear()
 
+    def building(self, run_id: str) -> bool:
+        """Whether the run's worker is still at work: solving, or (the run succeeded)
+        computing the run's report and explanations."""
+        return run_id in self.jobs
+
     def stats(self) -> dict[str, Any]:
         """Worker processes alive now."""
         return {"workers": len(self.jobs), "max_concurrent_runs": self.max_concurrent}
@@ -258,6 +324,15 @@ class Dispatcher:
             now = time.monotonic()
             for run_id, job in list(self.jobs.items()):
                 status, token = current.get(run_id, ("deleted", None))
+                if status == "succeeded" and token == job.token and job.process.is_alive():
+                    # The plan is stored; the worker goes on with the run's reads (report,
+                    # explanations), in its slot, for at most artifact_limit seconds.
+                    job.stored_at = now if job.stored_at is None else job.stored_at
+                    if now - job.stored_at > self.artifact_limit:
+                        log.error("run %s: its reads took too long; stopped", run_id)
+                        self._kill(job)
+                        del self.jobs[run_id]
+                    continue
                 if status != "running" or token != job.token:
                     self._kill(job)  # cancelled, or finished by the worker
                     del self.jobs[run_id]
@@ -303,6 +378,7 @@ class Dispatcher:
                 os.getpid(),
                 self.solve_engine,
                 self.ray_address,
+                self.read_memory_mb,
             ),
             name=f"matcher-run-{run_id}",
             daemon=True,

@@ -88,7 +88,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"Wrote {', '.join(p.name for p in paths)} to {args.out}")
         return EXIT_OK
     if args.format == "csv":
-        comparison.table().to_csv(sys.stdout, index=False, lineterminator="\n")
+        from matcher.io import frame_csv_text
+
+        sys.stdout.write(frame_csv_text(comparison.table()))
     elif args.format == "json":
         import json
 
@@ -101,13 +103,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_replan(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from matcher.csvsafe import restore_formulas
     from matcher.dataset import load_dataset
     from matcher.replan import ReplanError, replan
 
     pinned: object = "all" if args.pin_all else "none"
     if args.pin:
         try:
-            pinned = pd.read_csv(args.pin, dtype=str, keep_default_na=False)
+            # Often a plan's own assignments.csv, written formula-safe: undone here. A
+            # hand-made file has no such prefixes (a spreadsheet drops its own ').
+            pinned = restore_formulas(pd.read_csv(args.pin, dtype=str, keep_default_na=False))
         except (OSError, ValueError) as exc:
             raise ReplanError(f"{args.pin}: cannot be read ({exc})") from None
     ds = load_dataset(args.dataset)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.csvsafe import restore_formulas
 from matcher.errors import MatcherError
 from matcher.io import write_frame_csv
 from matcher.plan import Plan
@@ -112,7 +113,8 @@ def read_plan(path: str | Path, name: str | None = None) -> PlanRecord:
     try:
         kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
         tables = {
-            n: pd.read_csv(folder / f"{n}.csv", dtype=str, keep_default_na=False)
+            # Written formula-safe by Plan.write (matcher.csvsafe): undone, so ids match.
+            n: restore_formulas(pd.read_csv(folder / f"{n}.csv", dtype=str, keep_default_na=False))
             for n in ("assignments", "demand_status")
         }
     except FileNotFoundError as exc:

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from matcher.errors import DatasetError, ValidationIssue
 from matcher.io import (
     RawTable,
+    ReadLimits,
     find_table_files,
     frame_to_raw,
     near_names,
@@ -303,18 +304,21 @@ def _check_table(
             typed[col.name] = pd.Series(np.full(n, np.nan))
         else:
             typed[col.name] = _series(texts[table.name, col.name])
-    result = pd.DataFrame(typed, index=pd.RangeIndex(n))
     # Extra columns are kept, as text, so that scripts can carry their own notes along.
+    # Built in one dict (inserting columns one by one, or searching suffixes from 1 for
+    # each repeat, costs the square of their number: a header of 100,000 blanks).
     seen = set(typed)
+    suffix: dict[str, int] = {}
     for i, name in enumerate(headers):
         if name in spec:
             continue
-        label, k = name, 1
+        label, k = name, suffix.get(name, 1)
         while label in seen:
             label, k = f"{name}.{k}", k + 1
+        suffix[name] = k
         seen.add(label)
-        result[label] = _series(raw.columns[i])
-    return result
+        typed[label] = _series(raw.columns[i])
+    return pd.DataFrame(typed, index=pd.RangeIndex(n))
 
 
 def _check_unique(
@@ -527,7 +531,12 @@ def validate_raw(
     )
 
 
-def load_dataset(path: str | Path, *, max_errors: int = DEFAULT_MAX_ERRORS) -> Dataset:
+def load_dataset(
+    path: str | Path,
+    *,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+    limits: ReadLimits | None = None,
+) -> Dataset:
     """Load and validate a dataset folder of CSV or Parquet tables.
 
     Parameters
@@ -538,6 +547,9 @@ def load_dataset(path: str | Path, *, max_errors: int = DEFAULT_MAX_ERRORS) -> D
         accepted too). CSV files are UTF-8, with or without a BOM.
     max_errors
         How many errors to list before counting the rest.
+    limits
+        What each file may hold (bytes, columns, line length), checked before it is
+        parsed; a file past a limit is reported and not read. Default ``ReadLimits()``.
 
     Returns
     -------
@@ -588,7 +600,7 @@ def load_dataset(path: str | Path, *, max_errors: int = DEFAULT_MAX_ERRORS) -> D
                     f"{name}.parquet, directly in this folder"
                 )
             continue
-        raw, found = read_file(paths[0])
+        raw, found = read_file(paths[0], limits)
         issues.extend(found)
         if raw is None:
             unread.add(name)

@@ -12,7 +12,9 @@ the values of a plan's assignments add up to its labour objective.
 **A demand not fully met** is explained by its reason code (``demand_status.csv``), the
 nearest suppliers that could have served it (tied to its community and with its skill;
 when there are none, the nearest with its skill and no tie), and what those suppliers
-serve instead, each with its hour score: an hour goes where it scores more.
+serve instead, each with its hour score: an hour goes where it scores more. One
+demand's explanation looks only at the plan's arcs and the arcs into that demand, found
+by the planner's own rules, never at every candidate arc of the city.
 
 **Bottlenecks: the marginal value of one more hour of skill s in district D.** Supply
 is held by suppliers, not by districts, so the hour has to be placed at a supplier:
@@ -62,13 +64,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
 from matcher.dataset import Dataset
-from matcher.eligibility import SUPPLIER_KINDS, TIES, Arcs, Problem, Suppliers, build_problem
+from matcher.eligibility import (
+    ALLIANCE,
+    PAIRING,
+    PROXIMITY,
+    RESIDENCE,
+    SUPPLIER_KINDS,
+    TIES,
+    Arcs,
+    Problem,
+    Suppliers,
+    build_problem,
+    csr_expand,
+    hour_score,
+    index_dataset,
+)
 from matcher.errors import MatcherError, ParameterError
 from matcher.geo import haversine_km
 from matcher.io import write_frame_csv
@@ -248,16 +265,88 @@ def _tables(plan: Plan | PlanTables | str | Path) -> PlanTables:
 
 
 def _context(
-    plan: Plan | PlanTables | str | Path, dataset: Dataset | str | Path | None
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None,
+    demand_id: str | None = None,
 ) -> _Context:
+    """The plan against its problem; with ``demand_id``, a problem whose arcs are only
+    the plan's and those into that demand (all one demand's explanation reads)."""
     tables = _tables(plan)
     ds = plan_dataset(tables, dataset)
     if isinstance(plan, Plan):
         params = plan.params
     else:
         params = PlanParams.from_mapping(tables.params) if tables.params else PlanParams()
-    problem = build_problem(ds, params)
+    if demand_id is None:
+        problem = build_problem(ds, params)
+    else:
+        problem = _problem_near(ds, params, tables.assignments, demand_id)
     return _Context(tables, ds, params, problem, _flow(problem, tables.assignments))
+
+
+def _problem_near(
+    dataset: Dataset, params: PlanParams, assignments: pd.DataFrame, demand_id: str
+) -> Problem:
+    """The problem with only some of its candidate arcs: those the plan's assignments
+    use and those into ``demand_id``. Each is the arc :func:`build_problem` lists, found
+    by the same rules (the first tie that holds, the skill, the same haversine and
+    score), so what a demand's explanation says is the same; listing every arc instead
+    grows with suppliers times communities in reach (18 GB at generator scale 1)."""
+    ix = index_dataset(dataset, params)
+    s = ix.suppliers
+    n_s = len(s)
+    sup_index = {
+        (SUPPLIER_KINDS[int(k)], str(i)): j
+        for j, (k, i) in enumerate(zip(s.kind, s.ids, strict=True))
+    }
+    dem_index = {str(d): j for j, d in enumerate(ix.demand_ids)}
+    pairs = [
+        (sup_index.get((str(k), str(i)), -1), dem_index.get(str(d), -1))
+        for k, i, d in zip(
+            assignments["supplier_kind"],
+            assignments["supplier_id"],
+            assignments["demand_id"],
+            strict=True,
+        )
+    ]
+    sup = np.asarray([p[0] for p in pairs], dtype=np.int64)
+    dem = np.asarray([p[1] for p in pairs], dtype=np.int64)
+    known = (sup >= 0) & (dem >= 0)  # the rest are no arcs: _flow says which
+    sup, dem = sup[known], dem[known]
+    if demand_id in dem_index:
+        sup = np.concatenate((sup, np.arange(n_s, dtype=np.int64)))
+        dem = np.concatenate((dem, np.full(n_s, dem_index[demand_id], dtype=np.int64)))
+    n_d = max(len(ix.demand_ids), 1)
+    key = np.unique(sup * n_d + dem)
+    sup, dem = key // n_d, key % n_d
+    comm = ix.demand_community[dem]
+    # The skill: the demand's category among the supplier's.
+    owner, cat = csr_expand(s.skill_ptr, s.skill_cat, sup)
+    skilled = np.zeros(len(sup), dtype=bool)
+    skilled[owner[cat == ix.demand_category[dem][owner]]] = True
+    sup, dem, comm = sup[skilled], dem[skilled], comm[skilled]
+    # The first tie that holds, in the spec's order (as first_ties keeps it).
+    n_c = max(len(ix.community_ids), 1)
+    unit_comm = s.unit[sup].astype(np.int64) * n_c + comm
+    paired = np.isin(unit_comm, ix.pair_unit.astype(np.int64) * n_c + ix.pair_comm)
+    allied = np.isin(unit_comm, ix.alliance_unit.astype(np.int64) * n_c + ix.alliance_comm)
+    km = haversine_km(s.lat[sup], s.lon[sup], ix.community_lat[comm], ix.community_lon[comm])
+    near = km <= s.radius_km[sup]
+    tie = np.select(
+        [s.home[sup] == comm, paired, allied, near],
+        [RESIDENCE, PAIRING, ALLIANCE, PROXIMITY],
+        default=-1,
+    ).astype(np.int8)
+    ok = tie >= 0
+    sup, dem, km, tie = sup[ok], dem[ok], km[ok], tie[ok]
+    arcs = Arcs(
+        supplier=sup,
+        demand=dem,
+        km=km,
+        tie=tie,
+        weight=hour_score(ix.demand_priority[dem], km, params),
+    )
+    return ix.problem(arcs)
 
 
 def _flow(problem: Problem, assignments: pd.DataFrame) -> np.ndarray:
@@ -390,6 +479,17 @@ class DemandExplanation:
             "elsewhere": _records(self.elsewhere),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DemandExplanation:
+        """The explanation back from :meth:`to_dict` (what the service keeps)."""
+        return cls(
+            demand=dict(data["demand"]),
+            reason_text=str(data["reason_text"]),
+            assignments=pd.DataFrame(data["assignments"], columns=list(ASSIGNMENT_VALUE_COLUMNS)),
+            nearest=pd.DataFrame(data["nearest"], columns=list(NEAREST_COLUMNS)),
+            elsewhere=pd.DataFrame(data["elsewhere"], columns=list(ASSIGNMENT_VALUE_COLUMNS)),
+        )
+
     def scoped(self, districts: Sequence[str]) -> DemandExplanation:
         """The explanation as a reader of ``districts`` may see it: what the suppliers
         serve instead is listed only in those districts (hour totals stay whole)."""
@@ -452,7 +552,8 @@ def demand_explanation(
     ExplainError
         If the dataset has no such demand.
     """
-    return _demand_explanation(_context(plan, dataset), demand_id, params or ExplainParams())
+    ctx = _context(plan, dataset, demand_id=demand_id)
+    return _demand_explanation(ctx, demand_id, params or ExplainParams())
 
 
 def _names(dataset: Dataset, table: str, key: str) -> dict[str, str]:
@@ -657,24 +758,17 @@ def _residual(problem: Problem, flow: np.ndarray) -> _Residual | None:
     tail, head, val, true, orig, sign = (np.concatenate(col) for col in cols)
     order = np.argsort(tail, kind="stable")
     tail, head, val, true, orig, sign = (x[order] for x in (tail, head, val, true, orig, sign))
-    starts = np.flatnonzero(np.r_[True, tail[1:] != tail[:-1]])
-    owners = tail[starts]
 
-    # Bellman-Ford for longest paths to the sink: without a cycle that adds value, it
-    # settles within n rounds; one that does not settle proves the flow not optimal.
+    # Longest paths to the sink, by label correction from the sink (compiled): exact
+    # integers, the same values as Bellman-Ford's rounds, whose n rounds over every arc
+    # grew with the square of the city (10 s of 18 at generator scale 0.3). A path of n
+    # arcs proves a cycle that adds value: the flow is not optimal.
+    by_head = np.argsort(head, kind="stable")
+    head_ptr = np.zeros(n + 1, dtype=i64)
+    np.cumsum(np.bincount(head, minlength=n), out=head_ptr[1:])
     value = np.full(n, _NEG, dtype=i64)
     value[snk] = 0
-    for _ in range(n + 1):
-        reach = value[head] > _UNREACHABLE
-        cand = np.where(reach, val + value[head], _NEG)
-        best = np.full(n, _NEG, dtype=i64)
-        best[owners] = np.maximum.reduceat(cand, starts)
-        new = np.maximum(value, best)
-        new[snk] = 0
-        if np.array_equal(new, value):
-            break
-        value = new
-    else:
+    if not _longest_to_sink(n, snk, head_ptr, tail[by_head], val[by_head], value):
         return None
     # Cycles through the sink: an extra unit at the source, or at a demand that gets
     # hours, must not add value (else the hours it displaces were worth moving).
@@ -705,10 +799,53 @@ def _residual(problem: Problem, flow: np.ndarray) -> _Residual | None:
     return _Residual(n_s, tail, head, orig, sign, value, true_value, succ, succ_arc)
 
 
-def _path_moves(problem: Problem, res: _Residual, start_arc: int) -> tuple[list[str], int]:
-    """The hour moves of one more hour on ``start_arc`` and the demand that gains (-1)."""
+@numba.njit(cache=True)
+def _longest_to_sink(
+    n: int, snk: int, head_ptr: np.ndarray, tail: np.ndarray, val: np.ndarray, value: np.ndarray
+) -> bool:
+    """Longest paths to ``snk`` into ``value`` (given ``_NEG`` but at ``snk``), over the
+    arcs grouped by head (``head_ptr``, their ``tail`` and ``val``): a queue of nodes
+    whose value rose, whose arcs in are relaxed in turn. ``False`` when a path of ``n``
+    arcs arises: only a cycle that adds value makes one (its nodes' values keep rising)."""
+    arcs = np.zeros(n, dtype=np.int64)  # arcs of the path behind each value
+    queued = np.zeros(n, dtype=np.bool_)
+    queue = np.empty(n + 1, dtype=np.int64)
+    first, last, size = 0, 1, 1
+    queue[0] = snk
+    queued[snk] = True
+    while size > 0:
+        v = queue[first]
+        first = (first + 1) % (n + 1)
+        size -= 1
+        queued[v] = False
+        base = value[v]
+        for k in range(head_ptr[v], head_ptr[v + 1]):
+            u = tail[k]
+            if u == snk:
+                continue
+            cand = val[k] + base
+            if cand > value[u]:
+                value[u] = cand
+                arcs[u] = arcs[v] + 1
+                if arcs[u] >= n:
+                    return False
+                if not queued[u]:
+                    queued[u] = True
+                    queue[last] = u
+                    last = (last + 1) % (n + 1)
+                    size += 1
+    return True
+
+
+def _path_moves(
+    problem: Problem, res: _Residual, start_arc: int, named: list[int] | None = None
+) -> tuple[list[str], int]:
+    """The hour moves of one more hour on ``start_arc`` and the demand that gains (-1);
+    the demands the moves name are appended to ``named`` when given."""
     s, a = problem.suppliers, problem.arcs
     moves = [f"+1 {s.ids[a.supplier[start_arc]]}->{problem.demand_ids[a.demand[start_arc]]}"]
+    if named is not None:
+        named.append(int(a.demand[start_arc]))
     node = res.n_sup + int(a.demand[start_arc])
     gaining = -1
     n_d = len(problem.demand_ids)
@@ -719,6 +856,8 @@ def _path_moves(problem: Problem, res: _Residual, start_arc: int) -> tuple[list[
             o = int(res.orig[e])
             sign = "+1" if res.sign[e] > 0 else "-1"
             moves.append(f"{sign} {s.ids[a.supplier[o]]}->{problem.demand_ids[a.demand[o]]}")
+            if named is not None:
+                named.append(int(a.demand[o]))
         if nxt == res.n_sup + n_d + 1 and res.n_sup <= node < res.n_sup + n_d:
             gaining = node - res.n_sup
         node = nxt
@@ -785,6 +924,14 @@ def _check_flow_plan(ctx: _Context) -> None:
 
 
 def _bottlenecks(ctx: _Context, params: ExplainParams) -> pd.DataFrame:
+    return _bottlenecks_named(ctx, params)[0]
+
+
+def _bottlenecks_named(
+    ctx: _Context, params: ExplainParams
+) -> tuple[pd.DataFrame, list[tuple[str, ...]]]:
+    """:func:`bottlenecks`, and per row every demand it names (``demand_id``,
+    ``gaining_demand_id`` and the demands of ``moves``), for readers scoped to districts."""
     _check_flow_plan(ctx)
     p = ctx.problem
     s = p.suppliers
@@ -826,10 +973,13 @@ def _bottlenecks(ctx: _Context, params: ExplainParams) -> pd.DataFrame:
             "gaining_demand_id": "",
             "gaining_community_id": "",
             "moves": "",
+            "_named": (),
         }
         if found is not None:
             gain, arc = found
-            moves, gaining = _path_moves(p, res, arc)
+            named: list[int] = []
+            moves, gaining = _path_moves(p, res, arc, named)
+            row["_named"] = tuple(dict.fromkeys(str(p.demand_ids[d]) for d in named))
             d = int(a.demand[arc])
             row.update(
                 marginal_value=round(gain, 6),
@@ -843,12 +993,13 @@ def _bottlenecks(ctx: _Context, params: ExplainParams) -> pd.DataFrame:
                 row["gaining_demand_id"] = str(p.demand_ids[gaining])
                 row["gaining_community_id"] = str(p.community_ids[p.demand_community[gaining]])
         rows.append(row)
-    out = pd.DataFrame(rows, columns=[c for c in BOTTLENECK_COLUMNS if c != "rank"])
+    out = pd.DataFrame(rows, columns=[*(c for c in BOTTLENECK_COLUMNS if c != "rank"), "_named"])
     out = out.sort_values(
         ["marginal_value", "district", "skill"], ascending=[False, True, True], kind="stable"
     ).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out
+    named_rows = [tuple(x) for x in out.pop("_named")]
+    return out, named_rows
 
 
 def _best_by_duals(
@@ -971,56 +1122,94 @@ def _pct(covered: int, demanded: int) -> str:
     return f"{100 * covered / demanded:.1f}%" if demanded > 0 else "n/a"
 
 
-def _shortfalls(status: pd.DataFrame, top: int) -> list[tuple[str, int, str]]:
-    """The largest unmet hours by category and the reason holding back most of them."""
-    short = status.assign(unmet=status["hours"] - status["covered_hours"])
-    short = short[short["unmet"] > 0]
-    if short.empty:
-        return []
-    by_cat = short.groupby("category", sort=True)["unmet"].sum()
-    ranked = sorted(by_cat.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))[:top]
-    out = []
-    for cat, hours in ranked:
-        mine = short[short["category"] == cat]
-        per_reason = mine.groupby("reason")["unmet"].sum()
-        reason = sorted(
-            per_reason.items(),
-            key=lambda kv: (-int(kv[1]), REASONS.index(kv[0]) if kv[0] in REASONS else 99),
-        )[0][0]
-        out.append((str(cat), int(hours), str(reason)))
-    return out
+def _na(value: Any) -> bool:
+    """A missing cell, as pandas' group-by leaves it out."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _contributors(assign: pd.DataFrame, top: int) -> list[tuple[str, int]]:
-    if assign.empty:
-        return []
-    by_unit = assign.groupby("unit_id", sort=True)["hours"].sum()
-    return [
-        (str(u), int(h)) for u, h in sorted(by_unit.items(), key=lambda kv: (-int(kv[1]), kv[0]))
-    ][:top]
+@dataclass(frozen=True)
+class _Facts:
+    """What a summary says of a group of demands (a district's, a community's)."""
+
+    demanded: int
+    covered: int
+    demands: int
+    met: int
+    partial: int
+    unmet: int
+    short: list[tuple[str, int, str]]  # largest unmet hours by category, main reason
+    units: list[tuple[str, int]]  # units giving the most hours
+
+
+class _Columns:
+    """The columns the summaries read, as Python lists: a group's facts are then a few
+    loops over its rows, not a dozen pandas calls (which cost milliseconds per group,
+    minutes for every community of a city)."""
+
+    def __init__(self, status: pd.DataFrame, assign: pd.DataFrame) -> None:
+        self.hours = status["hours"].tolist()
+        self.covered = status["covered_hours"].tolist()
+        self.status = status["status"].tolist()
+        self.category = status["category"].tolist()
+        self.reason = status["reason"].tolist()
+        self.unit = assign["unit_id"].tolist()
+        self.unit_hours = assign["hours"].tolist()
+
+    def facts(self, rows: Sequence[int], arows: Sequence[int], top: int) -> _Facts:
+        """The facts of the status rows ``rows`` and assignment rows ``arows``."""
+        counts: dict[Any, int] = {}
+        by_cat: dict[Any, int] = {}
+        by_reason: dict[Any, dict[Any, int]] = {}
+        demanded = covered = 0
+        for i in rows:
+            demanded += self.hours[i]
+            covered += self.covered[i]
+            if not _na(self.status[i]):
+                counts[self.status[i]] = counts.get(self.status[i], 0) + 1
+            unmet = self.hours[i] - self.covered[i]
+            cat, reason = self.category[i], self.reason[i]
+            if unmet > 0 and not _na(cat):
+                by_cat[cat] = by_cat.get(cat, 0) + unmet
+                if not _na(reason):
+                    mine = by_reason.setdefault(cat, {})
+                    mine[reason] = mine.get(reason, 0) + unmet
+        ranked = sorted(sorted(by_cat.items()), key=lambda kv: (-int(kv[1]), str(kv[0])))[:top]
+        short = []
+        for cat, hours in ranked:
+            reason = sorted(
+                sorted(by_reason[cat].items()),
+                key=lambda kv: (-int(kv[1]), REASONS.index(kv[0]) if kv[0] in REASONS else 99),
+            )[0][0]
+            short.append((str(cat), int(hours), str(reason)))
+        by_unit: dict[Any, int] = {}
+        for j in arows:
+            if not _na(self.unit[j]):
+                by_unit[self.unit[j]] = by_unit.get(self.unit[j], 0) + self.unit_hours[j]
+        units = [
+            (str(u), int(h))
+            for u, h in sorted(sorted(by_unit.items()), key=lambda kv: (-int(kv[1]), kv[0]))
+        ][:top]
+        met, partial, unmet = (int(counts.get(k, 0)) for k in ("met", "partial", "unmet"))
+        return _Facts(int(demanded), int(covered), len(rows), met, partial, unmet, short, units)
 
 
 def _summary_text(
     lang: str,
     name: str,
-    status: pd.DataFrame,
-    assign: pd.DataFrame,
+    facts: _Facts,
     unit_names: dict[str, str],
-    top: int,
     bottleneck: dict[str, Any] | None,
     is_district: bool,
 ) -> str:
-    demanded = int(status["hours"].sum())
-    covered = int(status["covered_hours"].sum())
-    counts = status["status"].value_counts()
-    met, partial, unmet = (int(counts.get(k, 0)) for k in ("met", "partial", "unmet"))
-    short = _shortfalls(status, top)
-    units = [(display_name(unit_names.get(u, u), lang), h) for u, h in _contributors(assign, top)]
+    demanded, covered, n_demands = facts.demanded, facts.covered, facts.demands
+    met, partial, unmet = facts.met, facts.partial, facts.unmet
+    short = facts.short
+    units = [(display_name(unit_names.get(u, u), lang), h) for u, h in facts.units]
     pct = _pct(covered, demanded)
     if lang == "zh":
         parts = [
             f"{name}：需求 {demanded:,} 小时，已覆盖 {covered:,} 小时（{pct}）；"
-            f"共 {len(status):,} 项需求，满足 {met:,} 项，部分满足 {partial:,} 项，"
+            f"共 {n_demands:,} 项需求，满足 {met:,} 项，部分满足 {partial:,} 项，"
             f"未满足 {unmet:,} 项。"
         ]
         if short:
@@ -1047,7 +1236,7 @@ def _summary_text(
         return "".join(parts)
     parts = [
         f"{name}: {covered:,} of {demanded:,} demanded hours covered ({pct}); "
-        f"{len(status):,} demand{'s' if len(status) != 1 else ''}: {met:,} met, "
+        f"{n_demands:,} demand{'s' if n_demands != 1 else ''}: {met:,} met, "
         f"{partial:,} partial, {unmet:,} unmet."
     ]
     if short:
@@ -1096,63 +1285,84 @@ def summaries(
         districts first (sorted), then communities in file order, per language.
     """
     params = params or ExplainParams()
+    if bottleneck_table is not None:
+        # Given the bottlenecks, the texts need the plan's tables only: indexing the plan
+        # against every candidate arc would cost as much as the bottlenecks did.
+        tables = _tables(plan)
+        return _summaries(tables, plan_dataset(tables, dataset), params, bottleneck_table)
     ctx = _context(plan, dataset)
-    if bottleneck_table is None:
-        try:
-            bottleneck_table = _bottlenecks(ctx, params)
-        except ExplainError:
-            bottleneck_table = None
-    return _summaries(ctx, params, bottleneck_table)
+    try:
+        bottleneck_table = _bottlenecks(ctx, params)
+    except ExplainError:
+        bottleneck_table = None
+    return _summaries(ctx.tables, ctx.dataset, params, bottleneck_table)
+
+
+def plain_summaries(
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None = None,
+    params: ExplainParams | None = None,
+) -> pd.DataFrame:
+    """:func:`summaries` without the bottleneck sentences, from the plan's tables alone
+    (the plan is not indexed against its candidate arcs: cheap at any scale)."""
+    tables = _tables(plan)
+    return _summaries(tables, plan_dataset(tables, dataset), params or ExplainParams(), None)
 
 
 def _summaries(
-    ctx: _Context, params: ExplainParams, bottleneck_table: pd.DataFrame | None
+    tables: PlanTables,
+    dataset: Dataset,
+    params: ExplainParams,
+    bottleneck_table: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    status = ctx.tables.demand_status
-    comm = ctx.dataset.communities
+    status = tables.demand_status
+    comm = dataset.communities
     district_of = dict(
         zip(comm["community_id"].astype(str), comm["district"].astype(str), strict=True)
     )
-    assign = ctx.tables.assignments.copy()
+    assign = tables.assignments.copy()
     assign["district"] = assign["community_id"].astype(str).map(district_of)
-    unit_names = _names(ctx.dataset, "units", "unit_id")
-    comm_names = _names(ctx.dataset, "communities", "community_id")
+    unit_names = _names(dataset, "units", "unit_id")
+    comm_names = _names(dataset, "communities", "community_id")
     status_rows = status.groupby(status["community_id"].astype(str), sort=False).indices
     assign_rows = assign.groupby(assign["community_id"].astype(str), sort=False).indices
+    none = np.zeros(0, dtype=np.int64)
+    cols = _Columns(status, assign)
+    # The facts of each district and community, once for every language.
+    districts = sorted(set(status["district"].astype(str)))
+    status_district = status["district"].to_numpy(object)
+    assign_district = assign["district"].to_numpy(object)
+    district_facts = {
+        d: cols.facts(
+            np.flatnonzero(status_district == d).tolist(),
+            np.flatnonzero(assign_district == d).tolist(),
+            params.top,
+        )
+        for d in districts
+    }
+    community_facts = {
+        cid: cols.facts(
+            np.asarray(status_rows[cid]).tolist(),
+            np.asarray(assign_rows.get(cid, none)).tolist(),
+            params.top,
+        )
+        for cid in comm["community_id"].astype(str)
+        if cid in status_rows
+    }
     rows: list[dict[str, str]] = []
     for lang in params.langs:
-        for district in sorted(set(status["district"].astype(str))):
+        for district in districts:
             top = None
             if bottleneck_table is not None:
                 mine = bottleneck_table[bottleneck_table["district"] == district]
                 top = {str(k): v for k, v in mine.iloc[0].items()} if len(mine) else None
-            text = _summary_text(
-                lang,
-                district,
-                status[status["district"] == district],
-                assign[assign["district"] == district],
-                unit_names,
-                params.top,
-                top,
-                True,
-            )
+            text = _summary_text(lang, district, district_facts[district], unit_names, top, True)
             rows.append(
                 {"scope": "district", "id": district, "name": district, "lang": lang, "text": text}
             )
-        for cid in comm["community_id"].astype(str):
-            if cid not in status_rows:
-                continue
+        for cid, facts in community_facts.items():
             name = display_name(comm_names.get(cid, cid), lang)
-            text = _summary_text(
-                lang,
-                name,
-                status.iloc[status_rows[cid]],
-                assign.iloc[assign_rows.get(cid, np.zeros(0, dtype=np.int64))],
-                unit_names,
-                params.top,
-                None,
-                False,
-            )
+            text = _summary_text(lang, name, facts, unit_names, None, False)
             rows.append({"scope": "community", "id": cid, "name": name, "lang": lang, "text": text})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
@@ -1272,7 +1482,57 @@ def explain(
         *[c for c in NEAREST_COLUMNS if c != "demand_id"],
     ]
     shortfalls = pd.DataFrame(short_rows, columns=columns)
-    return Explanation(values, shortfalls, table, _summaries(ctx, params, table), notes)
+    summaries_table = _summaries(ctx.tables, ctx.dataset, params, table)
+    return Explanation(values, shortfalls, table, summaries_table, notes)
+
+
+@dataclass(frozen=True)
+class StoredReads:
+    """A plan's bottlenecks and summaries from one look at the plan, as the service keeps
+    them (see :func:`stored_reads`).
+
+    Attributes
+    ----------
+    bottlenecks
+        :func:`bottlenecks`, or ``None`` for a plan it refuses.
+    bottleneck_error
+        Why it refused (``""`` when it did not).
+    bottleneck_demands
+        Per row of ``bottlenecks``: every demand the row names (its ``demand_id``,
+        ``gaining_demand_id`` and the demands of its ``moves``), in order of mention.
+    summaries
+        :func:`summaries` in the languages asked for.
+    """
+
+    bottlenecks: pd.DataFrame | None
+    bottleneck_error: str
+    bottleneck_demands: list[tuple[str, ...]]
+    summaries: pd.DataFrame
+
+
+def stored_reads(
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None = None,
+    langs: tuple[str, ...] = LANGS,
+) -> StoredReads:
+    """Bottlenecks and summaries of a plan at once: the same tables as :func:`bottlenecks`
+    and :func:`summaries` (default parameters), for the cost of one of them (the plan is
+    indexed against its dataset once and its marginal values found once).
+
+    Raises
+    ------
+    MatcherError
+        What :func:`summaries` raises (a plan that does not fit the dataset).
+    """
+    ctx = _context(plan, dataset)
+    try:
+        table: pd.DataFrame | None
+        table, named = _bottlenecks_named(ctx, ExplainParams())
+        error = ""
+    except ExplainError as exc:
+        table, named, error = None, [], str(exc)
+    texts = _summaries(ctx.tables, ctx.dataset, ExplainParams(langs=langs), table)
+    return StoredReads(table, error, named, texts)
 
 
 def format_bottlenecks(table: pd.DataFrame, top: int | None = None) -> str:
@@ -1298,12 +1558,15 @@ __all__: Sequence[str] = (
     "ExplainError",
     "ExplainParams",
     "Explanation",
+    "StoredReads",
     "assignment_values",
     "bottlenecks",
     "demand_explanation",
     "display_name",
     "explain",
     "format_bottlenecks",
+    "plain_summaries",
+    "stored_reads",
     "summaries",
     "supplier_districts",
 )

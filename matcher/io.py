@@ -9,6 +9,11 @@ CSV is parsed by Arrow's multi-threaded reader (a 400,000-row file in a fraction
 second); a file that reader refuses (a row with too many or too few fields, a header
 without data and no line end ...) is parsed again by Python's ``csv`` module, which can
 say which rows are wrong.
+
+Before anything is parsed, a file is held to :class:`ReadLimits` (its size, its
+header's number of columns, every line's length), checked by :class:`LineCheck` in
+one linear pass that needs no more memory than a chunk and the header line: a hostile
+file costs milliseconds, not the parser's time and memory.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from matcher.csvsafe import neutralise_formulas
 from matcher.errors import ValidationIssue
 from matcher.schema import TABLE_NAMES
 
@@ -69,6 +75,182 @@ class RawTable:
 
 def _show(text: str) -> str:
     return text if len(text) <= _SHOW else text[: _SHOW - 3] + "..."
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one table file may hold, checked before it is parsed.
+
+    The defaults are generous for a folder on one's own disk (a city's largest table is
+    tens of megabytes, a dozen columns, lines of about a hundred bytes); the service
+    passes its own, tighter settings.
+
+    Attributes
+    ----------
+    max_file_bytes
+        Bytes of one file (CSV), or of its cells once decoded (Parquet).
+    max_columns
+        Columns of a table: names on a CSV header line, or fields of a Parquet schema.
+    max_line_bytes
+        Bytes of one line of a CSV file, line end excluded.
+    """
+
+    max_file_bytes: int = 2 * 1024**3
+    max_columns: int = 16_384  # a spreadsheet's width
+    max_line_bytes: int = 16 * 1024**2
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_bytes", "max_columns", "max_line_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+
+    def too_large(self, file: str, decoded: bool = False) -> ValidationIssue:
+        """The issue of a file past ``max_file_bytes``."""
+        what = "cells that take" if decoded else "a file of"
+        return ValidationIssue(
+            file,
+            None,
+            None,
+            None,
+            f"{what} at most {self.max_file_bytes:,} bytes; this one is larger",
+        )
+
+    def too_wide(self, file: str, columns: int) -> ValidationIssue:
+        """The issue of a table past ``max_columns``."""
+        return ValidationIssue(
+            file,
+            1,
+            None,
+            None,
+            f"at most {self.max_columns:,} columns; the header has {columns:,}",
+        )
+
+
+def _header_columns(line: bytes) -> int:
+    """How many names a header line holds (quotes respected)."""
+    text = line.decode("utf-8-sig", errors="replace")
+    if '"' not in text:
+        return text.count(",") + 1
+    return len(next(csv.reader([text]), []))
+
+
+class LineCheck:
+    """Checks a CSV file's bytes as they arrive, before any parsing: every line at most
+    ``max_line_bytes`` long, and a header line of at most ``max_columns`` names.
+
+    Feed it the file in chunks of any size; the first chunk that breaks a limit returns
+    the issue (the line is counted as the file's lines, ``\n``, ``\r\n`` or ``\r``
+    ended, which is the spreadsheet row unless a quoted value spans lines). Time is
+    linear in the bytes (numpy finds each chunk's line ends) and memory is one chunk's
+    masks plus the header line, so a refused file is refused after the line at fault.
+    """
+
+    def __init__(self, file: str, limits: ReadLimits) -> None:
+        self.file = file
+        self.limits = limits
+        self.line = 1  # the line being read, 1 = the header
+        self.length = 0  # its bytes so far
+        self.header = bytearray()
+        self.header_done = False
+        self.after_cr = False  # the last chunk ended in \r: a \n first is part of it
+
+    def _too_long(self, line: int) -> ValidationIssue:
+        what = "the header line" if line == 1 else f"line {line:,}"
+        return ValidationIssue(
+            self.file,
+            line,
+            None,
+            None,
+            f"lines of at most {self.limits.max_line_bytes:,} bytes; {what} is longer",
+        )
+
+    def _header(self) -> ValidationIssue | None:
+        self.header_done = True
+        columns = _header_columns(bytes(self.header))
+        self.header = bytearray()
+        if columns > self.limits.max_columns:
+            return self.limits.too_wide(self.file, columns)
+        return None
+
+    def _end_line(self, length: int) -> ValidationIssue | None:
+        """The line being read ended (its length without the line end)."""
+        if length > self.limits.max_line_bytes:
+            return self._too_long(self.line)
+        if not self.header_done:
+            issue = self._header()
+            if issue is not None:
+                return issue
+        self.line += 1
+        self.length = 0
+        return None
+
+    def feed(self, chunk: bytes | memoryview) -> ValidationIssue | None:
+        """Check the next chunk of the file; the issue if it breaks a limit."""
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        n = len(arr)
+        if not n:
+            return None
+        cap = self.limits.max_line_bytes
+        if self.after_cr and arr[0] != 10:
+            # The last chunk's final \r ended a line on its own (not a \r\n).
+            self.after_cr = False
+            issue = self._end_line(self.length - 1)
+            if issue is not None:
+                return issue
+        data = chunk if isinstance(chunk, bytes) else chunk.tobytes()
+        crlf: np.ndarray | None = None  # per line end: 1 if its \r is not the line's
+        if self.after_cr or data.find(b"\r") >= 0:
+            lf = arr == 10
+            cr = arr == 13
+            # A line ends at \n, or at a \r not followed by \n; a \r closing the
+            # chunk waits for the next one.
+            next_lf = np.ones(n, dtype=bool)
+            next_lf[:-1] = lf[1:]
+            pos = np.flatnonzero(lf | (cr & ~next_lf))
+            before = np.zeros(n, dtype=bool)
+            before[1:] = cr[:-1]
+            before[0] = self.after_cr
+            crlf = (lf & before)[pos].astype(np.int64)
+            self.after_cr = bool(cr[-1])
+        else:  # the usual file: \n endings only, one pass
+            pos = np.flatnonzero(arr == 10)
+        if not self.header_done:
+            stop = int(pos[0]) if len(pos) else n
+            room = cap + 2 - len(self.header)
+            self.header += arr[: max(min(stop, room), 0)].tobytes()
+        if not len(pos):
+            self.length += n
+            return self._too_long(self.line) if self.length - self.after_cr > cap else None
+        issue = self._end_line(self.length + int(pos[0]) - int(crlf[0] if crlf is not None else 0))
+        if issue is not None:
+            return issue
+        if len(pos) > 1:
+            lengths = np.diff(pos) - 1
+            if crlf is not None:
+                lengths -= crlf[1:]
+            over = np.flatnonzero(lengths > cap)
+            if len(over):
+                return self._too_long(self.line + int(over[0]))
+            self.line += len(pos) - 1
+        self.length = n - int(pos[-1]) - 1
+        return self._too_long(self.line) if self.length - self.after_cr > cap else None
+
+    def close(self) -> ValidationIssue | None:
+        """The issue of a header line that never ended (a one-line file), if any."""
+        return None if self.header_done else self._header()
+
+
+def check_csv_bytes(
+    data: bytes | memoryview, file: str, limits: ReadLimits
+) -> ValidationIssue | None:
+    """:class:`LineCheck` over a whole file in memory, in slices (bounded masks)."""
+    check = LineCheck(file, limits)
+    step = 1 << 24
+    for start in range(0, len(data), step):
+        issue = check.feed(bytes(data[start : start + step]))
+        if issue is not None:
+            return issue
+    return check.close()
 
 
 def _decode(data: bytes, file: str) -> tuple[str | None, ValidationIssue | None]:
@@ -256,7 +438,10 @@ def _parse_csv(data: bytes, text: str, file: str) -> tuple[RawTable | None, list
                 "the file is empty; expected a header row naming the columns, then data rows",
             )
         ]
-    header = next(csv.reader(io.StringIO(text[: 1 << 16], newline="")), [])
+    # The whole first line (the line limit bounds it), and room for a quoted line break.
+    first = text.find("\n")
+    end = len(text) if first < 0 else first + 1 + (1 << 16)
+    header = next(csv.reader(io.StringIO(text[:end], newline="")), [])
     odd = _odd_header(file, header)
     if odd is not None:
         return None, [odd]
@@ -324,7 +509,9 @@ def _frame_text(frame: pd.DataFrame, file: str) -> RawTable:
         series = frame.iloc[:, i]
         try:
             arrow = pa.array(series, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            # Mixed types, or an integer beyond 64 bits: each cell as its text, for
+            # validation to judge (a 500 otherwise).
             arrow = _object_text(series)
         columns.append(_text_column(arrow))
     return RawTable(
@@ -345,31 +532,85 @@ def frame_to_raw(frame: pd.DataFrame, file: str) -> RawTable:
     return _frame_text(frame, file)
 
 
-def read_file(path: Path) -> tuple[RawTable | None, list[ValidationIssue]]:
-    """Read one CSV or Parquet file as text cells.
+def _decoded_bytes(column: pa.Array) -> int:
+    """Bytes a column takes once its dictionary (if any) is expanded, without expanding it."""
+    if pa.types.is_dictionary(column.type):
+        sizes = pc.fill_null(pc.binary_length(column.dictionary), 0)
+        taken = pc.take(sizes, pc.fill_null(column.indices, 0))
+        total = pc.sum(taken).as_py() or 0
+        return int(total) + 8 * len(column)
+    return int(column.nbytes)
 
-    Returns the table, or ``None`` and the issues that stopped it being read.
+
+def _read_parquet(path: Path, limits: ReadLimits) -> tuple[RawTable | None, list[ValidationIssue]]:
+    """A Parquet file in batches, its cells' decoded bytes counted against the file limit
+    before any batch is expanded (a few kilobytes of dictionary and run-length codes can
+    stand for gigabytes of cells)."""
+    import pyarrow.parquet as pq
+
+    file = path.name
+    try:
+        schema = pq.read_schema(path)
+        if len(schema) > limits.max_columns:
+            return None, [limits.too_wide(file, len(schema))]
+        # Text columns come as dictionaries, counted before they are expanded.
+        strings = [
+            f.name
+            for f in schema
+            if pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_binary(f.type)
+        ]
+        source = pq.ParquetFile(path, read_dictionary=strings)
+        batches: list[pa.RecordBatch] = []
+        total = 0
+        for batch in source.iter_batches(batch_size=8192):
+            total += sum(_decoded_bytes(c) for c in batch.columns)
+            if total > limits.max_file_bytes:
+                return None, [limits.too_large(file, decoded=True)]
+            plain = [
+                c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
+                for c in batch.columns
+            ]
+            batches.append(pa.record_batch(plain, names=batch.schema.names))
+        table = pa.Table.from_batches(batches) if batches else schema.empty_table()
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        # pyarrow's messages may name the file's full path: only its name is shown.
+        detail = str(exc).replace(str(path), file).replace(str(path.parent), "")
+        return None, [
+            ValidationIssue(file, None, None, None, f"not a readable Parquet file ({detail})")
+        ]
+    names = _column_names([str(c) for c in table.column_names])
+    columns = tuple(_text_column(table.column(i)) for i in range(table.num_columns))
+    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    return RawTable(file, tuple(names), columns, rows), []
+
+
+def read_file(
+    path: Path, limits: ReadLimits | None = None
+) -> tuple[RawTable | None, list[ValidationIssue]]:
+    """Read one CSV or Parquet file as text cells, within ``limits``.
+
+    Returns the table, or ``None`` and the issues that stopped it being read (a file
+    past a limit is not parsed at all).
     """
+    limits = limits or ReadLimits()
     file = path.name
     if path.suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-        except Exception as exc:  # pyarrow raises many types for a damaged file
-            return None, [
-                ValidationIssue(file, None, None, None, f"not a readable Parquet file ({exc})")
-            ]
-        names = _column_names([str(c) for c in table.column_names])
-        columns = tuple(_text_column(table.column(i)) for i in range(table.num_columns))
-        rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
-        return RawTable(file, tuple(names), columns, rows), []
+        return _read_parquet(path, limits)
     try:
+        if path.stat().st_size > limits.max_file_bytes:
+            return None, [limits.too_large(file)]
         data = path.read_bytes()
     except OSError as exc:
         return None, [
             ValidationIssue(file, None, None, None, f"the file cannot be read ({exc.strerror})")
         ]
+    if len(data) > limits.max_file_bytes:  # grown since it was looked at
+        return None, [limits.too_large(file)]
+    issue = check_csv_bytes(data, file, limits)
+    if issue is not None:
+        return None, [issue]
     text, issue = _decode(data, file)
     if text is None:
         return None, [issue] if issue is not None else []
@@ -407,9 +648,24 @@ def near_names(folder: Path, name: str) -> list[str]:
     return found
 
 
-def write_frame_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame as UTF-8 CSV with empty cells for missing values and ``\\n`` endings."""
+def write_frame_csv(frame: pd.DataFrame, path: Path, *, escape: bool = True) -> None:
+    """Write a frame as UTF-8 CSV with empty cells for missing values and ``\\n`` endings.
+
+    Output tables (plans, exports, comparisons, recommendations, explanations) are
+    written with :func:`matcher.csvsafe.neutralise_formulas` applied, so no text cell
+    runs as a spreadsheet formula; ``escape=False`` writes the cells as they are (for
+    datasets, which the planner reads back as they were written: :func:`write_tables`).
+    """
+    if escape:
+        frame = neutralise_formulas(frame)
     frame.to_csv(path, index=False, lineterminator="\n", na_rep="")
+
+
+def frame_csv_text(frame: pd.DataFrame) -> str:
+    """An output table as CSV text, exactly as :func:`write_frame_csv` writes it (formula
+    cells neutralised): what the service sends, byte for byte the command line's files."""
+    text: str = neutralise_formulas(frame).to_csv(index=False, lineterminator="\n", na_rep="")
+    return text
 
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -455,7 +711,9 @@ def write_tables(
     for name in names:
         path = out / f"{name}.{fmt}"
         if fmt == "csv":
-            write_frame_csv(tables[name], path)
+            # A dataset is the planner's input, read back without unescaping: its cells
+            # are written as they are (see matcher.csvsafe).
+            write_frame_csv(tables[name], path, escape=False)
         else:
             tables[name].to_parquet(path, index=False)
         written.append(path)

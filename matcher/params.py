@@ -24,6 +24,27 @@ the threshold stays where earlier plans were made, so they stay reproducible.
 """
 
 
+# Bounds of the parameters: what the solvers and the store take, with room to spare.
+MAX_TRAVEL_KM = math.pi * 6371.0
+"""Half the Earth's circumference (km): a larger radius reaches nothing more."""
+MAX_WEIGHT = 1000.0
+"""Largest ``priority_weight`` and ``travel_cost_per_km``: scores times ``cost_scale``
+stay well inside the 64-bit integers of the flow solver and CP-SAT."""
+MAX_COST_SCALE = 1e9
+"""Largest ``cost_scale`` (the int64 range of the scaled scores)."""
+MAX_TIME_LIMIT_S = 1e6
+"""Largest ``time_limit_s`` (about 11.6 days; the service caps runs far lower)."""
+MAX_SEED = 2**31 - 1
+"""Largest ``seed``: HiGHS's ``random_seed`` and CP-SAT's ``random_seed`` are 32-bit."""
+MAX_WORKERS = 64
+"""Largest ``workers``."""
+MAX_COMMUNITIES_PER_CADRE = 1_000_000
+"""Largest ``max_communities_per_cadre`` (a row bound of the models; beyond any city)."""
+MIN_YUAN_PER_HOUR, MAX_YUAN_PER_HOUR = 1.0, 1e12
+"""Range of ``yuan_per_hour_equivalent``: funds' values times ``cost_scale`` stay within
+CP-SAT's 64-bit coefficients."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlanParams:
     """Parameters of a planning run. Every field has a default; the object checks itself.
@@ -45,15 +66,21 @@ class PlanParams:
         The rounding is accounted for in the reported bound, so the gap stays honest.
         Default 1e6 (scores exact to 1e-6 per hour).
     time_limit_s
-        Wall-time limit in seconds of the integer rules' search (CP-SAT); the best plan
-        found by then is returned with its bound and gap. The exact min-cost flow always
-        finishes with a proof and ignores it. Default 60.
+        Wall-time limit in seconds of a plan under integer rules, counted from the start
+        of :func:`matcher.plan`; the best plan found by then is returned with its bound
+        and gap. The labour model, funds and lead units share it (``SHARES`` in
+        :mod:`matcher.solvers.integer`), and a solver that would not even set its model
+        up in the time left is not started (the repaired start is kept), so a plan ends
+        within the limit plus writing its tables; only coverage floors, which have no
+        ready start, may overrun it. The exact min-cost flow always finishes with a
+        proof and ignores it. Default 60, at most 1e6.
     gap_limit
         Stop the integer search once the relative gap between plan and bound is at most
         this. Default 0 (search until proven optimal or out of time).
     seed
         Random seed for solvers that search; results for the same dataset, parameters and
-        seed are identical. The min-cost flow is deterministic and needs none. Default 0.
+        seed are identical. The min-cost flow is deterministic and needs none. Default 0;
+        0 to 2**31 - 1 (HiGHS and CP-SAT take 32-bit seeds).
     workers
         Search workers (threads) for the integer rules, and threads pricing the implicit
         arcs of ``flow_solver="columns"`` (the plan is the same for any number).
@@ -115,27 +142,20 @@ class PlanParams:
     apply_leads: bool = True
 
     def __post_init__(self) -> None:
-        _finite(self, "max_travel_km", lo=0.0)
-        _finite(self, "travel_cost_per_km", lo=0.0)
-        _finite(self, "priority_weight", lo=0.0, lo_open=True)
-        _finite(self, "cost_scale", lo=1.0)
-        if self.cost_scale > 1e9:
-            raise ParameterError("cost_scale", self.cost_scale, "at most 1e9 (int64 range)")
-        _finite(self, "time_limit_s", lo=0.0, lo_open=True)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ParameterError("seed", self.seed, "a whole number, 0 or more")
-        _finite(self, "gap_limit", lo=0.0)
-        _finite(self, "yuan_per_hour_equivalent", lo=0.0, lo_open=True)
-        if not isinstance(self.workers, int) or isinstance(self.workers, bool):
-            raise ParameterError("workers", self.workers, "a whole number from 1 to 64")
-        if not 1 <= self.workers <= 64:
-            raise ParameterError("workers", self.workers, "a whole number from 1 to 64")
-        m = self.max_communities_per_cadre
-        if m is not None and (not isinstance(m, int) or isinstance(m, bool) or m < 1):
-            raise ParameterError("max_communities_per_cadre", m, "a whole number, 1 or more")
+        _finite(self, "max_travel_km", lo=0.0, hi=MAX_TRAVEL_KM)
+        _finite(self, "travel_cost_per_km", lo=0.0, hi=MAX_WEIGHT)
+        _finite(self, "priority_weight", lo=0.0, lo_open=True, hi=MAX_WEIGHT)
+        _finite(self, "cost_scale", lo=1.0, hi=MAX_COST_SCALE)
+        _finite(self, "time_limit_s", lo=0.0, lo_open=True, hi=MAX_TIME_LIMIT_S)
+        _whole(self, "seed", 0, MAX_SEED)
+        _finite(self, "gap_limit", lo=0.0, hi=1.0)
+        _finite(self, "yuan_per_hour_equivalent", lo=MIN_YUAN_PER_HOUR, hi=MAX_YUAN_PER_HOUR)
+        _whole(self, "workers", 1, MAX_WORKERS)
+        if self.max_communities_per_cadre is not None:
+            _whole(self, "max_communities_per_cadre", 1, MAX_COMMUNITIES_PER_CADRE)
         f = self.coverage_floor
         if f is not None:
-            if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f <= 1:
+            if isinstance(f, bool) or not isinstance(f, int | float) or not _in(f, 0, 1, True):
                 raise ParameterError("coverage_floor", f, "a share greater than 0, at most 1")
             object.__setattr__(self, "coverage_floor", float(f))
         if self.integer_solver not in ("highs", "cpsat"):
@@ -215,11 +235,25 @@ def _parse(name: str, text: str, hint: Any) -> Any:
         raise ParameterError(name, text, kind) from None
 
 
-def _finite(obj: object, name: str, lo: float, lo_open: bool = False) -> None:
+def _in(value: float, lo: float, hi: float, lo_open: bool = False) -> bool:
+    """Whether ``lo <(=) value <= hi``; false for NaN and infinities. A huge int is
+    compared exactly (never turned into a float first, which could overflow)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return (lo < value if lo_open else lo <= value) and value <= hi
+
+
+def _finite(obj: object, name: str, lo: float, lo_open: bool = False, hi: float = math.inf) -> None:
     value = getattr(obj, name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParameterError(name, value, "a number")
-    if not math.isfinite(value) or value < lo or (lo_open and value == lo):
-        bound = f"greater than {lo:g}" if lo_open else f"{lo:g} or more"
-        raise ParameterError(name, value, f"a finite number {bound}")
+    if not _in(value, lo, hi, lo_open):
+        low = f"greater than {lo:g}" if lo_open else f"{lo:g} or more"
+        raise ParameterError(name, value, f"a finite number {low}, at most {hi:g}")
     object.__setattr__(obj, name, float(value))
+
+
+def _whole(obj: object, name: str, lo: int, hi: int) -> None:
+    value = getattr(obj, name)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ParameterError(name, value, f"a whole number from {lo} to {hi:,}")

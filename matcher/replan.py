@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.csvsafe import restore_formulas
 from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import SUPPLIER_KINDS, Arcs, build_problem
 from matcher.errors import MatcherError, ParameterError
@@ -82,7 +83,8 @@ def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataF
         path = path / "assignments.csv" if path.is_dir() or not path.suffix else path
         source = str(path)
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            # A plan folder's assignments.csv is written formula-safe (matcher.csvsafe).
+            frame = restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
         except FileNotFoundError:
             raise ReplanError(f"{source}: no such file; expected a plan folder") from None
         except (OSError, ValueError) as exc:

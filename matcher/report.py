@@ -34,10 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.csvsafe import restore_formulas
 from matcher.dataset import Dataset, load_dataset
-from matcher.eligibility import build_problem
+from matcher.eligibility import TieIndex, csr, csr_expand, hour_score, index_dataset
 from matcher.errors import MatcherError
 from matcher.export import community_coverage
+from matcher.geo import haversine_km, pairs_within, unit_xyz
 from matcher.params import PlanParams
 from matcher.plan import (
     ASSIGNMENT_COLUMNS,
@@ -190,6 +192,8 @@ def _read_table(folder: Path, name: str, columns: Sequence[str], required: bool)
         )
     except (ValueError, UnicodeDecodeError) as exc:
         raise PlanFolderError(f"{path}: cannot be read as CSV ({exc})") from None
+    # Plan.write neutralises formula cells (matcher.csvsafe); undone so ids round-trip.
+    frame = restore_formulas(frame)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise PlanFolderError(
@@ -767,6 +771,135 @@ def _names(dataset: Dataset) -> tuple[dict[str, str], dict[str, str]]:
     return communities, units
 
 
+_PLACES_AT_ONCE = 256
+"""Supplier places (position and radius) whose communities in reach are looked at
+together in :func:`_within_reach`."""
+
+
+def _within_reach(ix: TieIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Every (supplier, skill) with a candidate arc of that skill scoring above zero: the
+    ``(supplier, category)`` pairs of :func:`~matcher.eligibility.build_problem`'s arcs
+    with ``weight > 0``, found without listing the arcs (at generator scale 1 they take
+    18 GB; the arcs grow with suppliers times communities in reach times demands there).
+
+    An arc's score rises with its demand's priority (``priority_weight > 0``), so a
+    supplier reaches skill k at a tied community exactly when the demand of category k of
+    highest priority there scores above zero, at the same distance (the same haversine of
+    the same coordinates). Ties are looked at where they are shared: proximity per place
+    and radius, pairings and alliances per place and unit, residence per cadre.
+    """
+    s = ix.suppliers
+    params = ix.params
+    n_comm, n_cat = len(ix.community_ids), max(len(ix.categories), 1)
+    c_lat, c_lon = ix.community_lat, ix.community_lon
+    none = np.iinfo(np.int64).min
+    top = np.full(n_comm * n_cat, none, dtype=np.int64)  # best priority per (community, k)
+    np.maximum.at(top, ix.demand_community * n_cat + ix.demand_category, ix.demand_priority)
+
+    def scores(km: np.ndarray, comm: np.ndarray, k: int) -> np.ndarray:
+        """Whether the best demand of category ``k`` at ``comm``, ``km`` away, scores
+        above zero."""
+        prio = top[comm * n_cat + k]
+        has = prio != none
+        ok = np.zeros(len(comm), dtype=bool)
+        ok[has] = hour_score(prio[has], km[has], params) > 0
+        return ok
+
+    # Priorities present, ascending; per community and priority level, the categories
+    # whose best demand there has at least that priority (bits; one int64 while they fit).
+    levels = np.unique(ix.demand_priority)
+    n_lev = len(levels)
+    bits = n_cat <= 62
+    if bits:
+        mask = np.zeros((n_comm, n_lev + 1), dtype=np.int64)  # column n_lev: none pass
+        top_ck = top.reshape(n_comm, n_cat)
+        for k in range(n_cat):
+            at_least = top_ck[:, k][:, None] >= levels[None, :]
+            mask[:, :n_lev] |= at_least.astype(np.int64) << np.int64(k)
+
+    def reached(ptr: np.ndarray, comm: np.ndarray, km: np.ndarray) -> Any:
+        """Per row of a CSR of tied communities (``km`` away) and category: whether the
+        best demand of that category at any of them scores above zero."""
+        n_rows = len(ptr) - 1
+        if not bits:
+            row = np.repeat(np.arange(n_rows), np.diff(ptr))
+            out = np.zeros((n_rows, n_cat), dtype=bool)
+            for k in range(n_cat):
+                out[np.unique(row[scores(km, comm, k)]), k] = True
+            return out
+        # The lowest priority level that scores above zero this far away (a binary
+        # search: the score rises with the priority), then the categories at least that
+        # high there, OR-ed over each row's communities.
+        lo = np.zeros(len(km), dtype=np.int64)
+        hi = np.full(len(km), n_lev, dtype=np.int64)
+        while True:
+            open_ = lo < hi
+            if not open_.any():
+                break
+            mid = (lo + hi) // 2
+            passes = hour_score(levels[np.minimum(mid, n_lev - 1)], km, params) > 0
+            hi = np.where(open_ & passes, mid, hi)
+            lo = np.where(open_ & ~passes, mid + 1, lo)
+        pair_bits = mask[comm, lo]
+        row_bits = np.zeros(n_rows, dtype=np.int64)
+        filled = np.flatnonzero(np.diff(ptr) > 0)
+        if len(filled):
+            row_bits[filled] = np.bitwise_or.reduceat(pair_bits, ptr[filled])
+        return ((row_bits[:, None] >> np.arange(n_cat, dtype=np.int64)) & 1).astype(bool)
+
+    owner = np.repeat(np.arange(len(s)), np.diff(s.skill_ptr)).astype(np.int64)
+    skill = s.skill_cat.astype(np.int64)
+    ok = np.zeros(len(owner), dtype=bool)
+    if len(s) and n_comm:
+        # Proximity, per place and radius (as proximity_tie finds it).
+        spots = np.column_stack((s.lat, s.lon, s.radius_km))
+        uniq, spot_of = np.unique(spots, axis=0, return_inverse=True)
+        spot_of = spot_of.reshape(-1)
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(unit_xyz(c_lat, c_lon))
+        by_spot = np.zeros((len(uniq), n_cat), dtype=bool)
+        # A few hundred places at a time: a city's places and communities in reach make
+        # tens of millions of pairs, whose distances would take gigabytes at once.
+        for start in range(0, len(uniq), _PLACES_AT_ONCE):
+            part = uniq[start : start + _PLACES_AT_ONCE]
+            spot, comm = pairs_within(part[:, 0], part[:, 1], part[:, 2], tree)
+            km = haversine_km(part[spot, 0], part[spot, 1], c_lat[comm], c_lon[comm])
+            keep = km <= part[spot, 2]
+            spot, comm, km = spot[keep], comm[keep], km[keep]
+            order = np.argsort(spot, kind="stable")  # pairs_within sorts by spot already
+            spot_ptr = np.zeros(len(part) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(spot, minlength=len(part)), out=spot_ptr[1:])
+            by_spot[start : start + len(part)] = reached(spot_ptr, comm[order], km[order])
+        ok |= by_spot[spot_of[owner], skill]
+        # Pairings and alliances, per place and unit.
+        n_units = len(ix.unit_ids)
+        tu = np.concatenate((ix.pair_unit, ix.alliance_unit)).astype(np.int64)
+        tc = np.concatenate((ix.pair_comm, ix.alliance_comm)).astype(np.int64)
+        valid = (tu >= 0) & (tc >= 0)
+        pairs = np.unique(tu[valid] * n_comm + tc[valid])
+        unit_ptr, unit_comm = csr(pairs // n_comm, pairs % n_comm, n_units)
+        combo_key = spot_of.astype(np.int64) * max(n_units, 1) + s.unit
+        combos, combo_of = np.unique(combo_key, return_inverse=True)
+        combo_spot, combo_unit = combos // max(n_units, 1), combos % max(n_units, 1)
+        row, comm = csr_expand(unit_ptr, unit_comm, combo_unit)
+        combo_ptr = np.zeros(len(combos) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=len(combos)), out=combo_ptr[1:])
+        lat, lon = uniq[combo_spot[row], 0], uniq[combo_spot[row], 1]
+        by_combo = reached(combo_ptr, comm, haversine_km(lat, lon, c_lat[comm], c_lon[comm]))
+        ok |= by_combo[combo_of.reshape(-1)[owner], skill]
+        # Residence, per cadre.
+        home = s.home[owner]
+        at_home = np.flatnonzero(home >= 0)
+        for k in np.unique(skill[at_home]).tolist():
+            mine = at_home[skill[at_home] == k]
+            sup, where = owner[mine], home[mine].astype(np.int64)
+            km = haversine_km(s.lat[sup], s.lon[sup], c_lat[where], c_lon[where])
+            ok[mine] |= scores(km, where, k)
+    key = np.unique(skill[ok] * max(len(s), 1) + owner[ok])
+    return key % max(len(s), 1), key // max(len(s), 1)
+
+
 def skill_supply(dataset: Dataset, plan: PlanTables) -> pd.DataFrame:
     """Supply against demand per skill (demand category).
 
@@ -781,17 +914,12 @@ def skill_supply(dataset: Dataset, plan: PlanTables) -> pd.DataFrame:
         A supplier with several skills counts in each, so supplies are upper bounds.
     """
     params = PlanParams.from_mapping(plan.params) if plan.params else PlanParams()
-    problem = build_problem(dataset, params)
-    cats = np.asarray(problem.categories, dtype=object)
-    s = problem.suppliers
+    ix = index_dataset(dataset, params)
+    cats = np.asarray(ix.categories, dtype=object)
+    s = ix.suppliers
     owner = np.repeat(np.arange(len(s)), np.diff(s.skill_ptr))
     skilled = np.bincount(s.skill_cat, weights=s.hours[owner], minlength=len(cats))
-    arcs = problem.arcs
-    useful = arcs.weight > 0
-    key = np.unique(
-        problem.demand_category[arcs.demand[useful]] * max(len(s), 1) + arcs.supplier[useful]
-    )
-    cat_of, sup_of = key // max(len(s), 1), key % max(len(s), 1)
+    sup_of, cat_of = _within_reach(ix)
     reach = np.bincount(cat_of, weights=s.hours[sup_of], minlength=len(cats))
     status = plan.demand_status
     by_cat = status.groupby("category", sort=True)[["hours", "covered_hours"]].sum()

@@ -70,3 +70,72 @@ def test_params_are_frozen() -> None:
 def test_to_dict_round_trip() -> None:
     p = PlanParams(max_travel_km=2.5, seed=4)
     assert PlanParams.from_mapping(p.to_dict()) == p
+
+
+HUGE = 10**30
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("seed", HUGE),
+        ("seed", 2**31),
+        ("seed", 1.5),
+        ("workers", HUGE),
+        ("max_communities_per_cadre", HUGE),
+        ("max_communities_per_cadre", 0),
+        ("max_travel_km", 10**400),  # an int no float holds: refused, not an OverflowError
+        ("max_travel_km", 1e30),
+        ("max_travel_km", float("inf")),
+        ("travel_cost_per_km", float("nan")),
+        ("travel_cost_per_km", 1e6),
+        ("priority_weight", float("inf")),
+        ("priority_weight", 1e6),
+        ("cost_scale", float("nan")),
+        ("time_limit_s", 1e30),
+        ("time_limit_s", float("nan")),
+        ("gap_limit", 2.0),
+        ("gap_limit", float("inf")),
+        ("yuan_per_hour_equivalent", 1e-300),
+        ("yuan_per_hour_equivalent", 1e300),
+        ("coverage_floor", float("nan")),
+        ("coverage_floor", float("inf")),
+    ],
+)
+def test_values_beyond_what_the_solvers_take_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ParameterError) as info:
+        PlanParams(**{field: value})  # type: ignore[arg-type]
+    assert info.value.name == field
+
+
+def test_the_bounds_themselves_are_taken() -> None:
+    from matcher import params as p
+
+    top = PlanParams(
+        seed=p.MAX_SEED,
+        workers=p.MAX_WORKERS,
+        max_travel_km=p.MAX_TRAVEL_KM,
+        travel_cost_per_km=p.MAX_WEIGHT,
+        priority_weight=p.MAX_WEIGHT,
+        cost_scale=p.MAX_COST_SCALE,
+        time_limit_s=p.MAX_TIME_LIMIT_S,
+        gap_limit=1.0,
+        yuan_per_hour_equivalent=p.MAX_YUAN_PER_HOUR,
+        max_communities_per_cadre=p.MAX_COMMUNITIES_PER_CADRE,
+    )
+    assert top.seed == 2**31 - 1
+    assert PlanParams(yuan_per_hour_equivalent=p.MIN_YUAN_PER_HOUR).yuan_per_hour_equivalent == 1
+
+
+@pytest.mark.parametrize(
+    ("item", "name"),
+    [
+        ("seed=1" + "0" * 30, "seed"),
+        ("max_travel_km=1e999", "max_travel_km"),
+        ("gap_limit=nan", "gap_limit"),
+    ],
+)
+def test_from_strings_refuses_huge_and_nan(item: str, name: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        PlanParams.from_strings([item])
+    assert info.value.name == name

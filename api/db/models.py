@@ -272,3 +272,31 @@ class RecommendationRow(Base):
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     district: Mapped[str | None] = mapped_column(String(200), nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RunArtifact(Base):
+    """A read of a run computed once and kept: its HTML report, bottlenecks, summaries,
+    a demand's explanation (``name``: ``report.en.html``, ``bottlenecks``,
+    ``summaries.en``, ``explanation:<demand>:<nearest>``, ...).
+
+    ``content`` holds the answer (UTF-8 HTML or JSON); a read the library refuses keeps
+    ``error_code`` and ``error`` instead (``no_marginal_values`` for a plan with integer
+    rules), so that the refusal is not computed again either. A report against another
+    run names it in ``other_run_id``: deleting either run deletes the artifact.
+    """
+
+    __tablename__ = "run_artifacts"
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(400), primary_key=True)
+    other_run_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=True
+    )
+    media_type: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from contextlib import AsyncExitStack
+from pathlib import Path as FilePath
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 import matcher
-from api import store
+from api import uploads
 from api.db.models import DatasetRow, DatasetTable, Run
 from api.deps import Planner, SessionDep, SettingsDep, Viewer
 from api.errors import ApiError, not_found, responses
 from api.schemas import DatasetCreate, DatasetPublic, Page
+from api.settings import Settings
+from matcher.errors import ValidationIssue
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=responses(400, 401, 403, 413))
 
@@ -44,50 +48,80 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
+def _where(issue: ValidationIssue) -> str:
+    where = issue.file
+    if issue.row is not None:
+        where += f", row {issue.row}"
+    if issue.column is not None:
+        where += f", column {issue.column}"
+    return f"{where}: expected {issue.expected}"
+
+
 def _invalid(exc: matcher.DatasetError) -> ApiError:
     n = len(exc.issues) + exc.truncated
+    detail = f"the dataset has {n} error{'s' if n != 1 else ''}; nothing was stored"
+    if n == 1:
+        detail += f" ({_where(exc.issues[0])})"
     return ApiError(
         422,
         "invalid_dataset",
-        f"the dataset has {n} error{'s' if n != 1 else ''}; nothing was stored",
+        detail,
         errors=[i.to_dict() for i in exc.issues],
         truncated=exc.truncated,
     )
 
 
-async def _read_upload(
-    request: Request, max_errors: int, max_unzipped: int
-) -> tuple[matcher.Dataset, str]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    name = request.query_params.get("name", "")[:300]
-    if content_type == "application/json" or content_type.endswith("+json"):
-        raw = await request.body()
-        try:
-            body = DatasetCreate.model_validate_json(raw)
-        except ValidationError as exc:
-            errors = [
-                {
-                    "field": ".".join(str(p) for p in e["loc"]) or None,
-                    "message": e["msg"],
-                    "type": e["type"],
-                }
-                for e in exc.errors()
-            ]
-            where = f" ({errors[0]['field']})" if errors and errors[0]["field"] else ""
-            raise ApiError(
-                422,
-                "invalid_request",
-                f"invalid JSON dataset{where}: {errors[0]['message']}",
-                errors,
-            ) from None
-        label = name or body.name or "upload.json"
-        tables = body.tables
-        return (
-            await run_in_threadpool(
-                store.dataset_from_records, tables, label, max_errors=max_errors
-            ),
-            label,
-        )
+def _refused(exc: uploads.UploadRefused) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.detail, [i.to_dict() for i in exc.issues])
+
+
+Stored = tuple[DatasetPublic, bool]  # the stored dataset, and whether it is new
+
+
+async def _store(request: Request, dataset: matcher.Dataset, label: str) -> Stored:
+    factory = request.app.state.sessionmaker
+    return await run_in_threadpool(uploads.store_dataset, factory, dataset, label[:300])
+
+
+async def _json_upload(request: Request, name: str, limits: uploads.UploadLimits) -> Stored:
+    raw = await request.body()
+    try:
+        body = DatasetCreate.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"]) or None,
+                "message": e["msg"],
+                "type": e["type"],
+            }
+            for e in exc.errors()
+        ]
+        where = f" ({errors[0]['field']})" if errors and errors[0]["field"] else ""
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"invalid JSON dataset{where}: {errors[0]['message']}",
+            errors,
+        ) from None
+    label = name or body.name or "upload.json"
+    size = len(raw)
+    del raw
+    dataset = await run_in_threadpool(
+        uploads.refused_cleanly,
+        uploads.dataset_from_records,
+        size,
+        body.tables,
+        label,
+        limits=limits,
+    )
+    return await _store(request, dataset, label)
+
+
+async def _zip_source(
+    request: Request, content_type: str, name: str, work: FilePath, stack: AsyncExitStack
+) -> tuple[FilePath | IO[bytes], str]:
+    """Where the zip's bytes are (the body streamed to ``work``, or a form's spooled
+    file), and the dataset's label."""
     if content_type == "multipart/form-data":
         try:
             form = await request.form(max_files=1, max_fields=10)
@@ -96,7 +130,10 @@ async def _read_upload(
         except Exception as exc:
             if getattr(exc, "status_code", None) == 413:
                 raise
-            raise ApiError(400, "bad_request", f"the form cannot be read ({exc})") from None
+            raise ApiError(
+                400, "bad_request", "the form cannot be read as multipart/form-data"
+            ) from None
+        stack.push_async_callback(form.close)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ApiError(
@@ -105,44 +142,55 @@ async def _read_upload(
                 "the form needs a file field 'file' holding the dataset zip",
                 [{"field": "file", "message": "required", "type": "missing"}],
             )
-        data = await upload.read()
         field_name = form.get("name")
         label = (
             name
             or (field_name if isinstance(field_name, str) else "")
             or (upload.filename or "upload.zip")
         )
-    elif content_type in _ZIP_TYPES:
-        data = await request.body()
-        label = name or "upload.zip"
-    else:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"unsupported content type {content_type or '(none)'!r}: send application/zip, "
-            "multipart/form-data with a 'file' field, or application/json",
-        )
-    try:
-        dataset = await run_in_threadpool(
-            store.dataset_from_zip, data, label, max_unzipped=max_unzipped, max_errors=max_errors
-        )
-    except store.UploadError as exc:
-        raise ApiError(
-            422,
-            "invalid_upload",
-            str(exc),
-            [
-                {
-                    "file": label,
-                    "row": None,
-                    "column": None,
-                    "value": None,
-                    "expected": str(exc),
-                    "severity": "error",
-                }
-            ],
-        ) from None
-    return dataset, label[:300]
+        # Starlette spooled the part to an anonymous temporary file: read it there.
+        return upload.file, label
+    if content_type in _ZIP_TYPES:
+        # To disk as it arrives (the body limit counts it): memory stays flat.
+        path = work / "upload.zip"
+        with path.open("wb") as out:
+            async for chunk in request.stream():
+                out.write(chunk)
+        return path, name or "upload.zip"
+    shown = json.dumps(content_type or "(none)")
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"unsupported content type {shown}: send application/zip, "
+        "multipart/form-data with a 'file' field, or application/json",
+    )
+
+
+async def _read_upload(request: Request, settings: Settings, work: FilePath) -> Stored:
+    """Validate and store the upload: JSON tables, or a zip (the body, or a form's file)
+    whose bytes are streamed to ``work`` and unpacked there within the settings' limits.
+    Large unpacked tables are validated and stored by a child process."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    name = request.query_params.get("name", "")[:300]
+    limits = uploads.UploadLimits.from_settings(settings)
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return await _json_upload(request, name, limits)
+    async with AsyncExitStack() as stack:
+        source, label = await _zip_source(request, content_type, name, work, stack)
+        try:
+            root, total = await run_in_threadpool(
+                uploads.unpack_zip, source, label, limits=limits, work=work
+            )
+            if uploads.in_child(total, settings.database_url):
+                return await run_in_threadpool(
+                    uploads.validate_in_child, root, label[:300], limits, settings.database_url
+                )
+            dataset = await run_in_threadpool(
+                uploads.refused_cleanly, uploads.load_tables, total, root, label, limits
+            )
+        except uploads.UploadRefused as exc:
+            raise _refused(exc) from None
+    return await _store(request, dataset, label)
 
 
 @router.post(
@@ -152,7 +200,7 @@ async def _read_upload(
     openapi_extra={"requestBody": _UPLOAD_BODY},
     responses={
         200: {"model": DatasetPublic, "description": "The same content was stored already"},
-        **responses(400, 413, 415, 422),
+        **responses(400, 413, 415, 422, 503),
     },
     summary="Upload and validate a dataset",
 )
@@ -168,35 +216,21 @@ async def upload_dataset(
     A dataset that does not validate gets 422 with every issue (file, row, column, value,
     expected), as ``matcher validate`` lists them. The same content (by content hash,
     whatever the format) gives the existing dataset with 200; new content 201.
+
+    A zip is unpacked within the service's limits, counted on the bytes actually
+    decompressed: past the total, a file's size or the compression ratio, 413 naming
+    the file and the setting; a CSV header with too many columns or a line too long,
+    422 naming the file and line, before anything is parsed. JSON cells holding a whole
+    number beyond 64 bits, an object, or text longer than a line may be are 422 naming
+    the table, row and column.
     """
     try:
-        dataset, label = await _read_upload(
-            request, settings.max_errors, settings.max_unzipped_bytes
-        )
+        with uploads.upload_folder(uploads.upload_root(settings)) as work:
+            public, created = await _read_upload(request, settings, work)
     except matcher.DatasetError as exc:
         raise _invalid(exc) from None
-    factory = request.app.state.sessionmaker
-
-    def save() -> tuple[DatasetPublic, bool]:
-        digest = dataset.content_hash
-        with factory() as session:
-            existing = session.execute(
-                select(DatasetRow).where(DatasetRow.content_hash == digest)
-            ).scalar_one_or_none()
-            if existing is not None:
-                return DatasetPublic.from_row(existing), False
-            try:
-                row = store.save_dataset(session, dataset, digest[:24], label)
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                existing = session.execute(
-                    select(DatasetRow).where(DatasetRow.content_hash == digest)
-                ).scalar_one()
-                return DatasetPublic.from_row(existing), False
-            return DatasetPublic.from_row(row, runs=0), True
-
-    public, created = await run_in_threadpool(save)
+    # The parsed tables are garbage now: their memory goes back to the system.
+    await run_in_threadpool(uploads.release_memory)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/datasets/{public.id}"
     return public

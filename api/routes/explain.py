@@ -1,41 +1,53 @@
 """Explanations of a succeeded run (``matcher.explain``): bottlenecks, one demand's
 explanation, and plain-language summaries.
 
-Computed on request from the stored run (its tables, parameters and dataset); nothing is
-cached in the store. A key scoped to districts reads the bottlenecks of its districts'
-suppliers, the explanations of its districts' demands (what their nearest suppliers
-serve instead is listed only within its districts) and its districts' summaries.
+Served from the store (:mod:`api.artifacts`): the run's worker computes the bottlenecks
+and the summaries (English and Chinese) once the plan is stored; a demand's explanation
+is computed on its first request in a read worker and kept. The server only reads them
+(503 with Retry-After when a read has to be computed and as many are being computed as
+the server allows).
+
+**What a key scoped to districts sees** (its districts: S). Nothing it is shown names a
+demand or community outside S, nor describes one:
+
+* bottlenecks: a row only when its ``district`` (the suppliers' district) is in S. In
+  such a row, ``demand_id`` and ``community_id`` are null unless that demand is in S,
+  ``gaining_demand_id`` and ``gaining_community_id`` likewise, and ``moves`` is null
+  unless every demand it names is in S (a chain of moves with gaps would mislead). The
+  figures (``marginal_value``, ``suppliers``, ``supplier_hours``) and the supplier of S
+  to add the hour at stay;
+* a demand's explanation: 403 for a demand outside S. Who serves the demand is listed
+  as ``/assignments`` lists it; of its nearest suppliers, what they serve instead
+  (``elsewhere``, ``serves_instead``) is listed only for demands in S, while their hour
+  totals stay whole;
+* summaries: those of the districts in S and of the communities in S;
+* the report: 403 (``api/routes/reports.py``).
+
+Suppliers are named as in ``/assignments``: by the demands they serve, whatever their
+own district.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import pandas as pd
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import store
+from api import artifacts
 from api.db.models import DatasetRow, DemandStatus, Run
 from api.deps import SessionDep, Viewer
 from api.errors import ApiError, not_found, responses
-from api.routes.reports import run_tables
 from api.routes.results import _scope, succeeded_run
 from api.schemas import DemandStatusPublic, Page
-from matcher.errors import MatcherError
-from matcher.explain import (
-    ExplainError,
-    ExplainParams,
-    bottlenecks,
-    demand_explanation,
-    summaries,
-)
-from matcher.report import PlanTables
+from matcher.explain import DemandExplanation
 
 router = APIRouter(
-    prefix="/runs", tags=["explanations"], responses=responses(400, 401, 403, 413, 404, 409, 422)
+    prefix="/runs",
+    tags=["explanations"],
+    responses={**responses(400, 401, 403, 413, 404, 409, 422), **artifacts.busy_response()},
 )
 
 RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
@@ -133,24 +145,29 @@ class SummaryPublic(BaseModel):
     text: str
 
 
-def _stored_plan(session: Session, run: Run) -> tuple[PlanTables, Any]:
-    row = session.get(DatasetRow, run.dataset_id)
-    if row is None:
+def _check_dataset(session: Session, run: Run) -> None:
+    if session.get(DatasetRow, run.dataset_id) is None:
         raise ApiError(409, "no_dataset", f"the dataset of run {run.id} is gone")
-    return run_tables(session, run), store.load_dataset(session, run.dataset_id, row.name)
 
 
-def _rows(frame: pd.DataFrame, empty_is_null: bool = False) -> list[dict[str, Any]]:
-    """A frame's rows as JSON-ready dicts (with ``""`` as null when asked)."""
-    return [
-        {str(k): (None if empty_is_null and v == "" else v) for k, v in row.items()}
-        for row in frame.to_dict("records")
-    ]
+_NAMED = (("demand_id", "community_id"), ("gaining_demand_id", "gaining_community_id"))
+
+
+def _scoped_row(row: dict[str, Any], named: dict[str, Any], districts: list[str]) -> dict[str, Any]:
+    """A bottleneck row as a key of ``districts`` may see it (see the module's notes)."""
+    out = dict(row)
+    for demand, community in _NAMED:
+        if out[demand] and named[demand] not in districts:
+            out[demand] = out[community] = ""
+    if out["moves"] and not set(named["moves"]) <= set(districts):
+        out["moves"] = ""
+    return out
 
 
 @router.get("/{run_id}/bottlenecks", response_model=Page[BottleneckPublic])
 def get_bottlenecks(
     run_id: RunId,
+    request: Request,
     session: SessionDep,
     who: Viewer,
     district: District = None,
@@ -162,16 +179,15 @@ def get_bottlenecks(
     it. 409 for a run whose labour model has integer rules (it has no marginal values)."""
     run = succeeded_run(session, run_id)
     districts = _scope(who, district)
-    tables, dataset = _stored_plan(session, run)
-    try:
-        table = bottlenecks(tables, dataset)
-    except ExplainError as exc:
-        raise ApiError(409, "no_marginal_values", f"run {run_id}: {exc}") from None
-    except MatcherError as exc:
-        raise ApiError(409, "explain_failed", f"run {run_id} cannot be explained: {exc}") from None
-    if districts is not None:
-        table = table[table["district"].isin(districts)]
-    rows = _rows(table, empty_is_null=True)
+    _check_dataset(session, run)
+    data = artifacts.read(request, run.id, artifacts.BOTTLENECKS).json()
+    rows = []
+    for row, named in zip(data["rows"], data["scope"], strict=True):
+        if districts is not None and row["district"] not in districts:
+            continue
+        if who.districts is not None:
+            row = _scoped_row(row, named, who.districts)
+        rows.append({k: (None if v == "" else v) for k, v in row.items()})
     return {
         "items": rows[offset : offset + limit],
         "total": len(rows),
@@ -184,6 +200,7 @@ def get_bottlenecks(
 def get_demand_explanation(
     run_id: RunId,
     demand_id: DemandId,
+    request: Request,
     session: SessionDep,
     who: Viewer,
     nearest: Annotated[int, Query(ge=1, le=100, description="Suppliers to list.")] = 5,
@@ -191,7 +208,8 @@ def get_demand_explanation(
     """Why one demand got the hours it got: its status and reason, who serves it (with
     the value each assignment adds), the nearest suppliers that could have served it and
     what they serve instead. 404 for a demand not in the run; 403 for a demand outside a
-    district-scoped key's districts."""
+    district-scoped key's districts. Computed on first request (in a read worker) and
+    kept: 503 with Retry-After when as many reads are being computed as allowed."""
     run = succeeded_run(session, run_id)
     found = session.execute(
         select(DemandStatus.district).where(
@@ -207,14 +225,11 @@ def get_demand_explanation(
             f"demand {demand_id} is in district {found}; this key may read only districts "
             f"{', '.join(who.districts or [])}",
         )
-    tables, dataset = _stored_plan(session, run)
-    try:
-        ex = demand_explanation(tables, dataset, demand_id, ExplainParams(nearest=nearest))
-    except MatcherError as exc:
-        raise ApiError(409, "explain_failed", f"run {run_id} cannot be explained: {exc}") from None
+    _check_dataset(session, run)
+    name = artifacts.explanation_name(demand_id, nearest)
+    out: dict[str, Any] = artifacts.read(request, run.id, name).json()
     if who.districts is not None:
-        ex = ex.scoped(who.districts)
-    out = ex.to_dict()
+        out = DemandExplanation.from_dict(out).scoped(who.districts).to_dict()
     out["demand"]["funded"] = out["demand"].get("funded") or ""
     out["demand"]["reason"] = out["demand"].get("reason") or ""
     return out
@@ -223,6 +238,7 @@ def get_demand_explanation(
 @router.get("/{run_id}/summaries", response_model=list[SummaryPublic])
 def get_summaries(
     run_id: RunId,
+    request: Request,
     session: SessionDep,
     who: Viewer,
     district: District = None,
@@ -237,18 +253,13 @@ def get_summaries(
     units giving the most hours and (districts) the bottleneck skill."""
     run = succeeded_run(session, run_id)
     districts = _scope(who, district)
-    tables, dataset = _stored_plan(session, run)
-    try:
-        table = summaries(tables, dataset, ExplainParams(langs=(lang,)))
-    except MatcherError as exc:
-        raise ApiError(409, "explain_failed", f"run {run_id} cannot be explained: {exc}") from None
-    if districts is not None:
-        comm = dataset.communities
-        inside = set(comm.loc[comm["district"].isin(districts), "community_id"].astype(str))
-        keep = ((table["scope"] == "district") & table["id"].isin(districts)) | (
-            (table["scope"] == "community") & table["id"].isin(inside)
-        )
-        table = table[keep]
-    if scope is not None:
-        table = table[table["scope"] == scope]
-    return _rows(table)
+    _check_dataset(session, run)
+    data = artifacts.read(request, run.id, artifacts.summaries_name(lang)).json()
+    rows: list[dict[str, Any]] = []
+    for row, where in zip(data["rows"], data["districts"], strict=True):
+        if districts is not None and where not in districts:
+            continue
+        if scope is not None and row["scope"] != scope:
+            continue
+        rows.append(row)
+    return rows

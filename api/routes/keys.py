@@ -19,7 +19,15 @@ router = APIRouter(prefix="/keys", tags=["keys"], responses=responses(400, 401, 
 @router.post("", status_code=201, response_model=KeyCreated, responses=responses(422))
 def make_key(body: KeyCreate, session: SessionDep, _who: Admin) -> KeyCreated:
     """Create a key; the response carries the key itself, shown this once."""
-    row, token = create_key(session, body.role, body.name, body.districts)
+    try:
+        row, token = create_key(session, body.role, body.name, body.districts)
+    except ValueError as exc:  # the schema refuses these first; the store never gets one
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            str(exc),
+            [{"field": "districts", "value": repr(body.districts), "message": str(exc)}],
+        ) from None
     return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=token)
 
 

@@ -60,10 +60,12 @@ from api.routes.runs import (
     _TIME,
     ACCEPTED,
     IdempotencyKey,
+    check_queue,
     commit_queued,
     idempotent_earlier,
     plan_params,
     run_filters,
+    scoped_key,
 )
 from api.schemas import Page, RunStatus
 
@@ -75,8 +77,22 @@ router = APIRouter(
 
 RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 Table = Annotated[TableName, Path(description="A table of the run's kind of result.")]
-District = Annotated[str | None, Query(max_length=200, description="Only this district.")]
+District = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Only this district's rows. Tables not by district (the pairing units "
+        "table: each unit's load counts every district) refuse it: 422 not_by_district.",
+    ),
+]
 _CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}
+_TABLE_422: dict[int | str, dict[str, Any]] = {
+    422: {
+        **responses(422)[422],
+        "description": "Invalid input, or a district asked of a table that is not by "
+        "district (the pairing units table; code not_by_district)",
+    }
+}
 
 
 def get_recommendation(session: Session, run_id: str) -> tuple[Run, Recommendation]:
@@ -166,9 +182,11 @@ def create_recommendation(
     """
     canonical = body.model_dump_json(exclude_none=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
-    earlier = idempotent_earlier(session, idempotency_key, digest)
+    stored_key = scoped_key(who, idempotency_key)
+    earlier = idempotent_earlier(session, stored_key, digest, who.key_id)
     if earlier is not None:
         return _accepted(response, *get_recommendation(session, earlier.id))
+    check_queue(session, settings, who)
     if session.get(DatasetRow, body.dataset_id) is None:
         raise not_found("dataset", body.dataset_id)
     params = plan_params(body.params, body.integer_rules, prefix=f"{body.kind}.")
@@ -182,7 +200,7 @@ def create_recommendation(
         params=params,
         integer_rules=body.integer_rules.model_dump(exclude_none=True),
         time_limit_s=min(float(body.time_limit_s or math.inf), settings.run_time_limit_s),
-        idempotency_key=idempotency_key,
+        idempotency_key=stored_key,
         request_hash=digest,
         created_by=who.key_id,
         created_at=utcnow(),
@@ -314,7 +332,7 @@ def _table(
     if district is not None:
         raise ApiError(
             422,
-            "invalid_request",
+            "not_by_district",
             f"table {table} is not by district; leave out district",
             [{"field": "district", "message": "not a column of this table"}],
         )
@@ -337,7 +355,7 @@ def _columns(rec: Recommendation, table: str) -> list[str]:
 @router.get(
     "/{run_id}/tables/{table}.csv",
     response_class=Response,
-    responses={200: _CSV, **responses(404, 409, 422)},
+    responses={200: _CSV, **responses(404, 409), **_TABLE_422},
     summary="A recommendation's table as CSV",
 )
 def table_csv(
@@ -355,7 +373,7 @@ def table_csv(
 @router.get(
     "/{run_id}/tables/{table}",
     response_model=TableRowsPublic,
-    responses=responses(404, 409, 422),
+    responses={**responses(404, 409), **_TABLE_422},
     summary="A recommendation's table, as JSON pages",
 )
 def table_rows(

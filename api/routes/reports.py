@@ -4,25 +4,29 @@ The report shows city-wide figures (totals, every district's coverage, the map o
 community), so a key scoped to districts is refused with 403 rather than shown a page that
 would leak other districts' results; such keys read their districts' rows through the
 result tables and the GeoJSON.
+
+The page is not made in the server: the run's worker makes it once the plan is stored,
+and a comparison with another run is made on its first request in a read worker; both
+are kept in the store (:mod:`api.artifacts`), so a request is a lookup.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from api import store
-from api.db.models import Assignment, DatasetRow, DemandStatus, Run
+from api import artifacts
+from api.artifacts import run_tables as run_tables  # where compare.py reads it
+from api.db.models import DatasetRow
 from api.deps import SessionDep, Viewer
 from api.errors import ApiError, responses
-from api.routes.results import ASSIGNMENT_CSV, DEMAND_STATUS_CSV, _frame, succeeded_run
-from matcher.errors import MatcherError
-from matcher.report import PlanTables, build_report
+from api.routes.results import succeeded_run
 
 router = APIRouter(
-    prefix="/runs", tags=["reports"], responses=responses(400, 401, 403, 413, 404, 409, 422)
+    prefix="/runs",
+    tags=["reports"],
+    responses={**responses(400, 401, 403, 413, 404, 409, 422), **artifacts.busy_response()},
 )
 
 RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
@@ -42,36 +46,23 @@ _HTML = {
 }
 
 
-def run_tables(session: Session, run: Run, districts: list[str] | None = None) -> PlanTables:
-    """A stored run as the report reads it: its tables (only ``districts``' rows when
-    given), KPIs and parameters."""
-    assignments = _frame(session, Assignment, ASSIGNMENT_CSV, run.id, {}, districts)
-    status = _frame(session, DemandStatus, DEMAND_STATUS_CSV, run.id, {}, districts)
-    assignments["km"] = assignments["km"].astype("float64")
-    status["funds"] = status["funds"].astype("float64")
-    dataset = session.get(DatasetRow, run.dataset_id)
-    return PlanTables(
-        label=run.label or f"run {run.id[:8]}",
-        assignments=assignments,
-        demand_status=status,
-        kpis=dict(run.kpis or {}),
-        params=dict(run.params or {}),
-        dataset_source=dataset.name if dataset is not None else "",
-        dataset_hash=dataset.content_hash if dataset is not None else "",
-    )
-
-
 @router.get(
     "/{run_id}/report",
     response_class=Response,
     responses={200: _HTML},
     summary="The plan's HTML report",
 )
-def report(run_id: RunId, session: SessionDep, who: Viewer, against: Against = None) -> Response:
+def report(
+    run_id: RunId, request: Request, session: SessionDep, who: Viewer, against: Against = None
+) -> Response:
     """One self-contained HTML page: KPIs, a map of the communities by coverage, coverage
     by district and category, supply against demand per skill, supplier utilization, the
     largest unmet demands with their reasons, and with ``against`` a comparison with
-    another run. Keys scoped to districts get 403 (the report shows every district)."""
+    another run. Keys scoped to districts get 403 (the report shows every district).
+
+    Served from the store: the run's worker made the page once the plan was stored; a
+    comparison is made on first request in a read worker and kept (503 with Retry-After
+    when as many reads are being computed as the server allows)."""
     if who.districts is not None:
         raise ApiError(
             403,
@@ -81,16 +72,11 @@ def report(run_id: RunId, session: SessionDep, who: Viewer, against: Against = N
             "/assignments or /communities.geojson instead",
         )
     run = succeeded_run(session, run_id)
-    row = session.get(DatasetRow, run.dataset_id)
-    if row is None:
+    if session.get(DatasetRow, run.dataset_id) is None:
         raise ApiError(409, "no_dataset", f"the dataset of run {run_id} is gone")
-    other = None
-    if against is not None:
-        other = run_tables(session, succeeded_run(session, against))
-    this = run_tables(session, run)
-    dataset = store.load_dataset(session, run.dataset_id, row.name)
-    try:
-        page = build_report(this, dataset, other=other)
-    except MatcherError as exc:
-        raise ApiError(409, "report_failed", f"the report of run {run_id} failed: {exc}") from None
-    return Response(page, media_type="text/html; charset=utf-8")
+    if against is None:
+        page = artifacts.read(request, run.id, artifacts.REPORT)
+    else:
+        other = succeeded_run(session, against)
+        page = artifacts.read(request, run.id, artifacts.against_name(other.id), other.id)
+    return Response(page.content, media_type=page.media_type)

@@ -29,6 +29,7 @@ from api.schemas import (
     scope_kpis,
 )
 from matcher import export
+from matcher.io import frame_csv_text
 
 router = APIRouter(
     prefix="/runs", tags=["results"], responses=responses(400, 401, 403, 413, 404, 409, 422)
@@ -124,7 +125,8 @@ def _frame(
 
 def _download(frame: pd.DataFrame, fmt: str, name: str) -> Response:
     if fmt == "csv":
-        data = frame.to_csv(index=False, lineterminator="\n", na_rep="").encode("utf-8")
+        # Formula cells neutralised as in the command line's files (matcher.csvsafe).
+        data = frame_csv_text(frame).encode("utf-8")
         media = "text/csv; charset=utf-8"
     else:
         buffer = io.BytesIO()

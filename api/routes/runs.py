@@ -18,7 +18,7 @@ import matcher
 from api import store
 from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
 from api.db.session import rowcount
-from api.deps import Planner, SessionDep, SettingsDep, Viewer
+from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer, too_many
 from api.errors import ApiError, not_found, responses
 from api.scenarios import apply_to_stored
 from api.schemas import (
@@ -103,12 +103,31 @@ def _request_hash(body: RunCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotent_earlier(session: SessionDep, key: str | None, digest: str) -> Run | None:
-    """The run made before with ``Idempotency-Key`` ``key`` (``None`` if none); 422 when
-    it was made from another body."""
+def scoped_key(who: Principal, key: str | None) -> str | None:
+    """How an ``Idempotency-Key`` is stored in ``runs.idempotency_key``: prefixed with
+    the id of the API key that sent it (``17:weekly-2026-48``), so two keys sending the
+    same Idempotency-Key get runs of their own (the column stays unique, no migration).
+    Keys stored bare before this still sit in the column and match no new request."""
+    return None if key is None else f"{who.key_id}:{key}"
+
+
+def idempotent_earlier(
+    session: SessionDep, key: str | None, digest: str, key_id: int | None
+) -> Run | None:
+    """The run made before with the stored (scoped) Idempotency-Key ``key`` (``None`` if
+    none); 422 when it was made from another body, or by another API key (a bare key
+    stored before keys were scoped that happens to read ``<id>:<key>``)."""
     if key is None:
         return None
     earlier = session.execute(select(Run).where(Run.idempotency_key == key)).scalar_one_or_none()
+    if earlier is not None and earlier.created_by != key_id:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key is held by a run stored before keys were scoped to the "
+            "API key; use another",
+            [{"field": "Idempotency-Key", "message": "held by an older run"}],
+        )
     if earlier is not None and earlier.request_hash != digest:
         raise ApiError(
             422,
@@ -130,7 +149,7 @@ def commit_queued(session: SessionDep, run: Run, *extra: Any) -> Run:
         session.commit()
     except IntegrityError:  # the same key, sent twice at once
         session.rollback()
-        earlier = idempotent_earlier(session, run.idempotency_key, run.request_hash)
+        earlier = idempotent_earlier(session, run.idempotency_key, run.request_hash, run.created_by)
         if earlier is None:
             raise ApiError(
                 422,
@@ -146,10 +165,39 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
-        description="Repeat a request safely: the same key and body give the same run, "
-        "solved once; the same key with another body is refused (422).",
+        description="Repeat a request safely: the same key and body from the same API key "
+        "give the same run, solved once; the same key with another body is refused (422). "
+        "Keys are scoped to the API key: another API key's equal Idempotency-Key is "
+        "another request.",
     ),
 ]
+
+# A queued run leaves the queue when a solve ends, seconds to minutes away; half a minute
+# is a polite time to ask again without polling the queue hard.
+QUEUE_RETRY_S = 30
+
+
+def check_queue(session: SessionDep, settings: SettingsDep, who: Principal) -> None:
+    """429 when the key has ``max_queued_runs_per_key`` runs (plans and recommendations)
+    queued already. Counted before the new run is stored, so requests sent at the same
+    instant may pass the cap by the few that race."""
+    cap = settings.max_queued_runs_per_key
+    if cap == 0:
+        return
+    queued = session.execute(
+        select(func.count())
+        .select_from(Run)
+        .where(Run.created_by == who.key_id, Run.status == "queued")
+    ).scalar_one()
+    if queued >= cap:
+        raise too_many(
+            f"this API key has {queued} runs queued, the most it may have "
+            f"(MATCHER_MAX_QUEUED_RUNS_PER_KEY={cap}): wait for some to start, or cancel some",
+            QUEUE_RETRY_S,
+            "too_many_queued_runs",
+        )
+
+
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {
         "description": "Queued (or, for a repeated Idempotency-Key, the run made before)",
@@ -188,9 +236,11 @@ def create_run(
     override ``params``.
     """
     digest = _request_hash(body)
-    earlier = idempotent_earlier(session, idempotency_key, digest)
+    stored_key = scoped_key(who, idempotency_key)
+    earlier = idempotent_earlier(session, stored_key, digest, who.key_id)
     if earlier is not None:
         return _accepted(response, earlier)
+    check_queue(session, settings, who)
     params = _check(body, session)
     dataset_id, base_id, scenario = body.dataset_id, None, None
     if body.scenario is not None:
@@ -209,7 +259,7 @@ def create_run(
         params=params,
         integer_rules=body.integer_rules.model_dump(exclude_none=True),
         time_limit_s=min(float(body.time_limit_s or math.inf), settings.run_time_limit_s),
-        idempotency_key=idempotency_key,
+        idempotency_key=stored_key,
         request_hash=digest,
         created_by=who.key_id,
         created_at=utcnow(),

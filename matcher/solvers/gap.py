@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from matcher.solvers.highs import integer_lp, quiet_highs, set_start
+from matcher.solvers.highs import integer_lp, quiet_highs, set_start, stop_at
 
 TARGET_JOBS = 30
 """Demands freed per neighbourhood at first: HiGHS solves such a GAP in milliseconds."""
@@ -297,6 +297,10 @@ def solve_gap(
     stats: dict[str, Any] = {}
     whole = _whole(gap, gap_limit)
     whole.setOptionValue("random_seed", seed)
+    # HiGHS's cancelSolve needs its own interrupt handler; this one also stops the
+    # search at the deadline where HiGHS's time limit is checked too seldom.
+    done = {"whole": False}
+    stop_at(whole, deadline, len(rows) * 2, lambda: done["whole"])
     thread = None
     if workers >= 2:
         # HiGHS keeps its whole search (tree, cuts, bound) for the whole time on one core;
@@ -315,7 +319,7 @@ def solve_gap(
         stats["first_cost"] = float(gap.cost[assign].sum())
     optimal = _proven(quick)
     if thread is not None and (optimal or _infeasible(quick)):
-        whole.cancelSolve()
+        done["whole"] = True  # the quick run settled it: stop the whole one
     if assign is not None and not optimal:
         if thread is not None:
             alive = thread

@@ -13,6 +13,12 @@ Three independent models (they share no decision):
 Scores are scaled to integers (``cost_scale``) and rounded; as for the flow, the bound
 reported adds the largest rounding error times the hours that can move, so it is a true
 bound on the unrounded optimum.
+
+The three share the plan's ``time_limit_s`` (:data:`SHARES`). A solver is not started
+when setting its model up would not fit in the time left (HiGHS's presolve and CP-SAT's
+model building do not check the limit), and a HiGHS run that overruns it is left
+behind (:func:`matcher.solvers.highs.run_until`): the repaired start is then the plan,
+with the flow optimum as its bound.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from matcher.params import PlanParams
 from matcher.rules import ActiveRules, coverage_targets, funder_pairs
 from matcher.solvers.flow import solve_flow
 from matcher.solvers.gap import Gap, solve_gap
-from matcher.solvers.highs import highs_mip, set_start
+from matcher.solvers.highs import highs_in_time, highs_mip, run_until, set_start
 from matcher.solvers.outcomes import IntegerResult, Part
 
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
@@ -175,7 +181,12 @@ def _over_limit(problem: Problem, flow: np.ndarray, limit: int) -> np.ndarray:
 
 
 def repair_flow(
-    problem: Problem, flow: np.ndarray, rules: ActiveRules, rounds: int = 30
+    problem: Problem,
+    flow: np.ndarray,
+    rules: ActiveRules,
+    rounds: int = 30,
+    deadline: float | None = None,
+    round_seconds: float = 0.0,
 ) -> np.ndarray:
     """Turn the flow optimum into a plan that satisfies ``min_hours`` and the community
     limit, re-solving the flow after each repair so that freed hours go where they score.
@@ -183,7 +194,10 @@ def repair_flow(
     Each round, a cadre over its limit is confined to the communities where it scored
     most, and a demand below its minimum is closed; then the flow is solved again on
     what is left. Confinements and closures accumulate, so the rounds end. (The coverage
-    floor is left to the search.)
+    floor is left to the search.) No round starts that would end past ``deadline`` (a
+    ``time.perf_counter()`` value), judged by the last round's time (the first by
+    ``round_seconds``, the time of the flow it repairs): what still breaks a rule is
+    then dropped, as after the last round.
     """
     arcs = problem.arcs
     allowed = np.ones(len(arcs), dtype=bool)
@@ -191,7 +205,11 @@ def repair_flow(
     mins = rules.min_hours
     limit = rules.max_communities_per_cadre
     f = flow.copy()
+    last = round_seconds
     for _ in range(rounds):
+        begun = time.perf_counter()
+        if deadline is not None and begun + last >= deadline:
+            break
         changed = False
         if limit is not None:
             cut = _over_limit(problem, f, limit)
@@ -207,6 +225,7 @@ def repair_flow(
         if not changed:
             return f
         f = _flow_on(problem, allowed, hours)
+        last = time.perf_counter() - begun
     # Past the rounds, drop whatever still breaks a rule (a safe, feasible plan).
     if limit is not None:
         f[_over_limit(problem, f, limit)] = 0
@@ -313,7 +332,25 @@ def solve_labour(
     # The flow optimum ignores the rules, which only take plans away: its bound also
     # bounds the plan under them.
     relaxed = solve_flow(problem)
-    flow_start = repair_flow(problem, relaxed.flow, rules)
+    flow_start = repair_flow(
+        problem,
+        relaxed.flow,
+        rules,
+        deadline=_repair_end(deadline),
+        round_seconds=relaxed.wall_seconds,
+    )
+    start_objective = float(np.dot(flow_start, arcs.weight))
+    left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
+    if rules.coverage_floor is None and left < CPSAT_SECONDS_PER_ARC * len(idx):
+        # Building the model would take longer than is left (it happens in Python, before
+        # CP-SAT's limit counts): the repaired start is the plan, the flow's bound its bound.
+        part = Part(
+            "feasible",
+            start_objective,
+            max(relaxed.bound, start_objective),
+            time.perf_counter() - start,
+        )
+        return flow_start, part, start_objective
 
     lm = _labour_model(problem, rules, idx, cap, hard=True)
     model, x = lm.model, lm.x
@@ -323,7 +360,6 @@ def solve_labour(
     got = np.bincount(arcs.demand, weights=flow_start, minlength=len(hours_d))
     for d, y in lm.opened.items():
         model.add_hint(y, bool(got[d] > 0))
-    start_objective = float(np.dot(flow_start, arcs.weight))
 
     solver = _solver(params, deadline)
     status = solver.solve(model)
@@ -344,6 +380,9 @@ def solve_labour(
             "(raise time_limit_s)"
         )
     objective = float(np.dot(flow, arcs.weight))
+    if not lm.floors and objective < start_objective:
+        # Stopped before it used its hint (the start meets every rule but the floors).
+        flow, objective = flow_start, start_objective
     movable = min(int(hours_s.sum()), int(hours_d.sum()))
     bound = solver.best_objective_bound / params.cost_scale + err * movable
     bound = max(min(bound, relaxed.bound), objective)
@@ -374,12 +413,31 @@ def solve_labour_highs(
     # The flow optimum ignores the rules, which only take plans away: its bound also
     # bounds the plan under them.
     relaxed = solve_flow(problem)
-    flow_start = repair_flow(problem, relaxed.flow, rules)
+    flow_start = repair_flow(
+        problem,
+        relaxed.flow,
+        rules,
+        deadline=_repair_end(deadline),
+        round_seconds=relaxed.wall_seconds,
+    )
+
+    def keep_start() -> tuple[np.ndarray, Part, float] | None:
+        """The repaired start as the plan, the relaxed flow's optimum its bound (floors,
+        which it may miss, are left to CP-SAT, which also names what fails)."""
+        if rules.coverage_floor is not None:
+            return None
+        objective = float(np.dot(flow_start, arcs.weight))
+        bound = max(relaxed.bound, objective)
+        part = Part("feasible", objective, bound, time.perf_counter() - start, engine="highs")
+        return flow_start, part, objective
+
     n_x = len(idx)
+    if not highs_in_time(2 * n_x, deadline - time.perf_counter()):
+        return keep_start()  # not even the rows of supply and demand would fit: no model
     sup, dem = arcs.supplier[idx], arcs.demand[idx]
     comm = problem.demand_community[dem]
     mins = rules.min_hours
-    ydem = np.array([d for d in np.flatnonzero(mins > 0) if (dem == d).any()], dtype=np.int64)
+    ydem = np.intersect1d(np.flatnonzero(mins > 0), dem).astype(np.int64)
     limit = rules.max_communities_per_cadre
     cadre = problem.suppliers.kind[sup] == CADRE
     if limit is not None:
@@ -414,9 +472,8 @@ def solve_labour_highs(
     ud, dem_row = np.unique(dem, return_inverse=True)
     block(dem_row, j, np.ones(n_x), np.full(len(ud), -np.inf), hours_d[ud].astype(float))
     if len(ydem):
-        pos = {int(d): i for i, d in enumerate(ydem)}
         on = np.isin(dem, ydem)
-        r = np.array([pos[int(d)] for d in dem[on]], dtype=np.int64)
+        r = np.searchsorted(ydem, dem[on]).astype(np.int64)  # ydem is sorted and distinct
         k = len(ydem)
         yc = n_x + np.arange(k)
         # x(d) - min * y >= 0 and x(d) - hours * y <= 0
@@ -472,6 +529,12 @@ def solve_labour_highs(
     mat = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n)
     )
+
+    left = deadline - time.perf_counter()
+    if not highs_in_time(mat.nnz, left):
+        # Too little time left for HiGHS even to set up a model this size (it does not
+        # check its limit while it does).
+        return keep_start()
     h = highs_mip(
         mat,
         np.concatenate((arcs.weight[idx], np.zeros(n - n_x))),
@@ -479,7 +542,7 @@ def solve_labour_highs(
         np.concatenate(lo),
         np.concatenate(hi),
         params,
-        deadline - time.perf_counter(),
+        left,
         maximize=True,
     )
     hint = np.zeros(n)
@@ -490,7 +553,8 @@ def solve_labour_highs(
         served = np.unique((sup * n_c + comm)[(flow_start[idx] > 0) & cadre])
         hint[n_x + len(ydem) :] = np.isin(pair_key, served)
     set_start(h, hint)
-    h.run()
+    if not run_until(h, deadline):
+        return keep_start()  # HiGHS overran the limit in a phase that does not check it
     model_status = h.getModelStatus()
     if model_status == highspy.HighsModelStatus.kInfeasible:
         return None
@@ -548,7 +612,7 @@ def _floor_conflict(problem: Problem, diag: _LabourModel, params: PlanParams) ->
 
 
 def solve_funds(
-    dataset: Dataset, problem: Problem, params: PlanParams
+    dataset: Dataset, problem: Problem, params: PlanParams, deadline: float | None = None
 ) -> tuple[Part, np.ndarray, pd.DataFrame, list[Finding]]:
     """Rule ``funds``: fund demands in full or not at all, possibly by several funders.
 
@@ -599,7 +663,7 @@ def solve_funds(
         model.add(sum(v for (rr, _), v in f.items() if rr == r) <= int(have[r]))
     coef, err = _scaled(value[asking], params.cost_scale)
     model.maximize(sum(int(c) * y[int(d)] for c, d in zip(coef, asking, strict=True)))
-    solver = _solver(params)
+    solver = _solver(params, deadline)
     status = solver.solve(model)
     rows: list[tuple[int, int, float]] = []
     if status in _STATUS:
@@ -688,7 +752,9 @@ def solve_leads_highs(
     return part, table
 
 
-def solve_leads(dataset: Dataset, params: PlanParams) -> tuple[Part, pd.DataFrame]:
+def solve_leads(
+    dataset: Dataset, params: PlanParams, deadline: float | None = None
+) -> tuple[Part, pd.DataFrame]:
     """Rule ``lead_units``: exactly one lead unit per listed demand, at least total cost.
 
     Each unit's summed ``effort`` stays within its ``lead_capacity`` (no limit where the
@@ -763,7 +829,7 @@ def solve_leads(dataset: Dataset, params: PlanParams) -> tuple[Part, pd.DataFram
 
     model, x, _ = build(hard=True)
     model.minimize(sum(int(c) * v for c, v in zip(cost_coef, x, strict=True)))
-    solver = _solver(params)
+    solver = _solver(params, deadline)
     status = solver.solve(model)
     if status == cp_model.INFEASIBLE:
         diag, _, lits = build(hard=False)
@@ -798,6 +864,40 @@ def _lead_conflict(opts: pd.DataFrame, names: list[str]) -> list[Finding]:
 
 # --- all together -------------------------------------------------------------------
 
+CPSAT_SECONDS_PER_ARC = 1e-4
+"""What building the labour model for CP-SAT and handing it over takes per arc, before
+CP-SAT's own limit counts: measured 57 microseconds (306,725 arcs of a generated city at
+scale 0.05 on this project's 2-core machine, busy), with room to spare. With less time
+left than that, the repaired start is kept."""
+SHARES = {"labour": 3.0, "funds": 1.0, "leads": 2.0}
+"""How the time left is split between the models that search, in the order they run:
+each ends by its share's point, so time one leaves unused passes to the next, and the
+last ends by the plan's deadline. (Funds usually prove at once; lead units are a
+search that uses its time.)"""
+REPAIR_SHARE = 0.3
+"""Share of the labour model's time the repaired start may take before the search."""
+
+
+def _shares(start: float, deadline: float, rules: ActiveRules) -> dict[str, float]:
+    """The ``time.perf_counter()`` value by which each model must be done."""
+    on = {"labour": rules.labour, "funds": rules.funds, "leads": rules.leads}
+    total = sum(w for k, w in SHARES.items() if on[k]) or 1.0
+    ends: dict[str, float] = {}
+    done = 0.0
+    for k, w in SHARES.items():
+        done += w if on[k] else 0.0
+        ends[k] = start + (deadline - start) * done / total
+    ends["leads"] = deadline  # the last model has all that is left (no rounding short)
+    return ends
+
+
+def _repair_end(deadline: float | None) -> float | None:
+    """By when the repaired start must be ready: its share of the time left."""
+    if deadline is None:
+        return None
+    now = time.perf_counter()
+    return now + REPAIR_SHARE * max(deadline - now, 0.0)
+
 
 def solve_integer(
     dataset: Dataset,
@@ -809,20 +909,21 @@ def solve_integer(
     """Solve a run with integer rules: labour (flow, HiGHS or CP-SAT), funds, lead units.
 
     The objective, bound and gap are labour plus funds; lead units, a cost to minimise,
-    are reported beside them. ``deadline`` (a ``time.perf_counter()`` value) ends the
-    labour search; by default ``time_limit_s`` from now.
+    are reported beside them. ``deadline`` (a ``time.perf_counter()`` value, by default
+    ``time_limit_s`` from now) ends them all: the time is shared by :data:`SHARES`.
     """
     start = time.perf_counter()
     if deadline is None:
         deadline = start + params.time_limit_s
+    ends = _shares(start, deadline, rules)
     findings: list[Finding] = []
     if rules.labour:
         solved = None
         if params.integer_solver == "highs":
-            solved = solve_labour_highs(problem, rules, params, deadline)
+            solved = solve_labour_highs(problem, rules, params, ends["labour"])
         # CP-SAT also names the communities at fault when HiGHS finds the floors infeasible.
         if solved is None:
-            solved = solve_labour(problem, rules, params, deadline)
+            solved = solve_labour(problem, rules, params, ends["labour"])
         flow, labour, start_objective = solved
     else:
         fr = solve_flow(problem)
@@ -830,17 +931,17 @@ def solve_integer(
         labour = Part(fr.status, fr.objective, fr.bound, fr.wall_seconds, engine=fr.solver)
     funds = funded = funding = None
     if rules.funds:
-        funds, funded, funding, notes = solve_funds(dataset, problem, params)
+        funds, funded, funding, notes = solve_funds(dataset, problem, params, ends["funds"])
         findings += notes
     leads = lead_table = None
     if rules.leads:
-        # Without a labour search the leads have the plan's whole limit; with one, their own.
-        own = None if rules.labour else deadline
         found = None
         if params.integer_solver == "highs":
-            found = solve_leads_highs(dataset, params, own)
+            found = solve_leads_highs(dataset, params, ends["leads"])
         # CP-SAT also names the demands and units at fault when no assignment exists.
-        leads, lead_table = found if found is not None else solve_leads(dataset, params)
+        leads, lead_table = (
+            found if found is not None else solve_leads(dataset, params, ends["leads"])
+        )
     parts = [p for p in (labour, funds) if p is not None]
     objective = sum(p.objective for p in parts)
     bound = sum(p.bound for p in parts)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 import shutil
+import sys
 import time
 import uuid
 import warnings
@@ -247,6 +247,10 @@ def service_factory() -> Iterator[Callable[..., AbstractContextManager[Service]]
     @contextmanager
     def start(url: str, **settings: Any) -> Iterator[Service]:
         keys = make_keys(url)
+        # Tests poll runs every 0.05 s with one key; the brakes have tests of their own
+        # (test_api_brakes.py), so here they are off unless a test turns them on.
+        settings.setdefault("rate_limits", False)
+        settings.setdefault("max_queued_runs_per_key", 0)
         app = create_app(Settings(database_url=url, dispatch_interval_s=0.05, **settings))
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Service(client, url, keys)

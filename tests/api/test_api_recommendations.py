@@ -399,5 +399,5 @@ def test_migration_keeps_a_0001_store(db_url: str, service_factory: Any) -> None
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
         kinds = dict(conn.execute(text("select id, kind from runs")).all())
     engine.dispose()
-    assert version == "0004"
+    assert version == "0005"
     assert kinds == {"r0001": "plan", rec["id"]: "pairings"}

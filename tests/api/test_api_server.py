@@ -190,13 +190,20 @@ def test_real_server_flow_health_latency_and_kill_restart(
             ds["id"],
             slow.json()["id"],
         }
-        # the same Idempotency-Key still gives the same run after the restart
+        # the same Idempotency-Key from the same API key still gives the same run after the
+        # restart; from another API key it is another request (keys are scoped)
+        r = client.post(
+            "/runs",
+            json={"dataset_id": ds["id"], "label": "before"},
+            headers={"Idempotency-Key": "first", "X-API-Key": planner},
+        )
+        assert r.json()["id"] == done["id"]
         r = client.post(
             "/runs",
             json={"dataset_id": ds["id"], "label": "before"},
             headers={"Idempotency-Key": "first"},
         )
-        assert r.json()["id"] == done["id"]
+        assert r.status_code == 202 and r.json()["id"] != done["id"]
         # and the restarted server plans again
         fresh = client.post("/runs", json={"dataset_id": ds["id"], "label": "after"}).json()
         assert wait(client, fresh["id"], ("succeeded", "failed"))["status"] == "succeeded"

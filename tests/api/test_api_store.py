@@ -37,7 +37,7 @@ def test_migrations_reach_the_models(db_url: str) -> None:
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
     engine.dispose()
     assert diff == []
-    assert version == "0004"
+    assert version == "0005"
 
 
 def test_plan_rows_are_queryable_sql_tables(
