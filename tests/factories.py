@@ -20,12 +20,56 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
+
+# --------------------------------------------------------------------------------------
+# Formula cells
+# --------------------------------------------------------------------------------------
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "'", "=cmd|' /C calc'!A0", "@SUM(1)")
+"""Leading texts a spreadsheet would run as a formula (and the quote that marks text)."""
+
+
+def formula_dataset(example: Path, folder: Path, district_prefix: str = "-") -> dict[str, str]:
+    """Write to ``folder`` the dataset of ``example`` with every id renamed to start with
+    one of :data:`FORMULA_PREFIXES` in turn (consistently across its files), every name
+    made a ``=HYPERLINK(...)`` formula and every district started by
+    ``district_prefix``; returns the renaming of the ids."""
+    tables = {
+        p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in example.glob("*.csv")
+    }
+    owners = {
+        "community_id": "communities",
+        "unit_id": "units",
+        "cadre_id": "cadres",
+        "demand_id": "demands",
+        "resource_id": "resources",
+        "alliance_id": "alliances",
+    }
+    rename: dict[str, str] = {}
+    for column, table in owners.items():
+        if table in tables:
+            for i, value in enumerate(tables[table][column]):
+                rename[value] = FORMULA_PREFIXES[i % len(FORMULA_PREFIXES)] + value
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, frame in tables.items():
+        for column in frame.columns:
+            if column.endswith("_id"):
+                frame[column] = frame[column].map(lambda v: rename.get(v, v))
+        if "name" in frame.columns:
+            frame["name"] = "=HYPERLINK(" + frame["name"] + ")"
+        if "district" in frame.columns:
+            frame["district"] = district_prefix + frame["district"]
+        # Written as CSV text by hand: the planner's own writers are what is under test.
+        frame.to_csv(folder / f"{stem}.csv", index=False)
+    return rename
+
 
 # --------------------------------------------------------------------------------------
 # The factory

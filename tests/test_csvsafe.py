@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from factories import formula_dataset
 
 import matcher
 from matcher.compare import read_plan as compare_read_plan
@@ -25,10 +26,6 @@ from matcher.report import read_plan
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r"]
-
-# Each id of the example renamed with a leading character that a spreadsheet would run
-# (or the quote itself), consistently across every file of the dataset.
-PREFIXES = ["=", "+", "-", "@", "'", "=cmd|' /C calc'!"]
 
 
 @pytest.mark.parametrize("first", TRIGGERS)
@@ -106,34 +103,8 @@ def test_write_frame_csv_escapes_and_datasets_are_written_as_they_are(tmp_path: 
 
 
 def hostile_dataset(folder: Path) -> dict[str, str]:
-    """The example dataset with every id renamed to start with a formula character (in
-    turn), consistently across its files; returns the renaming."""
-    tables = {
-        p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in EXAMPLE.glob("*.csv")
-    }
-    id_columns = {
-        "community_id": "communities",
-        "unit_id": "units",
-        "cadre_id": "cadres",
-        "demand_id": "demands",
-        "resource_id": "resources",
-        "alliance_id": "alliances",
-    }
-    rename: dict[str, str] = {}
-    for column, table in id_columns.items():
-        if table in tables:
-            for i, value in enumerate(tables[table][column]):
-                rename[value] = PREFIXES[i % len(PREFIXES)] + value
-    for frame in tables.values():
-        for column in frame.columns:
-            if column.endswith("_id"):
-                frame[column] = frame[column].map(lambda v: rename.get(v, v))
-        if "name" in frame.columns:
-            frame["name"] = "=HYPERLINK(" + frame["name"] + ")"
-        if "district" in frame.columns:
-            frame["district"] = "@" + frame["district"]
-    write_tables(tables, folder)
-    return rename
+    """The example with formula ids, names and districts (``factories.formula_dataset``)."""
+    return formula_dataset(EXAMPLE, folder, district_prefix="@")
 
 
 def test_plan_folder_round_trips_hostile_ids(tmp_path: Path) -> None:

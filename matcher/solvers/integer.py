@@ -38,7 +38,7 @@ from matcher.eligibility import CADRE, Problem
 from matcher.errors import Finding, InfeasibleError, SolverError
 from matcher.params import PlanParams
 from matcher.rules import ActiveRules, coverage_targets, funder_pairs
-from matcher.solvers.flow import solve_flow
+from matcher.solvers.flow import FlowResult, solve_flow
 from matcher.solvers.gap import Gap, solve_gap
 from matcher.solvers.highs import highs_in_time, highs_mip, run_until, set_start
 from matcher.solvers.outcomes import IntegerResult, Part
@@ -329,16 +329,7 @@ def solve_labour(
         use &= arcs.weight > 0  # an hour that scores <= 0 is never needed then
     idx = np.flatnonzero(use)
     coef, err = _scaled(arcs.weight[idx], params.cost_scale)
-    # The flow optimum ignores the rules, which only take plans away: its bound also
-    # bounds the plan under them.
-    relaxed = solve_flow(problem)
-    flow_start = repair_flow(
-        problem,
-        relaxed.flow,
-        rules,
-        deadline=_repair_end(deadline),
-        round_seconds=relaxed.wall_seconds,
-    )
+    relaxed, flow_start = _repaired_start(problem, rules, deadline)
     start_objective = float(np.dot(flow_start, arcs.weight))
     left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
     if rules.coverage_floor is None and left < CPSAT_SECONDS_PER_ARC * len(idx):
@@ -410,16 +401,7 @@ def solve_labour_highs(
     if rules.coverage_floor is None:
         use &= arcs.weight > 0
     idx = np.flatnonzero(use)
-    # The flow optimum ignores the rules, which only take plans away: its bound also
-    # bounds the plan under them.
-    relaxed = solve_flow(problem)
-    flow_start = repair_flow(
-        problem,
-        relaxed.flow,
-        rules,
-        deadline=_repair_end(deadline),
-        round_seconds=relaxed.wall_seconds,
-    )
+    relaxed, flow_start = _repaired_start(problem, rules, deadline)
 
     def keep_start() -> tuple[np.ndarray, Part, float] | None:
         """The repaired start as the plan, the relaxed flow's optimum its bound (floors,
@@ -889,6 +871,23 @@ def _shares(start: float, deadline: float, rules: ActiveRules) -> dict[str, floa
         ends[k] = start + (deadline - start) * done / total
     ends["leads"] = deadline  # the last model has all that is left (no rounding short)
     return ends
+
+
+def _repaired_start(
+    problem: Problem, rules: ActiveRules, deadline: float | None
+) -> tuple[FlowResult, np.ndarray]:
+    """The flow optimum without the rules, and that flow repaired to satisfy them (in
+    the repair's share of the time left). The rules only take plans away, so the flow
+    optimum's bound also bounds the plan under them."""
+    relaxed = solve_flow(problem)
+    start = repair_flow(
+        problem,
+        relaxed.flow,
+        rules,
+        deadline=_repair_end(deadline),
+        round_seconds=relaxed.wall_seconds,
+    )
+    return relaxed, start
 
 
 def _repair_end(deadline: float | None) -> float | None:

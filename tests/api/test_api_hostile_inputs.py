@@ -13,49 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pandas as pd
 import pytest
 from conftest import EXAMPLE, LiveServer, zip_folder
+from factories import formula_dataset
 
 from api.worker import internal_error
 from matcher import cli
 from matcher.csvsafe import safe_cell
-from matcher.io import write_tables
 
 FORMULA_START = tuple("=+-@\t\r")
-PREFIXES = ["=", "+", "-", "@", "'", "=cmd|' /C calc'!A0", "@SUM(1)"]
 # What no error text shown to a client may contain: object addresses, tracebacks, paths.
 LEAK = re.compile(r"0x[0-9a-fA-F]{4,}|Traceback|File \"|/work/|/tmp/|site-packages|\.py\b|<\w+")
 
 
 def hostile_dataset(folder: Path) -> dict[str, str]:
-    """The example dataset with its ids, names and districts starting with formula
-    characters (ids renamed consistently across its files); returns the id renaming."""
-    tables = {
-        p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in EXAMPLE.glob("*.csv")
-    }
-    owners = {
-        "community_id": "communities",
-        "unit_id": "units",
-        "cadre_id": "cadres",
-        "demand_id": "demands",
-        "resource_id": "resources",
-        "alliance_id": "alliances",
-    }
-    rename: dict[str, str] = {}
-    for column, table in owners.items():
-        for i, value in enumerate(tables[table][column]):
-            rename[value] = PREFIXES[i % len(PREFIXES)] + value
-    for frame in tables.values():
-        for column in frame.columns:
-            if column.endswith("_id"):
-                frame[column] = frame[column].map(lambda v: rename.get(v, v))
-        if "name" in frame.columns:
-            frame["name"] = "=HYPERLINK(" + frame["name"] + ")"
-        if "district" in frame.columns:
-            frame["district"] = "-" + frame["district"]
-    write_tables(tables, folder)
-    return rename
+    """The example with formula ids, names and districts (``factories.formula_dataset``)."""
+    return formula_dataset(EXAMPLE, folder, district_prefix="-")
 
 
 def cells(text: str) -> list[list[str]]:
