@@ -316,6 +316,15 @@ class LiveServer:
         """Headers with the key of ``role``."""
         return {"X-API-Key": self.keys[role]}
 
+    def assert_memory(self, before_mib: float, limit_mib: float, what: str) -> float:
+        """Assert that the server's RSS grew by at most ``limit_mib`` since
+        ``before_mib`` (printed, with ``what``); returns the growth."""
+        now = self.rss_mib()
+        print(f"{what}: server RSS {before_mib:.0f} -> {now:.0f} MiB")
+        assert self.alive(), f"{what}: the server died"
+        assert now - before_mib <= limit_mib, f"{what}: RSS {before_mib:.0f} -> {now:.0f} MiB"
+        return now - before_mib
+
     def alive(self) -> bool:
         """Whether the server process still runs."""
         return bool(self.process.poll() is None)

@@ -53,6 +53,7 @@ def _wait_run(s: Any, run_id: str, timeout: float = 120) -> dict[str, Any]:
 
 def test_bad_key_flood_blocks_the_address(live_server: Any) -> None:
     s = live_server(MATCHER_RATE_LIMIT_FAILED_AUTH="5/minute")
+    before = s.rss_mib()
     with httpx.Client(base_url=s.base) as c:
         # no key at all is no guess: never counted
         for _ in range(8):
@@ -72,6 +73,12 @@ def test_bad_key_flood_blocks_the_address(live_server: Any) -> None:
         assert good.status_code == 429 and good.json()["code"] == "too_many_failed_auths"
         # open routes still answer
         assert c.get("/health").status_code == 200
+        # the audit's flood (hundreds of guesses a second) is turned away cheaply
+        started = time.monotonic()
+        codes = {c.get("/runs", headers={"X-API-Key": f"mk_x{i}"}).status_code for i in range(500)}
+        assert codes == {429}
+        print(f"500 guesses refused in {time.monotonic() - started:.2f} s")
+    s.assert_memory(before, 50, "bad-key flood")
 
 
 def test_per_address_limit_counts_every_request(live_server: Any) -> None:
@@ -118,6 +125,7 @@ def test_limits_off(live_server: Any) -> None:
 
 def test_queued_run_cap_per_key(live_server: Any, slow_zip: bytes, example_zip: bytes) -> None:
     s = live_server(MATCHER_MAX_QUEUED_RUNS_PER_KEY="3", MATCHER_MAX_CONCURRENT_RUNS="1")
+    before = s.rss_mib()
     slow, example = _upload(s, slow_zip), _upload(s, example_zip)
     with httpx.Client(base_url=s.base, timeout=60) as c:
         # the slow city holds the one worker; the runs behind it stay queued
@@ -144,6 +152,12 @@ def test_queued_run_cap_per_key(live_server: Any, slow_zip: bytes, example_zip: 
         body = over.json()
         assert body["code"] == "too_many_queued_runs"
         assert "MATCHER_MAX_QUEUED_RUNS_PER_KEY=3" in body["detail"]
+        # the audit queued 100 runs in half a second: none of these is queued
+        flood = [
+            c.post("/runs", json={"dataset_id": example}, headers=s.h("planner")).status_code
+            for _ in range(100)
+        ]
+        assert set(flood) == {429}
         # recommendation runs count against the same cap
         rec = c.post(
             "/recommendations",
@@ -169,6 +183,7 @@ def test_queued_run_cap_per_key(live_server: Any, slow_zip: bytes, example_zip: 
             c.post("/runs", json={"dataset_id": example}, headers=s.h("planner")).status_code == 202
         )
         c.post(f"/runs/{first.json()['id']}/cancel", headers=s.h("planner"))
+    s.assert_memory(before, 150, "queued-run cap")
 
 
 def test_idempotency_keys_are_scoped_to_the_api_key(live_server: Any, example_zip: bytes) -> None:
