@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAIRINGS = ROOT / "tests" / "data" / "pairings" / "tiny"
 ALLIANCES = ROOT / "tests" / "data" / "alliances" / "tiny"
 EXAMPLE = ROOT / "tests" / "data" / "example" / "dataset"
-README = ROOT / "README.md"
+SERVICE_DOC = ROOT / "docs" / "service.md"
 
 PAIRING_TABLES = {
     "recommendations": "pairing_recommendations.csv",
@@ -189,10 +189,10 @@ def test_pairing_and_alliance_runs_match_the_library(
         r = svc.client.get(f"/runs/{run_p['id']}", headers=h)
         assert r.status_code == 404 and f"/recommendations/{run_p['id']}" in r.json()["detail"]
 
-        # the README's dashboard query, on this store
+        # docs/service.md's dashboard query, on this store
         engine = create_engine(db_url)
         with engine.connect() as conn:
-            rows = conn.execute(text(readme_query())).mappings().all()
+            rows = conn.execute(text(doc_query())).mappings().all()
         engine.dispose()
         comparison = expected["pairings"][0].comparison
         want = comparison[(comparison["kpi"] == "coverage") & (comparison["district"] != "")]
@@ -217,10 +217,10 @@ def test_pairing_and_alliance_runs_match_the_library(
         assert left == 0
 
 
-def readme_query() -> str:
-    """The recommendation query of the README's service section (tested as shown)."""
-    body = README.read_text(encoding="utf-8")
-    section = body[body.index("### Recommendation runs") :]
+def doc_query() -> str:
+    """The recommendation query of docs/service.md (tested as shown)."""
+    body = SERVICE_DOC.read_text(encoding="utf-8")
+    section = body[body.index("## Recommendation runs") :]
     start = section.index("```sql") + len("```sql")
     return section[start : section.index("```", start)].strip().rstrip(";")
 

@@ -12,13 +12,13 @@ from api.db.models import Base
 from api.db.session import make_engine, migrate
 from api.worker import INTERRUPTED
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SERVICE_DOC = Path(__file__).resolve().parents[2] / "docs" / "service.md"
 
 
-def readme_query() -> str:
-    """The example query of the README's service section (so that it is tested as shown)."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## The planner service") :]
+def doc_query() -> str:
+    """The example query of docs/service.md's store section (so that it is tested as shown)."""
+    text = SERVICE_DOC.read_text(encoding="utf-8")
+    section = text[text.index("## The store: tables for dashboards") :]
     block = section[
         section.index("```sql") + len("```sql") : section.index("```", section.index("```sql") + 6)
     ]
@@ -56,7 +56,7 @@ def test_plan_rows_are_queryable_sql_tables(
         hours = conn.execute(
             text("select sum(hours) from assignments where run_id = :r"), {"r": run["id"]}
         ).scalar_one()
-        rows = conn.execute(text(readme_query())).mappings().all()
+        rows = conn.execute(text(doc_query())).mappings().all()
         objective = conn.execute(
             text("select value from run_kpis where run_id = :r and name = 'objective'"),
             {"r": run["id"]},
