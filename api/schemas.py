@@ -134,6 +134,9 @@ class IssuePublic(BaseModel):
     value: str | None
     expected: str
     severity: str
+    sheet: str | None = Field(default=None, description="A workbook's sheet, as named.")
+    letter: str | None = Field(default=None, description="A workbook column's letter.")
+    header: str | None = Field(default=None, description="A workbook column's header.")
 
 
 class DatasetPublic(BaseModel):

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -51,13 +51,9 @@ from api.settings import Settings
 from matcher.errors import ValidationIssue
 from matcher.io import SUFFIXES, LineCheck, ReadLimits
 from matcher.schema import TABLE_NAMES
+from matcher.zipread import CHUNK, MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
 
 UPLOAD_PREFIX = "matcher-upload-"
-CHUNK = 1 << 20  # bytes decompressed at a time: the most a refused member costs in memory
-# A dataset is at most nine tables: an archive listing more entries is not one, and
-# Python's zipfile would spend seconds and hundreds of megabytes on a listing of 500,000.
-MAX_ENTRIES = 1000
-MAX_DIRECTORY_BYTES = 1 << 20
 # Below this many bytes a member may compress as well as it likes (a tiny file of
 # blanks is harmless); past it the ratio applies.
 RATIO_FLOOR = 1 << 20
@@ -67,15 +63,7 @@ INT64 = (-(2**63), 2**63 - 1)
 # about 35 MiB larger, a 13 MB one 65 MiB, a 40 MB one 90 MiB; from a child, 0 to 4.
 CHILD_BYTES = 4 * 1024**2
 COLLECT_BYTES = 1 << 20  # refused uploads larger than this run the cycle collector
-_UNZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,
-)
+_UNZIP_ERRORS = UNZIP_ERRORS
 _TABLE_FILES = frozenset(f"{t}{s}" for t in TABLE_NAMES for s in SUFFIXES)
 
 
@@ -236,32 +224,11 @@ def _load_libc() -> Any:
 _LIBC = _load_libc()
 
 
-def _directory_size(fp: IO[bytes]) -> tuple[int, int] | None:
-    """(entries, bytes) of the central directory as the archive's end record states
-    them (ZIP64 too), read before Python's zipfile parses the listing; ``None`` without
-    an end record (zipfile then says the bytes are not a zip)."""
-    fp.seek(0, os.SEEK_END)
-    size = fp.tell()
-    tail_len = min(size, 22 + 65535 + 20 + 56)
-    fp.seek(size - tail_len)
-    tail = fp.read(tail_len)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < 22:
-        return None
-    entries, directory = struct.unpack("<HL", tail[at + 10 : at + 16])
-    if entries == 0xFFFF or directory == 0xFFFFFFFF:
-        z64 = tail.rfind(b"PK\x06\x06", 0, at)
-        if z64 >= 0 and at - z64 >= 56:
-            entries, directory = struct.unpack("<QQ", tail[z64 + 32 : z64 + 48])
-    fp.seek(0)
-    return int(entries), int(directory)
-
-
 def _open(fp: IO[bytes], label: str) -> zipfile.ZipFile:
     """The archive's listing, once its size is known to be a dataset's."""
     try:
-        listing = _directory_size(fp)
-        if listing is not None and (listing[0] > MAX_ENTRIES or listing[1] > MAX_DIRECTORY_BYTES):
+        listing = listing_too_long(fp)
+        if listing is not None:
             raise _damaged(
                 label,
                 f"a zip of at most {MAX_ENTRIES:,} entries (a dataset is a few tables); "
@@ -276,66 +243,20 @@ def _open(fp: IO[bytes], label: str) -> zipfile.ZipFile:
     return archive
 
 
-def _member_data(fp: IO[bytes], info: zipfile.ZipInfo) -> int:
-    """Where a member's compressed bytes start (after its local header)."""
-    fp.seek(info.header_offset)
-    head = fp.read(30)
-    if len(head) != 30 or head[:4] != b"PK\x03\x04":
-        raise ValueError("no local header")
-    name_len, extra_len = struct.unpack("<HH", head[26:30])
-    return int(info.header_offset + 30 + name_len + extra_len)
-
-
-def _inflate(fp: IO[bytes], info: zipfile.ZipInfo) -> Iterator[tuple[bytes, int]]:
-    """A member's content in pieces of at most ``CHUNK`` bytes, each with how many
-    compressed bytes were consumed so far (exact: zlib's unconsumed input is not
-    counted, so a ratio can be judged after every piece).
-
-    Decompressed here, not by Python's zipfile, whose ``read()`` inflates up to 2 GiB
-    in one call before it compares with the size the headers state.
-    """
-    fp.seek(_member_data(fp, info))
-    left = info.compress_size
-    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-    fed = 0
-    while True:
-        if inflater is not None and inflater.unconsumed_tail:
-            data = inflater.unconsumed_tail
-        elif inflater is not None and inflater.eof:
-            return
-        else:
-            if left <= 0:
-                if inflater is not None:
-                    tail = inflater.flush()
-                    if not inflater.eof:
-                        raise ValueError("the deflate stream ends early")
-                    if tail:
-                        yield tail, fed
-                return
-            data = fp.read(min(left, 1 << 16))
-            if not data:
-                raise ValueError("the archive ends inside this member")
-            left -= len(data)
-            fed += len(data)
-        if inflater is None:
-            yield data, fed
-            continue
-        piece = inflater.decompress(data, CHUNK)
-        if piece:
-            yield piece, fed - len(inflater.unconsumed_tail)
-
-
 def _unpack(
     fp: IO[bytes],
     info: zipfile.ZipInfo,
-    target: Path,
+    target: Path | None,
     limits: UploadLimits,
     total: int,
     source: str,
+    file: str = "",
 ) -> int:
     """Unpack one member into ``target`` in pieces, every limit counted on the bytes
-    actually decompressed; returns the new total."""
-    file = target.name
+    actually decompressed; returns the new total. Without a target the pieces are only
+    counted and checked (a workbook's parts, which calamine reads from the workbook);
+    ``file`` is then the name messages give the member."""
+    file = target.name if target is not None else file
     if info.flag_bits & 0x1:
         raise _damaged(file, "a file without a password; this one is encrypted")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -352,8 +273,8 @@ def _unpack(
     check = LineCheck(file, limits.read) if file.endswith(".csv") else None
     size = 0
     crc = 0
-    pieces = _inflate(fp, info)
-    with target.open("wb") as out:
+    pieces = inflate(fp, info)
+    with target.open("wb") if target is not None else open(os.devnull, "wb") as out:
         while True:
             try:
                 piece, consumed = next(pieces, (b"", -1))
@@ -442,12 +363,48 @@ def unpack_zip(
     return root, total
 
 
+WORKBOOK = "workbook.xlsx"  # an uploaded workbook's file in the upload's folder
+
+
+def check_workbook(
+    source: str | Path | IO[bytes], name: str, *, limits: UploadLimits, work: Path
+) -> tuple[Path, int]:
+    """Save an uploaded .xlsx workbook as ``work / WORKBOOK`` and check its parts as a
+    zip's members are checked (the total, each part's size, the ratio, counted on the
+    bytes actually decompressed) before calamine reads it; the path and the bytes its
+    parts unpack to.
+
+    Raises
+    ------
+    UploadRefused
+        413 past a byte limit; 422 if the bytes are not a usable zip (an .xlsx is one).
+    """
+    target = work / WORKBOOK
+    if isinstance(source, str | Path):
+        if Path(source) != target:
+            shutil.copyfile(source, target)
+    else:
+        source.seek(0)
+        with target.open("wb") as out:
+            shutil.copyfileobj(source, out, CHUNK)
+    total = 0
+    with target.open("rb") as fp, _open(fp, name) as archive:
+        for info in archive.infolist():
+            if not info.is_dir():
+                part = f"{name} ({info.filename})"
+                total = _unpack(fp, info, None, limits, total, name, part)
+    return target, total
+
+
 def load_tables(root: Path, name: str, limits: UploadLimits) -> matcher.Dataset:
-    """Validate unpacked tables (the same as ``matcher validate``), named ``name``."""
+    """Validate unpacked tables, or an uploaded workbook (the same as ``matcher
+    validate``), named ``name``."""
     try:
         return matcher.load_dataset(root, max_errors=limits.max_errors, limits=limits.read)
     except matcher.DatasetError as exc:
-        raise matcher.DatasetError(exc.issues, name, exc.truncated) from None
+        # A workbook's issues name the file as saved here: they name the upload instead.
+        issues = [replace(i, file=name) if i.file == WORKBOOK else i for i in exc.issues]
+        raise matcher.DatasetError(issues, name, exc.truncated) from None
 
 
 def dataset_from_zip(

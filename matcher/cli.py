@@ -262,7 +262,7 @@ def cmd_alliances(args: argparse.Namespace) -> int:
 
 
 def _add_recommend_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", help="a dataset folder")
+    p.add_argument("dataset", help="a dataset folder, or an .xlsx workbook")
     p.add_argument("--out", type=Path, required=True, help="folder for the recommendation")
     p.add_argument(
         "--scope",
@@ -290,13 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check a dataset folder and list every problem")
-    p.add_argument("dataset", help="a dataset folder (CSV or Parquet tables)")
+    p.add_argument("dataset", help="a dataset folder (CSV or Parquet tables), or an .xlsx workbook")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("plan", help="make the optimal plan for a dataset")
-    p.add_argument("dataset", help="a dataset folder")
+    p.add_argument("dataset", help="a dataset folder, or an .xlsx workbook")
     p.add_argument("--out", type=Path, help="folder for the plan's tables")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("graph", help="summarise the tie graph; export it")
-    p.add_argument("dataset", help="a dataset folder")
+    p.add_argument("dataset", help="a dataset folder, or an .xlsx workbook")
     p.add_argument("--community", help="list the ties and reachable supply of one community")
     p.add_argument("--export", type=Path, help="write the graph to FILE.graphml or FILE.json")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")

@@ -179,7 +179,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("replan", help="plan again, keeping a previous plan where possible")
-    p.add_argument("dataset", help="a dataset folder")
+    p.add_argument("dataset", help="a dataset folder, or an .xlsx workbook")
     p.add_argument("--previous", type=Path, required=True, help="the previous plan folder")
     p.add_argument("--out", type=Path, help="folder for the new plan")
     p.add_argument(

@@ -537,14 +537,16 @@ def load_dataset(
     max_errors: int = DEFAULT_MAX_ERRORS,
     limits: ReadLimits | None = None,
 ) -> Dataset:
-    """Load and validate a dataset folder of CSV or Parquet tables.
+    """Load and validate a dataset: a folder of CSV or Parquet tables, or a workbook.
 
     Parameters
     ----------
     path
         A folder holding ``communities.csv``, ``units.csv``, ``cadres.csv`` and
         ``demands.csv`` and any optional tables (``.parquet`` with the same stem is
-        accepted too). CSV files are UTF-8, with or without a BOM.
+        accepted too). CSV files are UTF-8, with or without a BOM. Or an ``.xlsx``
+        workbook with one sheet per table, named in English or Chinese
+        (:mod:`matcher.xlsx`); its errors name the sheet, row and column letter.
     max_errors
         How many errors to list before counting the rest.
     limits
@@ -567,8 +569,15 @@ def load_dataset(
     5
     """
     folder = Path(path)
+    from matcher.xlsx import is_workbook
+
+    if is_workbook(folder) and folder.is_file():
+        return _load_workbook(folder, max_errors=max_errors, limits=limits)
     if not folder.is_dir():
-        need = "a dataset folder holding communities.csv, units.csv, cadres.csv, demands.csv"
+        need = (
+            "a dataset folder holding communities.csv, units.csv, cadres.csv, demands.csv, "
+            "or an .xlsx workbook with a sheet per table"
+        )
         what = "no such folder" if not folder.exists() else "this is a file, not a folder"
         raise DatasetError(
             [ValidationIssue(str(folder), None, None, None, f"{what}; expected {need}")],
@@ -618,6 +627,29 @@ def load_dataset(
         kept = issues[: max(max_errors, 0)]
         raise DatasetError(kept, str(folder), len(issues) - len(kept))
     return dataset
+
+
+def _load_workbook(path: Path, *, max_errors: int, limits: ReadLimits | None) -> Dataset:
+    """Load and validate an .xlsx workbook (a sheet per table); issues name sheets."""
+    from matcher.xlsx import read_workbook
+
+    book = read_workbook(path, limits)
+    issues = list(book.issues)
+    try:
+        dataset = validate_raw(book.raws, str(path), unread=book.unread, max_errors=max_errors)
+    except DatasetError as exc:
+        issues.extend(book.locate(i) for i in exc.issues)
+        kept = issues[: max(max_errors, 0)]
+        raise DatasetError(kept, str(path), exc.truncated + len(issues) - len(kept)) from None
+    if issues:
+        kept = issues[: max(max_errors, 0)]
+        raise DatasetError(kept, str(path), len(issues) - len(kept))
+    return Dataset(
+        source=dataset.source,
+        tables=dataset.tables_,
+        files=dataset.files,
+        warnings=tuple(book.locate(w) for w in dataset.warnings),
+    )
 
 
 def dataset_from_frames(

@@ -25,6 +25,13 @@ class ValidationIssue:
         What was expected instead, in plain words.
     severity
         ``"error"`` (the dataset is refused) or ``"warning"`` (it is kept).
+    sheet
+        For a workbook: the sheet as the user named it (``"需求"``); ``file`` is then the
+        workbook's name and ``column`` the column's English name.
+    letter
+        For a workbook: the column's letter as Excel shows it (``"F"``).
+    header
+        For a workbook: the column's header as the user wrote it (``"优先级"``).
     """
 
     file: str
@@ -33,13 +40,24 @@ class ValidationIssue:
     value: str | None
     expected: str
     severity: str = "error"
+    sheet: str | None = None
+    letter: str | None = None
+    header: str | None = None
 
-    def __str__(self) -> str:
-        where = self.file
+    def where(self) -> str:
+        """Where the issue is, as the user sees the file: ``demands.csv, row 4, column
+        'priority'``, or for a workbook ``需求 sheet, row 7, column E 优先级``."""
+        where = self.file if self.sheet is None else f"{self.sheet} sheet"
         if self.row is not None:
             where += f", row {self.row}"
-        if self.column is not None:
-            where += f", column '{self.column}'"
+        if self.letter is not None:
+            where += f", column {self.letter} {self.header or self.column}"
+        elif self.column is not None:
+            where += f", column '{self.header or self.column}'"
+        return where
+
+    def __str__(self) -> str:
+        where = self.where()
         if self.value is None:
             return f"{where}: {self.expected}"
         got = "an empty cell" if self.value == "" else repr(self.value)

@@ -88,11 +88,14 @@ class ReadLimits:
     Attributes
     ----------
     max_file_bytes
-        Bytes of one file (CSV), or of its cells once decoded (Parquet).
+        Bytes of one file (CSV), of its cells once decoded (Parquet), or of a workbook's
+        parts once unpacked (``.xlsx``, :mod:`matcher.xlsx`; a sheet's used range is
+        held to a sixteenth of it in cells).
     max_columns
-        Columns of a table: names on a CSV header line, or fields of a Parquet schema.
+        Columns of a table: names on a CSV header line, fields of a Parquet schema, or
+        the width of a workbook's sheet.
     max_line_bytes
-        Bytes of one line of a CSV file, line end excluded.
+        Bytes of one line of a CSV file, line end excluded, or of one workbook cell.
     """
 
     max_file_bytes: int = 2 * 1024**3

@@ -1,4 +1,4 @@
-"""``/datasets``: upload (zip or JSON), list, summary, delete."""
+"""``/datasets``: upload (zip, .xlsx workbook or JSON), list, summary, delete."""
 
 from __future__ import annotations
 
@@ -27,13 +27,16 @@ router = APIRouter(prefix="/datasets", tags=["datasets"], responses=responses(40
 DatasetId = Annotated[str, Path(min_length=1, max_length=32, description="A dataset's id.")]
 
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _UPLOAD_BODY: dict[str, Any] = {
     "required": True,
-    "description": "A zip of the dataset's CSV/Parquet files (as the body, or as the form "
-    "field `file`), or the tables as JSON.",
+    "description": "A zip of the dataset's CSV/Parquet files, or an .xlsx workbook with a "
+    "sheet per table (as the body, or as the form field `file`; a form's workbook is "
+    "named `*.xlsx`), or the tables as JSON.",
     "content": {
         "application/json": {"schema": DatasetCreate.model_json_schema()},
         "application/zip": {"schema": {"type": "string", "format": "binary"}},
+        XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
         "multipart/form-data": {
             "schema": {
                 "type": "object",
@@ -49,12 +52,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 
 def _where(issue: ValidationIssue) -> str:
-    where = issue.file
-    if issue.row is not None:
-        where += f", row {issue.row}"
-    if issue.column is not None:
-        where += f", column {issue.column}"
-    return f"{where}: expected {issue.expected}"
+    return f"{issue.where()}: expected {issue.expected}"
 
 
 def _invalid(exc: matcher.DatasetError) -> ApiError:
@@ -119,9 +117,9 @@ async def _json_upload(request: Request, name: str, limits: uploads.UploadLimits
 
 async def _zip_source(
     request: Request, content_type: str, name: str, work: FilePath, stack: AsyncExitStack
-) -> tuple[FilePath | IO[bytes], str]:
-    """Where the zip's bytes are (the body streamed to ``work``, or a form's spooled
-    file), and the dataset's label."""
+) -> tuple[FilePath | IO[bytes], str, bool]:
+    """Where the zip's or workbook's bytes are (the body streamed to ``work``, or a
+    form's spooled file), the dataset's label, and whether they are a workbook."""
     if content_type == "multipart/form-data":
         try:
             form = await request.form(max_files=1, max_fields=10)
@@ -148,20 +146,24 @@ async def _zip_source(
             or (field_name if isinstance(field_name, str) else "")
             or (upload.filename or "upload.zip")
         )
+        workbook = (upload.filename or "").lower().endswith(".xlsx") or (
+            upload.content_type or ""
+        ).lower() == XLSX_TYPE
         # Starlette spooled the part to an anonymous temporary file: read it there.
-        return upload.file, label
-    if content_type in _ZIP_TYPES:
+        return upload.file, label, workbook
+    if content_type in _ZIP_TYPES or content_type == XLSX_TYPE:
+        workbook = content_type == XLSX_TYPE
         # To disk as it arrives (the body limit counts it): memory stays flat.
-        path = work / "upload.zip"
+        path = work / (uploads.WORKBOOK if workbook else "upload.zip")
         with path.open("wb") as out:
             async for chunk in request.stream():
                 out.write(chunk)
-        return path, name or "upload.zip"
+        return path, name or ("upload.xlsx" if workbook else "upload.zip"), workbook
     shown = json.dumps(content_type or "(none)")
     raise ApiError(
         415,
         "unsupported_media_type",
-        f"unsupported content type {shown}: send application/zip, "
+        f"unsupported content type {shown}: send application/zip, {XLSX_TYPE}, "
         "multipart/form-data with a 'file' field, or application/json",
     )
 
@@ -176,11 +178,10 @@ async def _read_upload(request: Request, settings: Settings, work: FilePath) -> 
     if content_type == "application/json" or content_type.endswith("+json"):
         return await _json_upload(request, name, limits)
     async with AsyncExitStack() as stack:
-        source, label = await _zip_source(request, content_type, name, work, stack)
+        source, label, workbook = await _zip_source(request, content_type, name, work, stack)
+        unpack = uploads.check_workbook if workbook else uploads.unpack_zip
         try:
-            root, total = await run_in_threadpool(
-                uploads.unpack_zip, source, label, limits=limits, work=work
-            )
+            root, total = await run_in_threadpool(unpack, source, label, limits=limits, work=work)
             if uploads.in_child(total, settings.database_url):
                 return await run_in_threadpool(
                     uploads.validate_in_child, root, label[:300], limits, settings.database_url
@@ -216,6 +217,10 @@ async def upload_dataset(
     A dataset that does not validate gets 422 with every issue (file, row, column, value,
     expected), as ``matcher validate`` lists them. The same content (by content hash,
     whatever the format) gives the existing dataset with 200; new content 201.
+
+    An .xlsx workbook (a sheet per table, named in English or Chinese) is read as
+    ``matcher validate`` reads it; its issues also name the sheet, the column's letter
+    and its header. A workbook is a zip: its parts are held to the same limits.
 
     A zip is unpacked within the service's limits, counted on the bytes actually
     decompressed: past the total, a file's size or the compression ratio, 413 naming
