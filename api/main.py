@@ -23,6 +23,7 @@ from api.routes import (
     reports,
     results,
     runs,
+    templates,
 )
 from api.settings import Settings
 from api.worker import Dispatcher, mark_interrupted
@@ -102,7 +103,18 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.dispatcher = None
     install_handlers(app)
-    routers = (health, datasets, runs, results, compare, reports, explain, keys, recommendations)
+    routers = (
+        health,
+        datasets,
+        runs,
+        results,
+        compare,
+        reports,
+        explain,
+        keys,
+        recommendations,
+        templates,
+    )
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

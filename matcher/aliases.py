@@ -112,6 +112,78 @@ VALUES: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 }
 LIST_SEPARATORS = (";", "；", "、")
 
+# What each column holds, in English and in Chinese: the note on a template's header
+# cell (matcher.template), which adds what the schema says (required or not, the type,
+# the range, the allowed values). Every column of the spec must have both texts.
+NOTES: dict[tuple[str, str], tuple[str, str]] = {
+    ("communities", "community_id"): ("The community's id, unique", "社区的编号，不可重复"),
+    ("communities", "name"): ("The community's name", "社区名称"),
+    ("communities", "district"): ("The district it is in", "所在区"),
+    ("communities", "street"): ("The street (sub-district) it is in", "所在街道"),
+    ("communities", "lat"): ("Latitude, in degrees", "纬度(度)"),
+    ("communities", "lon"): ("Longitude, in degrees", "经度(度)"),
+    ("communities", "households"): ("Number of households", "户数"),
+    ("units", "unit_id"): ("The unit's id, unique", "单位的编号，不可重复"),
+    ("units", "name"): ("The unit's name", "单位名称"),
+    ("units", "kind"): ("What kind of unit", "单位类型"),
+    ("units", "level"): ("The unit's level", "单位层级"),
+    ("units", "district"): ("The district it is in", "所在区"),
+    ("units", "lat"): ("Latitude, in degrees", "纬度(度)"),
+    ("units", "lon"): ("Longitude, in degrees", "经度(度)"),
+    ("units", "lead_capacity"): (
+        "The effort the unit can lead (lead options)",
+        "单位可牵头的工作量(对应牵头选项)",
+    ),
+    ("cadres", "cadre_id"): ("The cadre's id, unique", "干部的编号，不可重复"),
+    ("cadres", "unit_id"): ("The unit the cadre works for", "干部所在单位的编号"),
+    ("cadres", "skills"): (
+        "What the cadre can help with: categories joined by ';'",
+        "干部能提供的服务类别，多个用“、”或“；”分隔",
+    ),
+    ("cadres", "hours"): ("Hours the cadre can give, in hours", "可提供的时长，单位小时"),
+    ("cadres", "home_community_id"): (
+        "The community the cadre lives in (community id)",
+        "干部居住的社区(社区编号)",
+    ),
+    ("cadres", "lat"): ("Latitude of the cadre's home, in degrees", "居住地纬度(度)"),
+    ("cadres", "lon"): ("Longitude of the cadre's home, in degrees", "居住地经度(度)"),
+    ("demands", "demand_id"): ("The demand's id, unique", "需求的编号，不可重复"),
+    ("demands", "community_id"): ("The community that needs it", "提出需求的社区编号"),
+    ("demands", "category"): ("What is needed (a category)", "需求类别"),
+    ("demands", "hours"): ("Hours needed, in hours", "需要的时长，单位小时"),
+    ("demands", "priority"): ("Priority, 1 (low) to 5 (urgent)", "优先级，1(低)到5(紧急)"),
+    ("demands", "min_hours"): (
+        "Fewer hours than this are of no use, in hours",
+        "最少需要的时长，少于此数无意义，单位小时",
+    ),
+    ("demands", "funds"): ("Money needed, in yuan", "需要的经费，单位元"),
+    ("demands", "description"): ("What the demand is about", "需求描述"),
+    ("resources", "resource_id"): ("The resource's id, unique", "资源的编号，不可重复"),
+    ("resources", "unit_id"): ("The unit giving it", "提供资源的单位编号"),
+    ("resources", "kind"): ("Service hours or funds", "服务(时长)或经费"),
+    ("resources", "categories"): (
+        "The categories it may serve, joined by ';' (empty: any)",
+        "可用于的类别，多个用“、”或“；”分隔(空表示不限)",
+    ),
+    ("resources", "amount"): (
+        "How much: hours for a service, yuan for funds",
+        "数量：服务为小时，经费为元",
+    ),
+    ("resources", "range_km"): ("How far it reaches, in km", "服务范围，单位公里"),
+    ("pairings", "unit_id"): ("The paired unit", "结对单位编号"),
+    ("pairings", "community_id"): ("The paired community", "结对社区编号"),
+    ("alliances", "alliance_id"): ("The alliance's id, unique", "联盟的编号，不可重复"),
+    ("alliances", "name"): ("The alliance's name", "联盟名称"),
+    ("alliances", "district"): ("The district it is in", "所在区"),
+    ("alliances", "street"): ("The street (sub-district) it serves", "所在街道"),
+    ("alliance_members", "alliance_id"): ("The alliance", "联盟编号"),
+    ("alliance_members", "unit_id"): ("A member unit", "成员单位编号"),
+    ("lead_options", "demand_id"): ("The demand a unit may lead", "可牵头的需求编号"),
+    ("lead_options", "unit_id"): ("The unit that may lead it", "可牵头的单位编号"),
+    ("lead_options", "effort"): ("The effort leading it takes", "牵头所需的工作量"),
+    ("lead_options", "cost"): ("The cost of this unit leading it", "由该单位牵头的成本"),
+}
+
 
 def fold(name: str) -> str:
     """A name as compared: NFKC, white space removed, lower case."""
@@ -150,11 +222,53 @@ def value_lookup(table: str, column: str) -> dict[str, str] | None:
     return _VALUE_LOOKUP.get((table, column))
 
 
+LANGS = ("zh", "en")
+
+
+def sheet_name(table: str, lang: str) -> str:
+    """The usual name of ``table``'s sheet: its first Chinese name, or the table's."""
+    return SHEETS[table][0] if lang == "zh" else table
+
+
+def header_name(column: str, lang: str) -> str:
+    """The usual header of ``column``: its first Chinese name, or the column's."""
+    return COLUMNS[column][0] if lang == "zh" else column
+
+
+def value_words(table: str, column: str) -> dict[str, tuple[str, ...]] | None:
+    """The codes (with their Chinese names) a coded column takes; else ``None``."""
+    return VALUES.get((table, column))
+
+
+def value_name(table: str, column: str, code: str, lang: str) -> str:
+    """A code of a coded column as written in ``lang``: its first Chinese name in
+    ``zh``; the code itself in ``en``, or when the alias table has no name for it."""
+    words = VALUES.get((table, column))
+    if lang != "zh" or words is None or not words.get(code):
+        return code
+    return words[code][0]
+
+
+def column_note(table: str, column: str, lang: str) -> str:
+    """What ``column`` of ``table`` holds, in ``lang`` (from :data:`NOTES`)."""
+    en, zh = NOTES[(table, column)]
+    return zh if lang == "zh" else en
+
+
 def _check() -> None:
-    """Every column of the spec has a Chinese name (a new column must get one)."""
+    """Every column of the spec has a Chinese name and both notes (a new column must
+    get them)."""
     missing = [c.name for t in TABLES for c in t.columns if not COLUMNS.get(c.name)]
     if missing:
         raise RuntimeError(f"columns without a Chinese name in matcher.aliases: {missing}")
+    no_note = [
+        f"{t.name}.{c.name}"
+        for t in TABLES
+        for c in t.columns
+        if not all(text.strip() for text in NOTES.get((t.name, c.name), ("", "")))
+    ]
+    if no_note:
+        raise RuntimeError(f"columns without an English and a Chinese note: {no_note}")
 
 
 _check()

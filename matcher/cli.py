@@ -206,6 +206,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from matcher.template import write_template
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        raise ParameterError("out", str(out), "a file name ending in .xlsx")
+    source = getattr(args, "from")
+    write_template(out, lang=args.lang, dataset=source)
+    rows = f"the rows of {source}" if source else "one example row per sheet"
+    print(f"Wrote {out} ({args.lang}, {rows})")
+    return EXIT_OK
+
+
 def _write_apply(result_dataset: object, apply: Path | None) -> None:
     if apply is not None:
         from matcher.dataset import Dataset
@@ -381,6 +394,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nearest", type=int, default=5, help="suppliers listed per demand (5)")
     p.add_argument("--out", type=Path, help="folder for the explanation's tables")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("template", help="write an Excel workbook to fill in (the lists)")
+    p.add_argument("out", type=Path, help="the .xlsx file to write")
+    p.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="sheets and headers (default zh)"
+    )
+    p.add_argument(
+        "--from",
+        metavar="DATASET",
+        help="fill it with a dataset (folder or .xlsx) instead of the example rows",
+    )
+    p.set_defaults(func=cmd_template)
 
     register_scenario_commands(sub)
     add_plugin_commands(sub)

@@ -557,8 +557,7 @@ def write_workbook(
     *,
     chinese: bool = False,
 ) -> Path:
-    """Write tables as a workbook, one sheet per table (needs ``xlsxwriter``, in the
-    ``dev`` extra).
+    """Write tables as a workbook, one sheet per table (with ``xlsxwriter``).
 
     With ``chinese``, sheets and headers get their first Chinese name from
     :mod:`matcher.aliases` (values are written as they are).

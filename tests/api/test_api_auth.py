@@ -48,6 +48,7 @@ MATRIX = {
     ("GET", "/recommendations/{run_id}/summary"): "viewer",
     ("GET", "/recommendations/{run_id}/tables/{table}"): "viewer",
     ("GET", "/recommendations/{run_id}/tables/{table}.csv"): "viewer",
+    ("GET", "/template.xlsx"): "viewer",
     ("POST", "/keys"): "admin",
     ("GET", "/keys"): "admin",
     ("DELETE", "/keys/{key_id}"): "admin",

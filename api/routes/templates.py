@@ -1,0 +1,61 @@
+"""``GET /template.xlsx``: the blank workbook to fill in (``matcher.template``)."""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import Viewer
+from api.errors import responses
+from api.routes.datasets import XLSX_TYPE as XLSX
+from matcher.template import write_template
+
+router = APIRouter(tags=["templates"], responses=responses(400, 401, 403, 413, 422))
+
+
+_WORKBOOK = {
+    "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+    "description": "An Excel workbook: a sheet per table with notes on the headers, "
+    "drop-down lists and one example row per sheet",
+    "headers": {
+        "Content-Disposition": {
+            "description": "attachment; the file name, e.g. template-zh.xlsx",
+            "schema": {"type": "string"},
+        }
+    },
+}
+
+Lang = Annotated[
+    Literal["zh", "en"],
+    Query(description="Sheets, headers, notes and coded values in Chinese (zh) or English."),
+]
+
+
+@functools.lru_cache(maxsize=2)
+def template_bytes(lang: str) -> bytes:
+    """The blank template in ``lang``, made once per language."""
+    out = io.BytesIO()
+    write_template(out, lang=lang)
+    return out.getvalue()
+
+
+@router.get(
+    "/template.xlsx",
+    response_class=Response,
+    responses={200: _WORKBOOK},
+    summary="The Excel template to fill in",
+)
+def template(_who: Viewer, lang: Lang = "zh") -> Response:
+    """The workbook to fill in with the lists (what `matcher template` writes): a sheet
+    per table named in Chinese or English, a note on each header saying what the column
+    holds, drop-down lists for categories, unit kinds and levels, resource kinds and
+    districts, number checks, a frozen header row and one example row per sheet. Filled
+    in, it is uploaded as it is to `POST /datasets`."""
+    return Response(
+        template_bytes(lang),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="template-{lang}.xlsx"'},
+    )

@@ -1,0 +1,221 @@
+"""The workbook to fill (``matcher template``): sheets and headers from the alias
+table, notes, drop-down lists and number checks, the example rows, and the round trip
+of a dataset through the template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matcher import aliases
+from matcher.cli import main
+from matcher.dataset import load_dataset
+from matcher.plan import plan
+from matcher.schema import TABLES, Kind
+from matcher.template import LIST_SHEET, example_rows, note, write_template
+
+openpyxl = pytest.importorskip("openpyxl")
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "tests" / "data" / "example" / "dataset"
+DEMO = ROOT / "datasets" / "fuzhou-demo"
+LANGS = ("zh", "en")
+
+
+@pytest.fixture(scope="module", params=LANGS)
+def blank(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    lang = str(request.param)
+    path = tmp_path_factory.mktemp("template") / f"template-{lang}.xlsx"
+    write_template(path, lang=lang)
+    return lang, path, openpyxl.load_workbook(path)
+
+
+def _validations(sheet: Any) -> dict[str, Any]:
+    """The data validation of each column letter (they cover whole columns)."""
+    found: dict[str, Any] = {}
+    for dv in sheet.data_validations.dataValidation:
+        for cells in dv.sqref.ranges:
+            letter = cells.coord.split(":")[0].rstrip("0123456789")
+            found[letter] = dv
+    return found
+
+
+def test_sheets_and_headers_are_the_alias_tables_names(blank: Any) -> None:
+    lang, _, book = blank
+    names = [aliases.sheet_name(t.name, lang) for t in TABLES]
+    assert book.sheetnames == [*names, LIST_SHEET[lang]]
+    if lang == "zh":
+        assert names[0] == aliases.SHEETS["communities"][0] == "社区"
+    for table in TABLES:
+        sheet = book[aliases.sheet_name(table.name, lang)]
+        header = [c.value for c in sheet[1]]
+        assert header == [aliases.header_name(c.name, lang) for c in table.columns]
+        if lang == "zh":
+            assert header == [aliases.COLUMNS[c.name][0] for c in table.columns]
+        else:
+            assert header == [c.name for c in table.columns]
+
+
+def test_every_header_has_its_note(blank: Any) -> None:
+    lang, _, book = blank
+    for table in TABLES:
+        sheet = book[aliases.sheet_name(table.name, lang)]
+        for cell, col in zip(sheet[1], table.columns, strict=True):
+            assert cell.comment is not None, (table.name, col.name)
+            text = cell.comment.text
+            assert text == note(table, col, lang)
+            assert aliases.column_note(table.name, col.name, lang) in text
+            required = {"zh": ("必填", "选填"), "en": ("Required", "Optional")}[lang]
+            assert required[1 if col.optional else 0] in text
+
+
+def test_the_note_of_a_coded_column_lists_its_values(blank: Any) -> None:
+    lang, _, book = blank
+    text = book[aliases.sheet_name("units", lang)]["C1"].comment.text  # kind
+    for code in aliases.UNIT_KINDS:
+        assert aliases.value_name("units", "kind", code, lang) in text
+    priority = book[aliases.sheet_name("demands", lang)]["E1"].comment.text
+    assert ("1至5" if lang == "zh" else "from 1 to 5") in priority
+
+
+def test_every_column_has_an_english_and_a_chinese_note() -> None:
+    for table in TABLES:
+        for col in table.columns:
+            en, zh = aliases.NOTES[(table.name, col.name)]
+            assert en.strip() and zh.strip(), (table.name, col.name)
+            assert en.isascii() and not zh.isascii(), (table.name, col.name)
+    spec = {(t.name, c.name) for t in TABLES for c in t.columns}
+    assert set(aliases.NOTES) == spec
+
+
+def test_the_lists_sheet_is_hidden_and_holds_every_name(blank: Any) -> None:
+    lang, _, book = blank
+    lists = book[LIST_SHEET[lang]]
+    assert lists.sheet_state == "hidden"
+    held = {c.value for row in lists.iter_rows(min_row=2) for c in row if c.value}
+    for words in (
+        aliases.CATEGORIES,
+        aliases.UNIT_KINDS,
+        aliases.UNIT_LEVELS,
+        aliases.RESOURCE_KINDS,
+    ):
+        for code, names in words.items():
+            assert (names[0] if lang == "zh" else code) in held
+    assert example_rows(lang)["communities"]["district"] in held
+    assert aliases.sheet_table(LIST_SHEET[lang]) is None  # never read as a table
+
+
+def test_coded_and_district_columns_have_drop_downs_on_the_lists_sheet(blank: Any) -> None:
+    lang, _, book = blank
+    quoted = f"'{LIST_SHEET[lang]}'!"
+    for table in TABLES:
+        sheet = book[aliases.sheet_name(table.name, lang)]
+        found = _validations(sheet)
+        for i, col in enumerate(table.columns):
+            letter = chr(ord("A") + i)
+            coded = aliases.value_words(table.name, col.name) is not None
+            if coded or col.name == "district":
+                dv = found[letter]
+                assert dv.type == "list", (table.name, col.name)
+                assert dv.formula1.startswith(quoted), dv.formula1
+                if col.kind is Kind.ENUM:
+                    assert dv.errorStyle in (None, "stop")
+                else:
+                    assert dv.errorStyle == "warning" or not dv.showErrorMessage
+
+
+def test_number_columns_are_checked_with_the_schemas_ranges(blank: Any) -> None:
+    lang, _, book = blank
+    demands = _validations(book[aliases.sheet_name("demands", lang)])
+    assert demands["D"].type == "whole" and demands["D"].operator == "greaterThanOrEqual"
+    assert demands["E"].type == "whole" and demands["E"].operator in (None, "between")
+    assert (demands["E"].formula1, demands["E"].formula2) == ("1", "5")
+    communities = _validations(book[aliases.sheet_name("communities", lang)])
+    lat, lon = communities["E"], communities["F"]
+    assert lat.type == "decimal" and (float(lat.formula1), float(lat.formula2)) == (-90, 90)
+    assert lon.type == "decimal" and (float(lon.formula1), float(lon.formula2)) == (-180, 180)
+    assert communities["G"].type == "whole"  # households
+
+
+def test_header_row_frozen_and_columns_wide_enough(blank: Any) -> None:
+    lang, _, book = blank
+    for table in TABLES:
+        sheet = book[aliases.sheet_name(table.name, lang)]
+        assert sheet.freeze_panes == "A2"
+        for i, _col in enumerate(table.columns):
+            letter = chr(ord("A") + i)
+            assert sheet.column_dimensions[letter].width >= 8
+
+
+def test_the_example_rows_are_in_the_language_and_validate_and_plan(blank: Any) -> None:
+    lang, path, book = blank
+    demands = book[aliases.sheet_name("demands", lang)]
+    assert demands["C2"].value == ("养老照护" if lang == "zh" else "elderly_care")
+    assert book[aliases.sheet_name("cadres", lang)]["B2"].value == "U001"
+    ds = load_dataset(path)
+    assert all(n == 1 for n in ds.summary().values())
+    assert set(ds.summary()) == {t.name for t in TABLES}
+    assert ds.demands["category"].tolist() == ["elderly_care"]
+    assert ds.cadres["skills"].tolist() == ["elderly_care;legal_aid"]
+    assert ds.units["kind"].tolist() == ["government"]
+    result = plan(ds)
+    assert result.kpis["proven_optimal"]
+    assert result.kpis["hours_covered"] > 0
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("source", [EXAMPLE, DEMO], ids=["example", "fuzhou-demo"])
+def test_a_dataset_round_trips_through_the_template(
+    tmp_path: Path, source: Path, lang: str
+) -> None:
+    path = tmp_path / f"lists-{lang}.xlsx"
+    write_template(path, lang=lang, dataset=source)
+    original = load_dataset(source)
+    again = load_dataset(path)
+    assert again.content_hash == original.content_hash
+    book = openpyxl.load_workbook(path)
+    units = book[aliases.sheet_name("units", lang)]
+    kind = original.units["kind"].iloc[0]
+    assert units["C2"].value == aliases.value_name("units", "kind", kind, lang)
+    if lang == "zh":
+        assert units["C2"].value == aliases.UNIT_KINDS[kind][0]
+    districts = {c.value for c in book[LIST_SHEET[lang]]["E"][1:] if c.value is not None}
+    present = {d for t in ("communities", "units", "alliances") for d in original.table(t).district}
+    assert districts == present
+
+
+def test_the_same_plan_from_the_template(tmp_path: Path) -> None:
+    path = tmp_path / "lists.xlsx"
+    write_template(path, dataset=EXAMPLE)
+    a, b = plan(load_dataset(EXAMPLE)), plan(load_dataset(path))
+    assert a.kpis["objective"] == pytest.approx(b.kpis["objective"])
+    assert a.assignments.equals(b.assignments)
+
+
+def test_bad_language_and_file_name_are_refused(tmp_path: Path) -> None:
+    from matcher.errors import ParameterError
+
+    with pytest.raises(ParameterError):
+        write_template(tmp_path / "t.xlsx", lang="fr")
+    with pytest.raises(ParameterError):
+        write_template(tmp_path / "t.csv")
+
+
+def test_cli_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "blank.xlsx"
+    assert main(["template", str(out)]) == 0
+    assert openpyxl.load_workbook(out).sheetnames[0] == "社区"
+    assert main(["template", str(tmp_path / "en.xlsx"), "--lang", "en"]) == 0
+    assert openpyxl.load_workbook(tmp_path / "en.xlsx").sheetnames[0] == "communities"
+    filled = tmp_path / "filled.xlsx"
+    assert main(["template", str(filled), "--from", str(EXAMPLE)]) == 0
+    assert load_dataset(filled).content_hash == load_dataset(EXAMPLE).content_hash
+    capsys.readouterr()
+    assert main(["template", str(tmp_path / "x.xlsx"), "--from", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "x.xlsx").exists()
+    assert main(["template", str(tmp_path / "x.csv")]) == 2
+    assert ".xlsx" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
