@@ -15,31 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMEDRIVER, CHROMIUM, browser_missing
 
 import matcher
 from matcher.report import build_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "fuzhou-demo"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def _browser_missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (Path(path).is_file() and os.access(path, os.X_OK)):
-            return f"{path} is not installed (apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[dev]')"
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A headless Chromium with a fresh profile, reading the console at every level."""
-    problem = _browser_missing()
+    problem = browser_missing()
     if problem:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(problem)

@@ -330,6 +330,48 @@ class LiveServer:
         return bool(self.process.poll() is None)
 
 
+def spawn_server(environ: dict[str, str], cwd: Path, log: Path) -> tuple[Any, str]:
+    """Start ``matcher serve`` on a free loopback port in its own process group (so that
+    :func:`kill_server` stops its workers too) and wait until ``/health`` answers;
+    returns the process and the base URL."""
+    import socket
+    import subprocess
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    process = subprocess.Popen(
+        [MATCHER_BIN, "serve", "--port", str(port)],
+        cwd=cwd,
+        env=environ,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 9)
+            raise AssertionError("server did not start: " + log.read_text())
+        time.sleep(0.1)
+
+
+def kill_server(process: Any) -> None:
+    """Stop a server of :func:`spawn_server` and its worker processes at once."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, 9)
+    process.wait(timeout=10)
+
+
 @pytest.fixture
 def live_server(
     tmp_path: Path,
@@ -337,20 +379,11 @@ def live_server(
     """``live_server(url=None, **env)``: start ``matcher serve`` on a free loopback port
     with extra environment (``MATCHER_...`` settings); stopped (with its workers) after
     the test. ``url`` defaults to a SQLite file in the test's folder."""
-    import signal
-    import socket
-    import subprocess
-
-    import httpx
-
     started: list[LiveServer] = []
 
     def start(url: str | None = None, **env: str) -> LiveServer:
         url = url or f"sqlite:///{tmp_path / f'live-{len(started)}.db'}"
         keys = make_keys(url)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
         environ = dict(os.environ)
         environ.update(
             DATABASE_URL=url,
@@ -359,29 +392,11 @@ def live_server(
             **env,
         )
         log = tmp_path / f"live-{len(started)}.log"
-        process = subprocess.Popen(
-            [MATCHER_BIN, "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=environ,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        server = LiveServer(process, f"http://127.0.0.1:{port}", url, keys, log)
+        process, base = spawn_server(environ, tmp_path, log)
+        server = LiveServer(process, base, url, keys, log)
         started.append(server)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(server.base + "/health", timeout=1).status_code == 200:
-                    return server
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start: " + log.read_text()
-            time.sleep(0.1)
+        return server
 
     yield start
     for server in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(timeout=10)
+        kill_server(server.process)

@@ -16,10 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from browser import CHROMEDRIVER, CHROMIUM, browser_missing
 from sqlalchemy import create_engine, text
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def _upload(s: Any, data: bytes) -> str:
@@ -362,21 +360,10 @@ def test_docs_pages_have_a_policy_that_lets_them_load(live_server: Any) -> None:
         assert policy["frame-ancestors"] == ["'none'"] and policy["connect-src"] == ["'self'"]
 
 
-def _browser_missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (Path(path).is_file() and os.access(path, os.X_OK)):
-            return f"{path} is not installed (apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[dev]')"
-    return None
-
-
 def test_report_works_in_chromium_under_its_policy(
     report_server: tuple[Any, str], tmp_path: Path
 ) -> None:
-    problem = _browser_missing()
+    problem = browser_missing()
     if problem:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(problem)

@@ -3,10 +3,8 @@ server killed mid-run and restarted."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,17 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import kill_server, spawn_server
 from sqlalchemy import create_engine, text
 
 from api.worker import INTERRUPTED
 
 MATCHER = str(Path(sys.executable).with_name("matcher"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -61,34 +54,15 @@ def start_server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[Callabl
     started: list[Server] = []
 
     def start() -> Server:
-        port = free_port()
         log = tmp_path / f"server-{len(started)}.log"
-        process = subprocess.Popen(
-            [MATCHER, "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=server_env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        server = Server(process, f"http://127.0.0.1:{port}", log)
+        process, base = spawn_server(server_env, tmp_path, log)
+        server = Server(process, base, log)
         started.append(server)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(server.base + "/health", timeout=1).status_code == 200:
-                    return server
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start: " + log.read_text()
-            time.sleep(0.1)
+        return server
 
     yield start
     for server in started:  # always stop what we started: the server and its workers
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(timeout=10)
+        kill_server(server.process)
 
 
 def create_key(env: dict[str, str], role: str, *extra: str) -> str:
