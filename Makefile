@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean
+.PHONY: demo test lint typecheck check clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict api
+
+# Brings every catalogue (matcher/locale/<lang>/LC_MESSAGES/matcher.po) up to date with
+# the texts marked in the code; NEW=fr starts a catalogue for a new language.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location \
+		--project coplanner-matcher -o $(VENV)/matcher.pot .
+	$(if $(NEW),$(BIN)/pybabel init -i $(VENV)/matcher.pot -d matcher/locale -D matcher -l $(NEW))
+	$(BIN)/pybabel update -i $(VENV)/matcher.pot -d matcher/locale -D matcher \
+		--no-fuzzy-matching --ignore-obsolete
 
 check: lint typecheck test
 

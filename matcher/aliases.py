@@ -79,6 +79,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "safety_patrol": ("治安巡逻",),
     "epidemic_prevention": ("疫情防控",),
     "health_services": ("卫生健康",),
+    "translation": ("翻译",),
 }
 
 UNIT_KINDS: dict[str, tuple[str, ...]] = {
@@ -247,6 +248,11 @@ def value_name(table: str, column: str, code: str, lang: str) -> str:
     if lang != "zh" or words is None or not words.get(code):
         return code
     return words[code][0]
+
+
+def category_name(code: str, lang: str) -> str:
+    """A demand category as written in ``lang`` (养老照护 for ``elderly_care`` in zh)."""
+    return value_name("demands", "category", code, lang)
 
 
 def column_note(table: str, column: str, lang: str) -> str:

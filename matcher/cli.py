@@ -23,6 +23,7 @@ from matcher.errors import (
     ParameterError,
     SolverError,
 )
+from matcher.i18n import LANGS, SOURCE_LANG
 from matcher.params import PlanParams
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
@@ -30,6 +31,28 @@ EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
 def _params(args: argparse.Namespace) -> PlanParams:
     return PlanParams.from_strings(args.param or [])
+
+
+LANG_ENV = "MATCHER_LANG"
+"""The environment variable giving the CLI's language when ``--lang`` is not given."""
+
+
+def _add_lang_option(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--lang``: the language of the command's messages and of what it writes."""
+    p.add_argument(
+        "--lang",
+        choices=LANGS,
+        default=default,
+        help=f"language of messages and output (default {default})"
+        if default
+        else f"language of messages and output (default: ${LANG_ENV}, else en)",
+    )
+
+
+def _lang(args: argparse.Namespace) -> str:
+    """The language asked for: ``--lang``, else ``$MATCHER_LANG``, else English."""
+    lang = getattr(args, "lang", None) or os.environ.get(LANG_ENV) or SOURCE_LANG
+    return lang if lang in LANGS else SOURCE_LANG
 
 
 def _add_param_option(p: argparse.ArgumentParser) -> None:
@@ -188,7 +211,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     plan = read_plan(args.plan)
     dataset = plan_dataset(plan, args.dataset)
-    params = ExplainParams(nearest=args.nearest, langs=(args.lang,))
+    params = ExplainParams(nearest=args.nearest, langs=(_lang(args),))
     if args.out:
         result = explain(plan, dataset, ExplainParams(nearest=args.nearest))
         written = result.write(args.out)
@@ -213,9 +236,9 @@ def cmd_template(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".xlsx":
         raise ParameterError("out", str(out), "a file name ending in .xlsx")
     source = getattr(args, "from")
-    write_template(out, lang=args.lang, dataset=source)
+    write_template(out, lang=_lang(args), dataset=source)
     rows = f"the rows of {source}" if source else "one example row per sheet"
-    print(f"Wrote {out} ({args.lang}, {rows})")
+    print(f"Wrote {out} ({_lang(args)}, {rows})")
     return EXIT_OK
 
 
@@ -306,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="a dataset folder (CSV or Parquet tables), or an .xlsx workbook")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("plan", help="make the optimal plan for a dataset")
@@ -323,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", help="a running Ray cluster (default: RAY_ADDRESS)")
     p.add_argument("--jobs", type=int, help="CPUs of a local Ray (default: one per core)")
     _add_param_option(p)
+    _add_lang_option(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("graph", help="summarise the tie graph; export it")
@@ -331,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", type=Path, help="write the graph to FILE.graphml or FILE.json")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
     _add_param_option(p)
+    _add_lang_option(p)
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("generate", help="write a seeded synthetic city dataset")
@@ -338,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="1.0 = the article's Fuzhou")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("report", help="write a plan's self-contained HTML report")
@@ -346,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
     p.add_argument("--compare", help="another plan folder to compare with")
     p.add_argument("--title", help="the report's title")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="write a plan's GeoJSON, CSV and Parquet for dashboards")
@@ -353,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for the exports")
     p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
     p.add_argument("--format", choices=("csv", "parquet", "both"), default="both")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("pairings", help="recommend unit-community pairings (dual registration)")
@@ -375,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="value of a pairing: exact re-solve, proxy estimate, or auto (default)",
     )
+    _add_lang_option(p)
     p.set_defaults(func=cmd_pairings)
 
     p = sub.add_parser("alliances", help="recommend street alliances for unserved demand")
@@ -383,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--radius-km", type=float, default=10.0, help="candidate members within this (10 km)"
     )
     p.add_argument("--max-members", type=int, help="at most this many new members per street")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_alliances)
 
     p = sub.add_parser("explain", help="explain a plan: values, shortfalls, bottlenecks")
@@ -390,16 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
     p.add_argument("--demand", metavar="ID", help="explain one demand")
     p.add_argument("--bottlenecks", action="store_true", help="rank skills by marginal value")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="summary language")
     p.add_argument("--nearest", type=int, default=5, help="suppliers listed per demand (5)")
     p.add_argument("--out", type=Path, help="folder for the explanation's tables")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("template", help="write an Excel workbook to fill in (the lists)")
     p.add_argument("out", type=Path, help="the .xlsx file to write")
-    p.add_argument(
-        "--lang", choices=("zh", "en"), default="zh", help="sheets and headers (default zh)"
-    )
+    _add_lang_option(p, default="zh")
     p.add_argument(
         "--from",
         metavar="DATASET",

@@ -70,6 +70,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
+from matcher.aliases import category_name
 from matcher.dataset import Dataset
 from matcher.eligibility import (
     ALLIANCE,
@@ -91,6 +92,7 @@ from matcher.geo import haversine_km
 from matcher.io import write_frame_csv
 from matcher.params import PlanParams
 from matcher.plan import REASONS, Plan
+from matcher.reasons import reason_text
 from matcher.report import PlanTables, plan_dataset, read_plan
 from matcher.rules import active_rules
 from matcher.solvers.flow import solve_flow, useful_arcs
@@ -145,46 +147,6 @@ NEAREST_COLUMNS = (
     "serves_instead",
 )
 SUMMARY_COLUMNS = ("scope", "id", "name", "lang", "text")
-
-REASON_TEXT = {
-    "en": {
-        "no_eligible_supplier": "no supplier with the skill has a tie to the community",
-        "too_far": "the tied suppliers with hours left are too far to score above zero",
-        "capacity_taken": "the tied suppliers' hours went to demands that score as much or more",
-        "supply_short": "all the tied suppliers' hours came here and still fell short",
-        "below_min_hours": "it could not reach its minimum hours",
-        "not_funded": "its funds were not granted",
-    },
-    "zh": {
-        "no_eligible_supplier": "无有联系的供给方",
-        "too_far": "距离过远",
-        "capacity_taken": "人手被其他需求占用",
-        "supply_short": "供给不足",
-        "below_min_hours": "未达最低时数",
-        "not_funded": "资金未获批",
-    },
-}
-"""Plain-language reasons, per language."""
-
-CATEGORY_ZH = {
-    "elderly_care": "养老照护",
-    "elderly_meals": "老年助餐",
-    "legal_aid": "法律援助",
-    "parking": "停车调解",
-    "property_mediation": "物业纠纷调解",
-    "epidemic_prevention": "疫情防控",
-    "digital_help": "数字助老",
-    "child_care": "儿童托管",
-    "health_services": "健康服务",
-    "environment": "环境整治",
-    "safety_patrol": "安全巡逻",
-    "housing_repair": "房屋维修",
-    "employment": "就业服务",
-    "disability_support": "助残服务",
-    "cultural_activities": "文化活动",
-    "translation": "翻译",
-}
-"""Chinese names of the generator's categories; other categories show as written."""
 
 _NEG = np.int64(-(2**62))  # "cannot reach the sink"
 _UNREACHABLE = -(2**61)
@@ -659,7 +621,7 @@ def _demand_explanation(
     )
     return DemandExplanation(
         demand=demand,
-        reason_text=REASON_TEXT["en"].get(reason, ""),
+        reason_text=reason_text(reason),
         assignments=own,
         nearest=nearest,
         elsewhere=elsewhere,
@@ -1115,7 +1077,7 @@ def display_name(name: str, lang: str) -> str:
 
 
 def _category(cat: str, lang: str) -> str:
-    return CATEGORY_ZH.get(cat, cat) if lang == "zh" else cat
+    return category_name(cat, lang)
 
 
 def _pct(covered: int, demanded: int) -> str:
@@ -1216,7 +1178,7 @@ def _summary_text(
             parts.append(
                 "缺口最大："
                 + "、".join(
-                    f"{_category(c, lang)} {h:,} 小时（{REASON_TEXT['zh'][r]}）"
+                    f"{_category(c, lang)} {h:,} 小时（{reason_text(r, 'zh', short=True)}）"
                     for c, h, r in short
                 )
                 + "。"

@@ -9,6 +9,41 @@ from __future__ import annotations
 
 import numpy as np
 
+from matcher.i18n import N_, translator
+
+REASON_TEXTS: dict[str, tuple[str, str]] = {
+    "no_eligible_supplier": (
+        N_("no supplier with the skill has a tie to the community"),
+        N_("no tied supplier"),
+    ),
+    "too_far": (
+        N_("the tied suppliers with hours left are too far to score above zero"),
+        N_("too far"),
+    ),
+    "capacity_taken": (
+        N_("the tied suppliers' hours went to demands that score as much or more"),
+        N_("hours taken by other demands"),
+    ),
+    "supply_short": (
+        N_("all the tied suppliers' hours came here and still fell short"),
+        N_("supply short"),
+    ),
+    "below_min_hours": (N_("it could not reach its minimum hours"), N_("below minimum hours")),
+    "not_funded": (N_("its funds were not granted"), N_("funds not granted")),
+}
+"""Each reason code of the spec: what it means for people, in a sentence and in a few
+words (translated by the catalogues)."""
+
+
+def reason_text(code: str, lang: str = "en", short: bool = False) -> str:
+    """What reason ``code`` means, in ``lang``; ``""`` for no reason or an unknown code.
+
+    >>> reason_text("too_far", "zh", short=True)
+    '距离过远'
+    """
+    texts = REASON_TEXTS.get(code)
+    return translator(lang)(texts[1 if short else 0]) if texts else ""
+
 
 def decide_reasons(
     short: np.ndarray,

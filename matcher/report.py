@@ -48,19 +48,10 @@ from matcher.plan import (
     LEAD_COLUMNS,
     Plan,
 )
+from matcher.reasons import reason_text
 
 PLAN_FILES = ("assignments.csv", "demand_status.csv", "kpis.json", "run.json")
 """Files of a plan folder the report reads (``funding.csv`` and ``leads.csv`` if there)."""
-
-REASON_TEXT = {
-    "no_eligible_supplier": "no supplier with this skill has any tie to the community",
-    "too_far": "tied suppliers still have hours, but travel makes an hour score nothing",
-    "capacity_taken": "every tied supplier is busy, some on demands that score as much or more",
-    "supply_short": "every tied supplier gave all its hours to this demand",
-    "below_min_hours": "it could not reach its minimum hours",
-    "not_funded": "its funds were not granted",
-}
-"""What each reason code means, for people."""
 
 TOP_UNMET = 25
 """Rows in the table of the largest unmet demands."""
@@ -1077,14 +1068,14 @@ def _unmet_section(dataset: Dataset, plan: PlanTables) -> str:
             text=fmt_int(n),
             fill=_REASON_BAR,
             data={"reason": code, "demands": n},
-            title=f"{code}: {REASON_TEXT.get(str(code), '')}",
+            title=f"{code}: {reason_text(str(code))}",
         )
         for code, n in reasons.items()
     ]
     chart = _hbar_chart("chart-reasons", rows, axis="demands not fully met", width=1000)
     explain = "".join(
         f"<li><b>{_e(code)}</b> ({_kpi(k, ['reasons', code], 'int')}): "
-        f"{_e(REASON_TEXT.get(code, ''))}</li>"
+        f"{_e(reason_text(code))}</li>"
         for code in reasons
     )
     status = plan.demand_status.copy()
@@ -1113,7 +1104,7 @@ def _unmet_section(dataset: Dataset, plan: PlanTables) -> str:
             f'<td class="num">{fmt_int(r.hours)}</td>'
             f'<td class="num">{fmt_int(r.covered_hours)}</td>'
             f'<td class="num"><b>{fmt_int(r.short)}</b></td><td>{_e(r.status)}</td>'
-            f'<td><span class="reason" title="{_e(REASON_TEXT.get(str(r.reason), ""))}">'
+            f'<td><span class="reason" title="{_e(reason_text(str(r.reason)))}">'
             f"{_e(r.reason)}</span></td></tr>"
         )
     table = (

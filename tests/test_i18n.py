@@ -1,0 +1,139 @@
+"""The translation mechanism (matcher.i18n) and the completeness of every catalogue."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from matcher import i18n
+from matcher.errors import ParameterError
+from matcher.i18n import LANGS, N_, Text, negotiate, translator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _extracted() -> dict[tuple[str | None, str], tuple[str, ...]]:
+    """Every marked text of the library and the service, as pybabel extract finds it
+    (the mapping of babel.cfg): (context, msgid) -> msgid and plural."""
+    found: dict[tuple[str | None, str], tuple[str, ...]] = {}
+    for package in ("matcher", "api"):
+        for _file, _line, message, _comments, context in extract_from_dir(
+            ROOT / package, method_map=[("**.py", "python")], keywords=DEFAULT_KEYWORDS
+        ):
+            ids = (message,) if isinstance(message, str) else tuple(message)
+            found[(context, ids[0])] = ids
+    return found
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+CATALOGUE_LANGS = [x for x in LANGS if x != i18n.SOURCE_LANG]
+
+
+def test_there_is_a_chinese_catalogue() -> None:
+    assert "zh" in LANGS
+
+
+@pytest.mark.parametrize("lang", CATALOGUE_LANGS)
+def test_every_marked_text_has_a_translation(lang: str) -> None:
+    """Fails when a text is marked in the code but its catalogue lacks it, leaves it
+    empty or fuzzy, or drops or renames a {placeholder}: run `make messages` and
+    translate what it adds."""
+    with i18n._catalogue_path(lang).open("rb") as f:
+        catalog = read_po(f, locale=lang, abort_invalid=True)
+    missing, bad = [], []
+    for (context, msgid), ids in _extracted().items():
+        entry = catalog.get(msgid, context=context)
+        strings = (
+            []
+            if entry is None
+            else (list(entry.string) if isinstance(entry.string, tuple) else [entry.string])
+        )
+        if entry is None or entry.fuzzy or not all(strings):
+            missing.append(msgid)
+            continue
+        wanted = set().union(*(_fields(x) for x in ids))
+        if any(_fields(x) != wanted and _fields(x) - wanted for x in strings):
+            bad.append(msgid)
+    assert not missing, f"{lang}: {len(missing)} texts without a translation: {missing[:20]}"
+    assert not bad, f"{lang}: placeholders differ from the English: {bad[:20]}"
+
+
+@pytest.mark.parametrize("lang", CATALOGUE_LANGS)
+def test_no_catalogue_keeps_texts_the_code_no_longer_has(lang: str) -> None:
+    with i18n._catalogue_path(lang).open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    found = _extracted()
+    stale = [
+        m.id
+        for m in catalog
+        if m.id and (m.context, m.id if isinstance(m.id, str) else m.id[0]) not in found
+    ]
+    assert not stale, f"{lang}: texts no code marks (run `make messages`): {stale[:20]}"
+
+
+def test_english_is_the_code_itself() -> None:
+    assert translator("en")("Project list") == "Project list"
+    assert translator("en").ngettext("{n} error", "{n} errors", 2) == "{n} errors"
+
+
+def test_a_text_renders_in_each_language_with_nested_texts() -> None:
+    inner = Text(N_("row {row}"), row=7)
+    assert inner.render("en") == "row 7"
+    assert inner.render("zh") == "第 7 行"
+    assert str(inner) == "row 7"
+
+
+def test_an_unknown_language_is_a_parameter_error() -> None:
+    with pytest.raises(ParameterError, match="lang"):
+        translator("xx")
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [
+        (None, "en"),
+        ("", "en"),
+        ("zh-CN", "zh"),
+        ("zh-Hans-CN;q=0.8, en;q=0.5", "zh"),
+        ("en-US,en;q=0.9,zh-CN;q=0.8", "en"),
+        ("fr-FR, zh;q=0.3", "zh"),
+        ("zh;q=0, en", "en"),
+        ("*", "en"),
+        ("zh;q=abc, en", "en"),
+        ("garbage;;;,", "en"),
+    ],
+)
+def test_accept_language_is_negotiated(header: str | None, lang: str) -> None:
+    assert negotiate(header) == lang
+
+
+def test_a_new_language_is_a_new_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding matcher/locale/<lang>/LC_MESSAGES/matcher.po is all a language needs."""
+    for lang in ("zh", "fr"):
+        folder = tmp_path / lang / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+    (tmp_path / "zh" / "LC_MESSAGES" / "matcher.po").write_bytes(
+        i18n._catalogue_path("zh").read_bytes()
+    )
+    (tmp_path / "fr" / "LC_MESSAGES" / "matcher.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "row {row}"\nmsgstr "ligne {row}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    langs = i18n._languages()
+    assert langs == ("en", "fr", "zh")
+    monkeypatch.setattr(i18n, "LANGS", langs)
+    i18n.translator.cache_clear()
+    try:
+        assert Text(N_("row {row}"), row=3).render("fr") == "ligne 3"
+        assert negotiate("fr-CA") == "fr"
+    finally:
+        i18n.translator.cache_clear()
