@@ -11,7 +11,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from matcher.i18n import LANGS, negotiate, render
+
 log = logging.getLogger("matcher.api")
+
+
+def request_lang(request: Request) -> str:
+    """The language to answer ``request`` in: its ``?lang=`` if a catalogue speaks it,
+    else its ``Accept-Language`` header, else English."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    return negotiate(request.headers.get("accept-language"))
 
 
 class ApiError(Exception):
@@ -105,9 +116,10 @@ def install_handlers(app: FastAPI) -> None:
     """Make every error a JSON body ``{"detail", "code", ...}``; never a bare 500 page."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        body = render(_body(exc.code, exc.detail, exc.errors, exc.truncated), request_lang(request))
         return JSONResponse(
-            _body(exc.code, exc.detail, exc.errors, exc.truncated),
+            body,
             status_code=exc.status,
             headers=exc.headers,
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+from matcher.i18n import SOURCE_LANG, Text, translator
+
 
 @dataclass(frozen=True, slots=True)
 class ValidationIssue:
@@ -44,28 +46,47 @@ class ValidationIssue:
     letter: str | None = None
     header: str | None = None
 
-    def where(self) -> str:
+    def where(self, lang: str = SOURCE_LANG) -> str:
         """Where the issue is, as the user sees the file: ``demands.csv, row 4, column
-        'priority'``, or for a workbook ``需求 sheet, row 7, column E 优先级``."""
-        where = self.file if self.sheet is None else f"{self.sheet} sheet"
+        'priority'``, or for a workbook ``需求 sheet, row 7, column E 优先级``; in ``lang``."""
+        _ = translator(lang)
+        where = self.file if self.sheet is None else _("{sheet} sheet").format(sheet=self.sheet)
         if self.row is not None:
-            where += f", row {self.row}"
+            where += _(", row {row}").format(row=self.row)
         if self.letter is not None:
-            where += f", column {self.letter} {self.header or self.column}"
+            where += _(", column {letter} {header}").format(
+                letter=self.letter, header=self.header or self.column
+            )
         elif self.column is not None:
-            where += f", column '{self.header or self.column}'"
+            where += _(", column '{column}'").format(column=self.header or self.column)
         return where
 
-    def __str__(self) -> str:
-        where = self.where()
+    def text(self, lang: str = SOURCE_LANG) -> str:
+        """The whole message in ``lang``: where, the value found and what was expected."""
+        _ = translator(lang)
+        where = self.where(lang)
+        expected = self.expected_text(lang)
         if self.value is None:
-            return f"{where}: {self.expected}"
-        got = "an empty cell" if self.value == "" else repr(self.value)
-        return f"{where}: got {got}, expected {self.expected}"
+            return _("{where}: {expected}").format(where=where, expected=expected)
+        got = _("an empty cell") if self.value == "" else repr(self.value)
+        return _("{where}: got {got}, expected {expected}").format(
+            where=where, got=got, expected=expected
+        )
 
-    def to_dict(self) -> dict[str, object]:
-        """The issue as a JSON-ready dictionary (for the API and ``--json`` output)."""
-        return asdict(self)
+    def expected_text(self, lang: str = SOURCE_LANG) -> str:
+        """What was expected, in ``lang``."""
+        return self.expected.render(lang) if isinstance(self.expected, Text) else self.expected
+
+    def __str__(self) -> str:
+        return self.text(SOURCE_LANG)
+
+    def to_dict(self, lang: str = SOURCE_LANG) -> dict[str, object]:
+        """The issue as a JSON-ready dictionary (for the API and ``--json`` output), its
+        texts in ``lang``; ``message`` is the whole sentence."""
+        out = asdict(self)
+        out["expected"] = self.expected_text(lang)
+        out["message"] = self.text(lang)
+        return out
 
 
 class MatcherError(Exception):
@@ -93,13 +114,17 @@ class DatasetError(MatcherError):
         self.truncated = truncated
         super().__init__(self.report())
 
-    def report(self) -> str:
-        """A multi-line message listing every issue."""
+    def report(self, lang: str = SOURCE_LANG) -> str:
+        """A multi-line message listing every issue, in ``lang``."""
+        _ = translator(lang)
         n = len(self.issues) + self.truncated
-        head = f"dataset {self.source} has {n} error{'s' if n != 1 else ''}:"
-        lines = [head, *(f"  - {issue}" for issue in self.issues)]
+        head = _.ngettext(
+            "dataset {source} has {n} error:", "dataset {source} has {n} errors:", n
+        ).format(source=self.source, n=n)
+        lines = [head, *(f"  - {issue.text(lang)}" for issue in self.issues)]
         if self.truncated:
-            lines.append(f"  ... and {self.truncated} more (raise max_errors to list them)")
+            more = _("... and {n} more (raise max_errors to list them)")
+            lines.append("  " + more.format(n=self.truncated))
         return "\n".join(lines)
 
 
@@ -110,7 +135,14 @@ class ParameterError(MatcherError, ValueError):
         self.name = name
         self.value = value
         self.expected = expected
-        super().__init__(f"parameter {name}={value!r}: expected {expected}")
+        super().__init__(self.render(SOURCE_LANG))
+
+    def render(self, lang: str) -> str:
+        """The message in ``lang``; ``expected`` may be a :class:`~matcher.i18n.Text`."""
+        expected = self.expected.render(lang) if isinstance(self.expected, Text) else self.expected
+        return translator(lang)("parameter {name}={value}: expected {expected}").format(
+            name=self.name, value=repr(self.value), expected=expected
+        )
 
 
 class SolverError(MatcherError):

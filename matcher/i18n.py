@@ -19,8 +19,8 @@ messages: :mod:`matcher.aliases` holds them, for reading and for writing.
 >>> _ = translator("zh")
 >>> _("Project list")
 '项目清单'
->>> Text(N_("{n} demands"), n=3).render("en")
-'3 demands'
+>>> Text(N_("row {row}"), row=7).render("zh")
+'第 7 行'
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -122,31 +121,58 @@ def translator(lang: str) -> Translator:
     return _Translator(lang, _gettext.GNUTranslations(buf))
 
 
-@dataclass(frozen=True)
-class Text:
-    """A message kept for later, with the values of its ``{placeholders}``: rendered in
-    whichever language the reader asks for.
+class Text(str):
+    """A message that renders in whichever language the reader asks for.
+
+    It *is* its English text (a ``str``), so code and tests that print, compare or
+    serialise it see English; :meth:`render` gives another language. The values of the
+    ``{placeholders}`` are kept; a value that is itself a :class:`Text` is rendered in
+    the same language.
 
     >>> t = Text(N_("row {row}"), row=7)
-    >>> t.render("en"), t.render("zh")
+    >>> t, t.render("zh")
     ('row 7', '第 7 行')
     """
 
     message: str
-    args: Mapping[str, object] = field(default_factory=dict)
+    args: dict[str, object]
 
-    def __init__(self, message: str, /, **args: object) -> None:
-        object.__setattr__(self, "message", message)
-        object.__setattr__(self, "args", args)
+    def __new__(cls, message: str, /, **args: object) -> Text:
+        self = super().__new__(cls, message.format(**args))
+        self.message = message
+        self.args = args
+        return self
 
     def render(self, lang: str = SOURCE_LANG) -> str:
-        """The message in ``lang``, its values filled in (a value that is itself a
-        :class:`Text` is rendered in ``lang`` too)."""
+        """The message in ``lang``, its values filled in."""
+        if lang == SOURCE_LANG:
+            return str.__str__(self)
         values = {k: v.render(lang) if isinstance(v, Text) else v for k, v in self.args.items()}
         return translator(lang)(self.message).format(**values)
 
-    def __str__(self) -> str:
-        return self.render(SOURCE_LANG)
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled by message and values (validation runs in child processes).
+        return (_text, (self.message, self.args))
+
+
+def _text(message: str, args: dict[str, object]) -> Text:
+    return Text(message, **args)
+
+
+def render(value: object, lang: str) -> object:
+    """``value`` with every :class:`Text` in it rendered in ``lang``: through dicts,
+    lists and tuples (a JSON body, a table row).
+
+    >>> render({"detail": Text(N_("row {row}"), row=2), "n": [1]}, "zh")
+    {'detail': '第 2 行', 'n': [1]}
+    """
+    if isinstance(value, Text):
+        return value.render(lang)
+    if isinstance(value, dict):
+        return {k: render(v, lang) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(render(v, lang) for v in value)
+    return value
 
 
 _RANGE = re.compile(

@@ -107,6 +107,8 @@ def test_issues_carry_the_sheet_letter_and_header() -> None:
         "sheet": "需求",
         "letter": "E",
         "header": "优先级",
+        "message": "需求 sheet, row 7, column E 优先级: got '七', "
+        "expected a whole number from 1 to 5",
     }
 
 
