@@ -8,19 +8,24 @@ run in progress). So the read routes only read what this module keeps in
 the computing happens in other processes:
 
 * **In the run's worker, once the plan is stored** (:func:`build_run_artifacts`): the
-  report (``report.en.html``), the bottlenecks (``bottlenecks``) and the summaries
-  (``summaries.en``, ``summaries.zh``), from the stored plan exactly as the routes read
-  it. The run is ``succeeded`` from the moment its plan is stored, whatever happens
-  next; the dispatcher lets the worker finish these (in its slot) for at most
-  ``read_time_limit_s``, and the seconds go into the run's ``timings`` (``artifacts``). A
-  read that comes meanwhile waits for them rather than computing them twice (for at
+  report in each language (``report.en.html``, ``report.zh.html``), the bottlenecks
+  (``bottlenecks``) and the summaries (``summaries.en``, ``summaries.zh``), from the
+  stored plan exactly as the routes read it. The languages of a report are made
+  together (``matcher.report.build_reports``): what they share, supply within reach
+  above all, is computed once, so the second language costs only its HTML (at generator
+  scale 1, under a second against about eight for the shared part). The run is
+  ``succeeded`` from the moment its plan is stored, whatever happens next; the
+  dispatcher lets the worker finish these (in its slot) for at most
+  ``read_time_limit_s``, and the seconds go into the run's ``timings`` (``artifacts``).
+  A read that comes meanwhile waits for them rather than computing them twice (for at
   most :data:`WAIT_S`, then 503 with Retry-After; at most :data:`MAX_WAITERS` wait).
 * **In a read worker, on first read** (:class:`ReadPool`): a demand's explanation (per
-  demand and ``nearest``), a report against another run, and anything a run lacks (runs
-  stored before revision 0005, a worker stopped before it was done). Each is one
-  process (the dispatcher's ``forkserver``), at most ``max_concurrent_reads`` at once: a
-  read that would need one more gets 503 with ``Retry-After``. Reads of the same missing
-  artifact share one computation. The answer is kept, so the next read is a lookup.
+  demand and ``nearest``), a report against another run (in the language asked for),
+  and anything a run lacks (runs stored before revision 0005 or before the reports had
+  a Chinese page, a worker stopped before it was done). Each is one process (the
+  dispatcher's ``forkserver``), at most ``max_concurrent_reads`` at once: a read that
+  would need one more gets 503 with ``Retry-After``. Reads of the same missing artifact
+  share one computation. The answer is kept, so the next read is a lookup.
 
 What is kept is what the routes answered before, unscoped: a district-scoped key's view
 is cut from it at read time (``api/routes/explain.py`` says how). A refusal of the
@@ -38,6 +43,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import traceback
@@ -66,18 +72,39 @@ from matcher.explain import (
     plain_summaries,
     stored_reads,
 )
-from matcher.report import PlanTables, build_report
+from matcher.i18n import LANGS, N_, SOURCE_LANG, Text
+from matcher.report import PlanTables, build_reports
 
 log = logging.getLogger("matcher.api.artifacts")
 
-REPORT = "report.en.html"
 BOTTLENECKS = "bottlenecks"
-LANGS = ("en", "zh")
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 FAILED = "artifact_failed"
 """``error_code`` of an artifact whose computation failed unexpectedly (not kept as an
 answer: the next read computes it again)."""
+
+
+def report_name(lang: str) -> str:
+    """The artifact of a run's report in ``lang``."""
+    return f"report.{lang}.html"
+
+
+REPORT = report_name("en")
+REPORTS = tuple(report_name(lang) for lang in LANGS)
+"""A run's report in each language (the English one first)."""
+_REPORT_NAME = re.compile(r"^report\.([a-z]{2,8})\.html(?::against:(.+))?$", re.S)
+
+
+def report_of(name: str) -> tuple[str, str | None] | None:
+    """The language and the other run (``None`` but for a comparison) of a report
+    artifact's name; ``None`` for an artifact that is not a report.
+
+    >>> report_of("report.zh.html:against:abc"), report_of("bottlenecks")
+    (('zh', 'abc'), None)
+    """
+    m = _REPORT_NAME.match(name)
+    return (m.group(1), m.group(2)) if m else None
 
 
 def summaries_name(lang: str) -> str:
@@ -91,12 +118,12 @@ def explanation_name(demand_id: str, nearest: int) -> str:
     return f"explanation:{nearest}:{demand_id}"
 
 
-def against_name(other_run_id: str) -> str:
-    """The artifact of a run's report compared with another run."""
-    return f"{REPORT}:against:{other_run_id}"
+def against_name(other_run_id: str, lang: str = "en") -> str:
+    """The artifact of a run's report in ``lang`` compared with another run."""
+    return f"{report_name(lang)}:against:{other_run_id}"
 
 
-RUN_ARTIFACTS = (REPORT, BOTTLENECKS, *(summaries_name(lang) for lang in LANGS))
+RUN_ARTIFACTS = (*REPORTS, BOTTLENECKS, *(summaries_name(lang) for lang in LANGS))
 """What a run's worker computes once its plan is stored."""
 _EXPLAINED = (BOTTLENECKS, *(summaries_name(lang) for lang in LANGS))
 
@@ -138,7 +165,7 @@ def run_tables(session: Session, run: Run, districts: list[str] | None = None) -
     status["funds"] = status["funds"].astype("float64")
     dataset = session.get(DatasetRow, run.dataset_id)
     return PlanTables(
-        label=run.label or f"run {run.id[:8]}",
+        label=run.label or Text(N_("run {id}"), id=run.id[:8]),
         assignments=assignments,
         demand_status=status,
         kpis=dict(run.kpis or {}),
@@ -238,13 +265,27 @@ def _too_large(media_type: str, name: str, run_id: str, mb: int | None) -> Outco
     return Outcome(media_type, error_code="too_large", error=message)
 
 
-def _report(inputs: Inputs) -> Outcome:
+def _reports(inputs: Inputs, names: Iterable[str]) -> dict[str, Outcome]:
+    """Reports of one run (all plain, or all against the same run) in their languages,
+    made together: what the languages share is computed once (``build_reports``). A
+    refusal of the library is kept in each report's own language."""
+    langs = {name: (report_of(name) or (SOURCE_LANG, None))[0] for name in names}
     try:
-        page = build_report(inputs.tables, inputs.dataset, other=inputs.other)
+        pages = build_reports(
+            inputs.tables, inputs.dataset, other=inputs.other, langs=list(langs.values())
+        )
     except MatcherError as exc:
-        message = f"the report of run {inputs.run_id} failed: {exc}"
-        return Outcome(HTML, error_code="report_failed", error=message)
-    return Outcome(HTML, content=page.encode("utf-8"))
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], Text) else str(exc)
+        failed = Text(
+            N_("the report of run {run_id} failed: {reason}"), run_id=inputs.run_id, reason=reason
+        )
+        return {
+            name: Outcome(HTML, error_code="report_failed", error=failed.render(lang))
+            for name, lang in langs.items()
+        }
+    return {
+        name: Outcome(HTML, content=pages[lang].encode("utf-8")) for name, lang in langs.items()
+    }
 
 
 def _demand_districts(dataset: Dataset) -> dict[str, str]:
@@ -331,21 +372,32 @@ def _explanation(inputs: Inputs, name: str) -> Outcome:
     return Outcome(JSON, content=_json(ex.to_dict()))
 
 
+def _same_report(a: str, b: str) -> bool:
+    """Whether two artifacts are the same report (plain, or against the same run), in
+    whichever languages."""
+    ra, rb = report_of(a), report_of(b)
+    return ra is not None and rb is not None and ra[1] == rb[1]
+
+
 def compute(inputs: Inputs, names: Iterable[str], mb: int | None = None) -> dict[str, Outcome]:
     """Compute the named artifacts of a run (bottlenecks and summaries come together:
     asking for one gives all three), each within ``mb`` MiB (:func:`memory_budget`;
     ``None``: no limit). One that needs more is refused (``too_large``); any other
     failure than the library's refusal is logged and returned as :data:`FAILED`."""
     out: dict[str, Outcome] = {}
-    for name in dict.fromkeys(names):
+    wanted = list(dict.fromkeys(names))
+    for name in wanted:
         if name in out:
             continue
         t0 = time.perf_counter()
-        media = HTML if name.startswith(REPORT) else JSON
+        report = report_of(name)
+        media = HTML if report is not None else JSON
+        # The languages of one report asked for together are made together.
+        together = [n for n in wanted if _same_report(name, n)] if report else [name]
         try:
             with memory_budget(mb):
-                if name == REPORT or name.startswith(f"{REPORT}:against:"):
-                    got = {name: _report(inputs)}
+                if report is not None:
+                    got = _reports(inputs, together)
                 elif name in _EXPLAINED:
                     got = _explained(inputs, mb)
                 elif name.startswith("explanation:"):
@@ -353,10 +405,10 @@ def compute(inputs: Inputs, names: Iterable[str], mb: int | None = None) -> dict
                 else:
                     raise ValueError(f"no artifact named {name!r}")
         except MemoryError:
-            group = _EXPLAINED if name in _EXPLAINED else (name,)
+            group = _EXPLAINED if name in _EXPLAINED else together
             got = {n: _too_large(media, n, inputs.run_id, mb) for n in group}
         except Exception as exc:  # kept as a failure; the server never sees the exception
-            got = {name: _failed(media, name, inputs.run_id, exc)}
+            got = {n: _failed(media, n, inputs.run_id, exc) for n in together}
         seconds = time.perf_counter() - t0
         for key, outcome in got.items():
             out[key] = Outcome(
@@ -384,7 +436,7 @@ def save(
             RunArtifact(
                 run_id=run_id,
                 name=name,
-                other_run_id=other_run_id if name.startswith(f"{REPORT}:against:") else None,
+                other_run_id=other_run_id if (report_of(name) or ("", None))[1] else None,
                 media_type=o.media_type,
                 content=o.content,
                 error_code=o.error_code,
@@ -543,8 +595,13 @@ class ReadPool:
             if waiting is None:
                 if not self._slots.acquire(blocking=False):
                     raise busy(
-                        f"{self.max_concurrent} expensive read(s) are being computed, as many "
-                        "as this server computes at once; retry shortly",
+                        Text(
+                            N_(
+                                "{n} expensive read(s) are being computed, as many as this "
+                                "server computes at once; retry shortly"
+                            ),
+                            n=self.max_concurrent,
+                        ),
                         code="too_many_reads",
                     )
                 mine = threading.Event()
@@ -578,14 +635,23 @@ class ReadPool:
                 process.kill()
                 process.join(5)
             raise busy(
-                f"computing {name} of run {run_id} took more than {self.time_limit:g} s and "
-                "was stopped",
+                Text(
+                    N_("computing {name} of run {run} took more than {limit} s and was stopped"),
+                    name=name,
+                    run=run_id,
+                    limit=f"{self.time_limit:g}",
+                ),
                 wait=60,
                 code="read_time_limit",
             )
         if process.exitcode != 0:
             raise busy(
-                f"computing {name} of run {run_id} failed (exit code {process.exitcode})",
+                Text(
+                    N_("computing {name} of run {run} failed (exit code {code})"),
+                    name=name,
+                    run=run_id,
+                    code=process.exitcode,
+                ),
                 wait=30,
                 code="read_failed",
             )
@@ -643,7 +709,7 @@ _WAITERS = threading.BoundedSemaphore(MAX_WAITERS)
 @contextmanager
 def _waiter() -> Iterator[None]:
     if not _WAITERS.acquire(blocking=False):
-        raise busy("too many reads are waiting for reads being computed; retry shortly")
+        raise busy(Text(N_("too many reads are waiting for reads being computed; retry shortly")))
     try:
         yield
     finally:
@@ -651,7 +717,11 @@ def _waiter() -> Iterator[None]:
 
 
 def _computing(name: str, run_id: str) -> ApiError:
-    return busy(f"{name} of run {run_id} is being computed; retry shortly", 5, "computing")
+    return busy(
+        Text(N_("{name} of run {run} is being computed; retry shortly"), name=name, run=run_id),
+        5,
+        "computing",
+    )
 
 
 def _waited(request: Request, run_id: str, name: str) -> RunArtifact | None:
@@ -685,7 +755,13 @@ def read(request: Request, run_id: str, name: str, other_run_id: str | None = No
         read_pool(request).compute(run_id, name, other_run_id)
         row = _stored(factory, run_id, name)
     if row is None:
-        raise busy(f"{name} of run {run_id} could not be computed; retry later", 30, "read_failed")
+        raise busy(
+            Text(
+                N_("{name} of run {run} could not be computed; retry later"), name=name, run=run_id
+            ),
+            30,
+            "read_failed",
+        )
     if row.error_code is not None:
         raise ApiError(409, row.error_code, row.error or "")
     return Artifact(row.media_type, row.content or b"")

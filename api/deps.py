@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.middleware import RateLimits, client_address, rate_text
 from api.security import ROLE_RANK, allows, find_key
 from api.settings import Settings
+from matcher.i18n import LANGS, N_, Text
 
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key (matcher create-key)."
@@ -42,11 +43,28 @@ def single_query_values(request: Request) -> None:
             raise ApiError(
                 422,
                 "invalid_request",
-                f"query parameter {name!r} is given more than once; give it once",
-                [{"field": name, "message": "repeated"}],
+                Text(
+                    N_("query parameter {name} is given more than once; give it once"),
+                    name=repr(name),
+                ),
+                [{"field": name, "message": Text(N_("repeated"))}],
             )
         seen.add(name)
 
+
+LANG_PATTERN = "^(" + "|".join(LANGS) + ")$"
+"""The ``?lang=`` values the service speaks: English and every catalogue."""
+
+LangQuery = Annotated[
+    str | None,
+    Query(
+        pattern=LANG_PATTERN,
+        description="The language of the texts: " + ", ".join(LANGS) + "; default the "
+        "request's Accept-Language, else en.",
+    ),
+]
+"""An optional ``?lang=`` (a route reads the language with ``api.errors.request_lang``,
+which prefers it to Accept-Language)."""
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -68,7 +86,7 @@ class Principal:
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
 
 
-def too_many(detail: str, wait: int, code: str = "rate_limited") -> ApiError:
+def too_many(detail: str | Text, wait: int, code: str = "rate_limited") -> ApiError:
     """A 429 asking to retry in ``wait`` seconds."""
     return ApiError(429, code, detail, headers={"Retry-After": str(wait)})
 
@@ -97,9 +115,15 @@ def current_principal(
         if blocked is not None:
             item, wait = blocked
             raise too_many(
-                f"too many invalid API keys from this address (the limit is "
-                f"{rate_text(item)}, MATCHER_RATE_LIMIT_FAILED_AUTH); every keyed request "
-                f"from it is refused for {wait} s",
+                Text(
+                    N_(
+                        "too many invalid API keys from this address (the limit is {limit}, "
+                        "MATCHER_RATE_LIMIT_FAILED_AUTH); every keyed request from it is "
+                        "refused for {wait} s"
+                    ),
+                    limit=rate_text(item),
+                    wait=wait,
+                ),
                 wait,
                 "too_many_failed_auths",
             )
@@ -114,8 +138,14 @@ def current_principal(
         if refused is not None:
             item, wait = refused
             raise too_many(
-                f"too many requests with this API key (the limit is {rate_text(item)}, "
-                f"MATCHER_RATE_LIMIT_PER_KEY); retry in {wait} s",
+                Text(
+                    N_(
+                        "too many requests with this API key (the limit is {limit}, "
+                        "MATCHER_RATE_LIMIT_PER_KEY); retry in {wait} s"
+                    ),
+                    limit=rate_text(item),
+                    wait=wait,
+                ),
                 wait,
             )
     return principal
@@ -132,7 +162,7 @@ def _principal(
         raise ApiError(
             401,
             "unauthorized",
-            "the Authorization header must be 'Bearer <key>'",
+            Text(N_("the Authorization header must be 'Bearer <key>'")),
             headers=_UNAUTHORIZED,
         )
     token = x_api_key or (credentials.credentials if credentials else None)
@@ -140,8 +170,12 @@ def _principal(
         raise ApiError(
             401,
             "unauthorized",
-            "an API key is required: send it as the X-API-Key header or as "
-            "'Authorization: Bearer <key>'",
+            Text(
+                N_(
+                    "an API key is required: send it as the X-API-Key header or as "
+                    "'Authorization: Bearer <key>'"
+                )
+            ),
             headers=_UNAUTHORIZED,
         )
     row = find_key(session, token.strip())
@@ -149,7 +183,7 @@ def _principal(
         raise ApiError(
             401,
             "unauthorized",
-            "the API key is not valid (unknown or revoked)",
+            Text(N_("the API key is not valid (unknown or revoked)")),
             headers=_UNAUTHORIZED,
         )
     return Principal(row.id, row.role, list(row.districts) if row.districts else None)
@@ -165,7 +199,11 @@ def require(role: str) -> Callable[..., Principal]:
             raise ApiError(
                 403,
                 "forbidden",
-                f"this needs the {role} role (or higher); the key has the {principal.role} role",
+                Text(
+                    N_("this needs the {role} role (or higher); the key has the {has} role"),
+                    role=role,
+                    has=principal.role,
+                ),
             )
         return principal
 

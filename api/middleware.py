@@ -18,18 +18,28 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import request_lang
+from matcher.i18n import N_, Text
+
+
+def _too_large_text(max_bytes: int) -> Text:
+    return Text(
+        N_(
+            "the request body is larger than the limit of {max_bytes} bytes "
+            "(MATCHER_MAX_BODY_BYTES)"
+        ),
+        max_bytes=max_bytes,
+    )
 
 
 class BodyTooLarge(HTTPException):
     """Raised inside the app when a streamed body passes the limit (rendered as 413)."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(
-            413,
-            f"the request body is larger than the limit of {max_bytes} bytes "
-            "(MATCHER_MAX_BODY_BYTES)",
-        )
+        super().__init__(413, _too_large_text(max_bytes))
 
 
 class BodySizeLimit:
@@ -49,10 +59,12 @@ class BodySizeLimit:
                 try:
                     length = int(value)
                 except ValueError:
-                    await self._reply(send, 400, "bad_request", "Content-Length is not a number")
+                    await self._reply(
+                        scope, send, 400, "bad_request", Text(N_("Content-Length is not a number"))
+                    )
                     return
                 if length > self.max_bytes:
-                    await self._too_large(send)
+                    await self._too_large(scope, send)
                     return
         seen = 0
         started = False
@@ -76,31 +88,30 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._too_large(send)
+                await self._too_large(scope, send)
 
-    async def _too_large(self, send: Send) -> None:
-        await self._reply(
-            send,
-            413,
-            "payload_too_large",
-            f"the request body is larger than the limit of {self.max_bytes} bytes "
-            "(MATCHER_MAX_BODY_BYTES)",
-        )
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        await self._reply(scope, send, 413, "payload_too_large", _too_large_text(self.max_bytes))
 
     @staticmethod
-    async def _reply(send: Send, status: int, code: str, detail: str) -> None:
+    async def _reply(scope: Scope, send: Send, status: int, code: str, detail: str) -> None:
         # the body was not read: close the connection rather than read it to reuse it
-        await reply(send, status, code, detail, [(b"connection", b"close")])
+        await reply(scope, send, status, code, detail, [(b"connection", b"close")])
 
 
 async def reply(
+    scope: Scope,
     send: Send,
     status: int,
     code: str,
     detail: str,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    """Send a JSON error ``{"detail", "code"}`` as the whole response."""
+    """Send a JSON error ``{"detail", "code"}`` as the whole response; a
+    :class:`~matcher.i18n.Text` detail in the request's language (``?lang=``,
+    ``Accept-Language``), as the app's own errors."""
+    if isinstance(detail, Text):
+        detail = detail.render(request_lang(Request(scope)))
     body = json.dumps({"detail": detail, "code": code}).encode()
     await send(
         {
@@ -198,11 +209,18 @@ class AddressRateLimit:
             if refused is not None:
                 item, wait = refused
                 await reply(
+                    scope,
                     send,
                     429,
                     "rate_limited",
-                    f"too many requests from this address (the limit is {rate_text(item)}, "
-                    f"MATCHER_RATE_LIMIT_PER_ADDRESS); retry in {wait} s",
+                    Text(
+                        N_(
+                            "too many requests from this address (the limit is {limit}, "
+                            "MATCHER_RATE_LIMIT_PER_ADDRESS); retry in {wait} s"
+                        ),
+                        limit=rate_text(item),
+                        wait=wait,
+                    ),
                     [(b"retry-after", str(wait).encode())],
                 )
                 return

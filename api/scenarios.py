@@ -21,6 +21,7 @@ from api import store
 from api.db.models import DatasetRow
 from api.errors import ApiError
 from api.schemas import ScenarioCreate
+from matcher.i18n import N_, Text
 from matcher.scenario import ScenarioError, apply_scenario, scenario_from_mapping, scenario_params
 
 MAX_SURGE = 500_000
@@ -36,19 +37,26 @@ def _too_large(changes: list[dict[str, Any]]) -> None:
     for i, change in enumerate(changes):
         count, factor = change.get("count"), change.get("factor")
         if change.get("type") == "surge" and isinstance(count, int) and count > MAX_SURGE:
-            field, limit = "count", f"at most {MAX_SURGE:,} cadres per request"
+            field = "count"
+            limit = Text(N_("at most {n} cadres per request"), n=f"{MAX_SURGE:,}")
         elif (
             change.get("type") == "scale_demand"
             and isinstance(factor, int | float)
             and factor > MAX_FACTOR
         ):
-            field, limit = "factor", f"at most {MAX_FACTOR:g}"
+            field, limit = "factor", Text(N_("at most {n}"), n=f"{MAX_FACTOR:g}")
         else:
             continue
         raise ApiError(
             422,
             "invalid_scenario",
-            f"scenario change {i + 1} ({change['type']}), field '{field}': {limit}",
+            Text(
+                N_("scenario change {change} ({type}), field '{field}': {limit}"),
+                change=i + 1,
+                type=change["type"],
+                field=field,
+                limit=limit,
+            ),
             [{"field": f"scenario.changes[{i}].{field}", "message": limit}],
         )
 
@@ -59,10 +67,12 @@ def _invalid(exc: ScenarioError) -> ApiError:
         field += f".changes[{exc.change - 1}]"
     if exc.field:
         field += f".{exc.field}"
+    # The message and the problem are Texts: the error handler renders them in the
+    # request's language.
     return ApiError(
         422,
         "invalid_scenario",
-        str(exc),
+        exc.args[0],
         [{"field": field, "message": exc.problem}],
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import ApiKey, utcnow
+from matcher.i18n import N_, Text
 
 ROLE_RANK = {"viewer": 0, "planner": 1, "admin": 2}
 TOKEN_PREFIX = "mk_"
@@ -37,10 +38,16 @@ def create_key(
     ValueError
         If ``role`` is not viewer, planner or admin, or ``districts`` is an empty list
         or names an empty district: an empty scope would otherwise be stored as no
-        scope and read every district.
+        scope and read every district. The message is a :class:`~matcher.i18n.Text`.
     """
     if role not in ROLE_RANK:
-        raise ValueError(f"role must be one of {', '.join(ROLE_RANK)}, got {role!r}")
+        raise ValueError(
+            Text(
+                N_("role must be one of {roles}, got {role}"),
+                roles=", ".join(ROLE_RANK),
+                role=repr(role),
+            )
+        )
     scope = check_districts(districts)
     token = new_token()
     row = ApiKey(
@@ -70,10 +77,10 @@ def check_districts(districts: list[str] | None) -> list[str] | None:
     names = [str(d).strip() for d in districts]
     if not names:
         raise ValueError(
-            "districts must name at least one district; leave it out for all districts"
+            Text(N_("districts must name at least one district; leave it out for all districts"))
         )
     if any(not n for n in names):
-        raise ValueError("districts must not contain an empty district name")
+        raise ValueError(Text(N_("districts must not contain an empty district name")))
     return sorted(set(names))
 
 

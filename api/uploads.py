@@ -49,6 +49,7 @@ from api.db.session import make_engine, make_sessionmaker
 from api.schemas import DatasetPublic
 from api.settings import Settings
 from matcher.errors import ValidationIssue
+from matcher.i18n import N_, Text
 from matcher.io import SUFFIXES, LineCheck, ReadLimits
 from matcher.schema import TABLE_NAMES
 from matcher.zipread import CHUNK, MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
@@ -97,7 +98,9 @@ class UploadLimits:
 
 
 class UploadRefused(Exception):
-    """An upload refused before validation: HTTP status, error code, message, issues."""
+    """An upload refused before validation: HTTP status, error code, message, issues
+    (the message and the issues' texts are :class:`~matcher.i18n.Text`, shown in the
+    reader's language)."""
 
     def __init__(self, status: int, code: str, detail: str, issues: list[ValidationIssue]) -> None:
         super().__init__(detail)
@@ -107,20 +110,25 @@ class UploadRefused(Exception):
         self.issues = issues
 
 
-def _damaged(file: str, what: str) -> UploadRefused:
+def _damaged(file: str, what: Text) -> UploadRefused:
     return UploadRefused(
         422,
         "invalid_upload",
-        f"{file}: expected {what}",
+        Text(N_("{file}: expected {expected}"), file=file, expected=what),
         [ValidationIssue(file, None, None, None, what)],
     )
 
 
-def _too_large(file: str, what: str, setting: str) -> UploadRefused:
+def _too_large(file: str, what: Text, setting: str) -> UploadRefused:
     return UploadRefused(
         413,
         "upload_too_large",
-        f"{file}: expected {what} ({setting}); nothing was stored",
+        Text(
+            N_("{file}: expected {expected} ({setting}); nothing was stored"),
+            file=file,
+            expected=what,
+            setting=setting,
+        ),
         [ValidationIssue(file, None, None, None, what)],
     )
 
@@ -231,15 +239,24 @@ def _open(fp: IO[bytes], label: str) -> zipfile.ZipFile:
         if listing is not None:
             raise _damaged(
                 label,
-                f"a zip of at most {MAX_ENTRIES:,} entries (a dataset is a few tables); "
-                f"this one's listing says {listing[0]:,} in {listing[1]:,} bytes",
+                Text(
+                    N_(
+                        "a zip of at most {max} entries (a dataset is a few tables); "
+                        "this one's listing says {entries} in {size} bytes"
+                    ),
+                    max=f"{MAX_ENTRIES:,}",
+                    entries=f"{listing[0]:,}",
+                    size=f"{listing[1]:,}",
+                ),
             )
         archive = zipfile.ZipFile(fp)
     except (*_UNZIP_ERRORS, struct.error):
-        raise _damaged(label, "a zip archive; these bytes are not a readable zip") from None
+        raise _damaged(
+            label, Text(N_("a zip archive; these bytes are not a readable zip"))
+        ) from None
     if len(archive.infolist()) > MAX_ENTRIES:
         archive.close()
-        raise _damaged(label, f"a zip of at most {MAX_ENTRIES:,} entries")
+        raise _damaged(label, Text(N_("a zip of at most {max} entries"), max=f"{MAX_ENTRIES:,}"))
     return archive
 
 
@@ -258,17 +275,26 @@ def _unpack(
     ``file`` is then the name messages give the member."""
     file = target.name if target is not None else file
     if info.flag_bits & 0x1:
-        raise _damaged(file, "a file without a password; this one is encrypted")
+        raise _damaged(file, Text(N_("a file without a password; this one is encrypted")))
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise _damaged(
             file,
-            "a file stored or compressed with deflate (what every zip tool does by "
-            f"default); this one uses compression method {info.compress_type}",
+            Text(
+                N_(
+                    "a file stored or compressed with deflate (what every zip tool does by "
+                    "default); this one uses compression method {method}"
+                ),
+                method=info.compress_type,
+            ),
         )
     damaged = _damaged(
         file,
-        "a file whose compressed data match the size and checksum the zip records; "
-        "this one's do not (the archive is damaged or was altered)",
+        Text(
+            N_(
+                "a file whose compressed data match the size and checksum the zip records; "
+                "this one's do not (the archive is damaged or was altered)"
+            )
+        ),
     )
     check = LineCheck(file, limits.read) if file.endswith(".csv") else None
     size = 0
@@ -287,22 +313,34 @@ def _unpack(
             if size > limits.max_file_bytes:
                 raise _too_large(
                     file,
-                    f"a file of at most {limits.max_file_bytes:,} bytes once unpacked; "
-                    "this one is larger",
+                    Text(
+                        N_("a file of at most {max} bytes once unpacked; this one is larger"),
+                        max=f"{limits.max_file_bytes:,}",
+                    ),
                     "MATCHER_MAX_FILE_BYTES",
                 )
             if total > limits.max_unzipped_bytes:
                 raise _too_large(
                     file,
-                    f"an archive of at most {limits.max_unzipped_bytes:,} bytes once "
-                    "unpacked; the files up to this one are larger",
+                    Text(
+                        N_(
+                            "an archive of at most {max} bytes once unpacked; the files up "
+                            "to this one are larger"
+                        ),
+                        max=f"{limits.max_unzipped_bytes:,}",
+                    ),
                     "MATCHER_MAX_UNZIPPED_BYTES",
                 )
             if size > RATIO_FLOOR and size > limits.max_unzip_ratio * consumed:
                 raise _too_large(
                     file,
-                    f"a file that unpacks to at most {limits.max_unzip_ratio} times its "
-                    "compressed size; this one unpacks to more (a zip bomb)",
+                    Text(
+                        N_(
+                            "a file that unpacks to at most {ratio} times its compressed "
+                            "size; this one unpacks to more (a zip bomb)"
+                        ),
+                        ratio=limits.max_unzip_ratio,
+                    ),
                     "MATCHER_MAX_UNZIP_RATIO",
                 )
             if size > info.file_size:
@@ -516,8 +554,12 @@ def validate_in_child(
         raise UploadRefused(
             503,
             "validation_failed",
-            "the process validating this dataset stopped (out of memory?); nothing was "
-            "stored. Try again, or split the dataset",
+            Text(
+                N_(
+                    "the process validating this dataset stopped (out of memory?); nothing "
+                    "was stored. Try again, or split the dataset"
+                )
+            ),
             [],
         ) from None
     if not ok:
@@ -533,32 +575,33 @@ def _ignored(filename: str) -> bool:
 _PLAIN = (str, float, bool, type(None))
 
 
-def _cell_problem(value: Any, max_bytes: int) -> str | None:
+def _cell_problem(value: Any, max_bytes: int) -> Text | None:
     """What is wrong with a JSON cell, or ``None``: a number beyond 64 bits, an object,
     a list of lists, or text longer than a CSV line may be."""
     kind = type(value)
     if kind is int:
         if INT64[0] <= value <= INT64[1]:
             return None
-        return (
-            f"a whole number from {INT64[0]:,} to {INT64[1]:,} (64 bits); "
-            "give a longer id as a JSON string"
+        return Text(
+            N_("a whole number from {low} to {high} (64 bits); give a longer id as a JSON string"),
+            low=f"{INT64[0]:,}",
+            high=f"{INT64[1]:,}",
         )
     if kind is str:
         if len(value) <= max_bytes // 4 or len(value.encode()) <= max_bytes:
             return None
-        return f"a value of at most {max_bytes:,} bytes"
+        return Text(N_("a value of at most {max} bytes"), max=f"{max_bytes:,}")
     if kind in _PLAIN:
         return None
     if kind is list:
         for item in value:
             if type(item) is list or type(item) is dict:
-                return "a list of plain values (text or numbers), such as skills"
+                return Text(N_("a list of plain values (text or numbers), such as skills"))
             problem = _cell_problem(item, max_bytes)
             if problem is not None:
                 return problem
         return None
-    return "text, a number, true or false, null, or a list of plain values; got an object"
+    return Text(N_("text, a number, true or false, null, or a list of plain values; got an object"))
 
 
 def _shown(value: Any) -> str | None:
@@ -588,7 +631,10 @@ def _record_issues(
                 1,
                 None,
                 None,
-                f"at most {limits.max_columns:,} columns; the rows name more",
+                Text(
+                    N_("at most {max} columns; the rows name more"),
+                    max=f"{limits.max_columns:,}",
+                ),
             )
             continue
         for number, row in enumerate(rows, start=2):

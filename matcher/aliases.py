@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from matcher.i18n import N_, translator
 from matcher.schema import TABLES, TABLES_BY_NAME
 
 # Table name: its Chinese sheet names, the first the usual one.
@@ -101,6 +102,25 @@ RESOURCE_KINDS: dict[str, tuple[str, ...]] = {
     "funds": ("经费", "资金"),
 }
 
+# The ties of the plan tables' `tie` column (matcher.eligibility.TIES): output only.
+TIES: dict[str, tuple[str, ...]] = {
+    "residence": ("居住地报到",),
+    "pairing": ("结对共建",),
+    "alliance": ("近邻红色联盟",),
+    "proximity": ("就近服务",),
+}
+
+# Fuzhou's urban districts as the generator and the demo name them: output only (a
+# workbook's district cells are free text and kept as typed).
+DISTRICTS: dict[str, tuple[str, ...]] = {
+    "Gulou": ("鼓楼区",),
+    "Taijiang": ("台江区",),
+    "Cangshan": ("仓山区",),
+    "Jin'an": ("晋安区",),
+    "Mawei": ("马尾区",),
+    "Changle": ("长乐区",),
+}
+
 # Which coded values each (table, column) takes; these cells are read with the words
 # above as well as the codes. Lists (skills, categories) are split on ';', '；' or '、'.
 VALUES: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
@@ -113,76 +133,59 @@ VALUES: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 }
 LIST_SEPARATORS = (";", "；", "、")
 
-# What each column holds, in English and in Chinese: the note on a template's header
-# cell (matcher.template), which adds what the schema says (required or not, the type,
-# the range, the allowed values). Every column of the spec must have both texts.
-NOTES: dict[tuple[str, str], tuple[str, str]] = {
-    ("communities", "community_id"): ("The community's id, unique", "社区的编号，不可重复"),
-    ("communities", "name"): ("The community's name", "社区名称"),
-    ("communities", "district"): ("The district it is in", "所在区"),
-    ("communities", "street"): ("The street (sub-district) it is in", "所在街道"),
-    ("communities", "lat"): ("Latitude, in degrees", "纬度(度)"),
-    ("communities", "lon"): ("Longitude, in degrees", "经度(度)"),
-    ("communities", "households"): ("Number of households", "户数"),
-    ("units", "unit_id"): ("The unit's id, unique", "单位的编号，不可重复"),
-    ("units", "name"): ("The unit's name", "单位名称"),
-    ("units", "kind"): ("What kind of unit", "单位类型"),
-    ("units", "level"): ("The unit's level", "单位层级"),
-    ("units", "district"): ("The district it is in", "所在区"),
-    ("units", "lat"): ("Latitude, in degrees", "纬度(度)"),
-    ("units", "lon"): ("Longitude, in degrees", "经度(度)"),
-    ("units", "lead_capacity"): (
-        "The effort the unit can lead (lead options)",
-        "单位可牵头的工作量(对应牵头选项)",
-    ),
-    ("cadres", "cadre_id"): ("The cadre's id, unique", "干部的编号，不可重复"),
-    ("cadres", "unit_id"): ("The unit the cadre works for", "干部所在单位的编号"),
-    ("cadres", "skills"): (
-        "What the cadre can help with: categories joined by ';'",
-        "干部能提供的服务类别，多个用“、”或“；”分隔",
-    ),
-    ("cadres", "hours"): ("Hours the cadre can give, in hours", "可提供的时长，单位小时"),
-    ("cadres", "home_community_id"): (
-        "The community the cadre lives in (community id)",
-        "干部居住的社区(社区编号)",
-    ),
-    ("cadres", "lat"): ("Latitude of the cadre's home, in degrees", "居住地纬度(度)"),
-    ("cadres", "lon"): ("Longitude of the cadre's home, in degrees", "居住地经度(度)"),
-    ("demands", "demand_id"): ("The demand's id, unique", "需求的编号，不可重复"),
-    ("demands", "community_id"): ("The community that needs it", "提出需求的社区编号"),
-    ("demands", "category"): ("What is needed (a category)", "需求类别"),
-    ("demands", "hours"): ("Hours needed, in hours", "需要的时长，单位小时"),
-    ("demands", "priority"): ("Priority, 1 (low) to 5 (urgent)", "优先级，1(低)到5(紧急)"),
-    ("demands", "min_hours"): (
-        "Fewer hours than this are of no use, in hours",
-        "最少需要的时长，少于此数无意义，单位小时",
-    ),
-    ("demands", "funds"): ("Money needed, in yuan", "需要的经费，单位元"),
-    ("demands", "description"): ("What the demand is about", "需求描述"),
-    ("resources", "resource_id"): ("The resource's id, unique", "资源的编号，不可重复"),
-    ("resources", "unit_id"): ("The unit giving it", "提供资源的单位编号"),
-    ("resources", "kind"): ("Service hours or funds", "服务(时长)或经费"),
-    ("resources", "categories"): (
-        "The categories it may serve, joined by ';' (empty: any)",
-        "可用于的类别，多个用“、”或“；”分隔(空表示不限)",
-    ),
-    ("resources", "amount"): (
-        "How much: hours for a service, yuan for funds",
-        "数量：服务为小时，经费为元",
-    ),
-    ("resources", "range_km"): ("How far it reaches, in km", "服务范围，单位公里"),
-    ("pairings", "unit_id"): ("The paired unit", "结对单位编号"),
-    ("pairings", "community_id"): ("The paired community", "结对社区编号"),
-    ("alliances", "alliance_id"): ("The alliance's id, unique", "联盟的编号，不可重复"),
-    ("alliances", "name"): ("The alliance's name", "联盟名称"),
-    ("alliances", "district"): ("The district it is in", "所在区"),
-    ("alliances", "street"): ("The street (sub-district) it serves", "所在街道"),
-    ("alliance_members", "alliance_id"): ("The alliance", "联盟编号"),
-    ("alliance_members", "unit_id"): ("A member unit", "成员单位编号"),
-    ("lead_options", "demand_id"): ("The demand a unit may lead", "可牵头的需求编号"),
-    ("lead_options", "unit_id"): ("The unit that may lead it", "可牵头的单位编号"),
-    ("lead_options", "effort"): ("The effort leading it takes", "牵头所需的工作量"),
-    ("lead_options", "cost"): ("The cost of this unit leading it", "由该单位牵头的成本"),
+# What each column holds: the note on a template's header cell (matcher.template), which
+# adds what the schema says (required or not, the type, the range, the allowed values).
+# English, marked for translation: the other languages' texts are in the catalogues
+# (matcher/locale). Every column of the spec must have one.
+NOTES: dict[tuple[str, str], str] = {
+    ("communities", "community_id"): N_("The community's id, unique"),
+    ("communities", "name"): N_("The community's name"),
+    ("communities", "district"): N_("The district it is in"),
+    ("communities", "street"): N_("The street (sub-district) it is in"),
+    ("communities", "lat"): N_("Latitude, in degrees"),
+    ("communities", "lon"): N_("Longitude, in degrees"),
+    ("communities", "households"): N_("Number of households"),
+    ("units", "unit_id"): N_("The unit's id, unique"),
+    ("units", "name"): N_("The unit's name"),
+    ("units", "kind"): N_("What kind of unit"),
+    ("units", "level"): N_("The unit's level"),
+    ("units", "district"): N_("The district it is in"),
+    ("units", "lat"): N_("Latitude, in degrees"),
+    ("units", "lon"): N_("Longitude, in degrees"),
+    ("units", "lead_capacity"): N_("The effort the unit can lead (lead options)"),
+    ("cadres", "cadre_id"): N_("The cadre's id, unique"),
+    ("cadres", "unit_id"): N_("The unit the cadre works for"),
+    ("cadres", "skills"): N_("What the cadre can help with: categories joined by ';'"),
+    ("cadres", "hours"): N_("Hours the cadre can give, in hours"),
+    ("cadres", "home_community_id"): N_("The community the cadre lives in (community id)"),
+    ("cadres", "lat"): N_("Latitude of the cadre's home, in degrees"),
+    ("cadres", "lon"): N_("Longitude of the cadre's home, in degrees"),
+    ("demands", "demand_id"): N_("The demand's id, unique"),
+    ("demands", "community_id"): N_("The community that needs it"),
+    ("demands", "category"): N_("What is needed (a category)"),
+    ("demands", "hours"): N_("Hours needed, in hours"),
+    ("demands", "priority"): N_("Priority, 1 (low) to 5 (urgent)"),
+    ("demands", "min_hours"): N_("Fewer hours than this are of no use, in hours"),
+    ("demands", "funds"): N_("Money needed, in yuan"),
+    ("demands", "description"): N_("What the demand is about"),
+    ("resources", "resource_id"): N_("The resource's id, unique"),
+    ("resources", "unit_id"): N_("The unit giving it"),
+    ("resources", "kind"): N_("Service hours or funds"),
+    ("resources", "categories"): N_("The categories it may serve, joined by ';' (empty: any)"),
+    ("resources", "amount"): N_("How much: hours for a service, yuan for funds"),
+    ("resources", "range_km"): N_("How far it reaches, in km"),
+    ("pairings", "unit_id"): N_("The paired unit"),
+    ("pairings", "community_id"): N_("The paired community"),
+    ("alliances", "alliance_id"): N_("The alliance's id, unique"),
+    ("alliances", "name"): N_("The alliance's name"),
+    ("alliances", "district"): N_("The district it is in"),
+    ("alliances", "street"): N_("The street (sub-district) it serves"),
+    ("alliance_members", "alliance_id"): N_("The alliance"),
+    ("alliance_members", "unit_id"): N_("A member unit"),
+    ("lead_options", "demand_id"): N_("The demand a unit may lead"),
+    ("lead_options", "unit_id"): N_("The unit that may lead it"),
+    ("lead_options", "effort"): N_("The effort leading it takes"),
+    ("lead_options", "cost"): N_("The cost of this unit leading it"),
 }
 
 
@@ -255,15 +258,31 @@ def category_name(code: str, lang: str) -> str:
     return value_name("demands", "category", code, lang)
 
 
+def tie_name(code: str, lang: str) -> str:
+    """A tie as written in ``lang`` (结对共建 for ``pairing`` in zh)."""
+    return TIES[code][0] if lang == "zh" and code in TIES else code
+
+
+def district_name(name: str, lang: str) -> str:
+    """A district as written in ``lang`` (鼓楼区 for ``Gulou`` in zh); a district the
+    table does not know is shown as the data names it."""
+    return DISTRICTS[name][0] if lang == "zh" and name in DISTRICTS else name
+
+
 def column_note(table: str, column: str, lang: str) -> str:
-    """What ``column`` of ``table`` holds, in ``lang`` (from :data:`NOTES`)."""
-    en, zh = NOTES[(table, column)]
-    return zh if lang == "zh" else en
+    """What ``column`` of ``table`` holds, in ``lang``: its text of :data:`NOTES`, through
+    ``lang``'s catalogue (English when the catalogue lacks it).
+
+    >>> column_note("demands", "priority", "zh")
+    '优先级，1(低)到5(紧急)'
+    """
+    return translator(lang)(NOTES[(table, column)])
 
 
 def _check() -> None:
-    """Every column of the spec has a Chinese name and both notes (a new column must
-    get them)."""
+    """Every column of the spec has a Chinese name and a note (a new column must get
+    them; the note's translations are the catalogues' business, checked by
+    ``tests/test_i18n.py``)."""
     missing = [c.name for t in TABLES for c in t.columns if not COLUMNS.get(c.name)]
     if missing:
         raise RuntimeError(f"columns without a Chinese name in matcher.aliases: {missing}")
@@ -271,10 +290,10 @@ def _check() -> None:
         f"{t.name}.{c.name}"
         for t in TABLES
         for c in t.columns
-        if not all(text.strip() for text in NOTES.get((t.name, c.name), ("", "")))
+        if not NOTES.get((t.name, c.name), "").strip()
     ]
     if no_note:
-        raise RuntimeError(f"columns without an English and a Chinese note: {no_note}")
+        raise RuntimeError(f"columns without a note in matcher.aliases.NOTES: {no_note}")
 
 
 _check()

@@ -39,6 +39,7 @@ from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import build_problem, hour_score
 from matcher.errors import ParameterError, SolverError
 from matcher.geo import haversine_km
+from matcher.i18n import N_, Text, translator
 from matcher.params import PlanParams
 from matcher.plan import Plan, plan
 from matcher.recommend import (
@@ -89,17 +90,23 @@ class AllianceParams:
             and math.isfinite(self.radius_km)
             and self.radius_km > 0
         ):
-            raise ParameterError("radius_km", self.radius_km, "a distance in km greater than 0")
+            raise ParameterError(
+                "radius_km", self.radius_km, Text(N_("a distance in km greater than 0"))
+            )
         m = self.max_members
         if m is not None and (not isinstance(m, int) or isinstance(m, bool) or m < 1):
-            raise ParameterError("max_members", m, "a whole number, 1 or more")
+            raise ParameterError("max_members", m, Text(N_("a whole number, 1 or more")))
         bad = [k for k in self.unit_kinds if k not in UNIT_KINDS]
         if bad:
-            raise ParameterError("unit_kinds", bad[0], f"one of {', '.join(UNIT_KINDS)}")
+            raise ParameterError(
+                "unit_kinds", bad[0], Text(N_("one of {names}"), names=", ".join(UNIT_KINDS))
+            )
         if not (isinstance(self.time_limit_s, int | float) and self.time_limit_s > 0):
-            raise ParameterError("time_limit_s", self.time_limit_s, "seconds greater than 0")
+            raise ParameterError(
+                "time_limit_s", self.time_limit_s, Text(N_("seconds greater than 0"))
+            )
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ParameterError("seed", self.seed, "a whole number, 0 or more")
+            raise ParameterError("seed", self.seed, Text(N_("a whole number, 0 or more")))
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as a JSON-ready dictionary."""
@@ -289,13 +296,23 @@ def best_cover(
     model.maximize(first)
     solver, status = solve_stage(model, time_limit_s, seed)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise SolverError(f"the alliance cover ended with status {solver.status_name(status)}")
+        raise SolverError(
+            Text(
+                N_("the alliance cover ended with status {status}"),
+                status=solver.status_name(status),
+            )
+        )
     model.add(first >= round(solver.objective_value))
     model.clear_objective()  # type: ignore[no-untyped-call]
     model.minimize(sum(round(km[u] * 100) * z[u] for u in names))
     solver, status = solve_stage(model, time_limit_s, seed)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise SolverError(f"the alliance cover ended with status {solver.status_name(status)}")
+        raise SolverError(
+            Text(
+                N_("the alliance cover ended with status {status}"),
+                status=solver.status_name(status),
+            )
+        )
     chosen = tuple(u for u in names if solver.value(z[u]))
     covered = {g: int(solver.value(h[g])) for g in cats if solver.value(h[g]) > 0}
     return Cover(chosen, sum(covered.values()), covered, round(sum(km[u] for u in chosen), 4))
@@ -361,24 +378,47 @@ class AllianceResult:
         )
         return write_result(out_dir, tables, "alliance_summary.json", self.summary)
 
-    def report(self) -> str:
-        """A few lines for people."""
+    def report(self, lang: str = "en") -> str:
+        """A few lines for people, in ``lang``."""
+        _ = translator(lang)
         s = self.summary
+        # The summary keeps the scope in English (it is data); "every community" is a phrase.
+        scope = s["scope"] if s["scope"] != Scope().describe() else _("all communities")
         lines = [
-            f"Alliances for {s['scope']}: {s['streets_with_gaps']} streets with demand no tied "
-            f"supplier can serve ({s['gap_hours']:,} hours); {s['new_members']} members "
-            f"recommended, covering {s['covered_hours']:,} of those hours",
+            _(
+                "Alliances for {scope}: {streets} streets with demand no tied supplier can "
+                "serve ({gap_hours} hours); {members} members recommended, covering "
+                "{covered_hours} of those hours"
+            ).format(
+                scope=scope,
+                streets=s["streets_with_gaps"],
+                gap_hours=f"{s['gap_hours']:,}",
+                members=s["new_members"],
+                covered_hours=f"{s['covered_hours']:,}",
+            ),
         ]
         for row in self.recommendations.to_dict("records"):
-            who = row["members"] or "(no candidate can help)"
-            lines.append(
-                f"  {row['district']}/{row['street']}: {row['alliance_id']} + {who}; covers "
-                f"{row['covered_hours']} of {row['gap_hours']} h"
-                + (f"; uncovered {row['uncovered']}" if row["uncovered"] else "")
+            values = {
+                "district": row["district"],
+                "street": row["street"],
+                "alliance": row["alliance_id"],
+                "members": row["members"] or _("(no candidate can help)"),
+                "covered": row["covered_hours"],
+                "gap": row["gap_hours"],
+                "uncovered": row["uncovered"],
+            }
+            line = (
+                _(
+                    "  {district}/{street}: {alliance} + {members}; covers {covered} of {gap} h; "
+                    "uncovered {uncovered}"
+                )
+                if row["uncovered"]
+                else _("  {district}/{street}: {alliance} + {members}; covers {covered} of {gap} h")
             )
-        lines.append(f"  true gain {s['gain']:,.4f}")
-        lines.append("Before/after:")
-        lines.append(format_before_after(self.comparison))
+            lines.append(line.format(**values))
+        lines.append(_("  true gain {gain}").format(gain=f"{s['gain']:,.4f}"))
+        lines.append(_("Before/after:"))
+        lines.append(format_before_after(self.comparison, lang))
         return "\n".join(lines)
 
 

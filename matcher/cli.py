@@ -22,8 +22,9 @@ from matcher.errors import (
     MatcherError,
     ParameterError,
     SolverError,
+    ValidationIssue,
 )
-from matcher.i18n import LANGS, SOURCE_LANG
+from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, translator
 from matcher.params import PlanParams
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
@@ -68,44 +69,67 @@ def _add_param_option(p: argparse.ArgumentParser) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from matcher.dataset import load_dataset
 
+    lang = _lang(args)
+    _ = translator(lang)
     ds = load_dataset(args.dataset, max_errors=args.max_errors)
-    for w in ds.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    _print_warnings(ds.warnings, lang)
     if args.json:
         print(json.dumps({"valid": True, "tables": ds.summary(), "hash": ds.content_hash}))
     else:
-        counts = ", ".join(f"{n} {t}" for t, n in ds.summary().items())
-        print(f"{args.dataset}: valid ({counts})")
+        counts = _table_counts(ds.summary(), lang)
+        print(_("{dataset}: valid ({counts})").format(dataset=args.dataset, counts=counts))
     return EXIT_OK
+
+
+def _print_warnings(warnings: Sequence[object], lang: str) -> None:
+    """Each of a dataset's warnings on stderr, in ``lang``."""
+    _ = translator(lang)
+    for w in warnings:
+        text = w.text(lang) if isinstance(w, ValidationIssue) else str(w)
+        print(_("warning: {text}").format(text=text), file=sys.stderr)
+
+
+def _table_counts(summary: dict[str, int], lang: str) -> str:
+    """``4 communities, 3 units, ...``; in Chinese with the sheets' names."""
+    from matcher.aliases import sheet_name
+
+    _ = translator(lang)
+    return _.pgettext("list separator", ", ").join(
+        _("{n} {table}").format(n=n, table=sheet_name(t, lang)) for t, n in summary.items()
+    )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from matcher.dataset import load_dataset
     from matcher.plan import plan
 
+    lang = _lang(args)
+    _ = translator(lang)
     params = _params(args)
     t0 = time.perf_counter()
     ds = load_dataset(args.dataset, max_errors=args.max_errors)
     t_load = time.perf_counter() - t0
-    for w in ds.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    _print_warnings(ds.warnings, lang)
     if args.jobs is not None and args.jobs < 1:
-        raise ParameterError("jobs", args.jobs, "a whole number, 1 or more")
+        raise ParameterError("jobs", args.jobs, Text(N_("a whole number, 1 or more")))
     jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
     result = plan(ds, params, engine=args.engine, ray_address=args.ray_address, jobs=jobs)
     if args.engine == "ray" and result.kpis.get("rules"):
         print(
-            "note: integer rules couple the parts of the plan; it was made in this process",
+            _("note: integer rules couple the parts of the plan; it was made in this process"),
             file=sys.stderr,
         )
     written = result.write(args.out) if args.out else []
     if not args.quiet:
-        print(f"Dataset {ds.source}: " + ", ".join(f"{n} {t}" for t, n in ds.summary().items()))
-        print(result.summary())
+        counts = _table_counts(ds.summary(), lang)
+        print(_("Dataset {source}: {counts}").format(source=ds.source, counts=counts))
+        print(result.summary(lang))
         timings = {"load": t_load, **result.timings}
-        print("  stage seconds    " + ", ".join(f"{k} {v:.3f}" for k, v in timings.items()))
+        seconds = ", ".join(f"{k} {v:.3f}" for k, v in timings.items())
+        print(_("  stage seconds    {seconds}").format(seconds=seconds))
         if written:
-            print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
+            names = ", ".join(p.name for p in written)
+            print(_("Wrote {files} to {folder}").format(files=names, folder=args.out))
     return EXIT_OK
 
 
@@ -113,7 +137,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from matcher.dataset import load_dataset
     from matcher.eligibility import build_problem, reachable_supply
     from matcher.graph import build_graph, community_ties, graph_summary, write_graph
+    from matcher.i18n import translator
+    from matcher.plan import _label
 
+    _ = translator(_lang(args))
     params = _params(args)
     ds = load_dataset(args.dataset, max_errors=args.max_errors)
     g = build_graph(ds)
@@ -122,79 +149,157 @@ def cmd_graph(args: argparse.Namespace) -> int:
         try:
             ties = community_ties(g, args.community)
         except KeyError:
-            print(f"error: no community {args.community!r} in {args.dataset}", file=sys.stderr)
+            message = _("no community {community} in {dataset}").format(
+                community=repr(args.community), dataset=args.dataset
+            )
+            print(_("error: {message}").format(message=message), file=sys.stderr)
             return EXIT_INPUT
         supply = reachable_supply(build_problem(ds, params))
         supply = supply[supply["community_id"] == args.community]
-        print(f"Community {args.community}: {len(ties)} unit ties")
+        print(
+            _.ngettext(
+                "Community {community}: {n} unit tie",
+                "Community {community}: {n} unit ties",
+                len(ties),
+            ).format(community=args.community, n=len(ties))
+        )
         for t in ties:
-            via = f" via {t['via']}" if t["via"] else ""
+            via = _(" via {alliance}").format(alliance=t["via"]) if t["via"] else ""
             n = t["cadres"]
-            who = f" ({n} resident cadre{'s' if n != 1 else ''})" if n else ""
+            who = (
+                _.ngettext(" ({n} resident cadre)", " ({n} resident cadres)", n).format(n=n)
+                if n
+                else ""
+            )
             print(f"  {t['tie']:<10} {t['unit_id']}{via}{who}")
-        print("Reachable supply (all ties incl. proximity) against demand:")
+        print(_("Reachable supply (all ties incl. proximity) against demand:"))
         print(supply.drop(columns="community_id").to_string(index=False))
     else:
         n, e = summary["nodes"], summary["edges"]
-        print(f"Tie graph of {args.dataset}")
+
+        def line(label: str, text: str) -> str:
+            return f"  {_label(label, 11)} {text}"
+
+        print(_("Tie graph of {dataset}").format(dataset=args.dataset))
+        nodes = _("{communities} communities, {units} units, {alliances} alliances")
         print(
-            f"  nodes       {n['community']:,} communities, {n['unit']:,} units, "
-            f"{n['alliance']:,} alliances"
+            line(
+                _("nodes"),
+                nodes.format(
+                    communities=f"{n['community']:,}",
+                    units=f"{n['unit']:,}",
+                    alliances=f"{n['alliance']:,}",
+                ),
+            )
         )
+        edges = _("{pairing} pairing, {member} member, {covers} covers, {residence} residence")
         print(
-            f"  edges       {e['pairing']:,} pairing, {e['member']:,} member, "
-            f"{e['covers']:,} covers, {e['residence']:,} residence"
+            line(
+                _("edges"),
+                edges.format(
+                    pairing=f"{e['pairing']:,}",
+                    member=f"{e['member']:,}",
+                    covers=f"{e['covers']:,}",
+                    residence=f"{e['residence']:,}",
+                ),
+            )
         )
-        print(
-            f"  components  {summary['components']:,} (largest {summary['largest_component']:,} "
-            "nodes)"
+        components = _("{n} (largest {largest} nodes)").format(
+            n=f"{summary['components']:,}", largest=f"{summary['largest_component']:,}"
         )
-        print(f"  untied      {summary['untied_communities']:,} communities (proximity only)")
+        print(line(_("components"), components))
+        untied = _("{n} communities (proximity only)").format(
+            n=f"{summary['untied_communities']:,}"
+        )
+        print(line(_("untied"), untied))
         supply = reachable_supply(build_problem(ds, params))
         short = supply[supply["ratio"] < 1]
-        print(
-            f"  reachable   {len(supply):,} (community, category) demand cells; "
-            f"{len(short):,} with less tied supply than demand"
-        )
+        reachable = _(
+            "{cells} (community, category) demand cells; {short} with less tied supply than demand"
+        ).format(cells=f"{len(supply):,}", short=f"{len(short):,}")
+        print(line(_("reachable"), reachable))
     if args.export:
         path = write_graph(g, args.export)
-        print(f"Wrote {path}")
+        print(_("Wrote {path}").format(path=path))
     return EXIT_OK
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from matcher.generate import generate, write_tables
+    from matcher.i18n import N_, Text, translator
 
     if not args.scale > 0:
-        raise ParameterError("scale", args.scale, "a number greater than 0")
+        raise ParameterError("scale", args.scale, Text(N_("a number greater than 0")))
     t0 = time.perf_counter()
     tables = generate(scale=args.scale, seed=args.seed)
     paths = write_tables(tables, args.out, fmt=args.format)
     counts = ", ".join(f"{len(f):,} {name}" for name, f in tables.items())
-    print(f"Wrote {len(paths)} tables to {args.out} in {time.perf_counter() - t0:.1f} s: {counts}")
+    _ = translator(_lang(args))
+    print(
+        _("Wrote {n} tables to {out} in {seconds} s: {counts}").format(
+            n=len(paths), out=args.out, seconds=f"{time.perf_counter() - t0:.1f}", counts=counts
+        )
+    )
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from matcher.report import build_report, read_plan, write_report
 
+    lang = _lang(args)
+    _ = translator(lang)
     plan = read_plan(args.plan)
     other = read_plan(args.compare) if args.compare else None
-    text = build_report(plan, args.dataset, other=other, title=args.title)
+    text = build_report(plan, args.dataset, other=other, title=args.title, lang=lang)
     path = write_report(text, args.out)
-    print(f"Wrote {path} ({len(text.encode()):,} bytes)")
+    size = f"{len(text.encode()):,}"
+    print(_("Wrote {path} ({size} bytes)").format(path=path, size=size))
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from matcher.export import write_exports
-    from matcher.report import plan_dataset, read_plan
+    from matcher.i18n import N_, Text, translator
+    from matcher.projectlist import plan_source, write_project_list
+    from matcher.report import read_plan
 
+    lang = _lang(args)
+    _ = translator(lang)
+    if args.out is None and args.xlsx is None:
+        print(
+            _(
+                "error: give --out DIR (files for dashboards), --xlsx FILE.xlsx (the project "
+                "list), or both"
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    if args.public and args.xlsx is None:
+        print(
+            _("error: --public is a variant of the project list: give --xlsx FILE.xlsx"),
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    if args.xlsx is not None and args.xlsx.suffix.lower() != ".xlsx":
+        raise ParameterError("--xlsx", str(args.xlsx), Text(N_("a file name ending in .xlsx")))
     plan = read_plan(args.plan)
-    dataset = plan_dataset(plan, args.dataset)
-    formats = ("csv", "parquet") if args.format == "both" else (args.format,)
-    paths = write_exports(plan.tables(), plan.kpis, dataset, args.out, formats)
-    print(f"Wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    dataset = plan_source(plan, args.dataset)
+    if args.xlsx is not None:
+        sheets = write_project_list(plan, dataset, args.xlsx, lang=lang, public=args.public)
+        done = (
+            _("Wrote the project list for public notice to {path} ({n} sheets, no personal data)")
+            if args.public
+            else _("Wrote the project list to {path} ({n} sheets)")
+        )
+        print(done.format(path=args.xlsx, n=len(sheets)))
+    if args.out is not None:
+        formats = ("csv", "parquet") if args.format == "both" else (args.format,)
+        paths = write_exports(plan.tables(), plan.kpis, dataset, args.out, formats)
+        print(
+            _("Wrote {n} files to {out}: {names}").format(
+                n=len(paths), out=args.out, names=", ".join(p.name for p in paths)
+            )
+        )
     return EXIT_OK
 
 
@@ -207,21 +312,26 @@ def cmd_explain(args: argparse.Namespace) -> int:
         format_bottlenecks,
         summaries,
     )
+    from matcher.i18n import render
     from matcher.report import plan_dataset, read_plan
 
+    lang = _lang(args)
+    _ = translator(lang)
     plan = read_plan(args.plan)
     dataset = plan_dataset(plan, args.dataset)
-    params = ExplainParams(nearest=args.nearest, langs=(_lang(args),))
+    params = ExplainParams(nearest=args.nearest, langs=(lang,))
     if args.out:
+        # The tables hold the summaries in every language.
         result = explain(plan, dataset, ExplainParams(nearest=args.nearest))
         written = result.write(args.out)
         for note in result.notes:
-            print(f"note: {note}", file=sys.stderr)
-        print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
+            print(_("note: {note}").format(note=render(note, lang)), file=sys.stderr)
+        files = ", ".join(p.name for p in written)
+        print(_("Wrote {files} to {folder}").format(files=files, folder=args.out))
     if args.demand:
-        print(demand_explanation(plan, dataset, args.demand, params).text())
+        print(demand_explanation(plan, dataset, args.demand, params).text(lang))
     if args.bottlenecks:
-        print(format_bottlenecks(bottlenecks(plan, dataset, params)))
+        print(format_bottlenecks(bottlenecks(plan, dataset, params), lang=lang))
     if not (args.out or args.demand or args.bottlenecks):
         table = summaries(plan, dataset, params)
         for text in table.loc[table["scope"] == "district", "text"]:
@@ -232,27 +342,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     from matcher.template import write_template
 
+    lang = _lang(args)
+    _ = translator(lang)
     out = Path(args.out)
     if out.suffix.lower() != ".xlsx":
-        raise ParameterError("out", str(out), "a file name ending in .xlsx")
+        raise ParameterError("out", str(out), Text(N_("a file name ending in .xlsx")))
     source = getattr(args, "from")
-    write_template(out, lang=_lang(args), dataset=source)
-    rows = f"the rows of {source}" if source else "one example row per sheet"
-    print(f"Wrote {out} ({_lang(args)}, {rows})")
+    write_template(out, lang=lang, dataset=source)
+    if source:
+        done = _("Wrote {path} ({lang}, the rows of {source})")
+    else:
+        done = _("Wrote {path} ({lang}, one example row per sheet)")
+    print(done.format(path=out, lang=lang, source=source))
     return EXIT_OK
 
 
-def _write_apply(result_dataset: object, apply: Path | None) -> None:
+def _write_apply(result_dataset: object, apply: Path | None, lang: str = SOURCE_LANG) -> None:
     if apply is not None:
         from matcher.dataset import Dataset
 
         assert isinstance(result_dataset, Dataset)
         result_dataset.write(apply)
-        print(f"Wrote the dataset with the recommended ties to {apply}")
+        _ = translator(lang)
+        print(_("Wrote the dataset with the recommended ties to {folder}").format(folder=apply))
 
 
 def cmd_pairings(args: argparse.Namespace) -> int:
     from matcher.dataset import load_dataset
+    from matcher.i18n import translator
     from matcher.pairings import PairingParams, recommend_pairings
     from matcher.recommend import Scope
 
@@ -271,15 +388,20 @@ def cmd_pairings(args: argparse.Namespace) -> int:
     ds = load_dataset(args.dataset, max_errors=args.max_errors)
     result = recommend_pairings(ds, params, _params(args))
     written = result.write(args.out)
-    print(result.report())
-    print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
-    _write_apply(result.dataset, args.apply)
+    lang = _lang(args)
+    print(result.report(lang))
+    _ = translator(lang)
+    print(
+        _("Wrote {files} to {out}").format(files=", ".join(p.name for p in written), out=args.out)
+    )
+    _write_apply(result.dataset, args.apply, _lang(args))
     return EXIT_OK
 
 
 def cmd_alliances(args: argparse.Namespace) -> int:
     from matcher.alliances import AllianceParams, recommend_alliances
     from matcher.dataset import load_dataset
+    from matcher.i18n import translator
     from matcher.recommend import Scope
 
     params = AllianceParams(
@@ -291,9 +413,13 @@ def cmd_alliances(args: argparse.Namespace) -> int:
     ds = load_dataset(args.dataset, max_errors=args.max_errors)
     result = recommend_alliances(ds, params, _params(args))
     written = result.write(args.out)
-    print(result.report())
-    print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
-    _write_apply(result.dataset, args.apply)
+    lang = _lang(args)
+    print(result.report(lang))
+    _ = translator(lang)
+    print(
+        _("Wrote {files} to {out}").format(files=", ".join(p.name for p in written), out=args.out)
+    )
+    _write_apply(result.dataset, args.apply, _lang(args))
     return EXIT_OK
 
 
@@ -376,9 +502,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang_option(p)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("export", help="write a plan's GeoJSON, CSV and Parquet for dashboards")
+    p = sub.add_parser(
+        "export",
+        help="write a plan's GeoJSON, CSV and Parquet for dashboards, or its project list "
+        "as an Excel workbook",
+    )
     p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
-    p.add_argument("--out", type=Path, required=True, help="folder for the exports")
+    p.add_argument("--out", type=Path, help="folder for the dashboard exports")
+    p.add_argument(
+        "--xlsx",
+        type=Path,
+        metavar="OUT.xlsx",
+        help="write the project list (a workbook to print: summary, a sheet per district, "
+        "unmet demands) to this file",
+    )
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="the project list for public notice: units and hours only, no cadre ids",
+    )
     p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
     p.add_argument("--format", choices=("csv", "parquet", "both"), default="both")
     _add_lang_option(p)
@@ -460,27 +602,42 @@ def add_plugin_commands(subparsers: argparse._SubParsersAction[argparse.Argument
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    # Imported here: the module's imports are shared with the other commands' edits.
+    from matcher.i18n import Text, translator
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    lang = _lang(args)
+    _ = translator(lang)
+
+    def message(exc: BaseException) -> str:
+        # A message raised as a Text is shown in the chosen language; any other
+        # (an operating system's, a library's) as it came.
+        first = exc.args[0] if len(exc.args) == 1 else None
+        return first.render(lang) if isinstance(first, Text) else str(exc)
+
     try:
         code: int = args.func(args)
     except DatasetError as exc:
-        print(exc.report(), file=sys.stderr)
+        print(exc.report(lang), file=sys.stderr)
         return EXIT_INPUT
     except InfeasibleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc.render(lang)), file=sys.stderr)
         return EXIT_INPUT
-    except (ParameterError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ParameterError as exc:
+        print(_("error: {message}").format(message=exc.render(lang)), file=sys.stderr)
+        return EXIT_INPUT
+    except ValueError as exc:
+        print(_("error: {message}").format(message=message(exc)), file=sys.stderr)
         return EXIT_INPUT
     except SolverError as exc:
-        print(f"solver error: {exc}", file=sys.stderr)
+        print(_("solver error: {message}").format(message=message(exc)), file=sys.stderr)
         return EXIT_FAIL
     except MatcherError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=message(exc)), file=sys.stderr)
         return EXIT_FAIL
     except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=message(exc)), file=sys.stderr)
         return EXIT_INPUT
     return code
 

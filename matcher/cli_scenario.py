@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from matcher.i18n import LANGS, N_, Text, translator
 from matcher.params import PlanParams
 
 EXIT_OK, EXIT_INPUT = 0, 2
@@ -19,6 +20,22 @@ EXIT_OK, EXIT_INPUT = 0, 2
 
 def _params(args: argparse.Namespace) -> PlanParams:
     return PlanParams.from_strings(args.param or [])
+
+
+def _lang_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang",
+        choices=LANGS,
+        help="language of messages and output (default: $MATCHER_LANG, else en)",
+    )
+
+
+def _lang(args: argparse.Namespace) -> str:
+    # The command line's one rule (--lang, else $MATCHER_LANG, else English), imported
+    # here: matcher.cli imports this module.
+    from matcher.cli import _lang as cli_lang
+
+    return cli_lang(args)
 
 
 def _param_option(p: argparse.ArgumentParser) -> None:
@@ -37,13 +54,23 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    lang = _lang(args)
+    _ = translator(lang)
     jobs = args.jobs if args.jobs is not None else min(len(args.files), os.cpu_count() or 1)
-    where = (
-        f"Ray ({args.ray_address or os.environ.get('RAY_ADDRESS') or f'local, {jobs} CPUs'})"
-        if args.engine == "ray"
-        else f"{max(min(jobs, len(args.files)), 1)} process(es)"
+    if args.engine == "ray":
+        address = args.ray_address or os.environ.get("RAY_ADDRESS")
+        where = (
+            _("Ray ({address})").format(address=address)
+            if address
+            else _("Ray (local, {n} CPUs)").format(n=jobs)
+        )
+    else:
+        where = _("{n} process(es)").format(n=max(min(jobs, len(args.files)), 1))
+    print(
+        _("Running {n} scenario(s) on {where}").format(n=len(args.files), where=where),
+        file=sys.stderr,
+        flush=True,
     )
-    print(f"Running {len(args.files)} scenario(s) on {where}", file=sys.stderr, flush=True)
     outcomes, comparison = run_scenarios(
         args.files,
         args.out,
@@ -53,28 +80,39 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
         warm_start=args.warm_start,
+        lang=lang,
     )
     failed = [o for o in outcomes if o.error]
     if comparison is not None and not args.quiet:
-        print(comparison.to_text(), end="")
-        print(f"Wrote {len(outcomes) - len(failed)} plan folder(s) and comparison.* to {args.out}")
+        print(comparison.to_text(lang=lang), end="")
+        print(
+            _("Wrote {n} plan folder(s) and comparison.* to {out}").format(
+                n=len(outcomes) - len(failed), out=args.out
+            )
+        )
     for o in failed:
-        print(f"error: {o.error}", file=sys.stderr)
+        error = o.error.render(lang) if isinstance(o.error, Text) else o.error
+        print(_("error: {message}").format(message=error), file=sys.stderr)
     return EXIT_INPUT if failed else EXIT_OK
 
 
 def cmd_scenario_check(args: argparse.Namespace) -> int:
     from matcher.scenario import load_scenario, scenario_dataset, scenario_params
 
+    _ = translator(_lang(args))
     for path in args.files:
         sc = load_scenario(path)
         params = scenario_params(sc, _params(args))
         ds = scenario_dataset(sc)
         counts = ", ".join(f"{n} {t}" for t, n in ds.summary().items())
         changed = {k: v for k, v in params.to_dict().items() if getattr(PlanParams(), k) != v}
+        line = (
+            _("{path}: scenario {name}, {n} change(s), valid ({counts}); params {params}")
+            if changed
+            else _("{path}: scenario {name}, {n} change(s), valid ({counts})")
+        )
         print(
-            f"{path}: scenario {sc.name}, {len(sc.changes)} change(s), valid ({counts})"
-            + (f"; params {changed}" if changed else "")
+            line.format(path=path, name=sc.name, n=len(sc.changes), counts=counts, params=changed)
         )
     return EXIT_OK
 
@@ -82,10 +120,14 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from matcher.compare import compare_plans
 
+    lang = _lang(args)
+    _ = translator(lang)
     comparison = compare_plans(args.plans)
     if args.out:
         paths = comparison.write(args.out)
-        print(f"Wrote {', '.join(p.name for p in paths)} to {args.out}")
+        print(
+            _("Wrote {files} to {out}").format(files=", ".join(p.name for p in paths), out=args.out)
+        )
         return EXIT_OK
     if args.format == "csv":
         from matcher.io import frame_csv_text
@@ -96,7 +138,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         print(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(comparison.to_text(), end="")
+        print(comparison.to_text(lang=lang), end="")
     return EXIT_OK
 
 
@@ -114,7 +156,9 @@ def cmd_replan(args: argparse.Namespace) -> int:
             # hand-made file has no such prefixes (a spreadsheet drops its own ').
             pinned = restore_formulas(pd.read_csv(args.pin, dtype=str, keep_default_na=False))
         except (OSError, ValueError) as exc:
-            raise ReplanError(f"{args.pin}: cannot be read ({exc})") from None
+            raise ReplanError(
+                Text(N_("{source}: cannot be read ({error})"), source=str(args.pin), error=str(exc))
+            ) from None
     ds = load_dataset(args.dataset)
     result = replan(
         ds,
@@ -125,19 +169,37 @@ def cmd_replan(args: argparse.Namespace) -> int:
     )
     written = result.write(args.out) if args.out else []
     if not args.quiet:
-        print(result.summary())
+        from matcher.plan import _label
+
+        lang = _lang(args)
+        _ = translator(lang)
+        print(result.summary(lang))
         r, c = result.kpis["replan"], result.kpis["churn"]
-        print(
-            f"  re-plan          penalty {r['change_penalty']:g}/h, penalized objective "
-            f"{r['penalized_objective']:,.4f}, {r['pinned_assignments']} pinned"
+        penalty = _("penalty {penalty}/h, penalized objective {objective}, {n} pinned").format(
+            penalty=f"{r['change_penalty']:g}",
+            objective=f"{r['penalized_objective']:,.4f}",
+            n=r["pinned_assignments"],
         )
-        print(
-            f"  churn            {c['assignments_kept']} kept, {c['assignments_changed']} "
-            f"changed, {c['assignments_added']} added, {c['assignments_removed']} removed; "
-            f"{c['hours_changed']} hours changed"
+        label = _("re-plan")
+        print(f"  {_label(label)} {penalty}")
+        churn = _(
+            "{kept} kept, {changed} changed, {added} added, {removed} removed; {hours} hours "
+            "changed"
+        ).format(
+            kept=c["assignments_kept"],
+            changed=c["assignments_changed"],
+            added=c["assignments_added"],
+            removed=c["assignments_removed"],
+            hours=c["hours_changed"],
         )
+        label = _("churn")
+        print(f"  {_label(label)} {churn}")
         if written:
-            print(f"Wrote {', '.join(p.name for p in written)} to {args.out}")
+            print(
+                _("Wrote {files} to {out}").format(
+                    files=", ".join(p.name for p in written), out=args.out
+                )
+            )
     return EXIT_OK
 
 
@@ -166,16 +228,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(column solver: faster at city scale; plans optimal either way)",
     )
     _param_option(r)
+    _lang_option(r)
     r.set_defaults(func=cmd_scenario_run)
     c = scen.add_parser("check", help="check scenario files against their base datasets")
     c.add_argument("files", nargs="+", help="scenario files")
     _param_option(c)
+    _lang_option(c)
     c.set_defaults(func=cmd_scenario_check)
 
     p = sub.add_parser("compare", help="compare plan folders: KPIs, deltas and a plan diff")
     p.add_argument("plans", nargs="+", type=Path, help="plan folders; the first is the reference")
     p.add_argument("--out", type=Path, help="write comparison.{csv,json,txt} and the diffs here")
     p.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    _lang_option(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("replan", help="plan again, keeping a previous plan where possible")
@@ -197,4 +262,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     _param_option(p)
+    _lang_option(p)
     p.set_defaults(func=cmd_replan)

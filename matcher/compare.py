@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import pandas as pd
 
 from matcher.csvsafe import restore_formulas
 from matcher.errors import MatcherError
+from matcher.i18n import N_, SOURCE_LANG, Text, translator
 from matcher.io import write_frame_csv
 from matcher.plan import Plan
 
@@ -98,6 +100,11 @@ class PlanRecord:
     demand_status: pd.DataFrame
 
 
+def _shown(text: str) -> int:
+    """The columns ``text`` takes on a terminal: two for a wide (Chinese) character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def read_plan(path: str | Path, name: str | None = None) -> PlanRecord:
     """Read a plan folder written by :meth:`Plan.write`.
 
@@ -109,7 +116,7 @@ def read_plan(path: str | Path, name: str | None = None) -> PlanRecord:
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise CompareError(f"plan folder {folder}: no such folder")
+        raise CompareError(Text(N_("plan folder {folder}: no such folder"), folder=str(folder)))
     try:
         kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
         tables = {
@@ -119,11 +126,20 @@ def read_plan(path: str | Path, name: str | None = None) -> PlanRecord:
         }
     except FileNotFoundError as exc:
         raise CompareError(
-            f"plan folder {folder}: no {Path(str(exc.filename)).name} "
-            "(expected a folder written by matcher plan)"
+            Text(
+                N_("plan folder {folder}: no {file} (expected a folder written by matcher plan)"),
+                folder=str(folder),
+                file=Path(str(exc.filename)).name,
+            )
         ) from None
     except (OSError, ValueError) as exc:
-        raise CompareError(f"plan folder {folder}: cannot be read ({exc})") from None
+        raise CompareError(
+            Text(
+                N_("plan folder {folder}: cannot be read ({error})"),
+                folder=str(folder),
+                error=str(exc),
+            )
+        ) from None
     a, s = tables["assignments"], tables["demand_status"]
     for file, frame, cols in (
         ("assignments.csv", a, ("supplier_kind", "supplier_id", "demand_id", "hours")),
@@ -131,7 +147,14 @@ def read_plan(path: str | Path, name: str | None = None) -> PlanRecord:
     ):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
-            raise CompareError(f"plan folder {folder}, {file}: no column '{missing[0]}'")
+            raise CompareError(
+                Text(
+                    N_("plan folder {folder}, {file}: no column '{column}'"),
+                    folder=str(folder),
+                    file=file,
+                    column=missing[0],
+                )
+            )
     a["hours"] = pd.to_numeric(a["hours"], errors="coerce").fillna(0).astype(np.int64)
     s["covered_hours"] = (
         pd.to_numeric(s["covered_hours"], errors="coerce").fillna(0).astype(np.int64)
@@ -322,9 +345,11 @@ class Comparison:
             ],
         }
 
-    def to_text(self, max_rows: int = 20) -> str:
-        """A table for people: KPIs by plan with deltas, then each plan's diff."""
-        header = ["KPI", *self.names]
+    def to_text(self, max_rows: int = 20, lang: str = SOURCE_LANG) -> str:
+        """A table for people: KPIs by plan with deltas, then each plan's diff; in ``lang``
+        (indicators, ids and statuses keep their codes, as the tables have them)."""
+        _ = translator(lang)
+        header = [_("KPI"), *self.names]
         lines: list[list[str]] = []
         for k in self.kpis.columns:
             cells = [k]
@@ -337,15 +362,18 @@ class Comparison:
                         text += f" ({_fmt_delta(k, d)})"
                 cells.append(text)
             lines.append(cells)
-        widths = [max(len(r[j]) for r in [header, *lines]) for j in range(len(header))]
+        widths = [max(_shown(r[j]) for r in [header, *lines]) for j in range(len(header))]
 
         def row(cells: list[str]) -> str:
-            first = cells[0].ljust(widths[0])
-            rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+            # Padded by the columns a terminal shows (a Chinese character takes two).
+            first = cells[0] + " " * (widths[0] - _shown(cells[0]))
+            rest = [" " * (w - _shown(c)) + c for c, w in zip(cells[1:], widths[1:], strict=True)]
             return "  ".join([first, *rest]).rstrip()
 
         out = [
-            f"Comparison against {self.names[0]}" if self.names else "No plans",
+            _("Comparison against {name}").format(name=self.names[0])
+            if self.names
+            else _("No plans"),
             row(header),
             row(["-" * w for w in widths]),
         ]
@@ -354,10 +382,16 @@ class Comparison:
             c = self._counts(n)
             out.append("")
             out.append(
-                f"{n}: assignments {c['diff_assignments_added']} added, "
-                f"{c['diff_assignments_removed']} removed, "
-                f"{c['diff_assignments_changed']} changed in hours; "
-                f"{c['diff_demands_status_changed']} demands changed status"
+                _(
+                    "{name}: assignments {added} added, {removed} removed, {changed} changed "
+                    "in hours; {demands} demands changed status"
+                ).format(
+                    name=n,
+                    added=c["diff_assignments_added"],
+                    removed=c["diff_assignments_removed"],
+                    changed=c["diff_assignments_changed"],
+                    demands=c["diff_demands_status_changed"],
+                )
             )
             changes = self.demands.loc[self.demands["plan"] == n]
             for r in changes.head(max_rows).itertuples(index=False):
@@ -366,7 +400,7 @@ class Comparison:
                     f"{r.status_after} ({r.covered_before} -> {r.covered_after} h)"
                 )
             if len(changes) > max_rows:
-                out.append(f"  ... and {len(changes) - max_rows} more")
+                out.append(_("  ... and {n} more").format(n=len(changes) - max_rows))
         return "\n".join(out) + "\n"
 
     def write(self, out_dir: str | Path, stem: str = "comparison") -> list[Path]:
@@ -452,7 +486,7 @@ def compare_plans(
         An unreadable folder, no plans, or two plans with the same name.
     """
     if not plans:
-        raise CompareError("no plans to compare")
+        raise CompareError(Text(N_("no plans to compare")))
     records = [_record(p, None if names is None else names[i]) for i, p in enumerate(plans)]
     seen: dict[str, int] = {}
     unique = []
@@ -461,7 +495,9 @@ def compare_plans(
         seen[r.name] = count + 1
         if count:
             if names is not None:
-                raise CompareError(f"two plans are named {r.name!r}; names must differ")
+                raise CompareError(
+                    Text(N_("two plans are named {name}; names must differ"), name=repr(r.name))
+                )
             r = PlanRecord(f"{r.name}-{count + 1}", r.kpis, r.assignments, r.demand_status)
         unique.append(r)
     records = unique

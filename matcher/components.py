@@ -27,6 +27,7 @@ import numpy as np
 
 from matcher.eligibility import Arcs, Problem, Suppliers
 from matcher.errors import ParameterError, SolverError
+from matcher.i18n import N_, Text
 from matcher.params import PlanParams
 from matcher.solvers.flow import FlowResult, solve_flow, useful_arcs
 
@@ -267,7 +268,12 @@ def ray_session(address: str | None, jobs: int) -> Iterator[Any]:
         import ray
     except ImportError as exc:
         raise SolverError(
-            "engine ray needs the ray package (pip install 'ray[default]'); use engine local"
+            Text(
+                N_(
+                    "engine ray needs the ray package (pip install 'ray[default]'); use "
+                    "engine local"
+                )
+            )
         ) from exc
 
     started = False
@@ -280,7 +286,11 @@ def ray_session(address: str | None, jobs: int) -> Iterator[Any]:
             ray.init(address=address, **options)
         except Exception as exc:  # a clean message, not Ray's traceback
             raise SolverError(
-                f"could not start or reach Ray ({address or 'local'}): {exc}"
+                Text(
+                    N_("could not start or reach Ray ({address}): {error}"),
+                    address=address or "local",
+                    error=str(exc),
+                )
             ) from exc
         started = True
     try:
@@ -304,7 +314,12 @@ def _ray_batches(
                 try:
                     result = ray.get(ref)
                 except Exception as exc:
-                    raise SolverError(f"a Ray task solving part of the flow failed: {exc}") from exc
+                    raise SolverError(
+                        Text(
+                            N_("a Ray task solving part of the flow failed: {error}"),
+                            error=str(exc),
+                        )
+                    ) from exc
                 yield refs[ref], result
 
 
@@ -393,9 +408,9 @@ def solve_flow_parts(
     ('optimal', 139.6961)
     """
     if engine not in ENGINES:
-        raise ParameterError("engine", engine, "local or ray")
+        raise ParameterError("engine", engine, Text(N_("local or ray")))
     if not isinstance(jobs, int) or jobs < 1:
-        raise ParameterError("jobs", jobs, "a whole number, 1 or more")
+        raise ParameterError("jobs", jobs, Text(N_("a whole number, 1 or more")))
     start = time.perf_counter()
     parts = [flow_part(problem, a) for a in component_arcs(problem)]
     results: list[PartResult | None] = [None] * len(parts)

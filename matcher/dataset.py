@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matcher.errors import DatasetError, ValidationIssue
+from matcher.i18n import N_, Text
 from matcher.io import (
     RawTable,
     ReadLimits,
@@ -94,7 +95,7 @@ def _what(col: Column) -> str:
     if col.expected:
         return col.expected
     if col.kind is Kind.ENUM:
-        return "one of " + ", ".join(col.choices)
+        return Text(N_("one of {choices}"), choices=", ".join(col.choices))
     return str(col.kind.value)
 
 
@@ -190,7 +191,7 @@ def _check_column(
     empty = _bools(pc.equal(text, ""))
     missing = empty if not col.optional else np.zeros(len(empty), dtype=bool)
     if not col.optional and col.kind is not Kind.LIST:
-        out.rows(raw, empty, col.name, text, _what(col) or "a value")
+        out.rows(raw, empty, col.name, text, _what(col) or Text(N_("a value")))
     if col.kind in (Kind.INT, Kind.FLOAT):
         values = _numbers(text, empty)
         finite = np.isfinite(values)
@@ -212,7 +213,13 @@ def _check_column(
         if col.hi is None:
             # Beyond this, sums of hours could overflow the solver's integers.
             huge = finite & ~wrong & (np.abs(values) > MAX_WHOLE)
-            out.rows(raw, huge, col.name, text, f"{_what(col)}, at most {MAX_WHOLE:,}")
+            out.rows(
+                raw,
+                huge,
+                col.name,
+                text,
+                Text(N_("{what}, at most {most:,}"), what=_what(col), most=MAX_WHOLE),
+            )
             wrong |= huge
         ok = np.where(wrong | empty, np.nan, values)
         typed = pd.Series(ok, dtype="float64").round().astype("Int64")
@@ -240,7 +247,7 @@ def _near(name: str, headers: list[str]) -> str:
     close = [h for h in headers if key(h) == key(name)]
     close += difflib.get_close_matches(name, [h for h in headers if h not in close], 1, 0.8)
     if close:
-        return f" (it has '{close[0]}'; names must match exactly)"
+        return Text(N_(" (it has '{header}'; names must match exactly)"), header=close[0])
     return ""
 
 
@@ -269,7 +276,10 @@ def _check_table(
                 1,
                 name,
                 None,
-                f"the header names this column {counts[name]} times; name each column once",
+                Text(
+                    N_("the header names this column {n} times; name each column once"),
+                    n=counts[name],
+                ),
             )
         )
     missing = [c for c in table.columns if not c.optional and c.name not in counts]
@@ -280,8 +290,12 @@ def _check_table(
                 1,
                 col.name,
                 None,
-                f"the header has no column '{col.name}'{_near(col.name, headers)}; "
-                f"the table needs it ({_what(col)})",
+                Text(
+                    N_("the header has no column '{column}'{hint}; the table needs it ({what})"),
+                    column=col.name,
+                    hint=_near(col.name, headers),
+                    what=_what(col),
+                ),
             )
         )
     if missing or doubled:
@@ -348,11 +362,19 @@ def _check_unique(
         if len(cols) == 1:
             label: str | None = cols[0]
             value = str(key[0])
-            what = f"a unique {cols[0]}; the same id is at row {first_row[key]}"
+            what = Text(
+                N_("a unique {column}; the same id is at row {row}"),
+                column=cols[0],
+                row=first_row[key],
+            )
         else:
             label = None
             value = ", ".join(f"{c}={v}" for c, v in zip(cols, key, strict=True))
-            what = f"each ({', '.join(cols)}) once; the same row is at row {first_row[key]}"
+            what = Text(
+                N_("each ({columns}) once; the same row is at row {row}"),
+                columns=", ".join(cols),
+                row=first_row[key],
+            )
         out.add(ValidationIssue(raw.file, int(raw.rows[pos]), label, _show(value), what))
 
 
@@ -384,8 +406,15 @@ def _check_refs(
                     int(raw.rows[first]),
                     col.name,
                     _show(values[first].as_py()),
-                    f"an id listed in {col.ref}.csv, but the dataset has no {col.ref}.csv "
-                    f"(or .parquet), and {int(used.sum())} row(s) of {raw.file} refer to it",
+                    Text(
+                        N_(
+                            "an id listed in {table}.csv, but the dataset has no {table}.csv "
+                            "(or .parquet), and {n} row(s) of {file} refer to it"
+                        ),
+                        table=col.ref,
+                        n=int(used.sum()),
+                        file=raw.file,
+                    ),
                 )
             )
             continue
@@ -396,7 +425,11 @@ def _check_refs(
             dangling,
             col.name,
             values,
-            f"an id listed in column '{target.id_column}' of {raws[col.ref].file}",
+            Text(
+                N_("an id listed in column '{column}' of {file}"),
+                column=target.id_column,
+                file=raws[col.ref].file,
+            ),
         )
 
 
@@ -429,7 +462,12 @@ def _check_rules(
                 mask & fine,
                 column,
                 np.full(len(mask), "", dtype=object),
-                "both lat and lon, or neither (the cadre then stands at home or at its unit)",
+                Text(
+                    N_(
+                        "both lat and lon, or neither "
+                        "(the cadre then stands at home or at its unit)"
+                    )
+                ),
             )
     demands = frames.get("demands")
     if demands is not None:
@@ -441,7 +479,7 @@ def _check_rules(
             over,
             "min_hours",
             texts["demands", "min_hours"],
-            "at most the demand's hours (column 'hours')",
+            Text(N_("at most the demand's hours (column 'hours')")),
         )
     resources = frames.get("resources")
     if resources is not None:
@@ -451,8 +489,8 @@ def _check_rules(
         frac = service & finite & (amount != np.floor(amount))
         big = service & finite & ~frac & (amount > MAX_WHOLE)
         for mask, what in (
-            (frac, "whole hours for a service resource"),
-            (big, f"at most {MAX_WHOLE:,} hours for a service resource"),
+            (frac, Text(N_("whole hours for a service resource"))),
+            (big, Text(N_("at most {most:,} hours for a service resource"), most=MAX_WHOLE)),
         ):
             out.rows(raws["resources"], mask, "amount", texts["resources", "amount"], what)
     alliances = frames.get("alliances")
@@ -470,7 +508,12 @@ def _check_rules(
             idle,
             "street",
             alliances["street"],
-            "a (district, street) that some community has; this alliance covers no community",
+            Text(
+                N_(
+                    "a (district, street) that some community has; "
+                    "this alliance covers no community"
+                )
+            ),
             severity="warning",
         )
 
@@ -509,8 +552,14 @@ def validate_raw(
                     None,
                     None,
                     None,
-                    f"the file is missing; every dataset needs the {table.name} table "
-                    f"({table.name}.csv or {table.name}.parquet){hint}",
+                    Text(
+                        N_(
+                            "the file is missing; every dataset needs the {table} table "
+                            "({table}.csv or {table}.parquet){hint}"
+                        ),
+                        table=table.name,
+                        hint=hint,
+                    ),
                 )
             )
     frames: dict[str, pd.DataFrame] = {}
@@ -574,13 +623,19 @@ def load_dataset(
     if is_workbook(folder) and folder.is_file():
         return _load_workbook(folder, max_errors=max_errors, limits=limits)
     if not folder.is_dir():
-        need = (
-            "a dataset folder holding communities.csv, units.csv, cadres.csv, demands.csv, "
-            "or an .xlsx workbook with a sheet per table"
+        what = (
+            N_("no such folder; expected {need}")
+            if not folder.exists()
+            else N_("this is a file, not a folder; expected {need}")
         )
-        what = "no such folder" if not folder.exists() else "this is a file, not a folder"
+        need = Text(
+            N_(
+                "a dataset folder holding communities.csv, units.csv, cadres.csv, "
+                "demands.csv, or an .xlsx workbook with a sheet per table"
+            )
+        )
         raise DatasetError(
-            [ValidationIssue(str(folder), None, None, None, f"{what}; expected {need}")],
+            [ValidationIssue(str(folder), None, None, None, Text(what, need=need))],
             str(folder),
         )
     raws: dict[str, RawTable] = {}
@@ -596,17 +651,25 @@ def load_dataset(
                     None,
                     None,
                     None,
-                    f"two files hold the {name} table: {paths[0].name} and {paths[1].name}; "
-                    "keep only one",
+                    Text(
+                        N_("two files hold the {table} table: {first} and {second}; keep only one"),
+                        table=name,
+                        first=paths[0].name,
+                        second=paths[1].name,
+                    ),
                 )
             )
             continue
         if not paths:
             near = near_names(folder, name)
             if near:
-                hints[name] = (
-                    f"; found {', '.join(near)}, but the table must be {name}.csv or "
-                    f"{name}.parquet, directly in this folder"
+                hints[name] = Text(
+                    N_(
+                        "; found {found}, but the table must be {table}.csv or "
+                        "{table}.parquet, directly in this folder"
+                    ),
+                    found=", ".join(near),
+                    table=name,
                 )
             continue
         raw, found = read_file(paths[0], limits)
@@ -679,7 +742,13 @@ def dataset_from_frames(
         known = ", ".join(TABLES_BY_NAME)
         raise DatasetError(
             [
-                ValidationIssue(str(n), None, None, None, f"not a table; expected one of {known}")
+                ValidationIssue(
+                    str(n),
+                    None,
+                    None,
+                    None,
+                    Text(N_("not a table; expected one of {known}"), known=known),
+                )
                 for n in unknown
             ],
             source,

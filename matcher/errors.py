@@ -140,7 +140,8 @@ class ParameterError(MatcherError, ValueError):
     def render(self, lang: str) -> str:
         """The message in ``lang``; ``expected`` may be a :class:`~matcher.i18n.Text`."""
         expected = self.expected.render(lang) if isinstance(self.expected, Text) else self.expected
-        return translator(lang)("parameter {name}={value}: expected {expected}").format(
+        _ = translator(lang)
+        return _("parameter {name}={value}: expected {expected}").format(
             name=self.name, value=repr(self.value), expected=expected
         )
 
@@ -170,7 +171,8 @@ class Finding:
     rule
         The rule concerned (``coverage_floor``, ``lead_units``, ``funds``, ...).
     message
-        A plain-language explanation.
+        A plain-language explanation: a :class:`~matcher.i18n.Text`, so that
+        :meth:`text` can show it in the reader's language.
     demands, communities, units
         The ids at fault.
     """
@@ -181,23 +183,35 @@ class Finding:
     communities: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
 
-    def __str__(self) -> str:
-        parts = [f"[{self.rule}] {self.message}"]
-        for label, ids in (
-            ("demands", self.demands),
-            ("communities", self.communities),
-            ("units", self.units),
-        ):
+    def text(self, lang: str = SOURCE_LANG) -> str:
+        """The finding as one line in ``lang``: rule, explanation and the ids at fault
+        (the first 20 of each kind)."""
+        _ = translator(lang)
+        message = self.message.render(lang) if isinstance(self.message, Text) else self.message
+        parts = [f"[{self.rule}] {message}"]
+        labels = (
+            (_("demands: {ids}"), self.demands),
+            (_("communities: {ids}"), self.communities),
+            (_("units: {ids}"), self.units),
+        )
+        for label, ids in labels:
             if ids:
                 shown = ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
-                parts.append(f"{label}: {shown}")
+                parts.append(label.format(ids=shown))
         return "; ".join(parts)
 
-    def to_dict(self) -> dict[str, object]:
-        """The finding as a JSON-ready dictionary."""
+    def __str__(self) -> str:
+        return self.text(SOURCE_LANG)
+
+    def to_dict(self, lang: str = SOURCE_LANG) -> dict[str, object]:
+        """The finding as a JSON-ready dictionary, its message in ``lang`` (in English a
+        :class:`~matcher.i18n.Text`, which a service renders in its reader's language)."""
+        message = self.message
+        if lang != SOURCE_LANG and isinstance(message, Text):
+            message = message.render(lang)
         return {
             "rule": self.rule,
-            "message": self.message,
+            "message": message,
             "demands": list(self.demands),
             "communities": list(self.communities),
             "units": list(self.units),
@@ -212,6 +226,11 @@ class InfeasibleError(MatcherError):
 
     def __init__(self, findings: Sequence[Finding]) -> None:
         self.findings: tuple[Finding, ...] = tuple(findings)
-        lines = ["no plan satisfies the integer rules:"]
-        lines += [f"  - {f}" for f in self.findings]
-        super().__init__("\n".join(lines))
+        super().__init__(self.render(SOURCE_LANG))
+
+    def render(self, lang: str = SOURCE_LANG) -> str:
+        """The diagnosis in ``lang``: a heading, then one line per finding."""
+        _ = translator(lang)
+        lines = [_("no plan satisfies the integer rules:")]
+        lines += [f"  - {f.text(lang)}" for f in self.findings]
+        return "\n".join(lines)

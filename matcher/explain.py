@@ -48,8 +48,9 @@ Marginal values are defined for the labour flow; a plan whose labour model has i
 rules (``min_hours``, ``max_communities_per_cadre``, ``coverage_floor``) has none and
 :func:`bottlenecks` refuses it. Funds and lead units do not change the labour flow.
 
-**Summaries** per district and per community, in English (``"en"``) or Chinese
-(``"zh"``), from fixed templates: hours demanded and covered, coverage, demands met,
+**Summaries** per district and per community, in any language of
+:data:`matcher.i18n.LANGS` (English and every catalogue: ``"zh"``), from fixed sentences
+translated by the catalogues: hours demanded and covered, coverage, demands met,
 partial and unmet, the largest shortfalls by category with their main reason, the units
 giving the most hours, and (districts) the bottleneck skill.
 """
@@ -57,8 +58,8 @@ giving the most hours, and (districts) the bottleneck skill.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-from matcher.aliases import category_name
+from matcher import i18n
+from matcher.aliases import category_name, district_name, tie_name
 from matcher.dataset import Dataset
 from matcher.eligibility import (
     ALLIANCE,
@@ -89,7 +91,9 @@ from matcher.eligibility import (
 )
 from matcher.errors import MatcherError, ParameterError
 from matcher.geo import haversine_km
+from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, Translator, translator
 from matcher.io import write_frame_csv
+from matcher.names import display_name
 from matcher.params import PlanParams
 from matcher.plan import REASONS, Plan
 from matcher.reasons import reason_text
@@ -97,7 +101,6 @@ from matcher.report import PlanTables, plan_dataset, read_plan
 from matcher.rules import active_rules
 from matcher.solvers.flow import solve_flow, useful_arcs
 
-LANGS = ("en", "zh")
 METHODS = ("duals", "resolve")
 
 ASSIGNMENT_VALUE_COLUMNS = (
@@ -154,7 +157,37 @@ _UNREACHABLE = -(2**61)
 
 class ExplainError(MatcherError, ValueError):
     """A plan cannot be explained as asked (an unknown demand, bottlenecks of an integer
-    plan, assignments that do not fit the dataset)."""
+    plan, assignments that do not fit the dataset). Its message is a
+    :class:`~matcher.i18n.Text`: ``exc.args[0].render(lang)``."""
+
+
+def _message(exc: Exception) -> str:
+    """An error's message, a :class:`~matcher.i18n.Text` when it was raised as one (so
+    that it can still be shown in any language)."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Text) else str(exc)
+
+
+# ---- words of the explanations ---------------------------------------------------------
+
+
+def _kind_name(kind: str, _: Translator) -> str:
+    """A supplier kind as the reader's language writes it."""
+    names = {
+        "cadre": _.pgettext("supplier kind", "cadre"),
+        "service": _.pgettext("supplier kind", "service"),
+    }
+    return names.get(kind, kind)
+
+
+def _status_name(status: str, _: Translator) -> str:
+    """A demand's status as the reader's language writes it."""
+    names = {
+        "met": _.pgettext("demand status", "met"),
+        "partial": _.pgettext("demand status", "partial"),
+        "unmet": _.pgettext("demand status", "unmet"),
+    }
+    return names.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -172,7 +205,8 @@ class ExplainParams:
         longest-path computation for every skill and district) or ``"resolve"`` (one
         re-solve per distinct supplier position; slow, for checking). Default ``"duals"``.
     langs
-        Languages of the summaries, among ``"en"`` and ``"zh"``. Default both.
+        Languages of the summaries, among :data:`matcher.i18n.LANGS` (English and every
+        language with a catalogue). Default all of them.
     """
 
     nearest: int = 5
@@ -184,12 +218,17 @@ class ExplainParams:
         for name in ("nearest", "top"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ParameterError(name, v, "a whole number, 1 or more")
+                raise ParameterError(name, v, Text(N_("a whole number, 1 or more")))
         if self.method not in METHODS:
             raise ParameterError("method", self.method, " or ".join(METHODS))
-        bad = [x for x in self.langs if x not in LANGS]
+        # i18n.LANGS at call time: the languages are the catalogues present.
+        bad = [x for x in self.langs if x not in i18n.LANGS]
         if bad or not self.langs:
-            raise ParameterError("langs", bad[0] if bad else "", " and/or ".join(LANGS))
+            raise ParameterError(
+                "langs",
+                bad[0] if bad else "",
+                Text(N_("one or more of {langs}"), langs=", ".join(i18n.LANGS)),
+            )
 
 
 # ---- the plan against its problem ------------------------------------------------------
@@ -340,9 +379,17 @@ def _flow(problem: Problem, assignments: pd.DataFrame) -> np.ndarray:
                 pos = int(order[at])
         if pos < 0:
             raise ExplainError(
-                f"assignments.csv, row {row}: {kind} {sid} cannot serve demand {did} in this "
-                "dataset with the plan's parameters (no such supplier, demand or tie); "
-                "give the dataset the plan was made from"
+                Text(
+                    N_(
+                        "assignments.csv, row {row}: {kind} {supplier} cannot serve demand "
+                        "{demand} in this dataset with the plan's parameters (no such "
+                        "supplier, demand or tie); give the dataset the plan was made from"
+                    ),
+                    row=row,
+                    kind=kind,
+                    supplier=sid,
+                    demand=did,
+                )
             )
         flow[pos] += int(hours)
     return flow
@@ -431,15 +478,17 @@ class DemandExplanation:
     nearest: pd.DataFrame
     elsewhere: pd.DataFrame
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the demand, its reason, and the three tables as lists of rows."""
-        return {
+    def to_dict(self, lang: str = SOURCE_LANG) -> dict[str, Any]:
+        """JSON-ready: the demand, its reason, and the three tables as lists of rows; the
+        reason and what the nearest suppliers serve instead in ``lang``."""
+        data = {
             "demand": self.demand,
             "reason_text": self.reason_text,
             "assignments": _records(self.assignments),
             "nearest": _records(self.nearest),
             "elsewhere": _records(self.elsewhere),
         }
+        return explanation_in(data, lang)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DemandExplanation:
@@ -464,31 +513,78 @@ class DemandExplanation:
         ]
         return dataclasses.replace(self, elsewhere=elsewhere, nearest=nearest)
 
-    def text(self) -> str:
-        """A few lines for people."""
+    def text(self, lang: str = SOURCE_LANG) -> str:
+        """A few lines for people, in ``lang``."""
+        _ = translator(lang)
         d = self.demand
-        lines = [
-            f"Demand {d['demand_id']} ({d['category']}, priority {d['priority']}) in "
-            f"{d['community_name']} ({d['community_id']}, {d['district']}): "
-            f"{d['covered_hours']:,} of {d['hours']:,} hours covered, {d['status']}"
-            + (f" -- {d['reason']}: {self.reason_text}" if d["reason"] else ""),
-        ]
+        reason = str(d.get("reason") or "")
+        head = dict(
+            demand=d["demand_id"],
+            category=category_name(str(d["category"]), lang),
+            priority=d["priority"],
+            community=d["community_name"],
+            community_id=d["community_id"],
+            district=d["district"],
+            covered=f"{d['covered_hours']:,}",
+            hours=f"{d['hours']:,}",
+            status=_status_name(str(d["status"]), _),
+        )
+        if reason:
+            first = _(
+                "Demand {demand} ({category}, priority {priority}) in {community} "
+                "({community_id}, {district}): {covered} of {hours} hours covered, {status} "
+                "-- {reason}: {reason_text}"
+            ).format(**head, reason=reason, reason_text=reason_text(reason, lang))
+        else:
+            first = _(
+                "Demand {demand} ({category}, priority {priority}) in {community} "
+                "({community_id}, {district}): {covered} of {hours} hours covered, {status}"
+            ).format(**head)
+        lines = [first]
         for r in _records(self.assignments):
-            lines.append(
-                f"  served by {r['supplier_kind']} {r['supplier_id']} ({r['unit_id']}, {r['tie']}, "
-                f"{r['km']:.2f} km): {r['hours']} h x {r['hour_score']:.4f} = {r['value']:.4f}"
+            served = _(
+                "served by {kind} {supplier} ({unit}, {tie}, {km} km): "
+                "{hours} h x {score} = {value}"
+            ).format(
+                kind=_kind_name(r["supplier_kind"], _),
+                supplier=r["supplier_id"],
+                unit=r["unit_id"],
+                tie=tie_name(str(r["tie"]), lang),
+                km=f"{r['km']:.2f}",
+                hours=r["hours"],
+                score=f"{r['hour_score']:.4f}",
+                value=f"{r['value']:.4f}",
             )
+            lines.append("  " + served)
         if len(self.nearest):
-            which = "could serve it" if bool(self.nearest["eligible"].any()) else "have its skill"
-            lines.append(f"  nearest suppliers that {which}:")
-        for r in _records(self.nearest):
-            tie = r["tie"] if r["eligible"] else "no tie"
-            lines.append(
-                f"    {r['supplier_kind']} {r['supplier_id']} ({r['unit_id']}, {tie}, "
-                f"{r['km']:.2f} km, {r['hour_score']:.4f}/h here): {r['hours_here']} h here, "
-                f"{r['hours_elsewhere']} h elsewhere, {r['hours_left']} h left"
-                + (f"; instead: {r['serves_instead']}" if r["serves_instead"] else "")
+            if bool(self.nearest["eligible"].any()):
+                lines.append("  " + _("nearest suppliers that could serve it:"))
+            else:
+                lines.append("  " + _("nearest suppliers that have its skill:"))
+        instead = [n["serves_instead"] for n in self.to_dict(lang)["nearest"]]
+        for r, serves in zip(_records(self.nearest), instead, strict=True):
+            values = dict(
+                kind=_kind_name(r["supplier_kind"], _),
+                supplier=r["supplier_id"],
+                unit=r["unit_id"],
+                tie=tie_name(str(r["tie"]), lang) if r["eligible"] else _("no tie"),
+                km=f"{r['km']:.2f}",
+                score=f"{r['hour_score']:.4f}",
+                here=r["hours_here"],
+                elsewhere=r["hours_elsewhere"],
+                left=r["hours_left"],
             )
+            if serves:
+                line = _(
+                    "{kind} {supplier} ({unit}, {tie}, {km} km, {score}/h here): {here} h "
+                    "here, {elsewhere} h elsewhere, {left} h left; instead: {instead}"
+                ).format(**values, instead=serves)
+            else:
+                line = _(
+                    "{kind} {supplier} ({unit}, {tie}, {km} km, {score}/h here): {here} h "
+                    "here, {elsewhere} h elsewhere, {left} h left"
+                ).format(**values)
+            lines.append("    " + line)
         return "\n".join(lines)
 
 
@@ -545,12 +641,23 @@ def _demand_explanation(
     p = ctx.problem
     hit = np.flatnonzero(p.demand_ids == demand_id)
     if len(hit) == 0:
-        raise ExplainError(f"demand {demand_id!r} is not in dataset {ctx.dataset.source}")
+        raise ExplainError(
+            Text(
+                N_("demand {demand} is not in dataset {source}"),
+                demand=repr(demand_id),
+                source=ctx.dataset.source,
+            )
+        )
     d = int(hit[0])
     status = ctx.tables.demand_status
     row = status[status["demand_id"].astype(str) == demand_id]
     if len(row) == 0:
-        raise ExplainError(f"demand {demand_id!r} is not in the plan's demand_status table")
+        raise ExplainError(
+            Text(
+                N_("demand {demand} is not in the plan's demand_status table"),
+                demand=repr(demand_id),
+            )
+        )
     demand = {str(k): _clean(v) for k, v in row.iloc[0].to_dict().items()}
     demand["community_name"] = _names(ctx.dataset, "communities", "community_id").get(
         str(demand["community_id"]), ""
@@ -628,13 +735,42 @@ def _demand_explanation(
     )
 
 
-def _instead(rows: pd.DataFrame) -> str:
-    """A supplier's other assignments as text: demand, category, priority, hours, score."""
-    return "; ".join(
-        f"{r['demand_id']} ({r['category']}, priority {r['priority']}) {r['hours']} h at "
-        f"{r['hour_score']:.4f}/h"
-        for r in _records(rows)
+def _instead(rows: pd.DataFrame | list[dict[str, Any]], lang: str = SOURCE_LANG) -> str:
+    """A supplier's other assignments (a frame, or its records) as text, in ``lang``:
+    demand, category, priority, hours, score."""
+    _ = translator(lang)
+    records = _records(rows) if isinstance(rows, pd.DataFrame) else rows
+    return _.pgettext("list separator", "; ").join(
+        _("{demand} ({category}, priority {priority}) {hours} h at {score}/h").format(
+            demand=r["demand_id"],
+            category=category_name(str(r["category"]), lang),
+            priority=r["priority"],
+            hours=r["hours"],
+            score=f"{r['hour_score']:.4f}",
+        )
+        for r in records
     )
+
+
+def explanation_in(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A demand's explanation as :meth:`DemandExplanation.to_dict` gives it (what the
+    service keeps, in English) with its texts in ``lang``: the reason, and what each of
+    the nearest suppliers serves instead (from ``elsewhere``). Works on the records
+    themselves: no table is built, so the service answers a kept explanation at once."""
+    mine: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in data["elsewhere"]:
+        mine.setdefault((str(r["supplier_kind"]), str(r["supplier_id"])), []).append(r)
+    nearest = [
+        {
+            **n,
+            "serves_instead": _instead(
+                mine.get((str(n["supplier_kind"]), str(n["supplier_id"])), []), lang
+            ),
+        }
+        for n in data["nearest"]
+    ]
+    reason = str(data["demand"].get("reason") or "")
+    return {**data, "reason_text": reason_text(reason, lang), "nearest": nearest}
 
 
 def _clean(value: Any) -> Any:
@@ -880,8 +1016,13 @@ def _check_flow_plan(ctx: _Context) -> None:
     if rules.labour:
         names = [r for r in rules.names() if r not in ("funds", "lead_units")]
         raise ExplainError(
-            "marginal values are those of the labour flow; this plan's labour model has "
-            f"integer rules ({', '.join(names)}), so it has none"
+            Text(
+                N_(
+                    "marginal values are those of the labour flow; this plan's labour "
+                    "model has integer rules ({rules}), so it has none"
+                ),
+                rules=", ".join(names),
+            )
         )
 
 
@@ -900,8 +1041,13 @@ def _bottlenecks_named(
     res = _residual(p, ctx.flow)
     if res is None:
         raise ExplainError(
-            "the plan's flow is not optimal for this dataset and its parameters (one more "
-            "hour could be moved for more value), so its marginal values are undefined"
+            Text(
+                N_(
+                    "the plan's flow is not optimal for this dataset and its parameters "
+                    "(one more hour could be moved for more value), so its marginal values "
+                    "are undefined"
+                )
+            )
         )
     districts = supplier_districts(p, ctx.dataset)
     owner = np.repeat(np.arange(len(s)), np.diff(s.skill_ptr))
@@ -1063,25 +1209,12 @@ def _best_by_resolve(
 # ---- summaries -------------------------------------------------------------------------
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_PAREN = re.compile(r"^(.*?)\s*[(（]([^()（）]*)[)）]\s*$")
-
-
-def display_name(name: str, lang: str) -> str:
-    """A name for a language: ``"Military Gate Community (军门社区)"`` is ``"Military Gate
-    Community"`` in English and ``"军门社区"`` in Chinese; other names as written."""
-    m = _PAREN.match(name)
-    if m and _CJK.search(m.group(2)) and not _CJK.search(m.group(1)):
-        return m.group(2) if lang == "zh" else m.group(1)
-    return name
-
-
 def _category(cat: str, lang: str) -> str:
     return category_name(cat, lang)
 
 
-def _pct(covered: int, demanded: int) -> str:
-    return f"{100 * covered / demanded:.1f}%" if demanded > 0 else "n/a"
+def _pct(covered: int, demanded: int, _: Translator) -> str:
+    return f"{100 * covered / demanded:.1f}%" if demanded > 0 else _("n/a")
 
 
 def _na(value: Any) -> bool:
@@ -1163,63 +1296,64 @@ def _summary_text(
     bottleneck: dict[str, Any] | None,
     is_district: bool,
 ) -> str:
+    _ = translator(lang)
+    sep = _.pgettext("list separator", ", ")
     demanded, covered, n_demands = facts.demanded, facts.covered, facts.demands
-    met, partial, unmet = facts.met, facts.partial, facts.unmet
-    short = facts.short
-    units = [(display_name(unit_names.get(u, u), lang), h) for u, h in facts.units]
-    pct = _pct(covered, demanded)
-    if lang == "zh":
-        parts = [
-            f"{name}：需求 {demanded:,} 小时，已覆盖 {covered:,} 小时（{pct}）；"
-            f"共 {n_demands:,} 项需求，满足 {met:,} 项，部分满足 {partial:,} 项，"
-            f"未满足 {unmet:,} 项。"
-        ]
-        if short:
-            parts.append(
-                "缺口最大："
-                + "、".join(
-                    f"{_category(c, lang)} {h:,} 小时（{reason_text(r, 'zh', short=True)}）"
-                    for c, h, r in short
-                )
-                + "。"
-            )
-        elif demanded > 0:
-            parts.append("所有需求时数均已覆盖。")
-        if units:
-            parts.append("出力最多的单位：" + "、".join(f"{u} {h:,} 小时" for u, h in units) + "。")
-        if bottleneck is not None:
-            if bottleneck["marginal_value"] > 0:
-                parts.append(
-                    f"瓶颈技能：本区供给方每多 1 小时{_category(bottleneck['skill'], lang)}，"
-                    f"目标值可增加 {bottleneck['marginal_value']:.2f}。"
-                )
-            elif is_district:
-                parts.append("本区供给方任何技能多 1 小时都不会提高目标值。")
-        return "".join(parts)
     parts = [
-        f"{name}: {covered:,} of {demanded:,} demanded hours covered ({pct}); "
-        f"{n_demands:,} demand{'s' if n_demands != 1 else ''}: {met:,} met, "
-        f"{partial:,} partial, {unmet:,} unmet."
-    ]
-    if short:
-        parts.append(
-            "Largest shortfalls: "
-            + ", ".join(f"{c} {h:,} h ({r.replace('_', ' ')})" for c, h, r in short)
-            + "."
+        _.ngettext(
+            "{name}: {covered} of {demanded} demanded hours covered ({pct}); {n} demand: "
+            "{met} met, {partial} partial, {unmet} unmet.",
+            "{name}: {covered} of {demanded} demanded hours covered ({pct}); {n} demands: "
+            "{met} met, {partial} partial, {unmet} unmet.",
+            n_demands,
+        ).format(
+            name=name,
+            covered=f"{covered:,}",
+            demanded=f"{demanded:,}",
+            pct=_pct(covered, demanded, _),
+            n=f"{n_demands:,}",
+            met=f"{facts.met:,}",
+            partial=f"{facts.partial:,}",
+            unmet=f"{facts.unmet:,}",
         )
+    ]
+    if facts.short:
+        items = sep.join(
+            _("{category} {hours} h ({reason})").format(
+                category=_category(c, lang),
+                hours=f"{h:,}",
+                reason=reason_text(r, lang, short=True),
+            )
+            for c, h, r in facts.short
+        )
+        parts.append(_("Largest shortfalls: {items}.").format(items=items))
     elif demanded > 0:
-        parts.append("Every demanded hour is covered.")
-    if units:
-        parts.append("Most hours from: " + ", ".join(f"{u} {h:,} h" for u, h in units) + ".")
+        parts.append(_("Every demanded hour is covered."))
+    if facts.units:
+        units = sep.join(
+            _("{name} {hours} h").format(
+                name=display_name(unit_names.get(u, u), lang), hours=f"{h:,}"
+            )
+            for u, h in facts.units
+        )
+        parts.append(_("Most hours from: {units}.").format(units=units))
     if bottleneck is not None:
         if bottleneck["marginal_value"] > 0:
             parts.append(
-                f"Bottleneck: one more hour of {bottleneck['skill']} from this district's "
-                f"suppliers would add {bottleneck['marginal_value']:.2f} to the objective."
+                _(
+                    "Bottleneck: one more hour of {skill} from this district's suppliers "
+                    "would add {value} to the objective."
+                ).format(
+                    skill=_category(str(bottleneck["skill"]), lang),
+                    value=f"{bottleneck['marginal_value']:.2f}",
+                )
             )
         elif is_district:
-            parts.append("No bottleneck: one more hour of any skill here would add nothing.")
-    return " ".join(parts)
+            parts.append(_("No bottleneck: one more hour of any skill here would add nothing."))
+    # Sentences follow each other as the language writes them (a space in English,
+    # nothing in Chinese).
+    join = _.pgettext("two sentences in a row", "{first} {second}")
+    return functools.reduce(lambda a, b: join.format(first=a, second=b), parts)
 
 
 def summaries(
@@ -1235,7 +1369,8 @@ def summaries(
     plan, dataset
         As for :func:`assignment_values`.
     params
-        ``langs`` (``"en"``, ``"zh"``) and ``top`` (categories and units named).
+        ``langs`` (any of :data:`matcher.i18n.LANGS`) and ``top`` (categories and units
+        named).
     bottleneck_table
         From :func:`bottlenecks`, for each district's bottleneck skill; computed when
         ``None`` (and left out for a plan with labour integer rules).
@@ -1318,7 +1453,9 @@ def _summaries(
             if bottleneck_table is not None:
                 mine = bottleneck_table[bottleneck_table["district"] == district]
                 top = {str(k): v for k, v in mine.iloc[0].items()} if len(mine) else None
-            text = _summary_text(lang, district, district_facts[district], unit_names, top, True)
+            text = _summary_text(
+                lang, district_name(district, lang), district_facts[district], unit_names, top, True
+            )
             rows.append(
                 {"scope": "district", "id": district, "name": district, "lang": lang, "text": text}
             )
@@ -1350,7 +1487,7 @@ class Explanation:
     summaries
         :func:`summaries` in every language asked for.
     notes
-        Why a part is missing.
+        Why a part is missing (each a :class:`~matcher.i18n.Text`: ``.render(lang)``).
     """
 
     assignments: pd.DataFrame
@@ -1412,7 +1549,7 @@ def explain(
         table: pd.DataFrame | None = _bottlenecks(ctx, params)
     except ExplainError as exc:
         table = None
-        notes.append(f"bottlenecks: {exc}")
+        notes.append(Text(N_("bottlenecks: {error}"), error=_message(exc)))
     status = ctx.tables.demand_status
     short_rows = []
     groups = _supplier_rows(values)
@@ -1492,25 +1629,32 @@ def stored_reads(
         table, named = _bottlenecks_named(ctx, ExplainParams())
         error = ""
     except ExplainError as exc:
-        table, named, error = None, [], str(exc)
+        table, named, error = None, [], _message(exc)
     texts = _summaries(ctx.tables, ctx.dataset, ExplainParams(langs=langs), table)
     return StoredReads(table, error, named, texts)
 
 
-def format_bottlenecks(table: pd.DataFrame, top: int | None = None) -> str:
-    """The ranked bottlenecks as lines for people."""
+def format_bottlenecks(table: pd.DataFrame, top: int | None = None, lang: str = SOURCE_LANG) -> str:
+    """The ranked bottlenecks as lines for people, in ``lang``."""
+    _ = translator(lang)
     rows = table if top is None else table.head(top)
-    lines = ["rank  value     skill / district -> where the hour goes"]
+    lines = [_("rank  value     skill / district -> where the hour goes")]
     for r in _records(rows):
-        where = (
-            f"at {r['supplier_kind']} {r['supplier_id']}: serves {r['demand_id']}"
-            + (f", {r['gaining_demand_id']} gains an hour" if r["gaining_demand_id"] else "")
-            if r["supplier_id"]
-            else "would stay unused"
+        at = dict(
+            kind=_kind_name(str(r["supplier_kind"]), _),
+            supplier=r["supplier_id"],
+            demand=r["demand_id"],
+            gaining=r["gaining_demand_id"],
         )
+        if not r["supplier_id"]:
+            where = _("would stay unused")
+        elif r["gaining_demand_id"]:
+            where = _("at {kind} {supplier}: serves {demand}, {gaining} gains an hour").format(**at)
+        else:
+            where = _("at {kind} {supplier}: serves {demand}").format(**at)
+        skill = category_name(str(r["skill"]), lang)
         lines.append(
-            f"{r['rank']:>4}  {r['marginal_value']:>8.4f}  {r['skill']} / {r['district']} "
-            f"-> {where}"
+            f"{r['rank']:>4}  {r['marginal_value']:>8.4f}  {skill} / {r['district']} -> {where}"
         )
     return "\n".join(lines)
 
@@ -1526,6 +1670,7 @@ __all__: Sequence[str] = (
     "demand_explanation",
     "display_name",
     "explain",
+    "explanation_in",
     "format_bottlenecks",
     "plain_summaries",
     "stored_reads",

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from matcher.dataset import Dataset
+from matcher.i18n import N_, Text
 from matcher.io import write_frame_csv
 
 COVERAGE_COLUMNS = (
@@ -236,7 +237,13 @@ def write_exports(
     formats = list(formats)
     for fmt in formats:
         if fmt not in EXPORT_FORMATS:
-            raise ValueError(f"export format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+            raise ValueError(
+                Text(
+                    N_("export format {format}: expected one of {formats}"),
+                    format=repr(fmt),
+                    formats=", ".join(EXPORT_FORMATS),
+                )
+            )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     status = tables["demand_status"]

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from matcher.i18n import N_, Text
 from matcher.io import write_tables
 from matcher.schema import TABLES_BY_NAME, Kind
 
@@ -191,18 +192,41 @@ _SCARCE_WEIGHT_BY_PROVIDER = {"enterprise": 0.0, "social_org": 1.0, "institution
 
 def _check_range(name: str, value: object, lo: float, hi: float = math.inf) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"GeneratorConfig.{name} must be a number, got {value!r}")
+        raise ValueError(
+            Text(
+                N_("GeneratorConfig.{name} must be a number, got {value}"),
+                name=name,
+                value=repr(value),
+            )
+        )
     number = float(value)
     if not (math.isfinite(number) and lo <= number <= hi):
-        bounds = f"at least {lo}" if hi == math.inf else f"between {lo} and {hi}"
-        raise ValueError(f"GeneratorConfig.{name} must be {bounds}, got {value!r}")
+        message = (
+            N_("GeneratorConfig.{name} must be at least {lo}, got {value}")
+            if hi == math.inf
+            else N_("GeneratorConfig.{name} must be between {lo} and {hi}, got {value}")
+        )
+        raise ValueError(Text(message, name=name, lo=lo, hi=hi, value=repr(value)))
 
 
 def _check_int(name: str, value: object, lo: int) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"GeneratorConfig.{name} must be an integer, got {value!r}")
+        raise ValueError(
+            Text(
+                N_("GeneratorConfig.{name} must be an integer, got {value}"),
+                name=name,
+                value=repr(value),
+            )
+        )
     if value < lo:
-        raise ValueError(f"GeneratorConfig.{name} must be at least {lo}, got {value!r}")
+        raise ValueError(
+            Text(
+                N_("GeneratorConfig.{name} must be at least {lo}, got {value}"),
+                name=name,
+                lo=lo,
+                value=repr(value),
+            )
+        )
 
 
 def _check_pair(name: str, value: object, lo: int, hi: int) -> None:
@@ -213,18 +237,37 @@ def _check_pair(name: str, value: object, lo: int, hi: int) -> None:
     )
     if not ok or not (lo <= value[0] <= value[1] <= hi):  # type: ignore[index]
         raise ValueError(
-            f"GeneratorConfig.{name} must be a pair (low, high) of integers with "
-            f"{lo} <= low <= high <= {hi}, got {value!r}"
+            Text(
+                N_(
+                    "GeneratorConfig.{name} must be a pair (low, high) of integers with "
+                    "{lo} <= low <= high <= {hi}, got {value}"
+                ),
+                name=name,
+                lo=lo,
+                hi=hi,
+                value=repr(value),
+            )
         )
 
 
 def _check_names(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if not isinstance(value, tuple) or not all(v in allowed for v in value):
         raise ValueError(
-            f"GeneratorConfig.{name} must be a tuple of names from {allowed}, got {value!r}"
+            Text(
+                N_("GeneratorConfig.{name} must be a tuple of names from {allowed}, got {value}"),
+                name=name,
+                allowed=repr(allowed),
+                value=repr(value),
+            )
         )
     if len(set(value)) != len(value):
-        raise ValueError(f"GeneratorConfig.{name} has repeated names: {value!r}")
+        raise ValueError(
+            Text(
+                N_("GeneratorConfig.{name} has repeated names: {value}"),
+                name=name,
+                value=repr(value),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -338,9 +381,21 @@ class GeneratorConfig:
     def __post_init__(self) -> None:
         scale = self.scale
         if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-            raise ValueError(f"GeneratorConfig.scale must be a number, got {scale!r}")
+            raise ValueError(
+                Text(
+                    N_("GeneratorConfig.{name} must be a number, got {value}"),
+                    name="scale",
+                    value=repr(scale),
+                )
+            )
         if not (math.isfinite(scale) and scale > 0):
-            raise ValueError(f"GeneratorConfig.scale must be greater than 0, got {scale!r}")
+            raise ValueError(
+                Text(
+                    N_("GeneratorConfig.{name} must be greater than 0, got {value}"),
+                    name="scale",
+                    value=repr(scale),
+                )
+            )
         _check_int("seed", self.seed, 0)
         for name in (
             "n_communities",
@@ -369,7 +424,12 @@ class GeneratorConfig:
         _check_names("ample_categories", self.ample_categories, CATEGORIES)
         if set(self.short_categories) & set(self.ample_categories):
             raise ValueError(
-                "GeneratorConfig.ample_categories must not share names with short_categories"
+                Text(
+                    N_(
+                        "GeneratorConfig.ample_categories must not share names with "
+                        "short_categories"
+                    )
+                )
             )
         _check_names(
             "outlying_districts", self.outlying_districts, tuple(d.name for d in DISTRICTS)
@@ -1247,9 +1307,9 @@ def combine_cities(
     """
     offsets = list(offsets) if offsets is not None else [(0.0, 0.0)] * len(cities)
     if not len(cities) == len(prefixes) == len(offsets):
-        raise ValueError("give one prefix and one offset per city")
+        raise ValueError(Text(N_("give one prefix and one offset per city")))
     if len(set(prefixes)) != len(prefixes):
-        raise ValueError("prefixes must differ, or two cities' ids could collide")
+        raise ValueError(Text(N_("prefixes must differ, or two cities' ids could collide")))
     names = [n for n in TABLES_BY_NAME if any(n in c for c in cities)]
     out: dict[str, pd.DataFrame] = {}
     for name in names:

@@ -27,6 +27,7 @@ import networkx as nx
 import pandas as pd
 
 from matcher.dataset import Dataset
+from matcher.i18n import N_, Text
 
 COMMUNITY, UNIT, ALLIANCE = "community", "unit", "alliance"
 RELATIONS = ("pairing", "member", "covers", "residence")
@@ -141,7 +142,9 @@ def community_ties(g: nx.MultiGraph, community_id: str) -> list[dict[str, Any]]:
     """
     c = node(COMMUNITY, community_id)
     if c not in g:
-        raise KeyError(f"no community {community_id!r} in the graph")
+        raise KeyError(
+            Text(N_("no community {community} in the graph"), community=repr(community_id))
+        )
     found: list[dict[str, Any]] = []
     for _, other, key, data in g.edges(c, keys=True, data=True):
         if key == "residence":
@@ -227,7 +230,12 @@ def write_graph(g: nx.MultiGraph, path: str | Path) -> Path:
         data = nx.node_link_data(g, edges="links")
         out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     else:
-        raise ValueError(f"export to .graphml or .json, not {out.suffix or 'no suffix'!r}")
+        raise ValueError(
+            Text(
+                N_("export to .graphml or .json, not {suffix}"),
+                suffix=repr(out.suffix or "no suffix"),
+            )
+        )
     return out
 
 

@@ -19,8 +19,8 @@ messages: :mod:`matcher.aliases` holds them, for reading and for writing.
 >>> _ = translator("zh")
 >>> _("Project list")
 '项目清单'
->>> Text(N_("row {row}"), row=7).render("zh")
-'第 7 行'
+>>> Text(N_("{sheet} sheet"), sheet="需求").render("zh")
+'“需求”工作表'
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def N_(message: str) -> str:
 class Translator(Protocol):
     """What :func:`translator` returns: call it like gettext's ``_``."""
 
-    lang: str
+    @property
+    def lang(self) -> str: ...
 
     def __call__(self, message: str) -> str: ...
 
@@ -129,9 +130,9 @@ class Text(str):
     ``{placeholders}`` are kept; a value that is itself a :class:`Text` is rendered in
     the same language.
 
-    >>> t = Text(N_("row {row}"), row=7)
+    >>> t = Text(N_("{sheet} sheet"), sheet="需求")
     >>> t, t.render("zh")
-    ('row 7', '第 7 行')
+    ('需求 sheet', '“需求”工作表')
     """
 
     message: str
@@ -163,8 +164,8 @@ def render(value: object, lang: str) -> object:
     """``value`` with every :class:`Text` in it rendered in ``lang``: through dicts,
     lists and tuples (a JSON body, a table row).
 
-    >>> render({"detail": Text(N_("row {row}"), row=2), "n": [1]}, "zh")
-    {'detail': '第 2 行', 'n': [1]}
+    >>> render({"detail": Text(N_(", row {row}"), row=2), "n": [1]}, "zh")
+    {'detail': '，第 2 行', 'n': [1]}
     """
     if isinstance(value, Text):
         return value.render(lang)

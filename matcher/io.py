@@ -34,11 +34,12 @@ import pyarrow.csv as pa_csv
 
 from matcher.csvsafe import neutralise_formulas
 from matcher.errors import ValidationIssue
+from matcher.i18n import N_, Text
 from matcher.schema import TABLE_NAMES
 
 SUFFIXES = (".csv", ".parquet")
 _SHOW = 80  # characters of a bad row shown in a message
-_RESAVE = "save it as 'CSV UTF-8' (in Excel: Save As, then 'CSV UTF-8 (Comma delimited)')"
+_RESAVE = N_("save it as 'CSV UTF-8' (in Excel: Save As, then 'CSV UTF-8 (Comma delimited)')")
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,12 @@ class ReadLimits:
 
     def too_large(self, file: str, decoded: bool = False) -> ValidationIssue:
         """The issue of a file past ``max_file_bytes``."""
-        what = "cells that take" if decoded else "a file of"
-        return ValidationIssue(
-            file,
-            None,
-            None,
-            None,
-            f"{what} at most {self.max_file_bytes:,} bytes; this one is larger",
+        what = (
+            N_("cells that take at most {most:,} bytes; this one is larger")
+            if decoded
+            else N_("a file of at most {most:,} bytes; this one is larger")
         )
+        return ValidationIssue(file, None, None, None, Text(what, most=self.max_file_bytes))
 
     def too_wide(self, file: str, columns: int) -> ValidationIssue:
         """The issue of a table past ``max_columns``."""
@@ -125,7 +124,11 @@ class ReadLimits:
             1,
             None,
             None,
-            f"at most {self.max_columns:,} columns; the header has {columns:,}",
+            Text(
+                N_("at most {most:,} columns; the header has {n:,}"),
+                most=self.max_columns,
+                n=columns,
+            ),
         )
 
 
@@ -158,13 +161,13 @@ class LineCheck:
         self.after_cr = False  # the last chunk ended in \r: a \n first is part of it
 
     def _too_long(self, line: int) -> ValidationIssue:
-        what = "the header line" if line == 1 else f"line {line:,}"
+        what = (
+            N_("lines of at most {most:,} bytes; the header line is longer")
+            if line == 1
+            else N_("lines of at most {most:,} bytes; line {line:,} is longer")
+        )
         return ValidationIssue(
-            self.file,
-            line,
-            None,
-            None,
-            f"lines of at most {self.limits.max_line_bytes:,} bytes; {what} is longer",
+            self.file, line, None, None, Text(what, most=self.limits.max_line_bytes, line=line)
         )
 
     def _header(self) -> ValidationIssue | None:
@@ -264,7 +267,10 @@ def _decode(data: bytes, file: str) -> tuple[str | None, ValidationIssue | None]
             None,
             None,
             None,
-            "the file is UTF-16 ('Unicode text'), not UTF-8 text; " + _RESAVE,
+            Text(
+                N_("the file is UTF-16 ('Unicode text'), not UTF-8 text; {fix}"),
+                fix=Text(_RESAVE),
+            ),
         )
     try:
         return data.decode("utf-8-sig"), None
@@ -284,8 +290,13 @@ def _decode(data: bytes, file: str) -> tuple[str | None, ValidationIssue | None]
             row,
             column,
             _show(cell),
-            "UTF-8 text, but this file is in another encoding (often GBK, as Excel saves "
-            "Chinese text, or Latin-1); " + _RESAVE,
+            Text(
+                N_(
+                    "UTF-8 text, but this file is in another encoding (often GBK, as Excel "
+                    "saves Chinese text, or Latin-1); {fix}"
+                ),
+                fix=Text(_RESAVE),
+            ),
         )
 
 
@@ -356,8 +367,12 @@ def _unclosed_quote(
                     row,
                     names[i],
                     _show(cell.splitlines()[0] if cell.strip() else cell),
-                    'a closing double quote: this value opens with " but never closes, '
-                    "so the rest of the file was read into this cell",
+                    Text(
+                        N_(
+                            'a closing double quote: this value opens with " but never '
+                            "closes, so the rest of the file was read into this cell"
+                        )
+                    ),
                 )
             ]
     return []
@@ -392,8 +407,14 @@ def _parse_slow(
                             row,
                             None,
                             _show(",".join(rec)),
-                            f"{n} fields, one per column of the header, but the row has {k} "
-                            "(a value holding a comma must be in double quotes)",
+                            Text(
+                                N_(
+                                    "{n} fields, one per column of the header, but the row "
+                                    "has {k} (a value holding a comma must be in double quotes)"
+                                ),
+                                n=n,
+                                k=k,
+                            ),
                         )
                     )
                     continue
@@ -403,7 +424,13 @@ def _parse_slow(
             records.append(rec)
     except csv.Error as exc:
         issues.append(
-            ValidationIssue(file, reader.line_num, None, None, f"the file is not valid CSV: {exc}")
+            ValidationIssue(
+                file,
+                reader.line_num,
+                None,
+                None,
+                Text(N_("the file is not valid CSV: {error}"), error=str(exc)),
+            )
         )
     finally:
         if collecting:
@@ -421,10 +448,13 @@ def _odd_header(file: str, header: list[str]) -> ValidationIssue | None:
     """The issue when the first line is not comma-separated column names at all."""
     first = header[0].strip() if header else ""
     if first.lower().startswith("sep="):
-        what = "the column names on the first line; remove the line 'sep=...' above them"
+        what = Text(N_("the column names on the first line; remove the line 'sep=...' above them"))
     elif len(header) == 1 and (";" in first or "\t" in first):
-        sep = "';'" if ";" in first else "tabs"
-        what = f"values separated by commas, but this file separates them with {sep}"
+        what = Text(
+            N_("values separated by commas, but this file separates them with ';'")
+            if ";" in first
+            else N_("values separated by commas, but this file separates them with tabs")
+        )
     else:
         return None
     return ValidationIssue(file, 1, None, _show(",".join(header)), what)
@@ -438,7 +468,12 @@ def _parse_csv(data: bytes, text: str, file: str) -> tuple[RawTable | None, list
                 None,
                 None,
                 None,
-                "the file is empty; expected a header row naming the columns, then data rows",
+                Text(
+                    N_(
+                        "the file is empty; expected a header row naming the columns, "
+                        "then data rows"
+                    )
+                ),
             )
         ]
     # The whole first line (the line limit bounds it), and room for a quoted line break.
@@ -581,7 +616,13 @@ def _read_parquet(path: Path, limits: ReadLimits) -> tuple[RawTable | None, list
         # pyarrow's messages may name the file's full path: only its name is shown.
         detail = str(exc).replace(str(path), file).replace(str(path.parent), "")
         return None, [
-            ValidationIssue(file, None, None, None, f"not a readable Parquet file ({detail})")
+            ValidationIssue(
+                file,
+                None,
+                None,
+                None,
+                Text(N_("not a readable Parquet file ({detail})"), detail=detail),
+            )
         ]
     names = _column_names([str(c) for c in table.column_names])
     columns = tuple(_text_column(table.column(i)) for i in range(table.num_columns))
@@ -607,7 +648,13 @@ def read_file(
         data = path.read_bytes()
     except OSError as exc:
         return None, [
-            ValidationIssue(file, None, None, None, f"the file cannot be read ({exc.strerror})")
+            ValidationIssue(
+                file,
+                None,
+                None,
+                None,
+                Text(N_("the file cannot be read ({reason})"), reason=str(exc.strerror)),
+            )
         ]
     if len(data) > limits.max_file_bytes:  # grown since it was looked at
         return None, [limits.too_large(file)]

@@ -50,6 +50,7 @@ from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import Arcs, Problem, build_problem, csr, hour_score
 from matcher.errors import Finding, InfeasibleError, ParameterError, SolverError
 from matcher.geo import haversine_km
+from matcher.i18n import N_, Text, translator
 from matcher.params import PlanParams
 from matcher.plan import Plan, plan
 from matcher.recommend import (
@@ -140,34 +141,44 @@ class PairingParams:
         for name in ("min_partners", "max_communities", "exact_limit", "seed"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise ParameterError(name, v, "a whole number, 0 or more")
+                raise ParameterError(name, v, Text(N_("a whole number, 0 or more")))
         for name in ("max_new", "max_partners"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
-                raise ParameterError(name, v, "a whole number, 0 or more")
+                raise ParameterError(name, v, Text(N_("a whole number, 0 or more")))
         if self.max_partners is not None and self.max_partners < self.min_partners:
             raise ParameterError(
-                "max_partners", self.max_partners, f"at least min_partners={self.min_partners}"
+                "max_partners",
+                self.max_partners,
+                Text(N_("at least min_partners={n}"), n=self.min_partners),
             )
         if self.value not in VALUE_MODES:
-            raise ParameterError("value", self.value, " or ".join(VALUE_MODES))
+            raise ParameterError(
+                "value",
+                self.value,
+                Text(N_("{first} or {second}"), first=VALUE_MODES[0], second=VALUE_MODES[1]),
+            )
         bad = [k for k in self.unit_kinds if k not in UNIT_KINDS]
         if bad:
-            raise ParameterError("unit_kinds", bad[0], f"one of {', '.join(UNIT_KINDS)}")
+            raise ParameterError(
+                "unit_kinds", bad[0], Text(N_("one of {names}"), names=", ".join(UNIT_KINDS))
+            )
         if self.max_km is not None and not (
             isinstance(self.max_km, int | float) and math.isfinite(self.max_km) and self.max_km > 0
         ):
-            raise ParameterError("max_km", self.max_km, "a distance in km greater than 0")
+            raise ParameterError("max_km", self.max_km, Text(N_("a distance in km greater than 0")))
         if not (
             isinstance(self.km_penalty, int | float)
             and math.isfinite(self.km_penalty)
             and self.km_penalty >= 0
         ):
-            raise ParameterError("km_penalty", self.km_penalty, "a number, 0 or more")
+            raise ParameterError("km_penalty", self.km_penalty, Text(N_("a number, 0 or more")))
         if not (isinstance(self.time_limit_s, int | float) and self.time_limit_s > 0):
-            raise ParameterError("time_limit_s", self.time_limit_s, "seconds greater than 0")
+            raise ParameterError(
+                "time_limit_s", self.time_limit_s, Text(N_("seconds greater than 0"))
+            )
         if not self.cap_column:
-            raise ParameterError("cap_column", self.cap_column, "a column name")
+            raise ParameterError("cap_column", self.cap_column, Text(N_("a column name")))
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as a JSON-ready dictionary."""
@@ -458,27 +469,55 @@ class PairingResult:
         )
         return write_result(out_dir, tables, "pairing_summary.json", self.summary)
 
-    def report(self) -> str:
-        """A few lines for people."""
+    def report(self, lang: str = "en") -> str:
+        """A few lines for people, in ``lang``."""
+        _ = translator(lang)
         s = self.summary
+        # Whole sentences with and without dropped pairings: word order differs by language.
+        head = (
+            _(
+                "Pairings for {scope}: {new} new, {dropped} dropped ({candidates} candidates, "
+                "values {value_kind})"
+            )
+            if s["dropped_pairings"]
+            else _("Pairings for {scope}: {new} new ({candidates} candidates, values {value_kind})")
+        )
+        # The summary keeps the scope in English (it is data); "every community" is a phrase.
+        scope = s["scope"] if s["scope"] != Scope().describe() else _("all communities")
         lines = [
-            f"Pairings for {s['scope']}: {s['new_pairings']} new"
-            + (f", {s['dropped_pairings']} dropped" if s["dropped_pairings"] else "")
-            + f" ({s['candidates']:,} candidates, values {s['value_kind']})",
-            f"  communities below {s['min_partners']} partner(s): "
-            f"{s['short_before']} before, {s['short_after']} after",
-            f"  value chosen {s['total_value']:,.4f}; true gain of the set {s['gain']:,.4f}",
+            head.format(
+                scope=scope,
+                new=s["new_pairings"],
+                dropped=s["dropped_pairings"],
+                candidates=f"{s['candidates']:,}",
+                value_kind=s["value_kind"],
+            ),
+            _("  communities below {n} partner(s): {before} before, {after} after").format(
+                n=s["min_partners"], before=s["short_before"], after=s["short_after"]
+            ),
+            _("  value chosen {value}; true gain of the set {gain}").format(
+                value=f"{s['total_value']:,.4f}", gain=f"{s['gain']:,.4f}"
+            ),
         ]
+        row_text = _(
+            "  {status} {unit} -> {community} ({district}), {km} km, value {value}, serves {served}"
+        )
         for row in self.recommendations.head(15).to_dict("records"):
             lines.append(
-                f"  {row['status']:<8} {row['unit_id']} -> {row['community_id']} "
-                f"({row['district']}), {row['km']:.2f} km, value {row['value']:,.4f}, "
-                f"serves {row['served'] or '-'}"
+                row_text.format(
+                    status=f"{row['status']:<8}",
+                    unit=row["unit_id"],
+                    community=row["community_id"],
+                    district=row["district"],
+                    km=f"{row['km']:.2f}",
+                    value=f"{row['value']:,.4f}",
+                    served=row["served"] or "-",
+                )
             )
         if len(self.recommendations) > 15:
-            lines.append(f"  ... {len(self.recommendations) - 15} more")
-        lines.append("Before/after:")
-        lines.append(format_before_after(self.comparison))
+            lines.append(_("  ... {n} more").format(n=len(self.recommendations) - 15))
+        lines.append(_("Before/after:"))
+        lines.append(format_before_after(self.comparison, lang))
         return "\n".join(lines)
 
 
@@ -573,14 +612,24 @@ def choose_pairings(
                 [
                     Finding(
                         "pairings",
-                        f"no set of pairings gives every community in scope {params.min_partners}"
-                        " partner(s) within the units' caps (and max_new); raise the caps, "
-                        "lower min_partners or widen the candidate units",
+                        Text(
+                            N_(
+                                "no set of pairings gives every community in scope {n} "
+                                "partner(s) within the units' caps (and max_new); raise the "
+                                "caps, lower min_partners or widen the candidate units"
+                            ),
+                            n=params.min_partners,
+                        ),
                     )
                 ]
             )
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            raise SolverError(f"the pairing model ended with status {solver.status_name(status)}")
+            raise SolverError(
+                Text(
+                    N_("the pairing model ended with status {status}"),
+                    status=solver.status_name(status),
+                )
+            )
         best = round(solver.objective_value)
         if i < len(stages) - 1:
             # The later stages keep this stage's best: a lexicographic objective.
@@ -649,8 +698,14 @@ def _check_room(
         findings.append(
             Finding(
                 "pairings",
-                f"{len(short)} communities have fewer candidate units with room under their cap "
-                f"than the {params.min_partners} partner(s) asked for",
+                Text(
+                    N_(
+                        "{n} communities have fewer candidate units with room under their cap "
+                        "than the {partners} partner(s) asked for"
+                    ),
+                    n=len(short),
+                    partners=params.min_partners,
+                ),
                 communities=ids,
             )
         )
@@ -660,16 +715,29 @@ def _check_room(
         findings.append(
             Finding(
                 "pairings",
-                f"the communities in scope need {total_need} more pairings, but the candidate "
-                f"units have room for only {total_room} under their caps",
+                Text(
+                    N_(
+                        "the communities in scope need {need} more pairings, but the candidate "
+                        "units have room for only {room} under their caps"
+                    ),
+                    need=total_need,
+                    room=total_room,
+                ),
             )
         )
     if params.max_new is not None and total_need > params.max_new:
         findings.append(
             Finding(
                 "pairings",
-                f"max_new={params.max_new} is below the {total_need} pairings needed to give "
-                f"every community in scope {params.min_partners} partner(s)",
+                Text(
+                    N_(
+                        "max_new={max_new} is below the {need} pairings needed to give every "
+                        "community in scope {partners} partner(s)"
+                    ),
+                    max_new=params.max_new,
+                    need=total_need,
+                    partners=params.min_partners,
+                ),
             )
         )
     if findings:

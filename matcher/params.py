@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from matcher.errors import ParameterError
+from matcher.i18n import N_, Text
 
 FLOW_SOLVERS = ("auto", "arcs", "columns")
 """The engines of the labour flow (``PlanParams.flow_solver``)."""
@@ -156,22 +157,26 @@ class PlanParams:
         f = self.coverage_floor
         if f is not None:
             if isinstance(f, bool) or not isinstance(f, int | float) or not _in(f, 0, 1, True):
-                raise ParameterError("coverage_floor", f, "a share greater than 0, at most 1")
+                raise ParameterError(
+                    "coverage_floor", f, Text(N_("a share greater than 0, at most 1"))
+                )
             object.__setattr__(self, "coverage_floor", float(f))
         if self.integer_solver not in ("highs", "cpsat"):
-            raise ParameterError("integer_solver", self.integer_solver, "highs or cpsat")
+            raise ParameterError("integer_solver", self.integer_solver, Text(N_("highs or cpsat")))
         if self.flow_solver not in FLOW_SOLVERS:
-            raise ParameterError("flow_solver", self.flow_solver, "auto, arcs or columns")
+            raise ParameterError("flow_solver", self.flow_solver, Text(N_("auto, arcs or columns")))
         for name in ("deterministic", "apply_min_hours", "apply_funds", "apply_leads"):
             if not isinstance(getattr(self, name), bool):
-                raise ParameterError(name, getattr(self, name), "true or false")
+                raise ParameterError(name, getattr(self, name), Text(N_("true or false")))
 
     def replace(self, **changes: Any) -> PlanParams:
         """A copy with some fields changed (and checked)."""
         unknown = sorted(set(changes) - set(self.names()))
         if unknown:
             raise ParameterError(
-                unknown[0], changes[unknown[0]], f"one of {', '.join(self.names())}"
+                unknown[0],
+                changes[unknown[0]],
+                Text(N_("one of {names}"), names=", ".join(self.names())),
             )
         return dataclasses.replace(self, **changes)
 
@@ -195,10 +200,12 @@ class PlanParams:
             name, sep, text = item.partition("=")
             name = name.strip()
             if not sep:
-                raise ParameterError(item, item, "name=value")
+                raise ParameterError(item, item, Text(N_("name=value")))
             if name not in hints:
                 raise ParameterError(
-                    name, text, f"a parameter named one of {', '.join(cls.names())}"
+                    name,
+                    text,
+                    Text(N_("a parameter named one of {names}"), names=", ".join(cls.names())),
                 )
             values[name] = _parse(name, text.strip(), hints[name])
         return (base or cls()).replace(**values)
@@ -227,11 +234,11 @@ def _parse(name: str, text: str, hint: Any) -> Any:
             return True
         if text.lower() in _FALSE:
             return False
-        raise ParameterError(name, text, "true or false")
+        raise ParameterError(name, text, Text(N_("true or false")))
     try:
         return base(text)
     except ValueError:
-        kind = "a whole number" if base is int else "a number"
+        kind = Text(N_("a whole number")) if base is int else Text(N_("a number"))
         raise ParameterError(name, text, kind) from None
 
 
@@ -246,14 +253,21 @@ def _in(value: float, lo: float, hi: float, lo_open: bool = False) -> bool:
 def _finite(obj: object, name: str, lo: float, lo_open: bool = False, hi: float = math.inf) -> None:
     value = getattr(obj, name)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ParameterError(name, value, "a number")
+        raise ParameterError(name, value, Text(N_("a number")))
     if not _in(value, lo, hi, lo_open):
-        low = f"greater than {lo:g}" if lo_open else f"{lo:g} or more"
-        raise ParameterError(name, value, f"a finite number {low}, at most {hi:g}")
+        # Whole sentences, not fragments: the word order differs in other languages.
+        expected = (
+            N_("a finite number greater than {lo}, at most {hi}")
+            if lo_open
+            else N_("a finite number {lo} or more, at most {hi}")
+        )
+        raise ParameterError(name, value, Text(expected, lo=f"{lo:g}", hi=f"{hi:g}"))
     object.__setattr__(obj, name, float(value))
 
 
 def _whole(obj: object, name: str, lo: int, hi: int) -> None:
     value = getattr(obj, name)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ParameterError(name, value, f"a whole number from {lo} to {hi:,}")
+        raise ParameterError(
+            name, value, Text(N_("a whole number from {lo} to {hi}"), lo=lo, hi=f"{hi:,}")
+        )

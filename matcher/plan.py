@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from matcher.components import solve_flow_parts
 from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem, index_dataset
 from matcher.errors import ParameterError
+from matcher.i18n import N_, SOURCE_LANG, Text, translator
 from matcher.io import write_frame_csv
 from matcher.params import AUTO_COLUMNS_SUPPLIERS, PlanParams
 from matcher.reasons import decide_reasons
@@ -164,9 +166,10 @@ class Plan:
         run_path.write_text(_json(run), encoding="utf-8")
         return [*paths, run_path]
 
-    def summary(self) -> str:
-        """A few lines for people: status, coverage, objective, reasons, districts."""
-        return format_summary(self)
+    def summary(self, lang: str = SOURCE_LANG) -> str:
+        """A few lines for people, in ``lang``: status, coverage, objective, reasons,
+        districts."""
+        return format_summary(self, lang)
 
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
@@ -446,7 +449,7 @@ def plan(
     ('optimal', 139.696068, 40)
     """
     if engine not in ("local", "ray"):
-        raise ParameterError("engine", engine, "local or ray")
+        raise ParameterError("engine", engine, Text(N_("local or ray")))
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     params = params or PlanParams()
@@ -554,50 +557,114 @@ def build_plan(
     )
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
+def _pct(x: float | None, lang: str = SOURCE_LANG) -> str:
+    _ = translator(lang)
+    return _("n/a") if x is None else f"{100 * x:.1f}%"
 
 
-def format_summary(p: Plan) -> str:
-    """A short human-readable summary of a plan."""
+def _label(label: str, width: int = 16) -> str:
+    """``label`` padded to ``width`` columns as a terminal shows them (a Chinese
+    character takes two)."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in label)
+    return label + " " * max(width - shown, 0)
+
+
+def format_summary(p: Plan, lang: str = SOURCE_LANG) -> str:
+    """A short human-readable summary of a plan, in ``lang`` (statuses, rules, reasons
+    and ids keep their codes, as the plan's tables have them)."""
+    _ = translator(lang)
     k = p.kpis
     u = k["supplier_utilization"]
+
+    def line(label: str, text: str) -> str:
+        return f"  {_label(label)} {text}"
+
     lines = [
-        f"Plan: {k['solver_status']} (bound {k['bound']:,.4f}, gap {k['gap']:.1e}), "
-        f"solved in {k['solve_seconds']:.3f} s over {k['candidate_arcs']:,} candidate arcs",
-        f"  objective        {k['objective']:,.4f}  (weighted hours {k['weighted_hours']:,.1f}, "
-        f"travel {k['travel_hour_km']:,.1f} hour-km)",
-        f"  hours covered    {k['hours_covered']:,} of {k['hours_demanded']:,} "
-        f"({_pct(k['coverage'])})",
-        f"  demands          {k['demands']:,}: {k['demands_met']:,} met, "
-        f"{k['demands_partial']:,} partial, {k['demands_unmet']:,} unmet",
-        f"  suppliers used   {u['suppliers_used']:,} of {u['suppliers']:,}; "
-        f"{u['hours_used']:,} of {u['hours_available']:,} hours ({_pct(u['utilization'])})",
+        _(
+            "Plan: {status} (bound {bound}, gap {gap}), solved in {seconds} s over {arcs} "
+            "candidate arcs"
+        ).format(
+            status=k["solver_status"],
+            bound=f"{k['bound']:,.4f}",
+            gap=f"{k['gap']:.1e}",
+            seconds=f"{k['solve_seconds']:.3f}",
+            arcs=f"{k['candidate_arcs']:,}",
+        ),
+        line(
+            _("objective"),
+            _("{objective}  (weighted hours {weighted}, travel {travel} hour-km)").format(
+                objective=f"{k['objective']:,.4f}",
+                weighted=f"{k['weighted_hours']:,.1f}",
+                travel=f"{k['travel_hour_km']:,.1f}",
+            ),
+        ),
+        line(
+            _("hours covered"),
+            _("{covered} of {demanded} ({share})").format(
+                covered=f"{k['hours_covered']:,}",
+                demanded=f"{k['hours_demanded']:,}",
+                share=_pct(k["coverage"], lang),
+            ),
+        ),
+        line(
+            _("demands"),
+            _("{n}: {met} met, {partial} partial, {unmet} unmet").format(
+                n=f"{k['demands']:,}",
+                met=f"{k['demands_met']:,}",
+                partial=f"{k['demands_partial']:,}",
+                unmet=f"{k['demands_unmet']:,}",
+            ),
+        ),
+        line(
+            _("suppliers used"),
+            _("{used} of {suppliers}; {hours_used} of {hours} hours ({share})").format(
+                used=f"{u['suppliers_used']:,}",
+                suppliers=f"{u['suppliers']:,}",
+                hours_used=f"{u['hours_used']:,}",
+                hours=f"{u['hours_available']:,}",
+                share=_pct(u["utilization"], lang),
+            ),
+        ),
     ]
     if k.get("rules"):
-        lines.append(f"  integer rules    {', '.join(k['rules'])}")
+        lines.append(line(_("integer rules"), ", ".join(k["rules"])))
     if "leads" in k:
         lead = k["leads"]
         lines.append(
-            f"  lead units       cost {lead['objective']:,.2f} ({lead['status']}, "
-            f"bound {lead['bound']:,.2f})"
+            line(
+                _("lead units"),
+                _("cost {cost} ({status}, bound {bound})").format(
+                    cost=f"{lead['objective']:,.2f}",
+                    status=lead["status"],
+                    bound=f"{lead['bound']:,.2f}",
+                ),
+            )
         )
     if "demands_funded" in k:
         lines.append(
-            f"  funds            {k['demands_funded']:,} demands funded, "
-            f"{k['funds_granted']:,.2f} yuan"
+            line(
+                _("funds"),
+                _("{n} demands funded, {yuan} yuan").format(
+                    n=f"{k['demands_funded']:,}", yuan=f"{k['funds_granted']:,.2f}"
+                ),
+            )
         )
     for finding in k.get("diagnosis", []):
-        lines.append(f"  diagnosis        [{finding['rule']}] {finding['message']}")
+        message = finding["message"]
+        if isinstance(message, Text):
+            message = message.render(lang)
+        lines.append(line(_("diagnosis"), f"[{finding['rule']}] {message}"))
     if k["reasons"]:
         reasons = ", ".join(f"{r} {n:,}" for r, n in k["reasons"].items())
-        lines.append(f"  not fully met    {reasons}")
+        lines.append(line(_("not fully met"), reasons))
     districts = ", ".join(
-        f"{d} {_pct(v['coverage'])}" for d, v in k["coverage_by_district"].items()
+        f"{d} {_pct(v['coverage'], lang)}" for d, v in k["coverage_by_district"].items()
     )
-    lines.append(f"  by district      {districts}")
+    lines.append(line(_("by district"), districts))
     zero = k["communities_zero_coverage"]
     if zero:
         shown = ", ".join(zero[:5]) + (" ..." if len(zero) > 5 else "")
-        lines.append(f"  zero coverage    {len(zero)} communities: {shown}")
+        lines.append(
+            line(_("zero coverage"), _("{n} communities: {ids}").format(n=len(zero), ids=shown))
+        )
     return "\n".join(lines)

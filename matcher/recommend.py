@@ -22,6 +22,7 @@ from ortools.sat.python import cp_model
 
 from matcher.dataset import Dataset
 from matcher.errors import ParameterError
+from matcher.i18n import N_, Text, translator
 from matcher.io import write_frame_csv
 from matcher.plan import Plan
 
@@ -48,9 +49,13 @@ class Scope:
     def __post_init__(self) -> None:
         for key, values in self.filters:
             if key not in SCOPE_KEYS:
-                raise ParameterError("scope", key, f"a scope on one of {', '.join(SCOPE_KEYS)}")
+                raise ParameterError(
+                    "scope", key, Text(N_("a scope on one of {keys}"), keys=", ".join(SCOPE_KEYS))
+                )
             if not values or any(not v for v in values):
-                raise ParameterError("scope", f"{key}=", "one or more values, comma-separated")
+                raise ParameterError(
+                    "scope", f"{key}=", Text(N_("one or more values, comma-separated"))
+                )
 
     @classmethod
     def from_strings(cls, items: Iterable[str]) -> Scope:
@@ -65,7 +70,7 @@ class Scope:
         for item in items:
             key, sep, text = item.partition("=")
             if not sep:
-                raise ParameterError("scope", item, "key=value, e.g. district=Gulou")
+                raise ParameterError("scope", item, Text(N_("key=value, e.g. district=Gulou")))
             values = tuple(v.strip() for v in text.split(","))
             filters.append((key.strip(), values))
         return cls(tuple(filters))
@@ -84,15 +89,18 @@ class Scope:
             for value in values:
                 if not (column == value).any():
                     raise ParameterError(
-                        "scope", f"{key}={value}", f"a {key} that some community in the dataset has"
+                        "scope",
+                        f"{key}={value}",
+                        Text(N_("a {key} that some community in the dataset has"), key=key),
                     )
             keep &= column.isin(values).to_numpy(dtype=bool)
         return keep
 
-    def describe(self) -> str:
-        """The scope in words, for reports."""
+    def describe(self, lang: str = "en") -> str:
+        """The scope in words, for reports, in ``lang`` (a filter is shown as written)."""
+        _ = translator(lang)
         if not self.filters:
-            return "all communities"
+            return _("all communities")
         return "; ".join(f"{k}={','.join(v)}" for k, v in self.filters)
 
 
@@ -130,7 +138,7 @@ def unit_caps(dataset: Dataset, column: str, default: int) -> np.ndarray:
                     i + 2,
                     column,
                     text,
-                    "a whole number of communities, 0 or more (empty: the default cap)",
+                    Text(N_("a whole number of communities, 0 or more (empty: the default cap)")),
                 )
             )
             continue
@@ -205,9 +213,12 @@ def before_after(before: Plan, after: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kpi", "district", "before", "after", "change"])
 
 
-def format_before_after(table: pd.DataFrame) -> str:
-    """The overall rows of a :func:`before_after` table as aligned text."""
-    lines = [f"  {'kpi':<32} {'before':>14} {'after':>14} {'change':>12}"]
+def format_before_after(table: pd.DataFrame, lang: str = "en") -> str:
+    """The overall rows of a :func:`before_after` table as aligned text, headed in
+    ``lang`` (the indicators keep their names, as the table's ``kpi`` column has them)."""
+    _ = translator(lang)
+    head = (_("kpi"), _("before"), _("after"), _("change"))
+    lines = [f"  {head[0]:<32} {head[1]:>14} {head[2]:>14} {head[3]:>12}"]
     for row in table[table["district"] == ""].itertuples(index=False):
         lines.append(
             f"  {row.kpi:<32} {_num(row.before):>14} {_num(row.after):>14} {_num(row.change):>12}"

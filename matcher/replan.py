@@ -38,6 +38,7 @@ from matcher.csvsafe import restore_formulas
 from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import SUPPLIER_KINDS, Arcs, build_problem
 from matcher.errors import MatcherError, ParameterError
+from matcher.i18n import N_, Text
 from matcher.params import PlanParams
 from matcher.plan import Plan, build_plan
 from matcher.rules import active_rules
@@ -74,10 +75,10 @@ def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataF
     """
     if isinstance(previous, Plan):
         frame = previous.assignments
-        source = "the previous plan"
+        source: str = Text(N_("the previous plan"))
     elif isinstance(previous, pd.DataFrame):
         frame = previous
-        source = "the previous assignments"
+        source = Text(N_("the previous assignments"))
     else:
         path = Path(previous)
         path = path / "assignments.csv" if path.is_dir() or not path.suffix else path
@@ -86,19 +87,37 @@ def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataF
             # A plan folder's assignments.csv is written formula-safe (matcher.csvsafe).
             frame = restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
         except FileNotFoundError:
-            raise ReplanError(f"{source}: no such file; expected a plan folder") from None
+            raise ReplanError(
+                Text(N_("{source}: no such file; expected a plan folder"), source=source)
+            ) from None
         except (OSError, ValueError) as exc:
-            raise ReplanError(f"{source}: cannot be read ({exc})") from None
+            raise ReplanError(
+                Text(N_("{source}: cannot be read ({error})"), source=source, error=str(exc))
+            ) from None
     missing = [c for c in (*KEY, "hours") if c not in frame.columns]
     if missing:
-        raise ReplanError(f"{source}: no column '{missing[0]}'; expected {', '.join(KEY)}, hours")
+        raise ReplanError(
+            Text(
+                N_("{source}: no column '{column}'; expected {columns}"),
+                source=source,
+                column=missing[0],
+                columns=", ".join((*KEY, "hours")),
+            )
+        )
     hours = pd.to_numeric(frame["hours"], errors="coerce")
     bad = hours.isna() | (hours < 0) | (hours != np.floor(hours))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
         raise ReplanError(
-            f"{source}, row {row}, column 'hours': got {frame['hours'].iloc[row - 2]!r}, "
-            "expected a whole number of hours, 0 or more"
+            Text(
+                N_(
+                    "{source}, row {row}, column 'hours': got {value}, expected a whole number "
+                    "of hours, 0 or more"
+                ),
+                source=source,
+                row=row,
+                value=repr(frame["hours"].iloc[row - 2]),
+            )
         )
     out = pd.DataFrame({k: frame[k].astype(str).str.strip() for k in KEY})
     out["hours"] = hours.astype(np.int64).to_numpy()
@@ -109,12 +128,14 @@ def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataF
 def _pinned_mask(prev: pd.DataFrame, pinned: Pinned) -> np.ndarray:
     if isinstance(pinned, str):
         if pinned not in ("all", "none"):
-            raise ParameterError("pinned", pinned, "all, none, or a list of assignments")
+            raise ParameterError("pinned", pinned, Text(N_("all, none, or a list of assignments")))
         return np.full(len(prev), pinned == "all")
     if isinstance(pinned, pd.DataFrame):
         missing = [c for c in KEY[1:] if c not in pinned.columns]
         if missing:
-            raise ReplanError(f"pinned assignments: no column '{missing[0]}'")
+            raise ReplanError(
+                Text(N_("pinned assignments: no column '{column}'"), column=missing[0])
+            )
         kinds = pinned["supplier_kind"] if "supplier_kind" in pinned else [""] * len(pinned)
         keys = list(zip(kinds, pinned["supplier_id"], pinned["demand_id"], strict=True))
     else:
@@ -128,27 +149,43 @@ def _pinned_mask(prev: pd.DataFrame, pinned: Pinned) -> np.ndarray:
         hit = (sid == s) & (did == d) & ((kind == k) if k else True)
         if not hit.any():
             raise ReplanError(
-                f"pinned assignment {k or '*'} {s} -> {d} is not in the previous plan"
+                Text(
+                    N_(
+                        "pinned assignment {kind} {supplier} -> {demand} is not in the "
+                        "previous plan"
+                    ),
+                    kind=k or "*",
+                    supplier=s,
+                    demand=d,
+                )
             )
         mask |= hit
     return mask
 
 
-def _why_impossible(dataset: Dataset, kind: str, sid: str, did: str) -> str:
+def _why_impossible(dataset: Dataset, kind: str, sid: str, did: str) -> Text:
     ids = (
         dataset.cadres["cadre_id"] if kind == "cadre" else dataset.resources["resource_id"]
     ).astype(str)
     if sid not in set(ids):
-        return f"the {kind} {sid} is no longer in the dataset"
+        if kind == "cadre":
+            return Text(N_("the cadre {id} is no longer in the dataset"), id=sid)
+        return Text(N_("the resource {id} is no longer in the dataset"), id=sid)
     if did not in set(dataset.demands["demand_id"].astype(str)):
-        return f"the demand {did} is no longer in the dataset"
-    return f"{sid} may no longer serve {did} (no tie, or not the skill)"
+        return Text(N_("the demand {id} is no longer in the dataset"), id=did)
+    return Text(
+        N_("{supplier} may no longer serve {demand} (no tie, or not the skill)"),
+        supplier=sid,
+        demand=did,
+    )
 
 
 def _check_penalty(change_penalty: float) -> float:
     ok = isinstance(change_penalty, int | float) and not isinstance(change_penalty, bool)
     if not ok or not math.isfinite(change_penalty) or change_penalty < 0:
-        raise ParameterError("change_penalty", change_penalty, "a finite number, 0 or more")
+        raise ParameterError(
+            "change_penalty", change_penalty, Text(N_("a finite number, 0 or more"))
+        )
     return float(change_penalty)
 
 
@@ -212,9 +249,13 @@ def replan(
         raise ParameterError(
             "integer rules",
             ", ".join(rules.names()),
-            "none: stable re-planning supports the plain min-cost flow; switch the rules off "
-            "(apply_min_hours, apply_funds, apply_leads = false; max_communities_per_cadre, "
-            "coverage_floor = none)",
+            Text(
+                N_(
+                    "none: stable re-planning supports the plain min-cost flow; switch the "
+                    "rules off (apply_min_hours, apply_funds, apply_leads = false; "
+                    "max_communities_per_cadre, coverage_floor = none)"
+                )
+            ),
         )
     problem = build_problem(dataset, params)
     arcs, sup = problem.arcs, problem.suppliers
@@ -235,8 +276,17 @@ def replan(
         i = int(np.flatnonzero(pin & gone)[0])
         k, s, d = (str(prev[c].iloc[i]) for c in KEY)
         raise ReplanError(
-            f"pinned assignment {k} {s} -> {d} ({prev['hours'].iloc[i]} h) is no longer "
-            f"possible: {_why_impossible(dataset, k, s, d)}"
+            Text(
+                N_(
+                    "pinned assignment {kind} {supplier} -> {demand} ({hours} h) is no longer "
+                    "possible: {why}"
+                ),
+                kind=k,
+                supplier=s,
+                demand=d,
+                hours=prev["hours"].iloc[i],
+                why=_why_impossible(dataset, k, s, d),
+            )
         )
     n = len(arcs)
     h0 = np.zeros(n, dtype=np.int64)
@@ -250,16 +300,27 @@ def replan(
     dem_left = problem.demand_hours - np.bincount(
         arcs.demand, weights=fixed, minlength=len(problem.demand_ids)
     ).astype(np.int64)
-    for left, ids, what in (
-        (sup_left, sup.ids, "supplier"),
-        (dem_left, problem.demand_ids, "demand"),
+    for left, ids, message in (
+        (
+            sup_left,
+            sup.ids,
+            N_(
+                "pinned assignments give the supplier {id} {hours} hour(s) more than it now "
+                "has; unpin some of them"
+            ),
+        ),
+        (
+            dem_left,
+            problem.demand_ids,
+            N_(
+                "pinned assignments give the demand {id} {hours} hour(s) more than it now "
+                "has; unpin some of them"
+            ),
+        ),
     ):
         if (left < 0).any():
             i = int(np.flatnonzero(left < 0)[0])
-            raise ReplanError(
-                f"pinned assignments give the {what} {ids[i]} {-left[i]} hour(s) more than "
-                "it now has; unpin some of them"
-            )
+            raise ReplanError(Text(message, id=ids[i], hours=int(-left[i])))
 
     # Free arcs: the first h0 hours worth w + penalty, further hours w - penalty.
     free = np.flatnonzero(~pinned_arc)

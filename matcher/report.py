@@ -13,6 +13,12 @@ utilization; why demands fall short and the largest unmet demands; with a second
 the comparison (KPIs with deltas, demands whose coverage changed, assignments added and
 removed).
 
+The page speaks the reader's language (``lang``, :mod:`matcher.i18n`): every text is
+translated whole, categories and unit kinds by their names in :mod:`matcher.aliases`,
+names that carry both languages by their part in it; numbers read the same in every
+language, and the ids and ``data-*`` attributes do not change, so the pages in two
+languages are read back alike.
+
 Every figure that shows a KPI carries ``data-kpi`` (its dotted name in ``kpis.json``),
 ``data-kpi-path`` (the same as a JSON list of keys), ``data-value`` (the exact number)
 and ``data-format`` (``int``, ``pct`` or ``num``), so tests and scrapers can read the
@@ -34,12 +40,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matcher.aliases import category_name, district_name, value_name
 from matcher.csvsafe import restore_formulas
 from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import TieIndex, csr, csr_expand, hour_score, index_dataset
 from matcher.errors import MatcherError
 from matcher.export import community_coverage
 from matcher.geo import haversine_km, pairs_within, unit_xyz
+from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, Translator, check_lang, translator
+from matcher.names import display_name
 from matcher.params import PlanParams
 from matcher.plan import (
     ASSIGNMENT_COLUMNS,
@@ -84,7 +93,10 @@ def _int(value: Any) -> int:
 
 
 class PlanFolderError(MatcherError, ValueError):
-    """A plan folder, or the dataset given for it, cannot make a report."""
+    """A plan folder, or the dataset given for it, cannot make a report.
+
+    Its message is a :class:`~matcher.i18n.Text`: ``str(error)`` is English,
+    ``error.args[0].render(lang)`` another language."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +182,14 @@ def _read_table(folder: Path, name: str, columns: Sequence[str], required: bool)
     if not path.is_file():
         if required:
             raise PlanFolderError(
-                f"plan folder {folder}: {name} is missing (a plan folder is written by "
-                "`matcher plan DATASET --out DIR`)"
+                Text(
+                    N_(
+                        "plan folder {folder}: {name} is missing (a plan folder is written by "
+                        "`matcher plan DATASET --out DIR`)"
+                    ),
+                    folder=str(folder),
+                    name=name,
+                )
             )
         return _empty(columns)
     try:
@@ -182,14 +200,20 @@ def _read_table(folder: Path, name: str, columns: Sequence[str], required: bool)
             encoding="utf-8-sig",
         )
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PlanFolderError(f"{path}: cannot be read as CSV ({exc})") from None
+        raise PlanFolderError(
+            Text(N_("{path}: cannot be read as CSV ({error})"), path=str(path), error=str(exc))
+        ) from None
     # Plan.write neutralises formula cells (matcher.csvsafe); undone so ids round-trip.
     frame = restore_formulas(frame)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise PlanFolderError(
-            f"{path}, row 1: column {missing[0]!r} is missing; expected the columns "
-            f"{', '.join(columns)}"
+            Text(
+                N_("{path}, row 1: column {column} is missing; expected the columns {columns}"),
+                path=str(path),
+                column=repr(missing[0]),
+                columns=", ".join(columns),
+            )
         )
     for column in columns:
         if column in _TEXT_COLUMNS:
@@ -199,8 +223,13 @@ def _read_table(folder: Path, name: str, columns: Sequence[str], required: bool)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise PlanFolderError(
-                f"{path}, row {row + 2}, column {column!r}: got {frame[column].iloc[row]!r}, "
-                "expected a number"
+                Text(
+                    N_("{path}, row {row}, column {column}: got {value}, expected a number"),
+                    path=str(path),
+                    row=row + 2,
+                    column=repr(column),
+                    value=repr(frame[column].iloc[row]),
+                )
             )
         frame[column] = numbers
     return frame[list(columns)]
@@ -209,13 +238,17 @@ def _read_table(folder: Path, name: str, columns: Sequence[str], required: bool)
 def _read_json(folder: Path, name: str) -> dict[str, Any]:
     path = folder / name
     if not path.is_file():
-        raise PlanFolderError(f"plan folder {folder}: {name} is missing")
+        raise PlanFolderError(
+            Text(N_("plan folder {folder}: {name} is missing"), folder=str(folder), name=name)
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PlanFolderError(f"{path}: not valid JSON ({exc})") from None
+        raise PlanFolderError(
+            Text(N_("{path}: not valid JSON ({error})"), path=str(path), error=str(exc))
+        ) from None
     if not isinstance(data, dict):
-        raise PlanFolderError(f"{path}: expected a JSON object")
+        raise PlanFolderError(Text(N_("{path}: expected a JSON object"), path=str(path)))
     return data
 
 
@@ -238,11 +271,19 @@ def read_plan(plan_dir: str | Path, label: str | None = None) -> PlanTables:
     """
     folder = Path(plan_dir)
     if not folder.is_dir():
-        raise PlanFolderError(f"plan folder {folder} does not exist (or is not a folder)")
+        raise PlanFolderError(
+            Text(N_("plan folder {folder} does not exist (or is not a folder)"), folder=str(folder))
+        )
     kpis = _read_json(folder, "kpis.json")
     for key in ("hours_demanded", "hours_covered", "coverage"):
         if key not in kpis:
-            raise PlanFolderError(f"{folder / 'kpis.json'}: key {key!r} is missing")
+            raise PlanFolderError(
+                Text(
+                    N_("{path}: key {key} is missing"),
+                    path=str(folder / "kpis.json"),
+                    key=repr(key),
+                )
+            )
     run = _read_json(folder, "run.json")
     return PlanTables(
         label=label or folder.resolve().name,
@@ -276,17 +317,30 @@ def plan_dataset(plan: PlanTables, dataset: Dataset | str | Path | None = None) 
     if dataset is None:
         if not plan.dataset_source or not Path(plan.dataset_source).is_dir():
             raise PlanFolderError(
-                f"plan {plan.label}: its run.json names the dataset "
-                f"{plan.dataset_source or '(none)'!r}, which is not a folder here; give the "
-                "dataset with --dataset DIR"
+                Text(
+                    N_(
+                        "plan {label}: its run.json names the dataset {source}, which is not a "
+                        "folder here; give the dataset with --dataset DIR"
+                    ),
+                    label=plan.label,
+                    source=repr(plan.dataset_source or "(none)"),
+                )
             )
         dataset = plan.dataset_source
     loaded = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     if plan.dataset_hash and loaded.content_hash != plan.dataset_hash:
         raise PlanFolderError(
-            f"dataset {loaded.source} has content hash {loaded.content_hash[:12]}..., but "
-            f"plan {plan.label} was made from a dataset with hash {plan.dataset_hash[:12]}... "
-            "(run.json); give the dataset the plan was made from"
+            Text(
+                N_(
+                    "dataset {source} has content hash {hash}..., but plan {label} was made "
+                    "from a dataset with hash {plan_hash}... (run.json); give the dataset the "
+                    "plan was made from"
+                ),
+                source=str(loaded.source),
+                hash=loaded.content_hash[:12],
+                label=plan.label,
+                plan_hash=plan.dataset_hash[:12],
+            )
         )
     return loaded
 
@@ -300,10 +354,25 @@ def _as_tables(plan: Plan | PlanTables | str | Path, label: str) -> PlanTables:
 
 
 # ---- formatting -----------------------------------------------------------------------
+#
+# Numbers read the same in both languages: thousands separated by commas and percentages
+# with one decimal are how Chinese reports write them too (Babel's zh locale agrees), so
+# a figure on the Chinese page is the same string as on the English one. Only the words
+# around the numbers ("n/a", "h", "pp") are translated.
 
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _h(message: str, /, **values: str) -> str:
+    """A translated ``message`` escaped for HTML, its ``{placeholders}`` filled with
+    ``values`` (HTML already: a KPI's span, a name escaped by the caller)."""
+    return _e(message).format(**values)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def fmt_int(value: Any) -> str:
@@ -311,21 +380,29 @@ def fmt_int(value: Any) -> str:
     return f"{round(value):,}"
 
 
-def fmt_pct(value: Any) -> str:
-    """A share as a percentage with one decimal: ``74.0%`` (``n/a`` when missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+def fmt_pct(value: Any, lang: str = SOURCE_LANG) -> str:
+    """A share as a percentage with one decimal: ``74.0%`` (``n/a`` when missing, in
+    ``lang``)."""
+    if _missing(value):
+        return translator(lang)("n/a")
     return f"{100 * value:.1f}%"
 
 
-def fmt_num(value: Any) -> str:
-    """A number with two decimals and thousands separators: ``47,121.85``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+def fmt_num(value: Any, lang: str = SOURCE_LANG) -> str:
+    """A number with two decimals and thousands separators: ``47,121.85`` (``n/a`` when
+    missing, in ``lang``)."""
+    if _missing(value):
+        return translator(lang)("n/a")
     return f"{value:,.2f}"
 
 
-_FORMATS = {"int": fmt_int, "pct": fmt_pct, "num": fmt_num}
+def _fmt(fmt: str, value: Any, lang: str) -> str:
+    """``value`` in format ``fmt`` (``int``, ``pct`` or ``num``); ``n/a`` when missing."""
+    if _missing(value):
+        return translator(lang)("n/a")
+    if fmt == "int":
+        return fmt_int(value)
+    return fmt_pct(value, lang) if fmt == "pct" else fmt_num(value, lang)
 
 
 def _kpi_value(kpis: Mapping[str, Any], path: Sequence[str]) -> Any:
@@ -337,10 +414,12 @@ def _kpi_value(kpis: Mapping[str, Any], path: Sequence[str]) -> Any:
     return value
 
 
-def _kpi(kpis: Mapping[str, Any], path: Sequence[str], fmt: str, tag: str = "span") -> str:
+def _kpi(
+    kpis: Mapping[str, Any], path: Sequence[str], fmt: str, tag: str = "span", lang: str = "en"
+) -> str:
     """A KPI as shown: its formatted number, with data attributes to read it back."""
     value = _kpi_value(kpis, path)
-    shown = _FORMATS[fmt](value) if value is not None else "n/a"
+    shown = _fmt(fmt, value, lang)
     raw = json.dumps(value)
     return (
         f'<{tag} class="kpi" data-kpi="{_e(".".join(path))}" '
@@ -380,6 +459,40 @@ def short_name(name: str) -> str:
     return match.group(1) if match else name
 
 
+def _name(name: object, lang: str) -> str:
+    """A community's or unit's name on the page: as written in English (both parts), its
+    Chinese part in Chinese (:func:`~matcher.names.display_name`)."""
+    return str(name) if lang == SOURCE_LANG else display_name(str(name), lang)
+
+
+def _status(_: Translator, status: object) -> str:
+    """A demand's status (``met``, ``partial``, ``unmet``) in the reader's language."""
+    names = {
+        "met": _.pgettext("demand status", "met"),
+        "partial": _.pgettext("demand status", "partial"),
+        "unmet": _.pgettext("demand status", "unmet"),
+    }
+    return names.get(str(status), str(status))
+
+
+def _solver_status(_: Translator, status: object) -> str:
+    """The solver's status (``optimal``, ``feasible``) in the reader's language."""
+    names = {
+        "optimal": _.pgettext("solver status", "optimal"),
+        "feasible": _.pgettext("solver status", "feasible"),
+    }
+    return names.get(str(status), str(status))
+
+
+def _supplier_kind(_: Translator, kind: object) -> str:
+    """A supplier's kind (``cadre``, ``service``) in the reader's language."""
+    names = {
+        "cadre": _.pgettext("supplier kind", "cadre"),
+        "service": _.pgettext("supplier kind", "service"),
+    }
+    return names.get(str(kind), str(kind))
+
+
 # ---- charts ---------------------------------------------------------------------------
 
 
@@ -411,6 +524,7 @@ def _hbar_chart(
     rows: Sequence[_Row],
     *,
     axis: str,
+    _: Translator,
     pct: bool = False,
     width: int = 560,
     text_width: int = 190,
@@ -421,7 +535,8 @@ def _hbar_chart(
     and a tick (``tick``, e.g. supply within reach).
     """
     if not rows:
-        return f'<p class="empty" id="{chart_id}">Nothing to show.</p>'
+        nothing = _h(_("Nothing to show."))
+        return f'<p class="empty" id="{chart_id}">{nothing}</p>'
     label_w = min(230.0, max(_text_width(r.label) for r in rows) + 12)
     top = 1.0 if pct else max(max(r.value, r.back or 0, r.tick or 0) for r in rows) or 1.0
     ticks = [0, 0.25, 0.5, 0.75, 1.0] if pct else _nice_ticks(top)
@@ -481,16 +596,25 @@ def _hbar_chart(
     return "".join(parts)
 
 
-def _coverage_rows(kpis: Mapping[str, Any], key: str, data_key: str) -> list[_Row]:
+def _coverage_rows(
+    kpis: Mapping[str, Any], key: str, data_key: str, _: Translator, label: Callable[[str], str]
+) -> list[_Row]:
+    """A coverage chart's rows: one per district or category, labelled by ``label``."""
     rows = []
     for name, v in (kpis.get(key) or {}).items():
         share = v.get("coverage")
         covered, demanded = v.get("hours_covered", 0), v.get("hours_demanded", 0)
+        shown = label(str(name))
+        numbers = {
+            "share": fmt_pct(share, _.lang),
+            "covered": fmt_int(covered),
+            "demanded": fmt_int(demanded),
+        }
         rows.append(
             _Row(
-                label=str(name),
+                label=shown,
                 value=float(share or 0.0),
-                text=f"{fmt_pct(share)} · {fmt_int(covered)} of {fmt_int(demanded)} h",
+                text=_("{share} · {covered} of {demanded} h").format(**numbers),
                 fill=_coverage_colour(share),
                 data={
                     data_key: name,
@@ -498,8 +622,9 @@ def _coverage_rows(kpis: Mapping[str, Any], key: str, data_key: str) -> list[_Ro
                     "hours-covered": covered,
                     "hours-demanded": demanded,
                 },
-                title=f"{name}: {fmt_int(covered)} of {fmt_int(demanded)} hours covered "
-                f"({fmt_pct(share)})",
+                title=_("{name}: {covered} of {demanded} hours covered ({share})").format(
+                    name=shown, **numbers
+                ),
             )
         )
     return rows
@@ -508,9 +633,10 @@ def _coverage_rows(kpis: Mapping[str, Any], key: str, data_key: str) -> list[_Ro
 # ---- the map --------------------------------------------------------------------------
 
 
-def _map_svg(dataset: Dataset, coverage: pd.DataFrame, width: int = 780) -> str:
+def _map_svg(dataset: Dataset, coverage: pd.DataFrame, _: Translator, width: int = 780) -> str:
     """Communities at their coordinates, pairing ties as lines (hidden at first), and
     buttons that zoom to a district; the legend is a separate SVG beside it."""
+    lang = _.lang
     communities = coverage
     units = dataset.units.set_index("unit_id")
     pairings = dataset.pairings
@@ -539,9 +665,11 @@ def _map_svg(dataset: Dataset, coverage: pd.DataFrame, width: int = 780) -> str:
         return max(_R_MAX * math.sqrt(hours / hmax), 2.5) if hmax > 0 and hours > 0 else 2.5
 
     km_per_unit = 1 / (scale / _KM_PER_DEG_LAT) if scale else 1.0
+    aria = _h(_("Map of communities by coverage"))
     parts = [
         f'<svg id="map" class="chart map" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="max-width:{width}px" role="img" aria-label="Map of communities by coverage" '
+        f'style="max-width:{width}px" role="img" '
+        f'aria-label="{aria}" '
         f'data-full-viewbox="0 0 {width} {height}" data-km-per-unit="{km_per_unit:.6f}">',
         f'<rect class="sea" x="-{width}" y="-{height}" width="{3 * width}" height="{3 * height}"/>',
     ]
@@ -552,19 +680,30 @@ def _map_svg(dataset: Dataset, coverage: pd.DataFrame, width: int = 780) -> str:
         u, c = units.loc[unit_id], place.loc[community_id]
         x1, y1 = xy(_float(u["lat"]), _float(u["lon"]))
         x2, y2 = xy(_float(c["lat"]), _float(c["lon"]))
+        title = _("{unit} ⇄ {community} (pairing)").format(
+            unit=_name(u["name"], lang), community=_name(c["name"], lang)
+        )
         parts.append(
             f'<line class="tie" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
             f"{_attrs({'unit-id': unit_id, 'community-id': community_id})}>"
-            f"<title>{_e(u['name'])} ⇄ {_e(c['name'])} (pairing)</title></line>"
+            f"<title>{_e(title)}</title></line>"
         )
     for unit_id, u in paired_units.iterrows():
         ux, uy = xy(_float(u["lat"]), _float(u["lon"]))
         n = int((pairings["unit_id"] == unit_id).sum())
+        about = _.ngettext(
+            "{kind}, {level} level · paired with {n} community",
+            "{kind}, {level} level · paired with {n} communities",
+            n,
+        ).format(
+            kind=value_name("units", "kind", str(u["kind"]), lang),
+            level=value_name("units", "level", str(u["level"]), lang),
+            n=n,
+        )
         parts.append(
             f'<circle class="unit" cx="{ux:.1f}" cy="{uy:.1f}" r="4" data-r="4"'
-            f"{_attrs({'unit-id': unit_id})}><title>{_e(u['name'])}\n"
-            f"{_e(u['kind'])}, {_e(u['level'])} level · paired with {n} "
-            f"communit{'y' if n == 1 else 'ies'}</title></circle>"
+            f"{_attrs({'unit-id': unit_id})}><title>{_e(_name(u['name'], lang))}\n"
+            f"{_e(about)}</title></circle>"
         )
     parts.append("</g>")
     # Communities, largest first so that small circles stay on top and reachable.
@@ -576,16 +715,22 @@ def _map_svg(dataset: Dataset, coverage: pd.DataFrame, width: int = 780) -> str:
         cx, cy = xy(_float(row.lat), _float(row.lon))
         share = _float(row.coverage)
         has = not math.isnan(share)
-        title = (
-            f"{row.name}\n{row.district} · {row.street}\n"
-            + (
-                f"{fmt_int(row.hours_covered)} of {fmt_int(row.hours_demanded)} hours covered "
-                f"({fmt_pct(share)})"
-                if has
-                else "no demanded hours"
+        covered = (
+            _("{covered} of {demanded} hours covered ({share})").format(
+                covered=fmt_int(row.hours_covered),
+                demanded=fmt_int(row.hours_demanded),
+                share=fmt_pct(share, lang),
             )
-            + f"\n{row.demands} demands · {fmt_int(row.households)} households"
+            if has
+            else _("no demanded hours")
         )
+        counts = _.ngettext(
+            "{n} demand · {households} households",
+            "{n} demands · {households} households",
+            _int(row.demands),
+        ).format(n=_int(row.demands), households=fmt_int(row.households))
+        where = f"{district_name(str(row.district), lang)} · {row.street}"
+        title = f"{_name(row.name, lang)}\n{where}\n{covered}\n{counts}"
         data = {
             "community-id": row.community_id,
             "district": row.district,
@@ -602,21 +747,27 @@ def _map_svg(dataset: Dataset, coverage: pd.DataFrame, width: int = 780) -> str:
     parts.append("</g>")
     # District names at the centre of their communities, over the circles (with a halo).
     parts.append('<g id="map-districts">')
-    views = [("All districts", f"0 0 {width} {height}")]
+    views = [("", _("All districts"), f"0 0 {width} {height}")]
     for district, group in communities.groupby("district", sort=True):
         pts = [xy(float(a), float(b)) for a, b in zip(group["lat"], group["lon"], strict=True)]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         cx, cy = float(np.mean(xs)), float(np.mean(ys))
         parts.append(
             f'<text class="district" x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" '
-            f'data-size="18">{_e(district)}</text>'
+            f'data-size="18">{_e(district_name(str(district), lang))}</text>'
         )
         # A view of the district with room for its circles, in the map's proportions.
         w = max(max(xs) - min(xs), 60.0) + 2 * _R_MAX + 40
         h = max(max(ys) - min(ys), 60.0) + 2 * _R_MAX + 40
         w, h = max(w, h * width / height), max(h, w * height / width)
         mx, my = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-        views.append((str(district), f"{mx - w / 2:.1f} {my - h / 2:.1f} {w:.1f} {h:.1f}"))
+        views.append(
+            (
+                str(district),
+                district_name(str(district), lang),
+                f"{mx - w / 2:.1f} {my - h / 2:.1f} {w:.1f} {h:.1f}",
+            )
+        )
     parts.append("</g>")
     # Scale bar (redrawn by the page's script when zooming).
     parts.append(
@@ -624,26 +775,37 @@ def _map_svg(dataset: Dataset, coverage: pd.DataFrame, width: int = 780) -> str:
         '<text class="tick" x="0" y="0" text-anchor="middle" data-size="11"></text></g>'
     )
     parts.append("</svg>")
+    # data-district names the button's district whatever its label's language ("" = all).
     buttons = "".join(
         f'<button type="button" class="zoom{" active" if i == 0 else ""}" '
-        f'data-viewbox="{vb}">{_e(name)}</button>'
-        for i, (name, vb) in enumerate(views)
+        f'data-district="{_e(district)}" data-viewbox="{vb}">{_e(name)}</button>'
+        for i, (district, name, vb) in enumerate(views)
     )
+    zoom = _h(_("Zoom:"))
     return (
-        f'<div class="zoombar" id="map-zoom">Zoom: {buttons}</div>'
-        f'<div class="mapwrap">{"".join(parts)}{_map_legend(hmax, radius)}</div>'
+        f'<div class="zoombar" id="map-zoom">{zoom} {buttons}</div>'
+        f'<div class="mapwrap">{"".join(parts)}{_map_legend(hmax, radius, _)}</div>'
     )
 
 
 _R_MAX = 18.0
 
 
-def _map_legend(hmax: float, radius: Callable[[float], float]) -> str:
+def _map_legend(hmax: float, radius: Callable[[float], float], _: Translator) -> str:
+    words = {
+        "legend": _h(_("Map legend")),
+        "coverage": _h(_("Coverage of demanded hours")),
+        "none": _h(_("no demanded hours")),
+        "hours": _h(_("Demanded hours (circle area)")),
+        "with": _h(_("With “show pairing ties”")),
+        "unit": _h(_("unit with pairings")),
+        "tie": _h(_("pairing tie")),
+    }
     parts = [
         '<svg id="map-legend" class="legend-svg" viewBox="0 0 210 330" width="210" '
-        'height="330" role="img" aria-label="Map legend">'
+        f'height="330" role="img" aria-label="{words["legend"]}">'
     ]
-    parts.append('<text class="legend-title" x="0" y="14">Coverage of demanded hours</text>')
+    parts.append(f'<text class="legend-title" x="0" y="14">{words["coverage"]}</text>')
     parts.append(
         '<defs><linearGradient id="coverage-gradient" x1="0" x2="1" y1="0" y2="0">'
         + "".join(
@@ -660,25 +822,28 @@ def _map_legend(hmax: float, radius: Callable[[float], float]) -> str:
         )
     parts.append(
         f'<circle cx="14" cy="68" r="5" fill="{_NO_DEMAND}"/>'
-        '<text class="tick" x="26" y="72">no demanded hours</text>'
+        f'<text class="tick" x="26" y="72">{words["none"]}</text>'
     )
-    parts.append('<text class="legend-title" x="0" y="104">Demanded hours (circle area)</text>')
+    parts.append(f'<text class="legend-title" x="0" y="104">{words["hours"]}</text>')
     y = 116.0
     if hmax > 0:
         steps = sorted({_round_hours(hmax), _round_hours(hmax / 4), _round_hours(hmax / 16)})
         for hours in reversed(steps):
             r = radius(hours)
+            label = _h(_("{hours} h"), hours=fmt_int(hours))
             parts.append(
                 f'<circle class="size" cx="26" cy="{y + r:.1f}" r="{r:.1f}"/>'
-                f'<text class="tick" x="54" y="{y + r + 4:.1f}">{fmt_int(hours)} h</text>'
+                f'<text class="tick" x="54" y="{y + r + 4:.1f}">'
+                f"{label}</text>"
             )
             y += 2 * r + 8
     parts.append(
-        f'<text class="legend-title" x="0" y="{y + 18:.1f}">With "show pairing ties"</text>'
+        f'<text class="legend-title" x="0" y="{y + 18:.1f}">'
+        f"{words['with']}</text>"
         f'<circle class="unit" cx="26" cy="{y + 34:.1f}" r="4"/>'
-        f'<text class="tick" x="54" y="{y + 38:.1f}">unit with pairings</text>'
+        f'<text class="tick" x="54" y="{y + 38:.1f}">{words["unit"]}</text>'
         f'<line class="tie" x1="14" y1="{y + 58:.1f}" x2="38" y2="{y + 50:.1f}"/>'
-        f'<text class="tick" x="54" y="{y + 58:.1f}">pairing tie</text>'
+        f'<text class="tick" x="54" y="{y + 58:.1f}">{words["tie"]}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)
@@ -695,49 +860,68 @@ def _round_hours(hours: float) -> float:
 
 
 def _section(section_id: str, title: str, body: str, intro: str = "") -> str:
+    """A section; ``intro`` is HTML (escaped by the caller), ``title`` plain text."""
     p = f'<p class="intro">{intro}</p>' if intro else ""
     return f'<section id="{section_id}"><h2>{_e(title)}</h2>{p}{body}</section>'
 
 
-def _tiles(plan: PlanTables) -> str:
+def _tiles(plan: PlanTables, _: Translator) -> str:
     k = plan.kpis
     u = ["supplier_utilization"]
+
+    def kpi(path: list[str], fmt: str, tag: str = "span") -> str:
+        return _kpi(k, path, fmt, tag, _.lang)
+
     tiles = [
         (
-            "Hours covered",
-            _kpi(k, ["coverage"], "pct", "div"),
-            f"{_kpi(k, ['hours_covered'], 'int')} of {_kpi(k, ['hours_demanded'], 'int')} "
-            "hours demanded",
+            _("Hours covered"),
+            kpi(["coverage"], "pct", "div"),
+            _h(
+                _("{covered} of {demanded} hours demanded"),
+                covered=kpi(["hours_covered"], "int"),
+                demanded=kpi(["hours_demanded"], "int"),
+            ),
         ),
         (
-            "Demands",
-            _kpi(k, ["demands"], "int", "div"),
-            f"{_kpi(k, ['demands_met'], 'int')} met · "
-            f"{_kpi(k, ['demands_partial'], 'int')} partial · "
-            f"{_kpi(k, ['demands_unmet'], 'int')} unmet",
+            _("Demands"),
+            kpi(["demands"], "int", "div"),
+            _h(
+                _("{met} met · {partial} partial · {unmet} unmet"),
+                met=kpi(["demands_met"], "int"),
+                partial=kpi(["demands_partial"], "int"),
+                unmet=kpi(["demands_unmet"], "int"),
+            ),
         ),
         (
-            "Supplier hours used",
-            _kpi(k, [*u, "utilization"], "pct", "div"),
-            f"{_kpi(k, [*u, 'hours_used'], 'int')} of {_kpi(k, [*u, 'hours_available'], 'int')} "
-            f"hours; {_kpi(k, [*u, 'suppliers_used'], 'int')} of "
-            f"{_kpi(k, [*u, 'suppliers'], 'int')} suppliers",
+            _("Supplier hours used"),
+            kpi([*u, "utilization"], "pct", "div"),
+            _h(
+                _("{used} of {available} hours; {suppliers_used} of {suppliers} suppliers"),
+                used=kpi([*u, "hours_used"], "int"),
+                available=kpi([*u, "hours_available"], "int"),
+                suppliers_used=kpi([*u, "suppliers_used"], "int"),
+                suppliers=kpi([*u, "suppliers"], "int"),
+            ),
         ),
         (
-            "Communities with nothing covered",
-            _kpi(k, ["communities_zero_coverage_count"], "int", "div"),
-            "communities with demanded hours and none covered",
+            _("Communities with nothing covered"),
+            kpi(["communities_zero_coverage_count"], "int", "div"),
+            _h(_("communities with demanded hours and none covered")),
         ),
         (
-            "Objective",
-            _kpi(k, ["objective"], "num", "div"),
-            f"{_e(k.get('solver_status', ''))}; bound {_kpi(k, ['bound'], 'num')}, "
-            f"weighted hours {_kpi(k, ['weighted_hours'], 'num')}",
+            _("Objective"),
+            kpi(["objective"], "num", "div"),
+            _h(
+                _("{status}; bound {bound}, weighted hours {weighted}"),
+                status=_e(_solver_status(_, k.get("solver_status", ""))),
+                bound=kpi(["bound"], "num"),
+                weighted=kpi(["weighted_hours"], "num"),
+            ),
         ),
         (
-            "Travel",
-            _kpi(k, ["travel_hour_km"], "num", "div"),
-            "hour-km: hours given × km between supplier and community",
+            _("Travel"),
+            kpi(["travel_hour_km"], "num", "div"),
+            _h(_("hour-km: hours given × km between supplier and community")),
         ),
     ]
     body = "".join(
@@ -937,16 +1121,27 @@ def skill_supply(dataset: Dataset, plan: PlanTables) -> pd.DataFrame:
     )
 
 
-def _supply_section(dataset: Dataset, plan: PlanTables) -> str:
-    table = skill_supply(dataset, plan)
+def _supply_section(table: pd.DataFrame, _: Translator) -> str:
+    """Supply against demand per skill, from :func:`skill_supply`'s table."""
+    lang = _.lang
     rows = []
     for r in table.itertuples(index=False):
         alert = bool(r.bottleneck)
-        text = f"{fmt_int(r.hours_covered)} of {fmt_int(r.hours_demanded)} h"
-        text += f" · reach {fmt_int(r.reach_hours)} h" + (" ⚠ bottleneck" if alert else "")
+        numbers = {
+            "covered": fmt_int(r.hours_covered),
+            "demanded": fmt_int(r.hours_demanded),
+            "reach": fmt_int(r.reach_hours),
+            "skilled": fmt_int(r.skilled_hours),
+        }
+        text = (
+            _("{covered} of {demanded} h · reach {reach} h ⚠ bottleneck")
+            if alert
+            else _("{covered} of {demanded} h · reach {reach} h")
+        ).format(**numbers)
+        label = category_name(str(r.category), lang)
         rows.append(
             _Row(
-                label=str(r.category),
+                label=label,
                 value=_float(r.hours_covered),
                 back=_float(r.hours_demanded),
                 tick=_float(r.reach_hours),
@@ -961,47 +1156,65 @@ def _supply_section(dataset: Dataset, plan: PlanTables) -> str:
                     "skilled-hours": r.skilled_hours,
                     "bottleneck": str(alert).lower(),
                 },
-                title=f"{r.category}: {fmt_int(r.hours_demanded)} h demanded, "
-                f"{fmt_int(r.hours_covered)} h covered; suppliers with the skill and a tie: "
-                f"{fmt_int(r.reach_hours)} h; with the skill anywhere: "
-                f"{fmt_int(r.skilled_hours)} h",
+                title=_(
+                    "{category}: {demanded} h demanded, {covered} h covered; suppliers with "
+                    "the skill and a tie: {reach} h; with the skill anywhere: {skilled} h"
+                ).format(category=label, **numbers),
             )
         )
+    demanded, covered = _h(_("hours demanded")), _h(_("hours covered"))
+    reach = _h(
+        _("supply within reach (suppliers with the skill and a tie to a community asking for it)")
+    )
     legend = (
         '<div class="legend"><span class="swatch" style="background:'
-        f'{_DEMAND_BAR}"></span>hours demanded <span class="swatch" style="background:'
-        f'{_COVER_BAR}"></span>hours covered <span class="swatch tick"></span>supply within '
-        "reach (suppliers with the skill and a tie to a community asking for it)</div>"
+        f'{_DEMAND_BAR}"></span>{demanded} <span class="swatch" '
+        f'style="background:{_COVER_BAR}"></span>{covered} '
+        f'<span class="swatch tick"></span>{reach}</div>'
     )
-    chart = _hbar_chart("chart-supply", rows, axis="hours", width=1000, text_width=300)
+    chart = _hbar_chart("chart-supply", rows, axis=_("hours"), _=_, width=1000, text_width=300)
     n = int(table["bottleneck"].sum()) if len(table) else 0
-    intro = (
-        "Categories sorted by hours left uncovered. A category is a <b>bottleneck</b> when "
-        "the suppliers who have the skill and a tie to a community asking for it hold fewer "
-        f"hours than are demanded ({n} categor{'y' if n == 1 else 'ies'}): more cadres with "
-        "that skill, or new pairings, are needed. Where supply within reach exceeds demand "
-        "and hours are still uncovered, the supply is in the wrong places or busy elsewhere. "
-        "A cadre with several skills counts in each."
-    )
-    return _section("supply", "Supply against demand per skill", legend + chart, intro)
+    intro = _e(
+        _.ngettext(
+            "Categories sorted by hours left uncovered. A category is a {b}bottleneck{_b} "
+            "when the suppliers who have the skill and a tie to a community asking for it "
+            "hold fewer hours than are demanded ({n} category): more cadres with that "
+            "skill, or new pairings, are needed. Where supply within reach exceeds demand "
+            "and hours are still uncovered, the supply is in the wrong places or busy "
+            "elsewhere. A cadre with several skills counts in each.",
+            "Categories sorted by hours left uncovered. A category is a {b}bottleneck{_b} "
+            "when the suppliers who have the skill and a tie to a community asking for it "
+            "hold fewer hours than are demanded ({n} categories): more cadres with that "
+            "skill, or new pairings, are needed. Where supply within reach exceeds demand "
+            "and hours are still uncovered, the supply is in the wrong places or busy "
+            "elsewhere. A cadre with several skills counts in each.",
+            n,
+        )
+    ).format(b="<b>", _b="</b>", n=n)
+    return _section("supply", _("Supply against demand per skill"), legend + chart, intro)
 
 
-def _utilization_section(dataset: Dataset, plan: PlanTables) -> str:
+def _utilization_section(dataset: Dataset, plan: PlanTables, _: Translator) -> str:
+    lang = _.lang
     k = plan.kpis
     u = k.get("supplier_utilization") or {}
+    titles = {"cadre": _("cadre hours used"), "service": _("service hours used")}
     kinds = []
     for kind in ("cadre", "service"):
         avail = u.get(f"{kind}_hours_available")
         if not avail:
             continue
+        path = ["supplier_utilization"]
+        note = _h(
+            _("{used} of {available} h"),
+            used=_kpi(k, [*path, f"{kind}_hours_used"], "int", lang=lang),
+            available=_kpi(k, [*path, f"{kind}_hours_available"], "int", lang=lang),
+        )
         kinds.append(
-            f'<div class="tile small"><div class="tile-title">{kind} hours used</div>'
+            f'<div class="tile small"><div class="tile-title">{_e(titles[kind])}</div>'
             f'<div class="tile-value">'
-            f"{_kpi(k, ['supplier_utilization', f'{kind}_utilization'], 'pct')}</div>"
-            f'<div class="tile-note">'
-            f"{_kpi(k, ['supplier_utilization', f'{kind}_hours_used'], 'int')} of "
-            f"{_kpi(k, ['supplier_utilization', f'{kind}_hours_available'], 'int')} h</div>"
-            f"</div>"
+            f"{_kpi(k, [*path, f'{kind}_utilization'], 'pct', lang=lang)}</div>"
+            f'<div class="tile-note">{note}</div></div>'
         )
     cadres = dataset.cadres
     services = dataset.resources
@@ -1017,7 +1230,7 @@ def _utilization_section(dataset: Dataset, plan: PlanTables) -> str:
         .sum()
     )
     used = plan.assignments.groupby("unit_id")["hours"].sum().astype(float)
-    _, unit_names = _names(dataset)
+    _communities, unit_names = _names(dataset)
     frame = pd.DataFrame({"available": available})
     frame["used"] = used.reindex(frame.index).fillna(0.0)
     frame = frame[frame["available"] > 0]
@@ -1027,55 +1240,84 @@ def _utilization_section(dataset: Dataset, plan: PlanTables) -> str:
     for unit_id, r in frame.head(TOP_UNITS).iterrows():
         name = unit_names.get(str(unit_id), str(unit_id))
         share = r["used"] / r["available"]
+        numbers = {
+            "used": fmt_int(r["used"]),
+            "available": fmt_int(r["available"]),
+            "share": fmt_pct(share, lang),
+            "idle": fmt_int(r["idle"]),
+        }
         rows.append(
             _Row(
-                label=short_name(name),
+                label=short_name(name) if lang == SOURCE_LANG else _name(name, lang),
                 value=_float(r["used"]),
                 back=_float(r["available"]),
-                text=f"{fmt_int(r['used'])} of {fmt_int(r['available'])} h ({fmt_pct(share)})",
+                text=_("{used} of {available} h ({share})").format(**numbers),
                 fill=_USED_BAR,
                 data={
                     "unit-id": unit_id,
                     "hours-used": _int(r["used"]),
                     "hours-available": _int(r["available"]),
                 },
-                title=f"{name} ({unit_id}): {fmt_int(r['used'])} of {fmt_int(r['available'])} "
-                f"hours used, {fmt_int(r['idle'])} idle",
+                title=_("{name} ({unit_id}): {used} of {available} hours used, {idle} idle").format(
+                    name=_name(name, lang), unit_id=unit_id, **numbers
+                ),
             )
         )
-    chart = _hbar_chart("chart-units", rows, axis="hours", width=1000, text_width=220)
+    chart = _hbar_chart("chart-units", rows, axis=_("hours"), _=_, width=1000, text_width=220)
+    used_words, available_words = _h(_("hours used")), _h(_("hours available"))
     legend = (
         '<div class="legend"><span class="swatch" style="background:'
-        f'{_USED_BAR}"></span>hours used <span class="swatch" style="background:{_IDLE_BAR}">'
-        "</span>hours available</div>"
+        f'{_USED_BAR}"></span>{used_words} <span class="swatch" '
+        f'style="background:{_IDLE_BAR}"></span>{available_words}</div>'
     )
-    intro = (
-        f"The {min(TOP_UNITS, len(frame))} units with the most idle hours (of {len(frame)} "
-        "units with suppliers): their cadres and services could take on more if ties or "
-        "skills allowed."
+    intro = _h(
+        _(
+            "The {shown} units with the most idle hours (of {units} units with suppliers): "
+            "their cadres and services could take on more if ties or skills allowed."
+        ),
+        shown=str(min(TOP_UNITS, len(frame))),
+        units=str(len(frame)),
     )
     body = f'<div class="tiles" id="utilization-tiles">{"".join(kinds)}</div>{legend}{chart}'
-    return _section("utilization", "Supplier utilization", body, intro)
+    return _section("utilization", _("Supplier utilization"), body, intro)
 
 
-def _unmet_section(dataset: Dataset, plan: PlanTables) -> str:
+def _reason_label(code: object, lang: str) -> str:
+    """A reason as a label: its code in English (as the plan's files write it), its few
+    words in other languages (the code stays in the page's ``data-reason``)."""
+    if lang == SOURCE_LANG:
+        return str(code)
+    return reason_text(str(code), lang, short=True) or str(code)
+
+
+def _unmet_section(dataset: Dataset, plan: PlanTables, _: Translator) -> str:
+    lang = _.lang
     k = plan.kpis
     reasons = k.get("reasons") or {}
     rows = [
         _Row(
-            label=str(code),
+            label=_reason_label(code, lang),
             value=float(n),
             text=fmt_int(n),
             fill=_REASON_BAR,
             data={"reason": code, "demands": n},
-            title=f"{code}: {reason_text(str(code))}",
+            title=_("{reason}: {text}").format(
+                reason=_reason_label(code, lang), text=reason_text(str(code), lang)
+            ),
         )
         for code, n in reasons.items()
     ]
-    chart = _hbar_chart("chart-reasons", rows, axis="demands not fully met", width=1000)
+    chart = _hbar_chart("chart-reasons", rows, axis=_("demands not fully met"), _=_, width=1000)
+    item = _("{reason} ({n}): {text}")
     explain = "".join(
-        f"<li><b>{_e(code)}</b> ({_kpi(k, ['reasons', code], 'int')}): "
-        f"{_e(reason_text(code))}</li>"
+        "<li>"
+        + _h(
+            item,
+            reason=f"<b>{_e(_reason_label(code, lang))}</b>",
+            n=_kpi(k, ["reasons", code], "int", lang=lang),
+            text=_e(reason_text(code, lang)),
+        )
+        + "</li>"
         for code in reasons
     )
     status = plan.demand_status.copy()
@@ -1083,7 +1325,7 @@ def _unmet_section(dataset: Dataset, plan: PlanTables) -> str:
     top = status[status["short"] > 0].sort_values(
         ["short", "priority", "demand_id"], ascending=[False, False, True], kind="stable"
     )
-    community_names, _ = _names(dataset)
+    community_names, _units = _names(dataset)
     demands = dataset.demands
     descriptions = (
         dict(zip(demands["demand_id"].astype(str), demands["description"].astype(str), strict=True))
@@ -1094,69 +1336,89 @@ def _unmet_section(dataset: Dataset, plan: PlanTables) -> str:
     for r in top.head(TOP_UNMET).itertuples(index=False):
         did = str(r.demand_id)
         desc = descriptions.get(did, "")
+        community = _name(community_names.get(str(r.community_id), r.community_id), lang)
         body_rows.append(
             f'<tr class="unmet-row"{_attrs({"demand-id": did, "short-hours": _int(r.short)})}>'
             f"<td>{_e(did)}</td>"
-            f"<td>{_e(community_names.get(str(r.community_id), r.community_id))}</td>"
-            f"<td>{_e(r.district)}</td><td>{_e(r.category)}"
+            f"<td>{_e(community)}</td>"
+            f"<td>{_e(district_name(str(r.district), lang))}</td>"
+            f"<td>{_e(category_name(str(r.category), lang))}"
             + (f'<div class="desc">{_e(desc)}</div>' if desc and desc != "nan" else "")
             + f'</td><td class="num">{_int(r.priority)}</td>'
             f'<td class="num">{fmt_int(r.hours)}</td>'
             f'<td class="num">{fmt_int(r.covered_hours)}</td>'
-            f'<td class="num"><b>{fmt_int(r.short)}</b></td><td>{_e(r.status)}</td>'
-            f'<td><span class="reason" title="{_e(reason_text(str(r.reason)))}">'
-            f"{_e(r.reason)}</span></td></tr>"
+            f'<td class="num"><b>{fmt_int(r.short)}</b></td><td>{_e(_status(_, r.status))}</td>'
+            f'<td><span class="reason" data-reason="{_e(r.reason)}" '
+            f'title="{_e(reason_text(str(r.reason), lang))}">'
+            f"{_e(_reason_label(r.reason, lang))}</span></td></tr>"
         )
+    heads = (
+        ("", _("demand")),
+        ("", _("community")),
+        ("", _("district")),
+        ("", _("category")),
+        (' class="num"', _("priority")),
+        (' class="num"', _("demanded h")),
+        (' class="num"', _("covered h")),
+        (' class="num"', _("short h")),
+        ("", _("status")),
+        ("", _("reason")),
+    )
     table = (
-        '<table id="table-unmet"><thead><tr><th>demand</th><th>community</th><th>district</th>'
-        '<th>category</th><th class="num">priority</th><th class="num">demanded h</th>'
-        '<th class="num">covered h</th><th class="num">short h</th><th>status</th>'
-        f"<th>reason</th></tr></thead><tbody>{''.join(body_rows)}</tbody></table>"
+        '<table id="table-unmet"><thead><tr>'
+        + "".join(f"<th{cls}>{_e(text)}</th>" for cls, text in heads)
+        + f"</tr></thead><tbody>{''.join(body_rows)}</tbody></table>"
     )
     n_short = int((status["short"] > 0).sum())
     zero = k.get("communities_zero_coverage") or []
     zero_text = ""
     if zero:
-        shown = ", ".join(_e(community_names.get(str(c), c)) for c in zero)
-        zero_text = f'<p id="zero-coverage"><b>Communities with nothing covered:</b> {shown}</p>'
-    body = (
-        f'<ul class="reasons">{explain}</ul>{chart}{zero_text}'
-        f"<h3>The largest unmet demands ({min(TOP_UNMET, n_short)} of {n_short} not fully "
-        f"met, by hours short)</h3>{table}"
+        sep = "、" if lang == "zh" else ", "
+        names = sep.join(_e(_name(community_names.get(str(c), c), lang)) for c in zero)
+        line = _h(
+            _("{b}Communities with nothing covered:{_b} {names}"), b="<b>", _b="</b>", names=names
+        )
+        zero_text = f'<p id="zero-coverage">{line}</p>'
+    heading = _h(
+        _("The largest unmet demands ({shown} of {n} not fully met, by hours short)"),
+        shown=str(min(TOP_UNMET, n_short)),
+        n=str(n_short),
     )
+    body = f'<ul class="reasons">{explain}</ul>{chart}{zero_text}<h3>{heading}</h3>{table}'
     return _section(
         "unmet",
-        "Why demands fall short",
+        _("Why demands fall short"),
         body,
-        "Each demand not fully met gets the first reason that applies, in this order.",
+        _h(_("Each demand not fully met gets the first reason that applies, in this order.")),
     )
 
 
 _COMPARE_KPIS: tuple[tuple[tuple[str, ...], str, str, int], ...] = (
-    (("coverage",), "coverage of demanded hours", "pct", 1),
-    (("hours_covered",), "hours covered", "int", 1),
-    (("hours_demanded",), "hours demanded", "int", 0),
-    (("demands_met",), "demands met", "int", 1),
-    (("demands_partial",), "demands partial", "int", 0),
-    (("demands_unmet",), "demands unmet", "int", -1),
-    (("communities_zero_coverage_count",), "communities with nothing covered", "int", -1),
-    (("supplier_utilization", "utilization"), "supplier hours used", "pct", 1),
-    (("supplier_utilization", "suppliers_used"), "suppliers used", "int", 0),
-    (("objective",), "objective", "num", 1),
-    (("weighted_hours",), "weighted hours", "num", 1),
-    (("travel_hour_km",), "travel (hour-km)", "num", -1),
+    (("coverage",), N_("coverage of demanded hours"), "pct", 1),
+    (("hours_covered",), N_("hours covered"), "int", 1),
+    (("hours_demanded",), N_("hours demanded"), "int", 0),
+    (("demands_met",), N_("demands met"), "int", 1),
+    (("demands_partial",), N_("demands partial"), "int", 0),
+    (("demands_unmet",), N_("demands unmet"), "int", -1),
+    (("communities_zero_coverage_count",), N_("communities with nothing covered"), "int", -1),
+    (("supplier_utilization", "utilization"), N_("supplier hours used"), "pct", 1),
+    (("supplier_utilization", "suppliers_used"), N_("suppliers used"), "int", 0),
+    (("objective",), N_("objective"), "num", 1),
+    (("weighted_hours",), N_("weighted hours"), "num", 1),
+    (("travel_hour_km",), N_("travel (hour-km)"), "num", -1),
 )
-"""KPIs of the comparison: path, label, format, and whether more is better (1), worse
-(-1) or neither (0), which colours the change."""
+"""KPIs of the comparison: path, label (translated when shown), format, and whether more
+is better (1), worse (-1) or neither (0), which colours the change."""
 
 
-def _delta(a: Any, b: Any, fmt: str, better: int = 1) -> tuple[str, str]:
+def _delta(a: Any, b: Any, fmt: str, better: int = 1, lang: str = SOURCE_LANG) -> tuple[str, str]:
+    _ = translator(lang)
     if not isinstance(a, int | float) or not isinstance(b, int | float):
-        return "", "n/a"
+        return "", _("n/a")
     d = float(a) - float(b)
     cls = "same" if d == 0 or better == 0 else "better" if d * better > 0 else "worse"
     if fmt == "pct":
-        return cls, f"{100 * d:+.1f} pp"
+        return cls, _("{delta} pp").format(delta=f"{100 * d:+.1f}")
     if fmt == "int":
         return cls, f"{round(d):+,}"
     return cls, f"{d:+,.2f}"
@@ -1213,42 +1475,62 @@ def compare_tables(this: PlanTables, other: PlanTables) -> dict[str, pd.DataFram
     }
 
 
-def _compare_section(dataset: Dataset, this: PlanTables, other: PlanTables) -> str:
+def _compare_section(
+    dataset: Dataset,
+    this: PlanTables,
+    other: PlanTables,
+    changes: dict[str, pd.DataFrame],
+    _: Translator,
+) -> str:
+    """The comparison with ``other``; ``changes`` from :func:`compare_tables`."""
+    lang = _.lang
     rows = []
     for path, label, fmt, better in _COMPARE_KPIS:
         a, b = _kpi_value(this.kpis, path), _kpi_value(other.kpis, path)
-        cls, d = _delta(a, b, fmt, better)
-
-        def fmt_value(v: Any, fmt: str = fmt) -> str:
-            return _FORMATS[fmt](v) if v is not None else "n/a"
-
+        cls, d = _delta(a, b, fmt, better, lang)
         rows.append(
             f'<tr class="compare-kpi" data-compare-kpi="{_e(".".join(path))}" '
             f"data-this='{_e(json.dumps(a))}' data-other='{_e(json.dumps(b))}'>"
-            f'<td>{_e(label)}</td><td class="num">{_e(fmt_value(a))}</td>'
-            f'<td class="num">{_e(fmt_value(b))}</td>'
+            f'<td>{_e(_(label))}</td><td class="num">{_e(_fmt(fmt, a, lang))}</td>'
+            f'<td class="num">{_e(_fmt(fmt, b, lang))}</td>'
             f'<td class="num delta {cls}">{_e(d)}</td></tr>'
         )
     districts = sorted(
         set(this.kpis.get("coverage_by_district") or {})
         | set(other.kpis.get("coverage_by_district") or {})
     )
-    for d in districts:
-        path = ("coverage_by_district", d, "coverage")
+    for district in districts:
+        label = _h(_("coverage in {district}"), district=_e(district_name(district, lang)))
+        path = ("coverage_by_district", district, "coverage")
         a, b = _kpi_value(this.kpis, path), _kpi_value(other.kpis, path)
-        cls, delta = _delta(a, b, "pct")
+        cls, delta = _delta(a, b, "pct", lang=lang)
         rows.append(
             f'<tr class="compare-kpi" data-compare-kpi="{_e(".".join(path))}" '
             f"data-this='{_e(json.dumps(a))}' data-other='{_e(json.dumps(b))}'>"
-            f'<td>coverage in {_e(d)}</td><td class="num">{fmt_pct(a)}</td>'
-            f'<td class="num">{fmt_pct(b)}</td><td class="num delta {cls}">{_e(delta)}</td></tr>'
+            f"<td>{label}</td>"
+            f'<td class="num">{_e(fmt_pct(a, lang))}</td>'
+            f'<td class="num">{_e(fmt_pct(b, lang))}</td>'
+            f'<td class="num delta {cls}">{_e(delta)}</td></tr>'
         )
+    words = {
+        "this": _h(_("{label} (this)"), label=_e(this.label)),
+        "kpi": _h(_("KPI")),
+        "change": _h(_("change")),
+        "demand": _h(_("demand")),
+        "community": _h(_("community")),
+        "category": _h(_("category")),
+        "hours": _h(_("hours")),
+        "demanded": _h(_("demanded h")),
+        "status": _h(_("status")),
+        "covered_other": _h(_("covered in {label}"), label=_e(other.label)),
+        "covered_this": _h(_("covered in {label}"), label=_e(this.label)),
+    }
     kpi_table = (
-        '<table id="table-compare-kpis"><thead><tr><th>KPI</th>'
-        f'<th class="num">{_e(this.label)} (this)</th><th class="num">{_e(other.label)}</th>'
-        f'<th class="num">change</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<table id="table-compare-kpis"><thead><tr><th>{words["kpi"]}</th>'
+        f'<th class="num">{words["this"]}</th>'
+        f'<th class="num">{_e(other.label)}</th>'
+        f'<th class="num">{words["change"]}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
-    changes = compare_tables(this, other)
     names, unit_names = _names(dataset)
 
     def cell(v: Any) -> str:
@@ -1258,63 +1540,104 @@ def _compare_section(dataset: Dataset, this: PlanTables, other: PlanTables) -> s
             return fmt_int(v)
         return _e(v)
 
+    def status(v: Any) -> str:
+        return cell(v) if _missing(v) else _e(_status(_, v))
+
+    def category(v: Any) -> str:
+        return cell(v) if _missing(v) else _e(category_name(str(v), lang))
+
+    def community(v: Any) -> str:
+        return _e(_name(names.get(str(v), v), lang))
+
     demand_rows = "".join(
         f'<tr class="changed-demand" data-demand-id="{_e(r.demand_id)}"><td>{_e(r.demand_id)}</td>'
-        f"<td>{_e(names.get(str(r.community_id), r.community_id))}</td><td>{cell(r.category)}</td>"
+        f"<td>{community(r.community_id)}</td><td>{category(r.category)}</td>"
         f'<td class="num">{cell(r.hours)}</td><td class="num">{cell(r.covered_other)}</td>'
-        f'<td class="num">{cell(r.covered_this)}</td><td class="nowrap">{cell(r.status_other)} → '
-        f"{cell(r.status_this)}</td></tr>"
+        f'<td class="num">{cell(r.covered_this)}</td><td class="nowrap">{status(r.status_other)} → '
+        f"{status(r.status_this)}</td></tr>"
         for r in changes["demands"].head(TOP_CHANGES).itertuples(index=False)
     )
     n_status = int((changes["demands"]["status_this"] != changes["demands"]["status_other"]).sum())
 
     def assignment_rows(frame: pd.DataFrame, cls: str) -> str:
         return "".join(
-            f'<tr class="{cls}"><td>{_e(r.supplier_kind)} {_e(r.supplier_id)}</td>'
-            f"<td>{_e(unit_names.get(str(r.unit_id), r.unit_id))}</td><td>{_e(r.demand_id)}</td>"
-            f"<td>{_e(names.get(str(r.community_id), r.community_id))}</td>"
-            f'<td>{_e(r.category)}</td><td class="num">{cell(r.hours)}</td></tr>'
+            f'<tr class="{cls}"><td>{_e(_supplier_kind(_, r.supplier_kind))} '
+            f"{_e(r.supplier_id)}</td>"
+            f"<td>{_e(_name(unit_names.get(str(r.unit_id), r.unit_id), lang))}</td>"
+            f"<td>{_e(r.demand_id)}</td><td>{community(r.community_id)}</td>"
+            f'<td>{category(r.category)}</td><td class="num">{cell(r.hours)}</td></tr>'
             for r in frame.head(TOP_CHANGES).itertuples(index=False)
         )
 
     head = (
-        "<thead><tr><th>supplier</th><th>unit</th><th>demand</th><th>community</th>"
-        '<th>category</th><th class="num">hours</th></tr></thead>'
+        "<thead><tr>"
+        + "".join(f"<th>{_e(text)}</th>" for text in (_("supplier"), _("unit"), _("demand")))
+        + f"<th>{words['community']}</th><th>{words['category']}</th>"
+        f'<th class="num">{words["hours"]}</th></tr></thead>'
     )
     added, removed = changes["added"], changes["removed"]
+    sentence = _h(
+        _(
+            "{b}{demands}{_b} demands changed coverage ({status} changed status); "
+            "{b}{added}{_b} assignments added (+{added_hours} h), {b}{removed}{_b} removed "
+            "(−{removed_hours} h), {hours} with other hours."
+        ),
+        b="<b>",
+        _b="</b>",
+        demands=fmt_int(len(changes["demands"])),
+        status=fmt_int(n_status),
+        added=fmt_int(len(added)),
+        added_hours=fmt_int(added["hours"].sum()),
+        removed=fmt_int(len(removed)),
+        removed_hours=fmt_int(removed["hours"].sum()),
+        hours=fmt_int(len(changes["changed"])),
+    )
     counts = (
         f'<p id="compare-counts" data-demands-changed="{len(changes["demands"])}" '
         f'data-status-changed="{n_status}" data-added="{len(added)}" '
         f'data-removed="{len(removed)}" data-hours-changed="{len(changes["changed"])}">'
-        f"<b>{fmt_int(len(changes['demands']))}</b> demands changed coverage "
-        f"({fmt_int(n_status)} changed status); <b>{fmt_int(len(added))}</b> assignments "
-        f"added (+{fmt_int(added['hours'].sum())} h), <b>{fmt_int(len(removed))}</b> removed "
-        f"(−{fmt_int(removed['hours'].sum())} h), {fmt_int(len(changes['changed']))} with "
-        "other hours.</p>"
+        f"{sentence}</p>"
     )
-    shown = f"(the first {TOP_CHANGES})"
+
+    def heading(frame: pd.DataFrame, whole: str, first: str) -> str:
+        """A table's heading; it says when only the first rows are listed."""
+        shown = first if len(frame) > TOP_CHANGES else whole
+        return f"<h3>{_e(shown.format(n=TOP_CHANGES))}</h3>"
+
     body = (
         kpi_table
         + counts
-        + "<h3>Demands whose coverage changed "
-        + f"{shown if len(changes['demands']) > TOP_CHANGES else ''}</h3>"
-        + '<table id="table-compare-demands"><thead><tr><th>demand</th><th>community</th>'
-        '<th>category</th><th class="num">demanded h</th>'
-        f'<th class="num">covered in {_e(other.label)}</th>'
-        f'<th class="num">covered in {_e(this.label)}</th><th>status</th></tr></thead>'
+        + heading(
+            changes["demands"],
+            _("Demands whose coverage changed"),
+            _("Demands whose coverage changed (the first {n})"),
+        )
+        + '<table id="table-compare-demands"><thead><tr>'
+        f"<th>{words['demand']}</th><th>{words['community']}</th>"
+        f'<th>{words["category"]}</th><th class="num">{words["demanded"]}</th>'
+        f'<th class="num">{words["covered_other"]}</th>'
+        f'<th class="num">{words["covered_this"]}</th>'
+        f"<th>{words['status']}</th></tr></thead>"
         f"<tbody>{demand_rows}</tbody></table>"
-        + f"<h3>Assignments added {shown if len(added) > TOP_CHANGES else ''}</h3>"
+        + heading(added, _("Assignments added"), _("Assignments added (the first {n})"))
         + f'<table id="table-compare-added">{head}<tbody>'
         f"{assignment_rows(added, 'added')}</tbody></table>"
-        + f"<h3>Assignments removed {shown if len(removed) > TOP_CHANGES else ''}</h3>"
+        + heading(removed, _("Assignments removed"), _("Assignments removed (the first {n})"))
         + f'<table id="table-compare-removed">{head}<tbody>'
         f"{assignment_rows(removed, 'removed')}</tbody></table>"
     )
-    intro = (
-        f"This plan (<b>{_e(this.label)}</b>) against <b>{_e(other.label)}</b>; changes are "
-        f"this minus {_e(other.label)}, green where this plan is better, red where worse."
+    intro = _h(
+        _(
+            "This plan ({b}{this}{_b}) against {b}{other}{_b}; changes are this minus {other}, "
+            "green where this plan is better, red where worse."
+        ),
+        b="<b>",
+        _b="</b>",
+        this=_e(this.label),
+        other=_e(other.label),
     )
-    return _section("compare", f"Comparison with {other.label}", body, intro)
+    title = _("Comparison with {label}").format(label=other.label)
+    return _section("compare", title, body, intro)
 
 
 _CSS = """
@@ -1371,10 +1694,10 @@ svg .legend-title{font-size:12px;font-weight:600}
 .swatch.tick{width:3px;background:#111;border:0}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:4px 6px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}
-th{background:#f5f7fa;font-weight:600}
+th{background:#f5f7fa;font-weight:600;white-space:nowrap}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .desc{color:#7b8794;font-size:12px}
-.reason{border-bottom:1px dotted #7b8794;cursor:help}
+.reason{border-bottom:1px dotted #7b8794;cursor:help;white-space:nowrap}
 .delta.better{color:#1b7a3e}.delta.worse{color:#b42318}\n.nowrap{white-space:nowrap}
 ul.reasons{margin:4px 0 10px;padding-left:20px;color:#323f4b}
 footer{max-width:1100px;margin:0 auto;padding:0 16px 24px;color:#616e7c;font-size:12px}
@@ -1383,6 +1706,7 @@ code{font-size:12px}
 
 _SCRIPT = """
 (function () {
+  var words = JSON.parse(document.getElementById('report-texts').textContent);
   var map = document.getElementById('map');
   var box = document.getElementById('toggle-ties');
   var ties = document.getElementById('map-ties');
@@ -1412,7 +1736,7 @@ _SCRIPT = """
     line.setAttribute('x1', x0); line.setAttribute('x2', x0 + len);
     line.setAttribute('y1', y0); line.setAttribute('y2', y0);
     label.setAttribute('x', x0 + len / 2); label.setAttribute('y', y0 - 6 * f);
-    label.textContent = km + ' km';
+    label.textContent = words.km.replace('{km}', km);
     map.setAttribute('data-scale-km', km);
   }
   var buttons = document.querySelectorAll('#map-zoom button');
@@ -1428,12 +1752,26 @@ _SCRIPT = """
 """
 
 
+def _script_texts(_: Translator) -> str:
+    """The words the page's script shows, translated here and handed to it as JSON (the
+    script itself holds no text a person reads)."""
+    texts = {"km": _("{km} km")}
+    # "</" would end the script element early; "<\/" reads the same to JSON.
+    return json.dumps(texts, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+
+
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+"""The page's ``<html lang>`` per language (``zh-CN``: fonts and line breaking for
+Simplified Chinese)."""
+
+
 def build_report(
     plan: Plan | PlanTables | str | Path,
     dataset: Dataset | str | Path | None = None,
     *,
     other: Plan | PlanTables | str | Path | None = None,
     title: str | None = None,
+    lang: str = SOURCE_LANG,
 ) -> str:
     """One self-contained HTML page presenting a plan (and, optionally, a comparison).
 
@@ -1447,7 +1785,12 @@ def build_report(
     other
         A second plan to compare with (its dataset is not needed).
     title
-        The page's title (default: "Co-construction plan: <label>").
+        The page's title (default: "Co-construction plan: <label>", in ``lang``).
+    lang
+        The page's language (:data:`matcher.i18n.LANGS`): its titles, labels, tooltips
+        and reasons; categories, unit kinds and levels by their names in
+        :mod:`matcher.aliases`; bilingual names by their part in that language. The
+        ids, the ``data-*`` attributes and the numbers are the same in every language.
 
     Returns
     -------
@@ -1460,86 +1803,168 @@ def build_report(
         If a plan folder is incomplete or the dataset is not the plan's.
     DatasetError
         If the dataset folder does not validate.
+    ParameterError
+        If no catalogue speaks ``lang``.
     """
-    this = _as_tables(plan, "plan")
+    return build_reports(plan, dataset, other=other, title=title, langs=(lang,))[lang]
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What the pages in every language show, computed once."""
+
+    this: PlanTables
+    dataset: Dataset
+    other: PlanTables | None
+    coverage: pd.DataFrame
+    supply: pd.DataFrame
+    changes: dict[str, pd.DataFrame] | None
+
+
+def build_reports(
+    plan: Plan | PlanTables | str | Path,
+    dataset: Dataset | str | Path | None = None,
+    *,
+    other: Plan | PlanTables | str | Path | None = None,
+    title: str | None = None,
+    langs: Sequence[str] = LANGS,
+) -> dict[str, str]:
+    """The report (:func:`build_report`) in several languages at once.
+
+    What the pages share is read and computed once (the plan, the dataset, supply within
+    reach per skill, the comparison), so each language past the first costs only its
+    HTML.
+
+    Returns
+    -------
+    dict
+        Language code to page, for each of ``langs``.
+    """
+    for lang in langs:
+        check_lang(lang)
+    this = _as_tables(plan, Text(N_("plan")))
     ds = plan_dataset(this, dataset)
-    that = None if other is None else _as_tables(other, "other plan")
+    that = None if other is None else _as_tables(other, Text(N_("other plan")))
+    shared = _Shared(
+        this,
+        ds,
+        that,
+        community_coverage(ds.communities, this.demand_status),
+        skill_supply(ds, this),
+        compare_tables(this, that) if that is not None else None,
+    )
+    return {lang: _page(shared, title, translator(lang)) for lang in dict.fromkeys(langs)}
+
+
+def _label(label: str, lang: str) -> str:
+    """A plan's label as shown in ``lang`` (a :class:`~matcher.i18n.Text` is rendered)."""
+    return label.render(lang) if isinstance(label, Text) else str(label)
+
+
+def _page(shared: _Shared, title: str | None, _: Translator) -> str:
+    """The report's HTML in ``_``'s language."""
+    this, ds, that, coverage = shared.this, shared.dataset, shared.other, shared.coverage
+    # A label may be a Text ("run 1a2b3c4d" for a run without one): in the page's language.
+    this = dataclasses.replace(this, label=_label(this.label, _.lang))
+    if that is not None:
+        that = dataclasses.replace(that, label=_label(that.label, _.lang))
     if that is not None and that.label == this.label:
-        that = dataclasses.replace(that, label=f"{that.label} (other)")
+        that = dataclasses.replace(that, label=_("{label} (other)").format(label=that.label))
     k = this.kpis
-    coverage = community_coverage(ds.communities, this.demand_status)
-    heading = title or f"Co-construction plan: {this.label}"
-    status = k.get("solver_status", "")
+    heading = title or _("Co-construction plan: {label}").format(label=this.label)
+    status = _solver_status(_, k.get("solver_status", ""))
     gap = k.get("gap")
-    proof = f"{_e(status)} (gap {gap:.1e})" if isinstance(gap, int | float) else _e(status or "n/a")
-    n_comm = len(ds.communities)
-    sub = (
-        f"Dataset <b>{_e(Path(ds.source).name or ds.source)}</b>: {n_comm:,} communities, "
-        f"{len(ds.units):,} units, {len(ds.cadres):,} cadres, {len(ds.demands):,} demands · "
-        f"solver {_e(k.get('solver', ''))}: {proof}"
+    proof = (
+        _e(_("{status} (gap {gap})").format(status=status, gap=f"{gap:.1e}"))
+        if isinstance(gap, int | float)
+        else _e(status or _("n/a"))
+    )
+    sub = _h(
+        _(
+            "Dataset {name}: {communities} communities, {units} units, {cadres} cadres, "
+            "{demands} demands · solver {solver}: {proof}"
+        ),
+        name=f"<b>{_e(Path(ds.source).name or ds.source)}</b>",
+        communities=fmt_int(len(ds.communities)),
+        units=fmt_int(len(ds.units)),
+        cadres=fmt_int(len(ds.cadres)),
+        demands=fmt_int(len(ds.demands)),
+        solver=f"<code>{_e(k.get('solver', ''))}</code>",
+        proof=proof,
+    )
+    ties = _h(
+        _("show pairing ties ({n} unit–community pairings, dual registration)"),
+        n=fmt_int(len(ds.pairings)),
     )
     map_body = (
         '<div class="controls"><label><input type="checkbox" id="toggle-ties"> '
-        f"show pairing ties ({len(ds.pairings):,} unit–community pairings, dual "
-        "registration)</label></div>" + _map_svg(ds, coverage)
+        f"{ties}</label></div>" + _map_svg(ds, coverage, _)
     )
-    map_intro = (
-        "Each circle is a community at its coordinates: its colour is the share of its "
-        "demanded hours the plan covers, its area the hours demanded. Hover over a circle "
-        "for its figures; zoom to a district with the buttons."
+    map_intro = _h(
+        _(
+            "Each circle is a community at its coordinates: its colour is the share of its "
+            "demanded hours the plan covers, its area the hours demanded. Hover over a circle "
+            "for its figures; zoom to a district with the buttons."
+        ),
     )
-    district_rows = _coverage_rows(k, "coverage_by_district", "district")
+    district_rows = _coverage_rows(
+        k, "coverage_by_district", "district", _, lambda d: district_name(d, _.lang)
+    )
     category_rows = sorted(
-        _coverage_rows(k, "coverage_by_category", "category"), key=lambda r: (r.value, r.label)
+        _coverage_rows(
+            k, "coverage_by_category", "category", _, lambda c: category_name(c, _.lang)
+        ),
+        key=lambda r: (r.value, str(r.data["category"])),
     )
+    share_axis = _("share of demanded hours covered")
     districts = _section(
         "by-district",
-        "Coverage by district",
+        _("Coverage by district"),
         _hbar_chart(
-            "chart-districts",
-            district_rows,
-            axis="share of demanded hours covered",
-            pct=True,
-            text_width=170,
+            "chart-districts", district_rows, axis=share_axis, _=_, pct=True, text_width=170
         ),
     )
     categories = _section(
         "by-category",
-        "Coverage by category",
+        _("Coverage by category"),
         _hbar_chart(
-            "chart-categories",
-            category_rows,
-            axis="share of demanded hours covered",
-            pct=True,
-            text_width=170,
+            "chart-categories", category_rows, axis=share_axis, _=_, pct=True, text_width=170
         ),
-        "Lowest coverage first.",
+        _h(_("Lowest coverage first.")),
     )
     sections = [
-        _section("kpis", "The plan at a glance", _tiles(this)),
-        _section("map-section", "Where the plan reaches", map_body, map_intro),
+        _section("kpis", _("The plan at a glance"), _tiles(this, _)),
+        _section("map-section", _("Where the plan reaches"), map_body, map_intro),
         f'<div class="grid2">{districts}{categories}</div>',
-        _supply_section(ds, this),
-        _utilization_section(ds, this),
-        _unmet_section(ds, this),
+        _supply_section(shared.supply, _),
+        _utilization_section(ds, this, _),
+        _unmet_section(ds, this, _),
     ]
     if that is not None:
-        sections.append(_compare_section(ds, this, that))
+        sections.append(_compare_section(ds, this, that, shared.changes or {}, _))
     params = ", ".join(f"{_e(n)}={_e(v)}" for n, v in sorted(this.params.items()))
-    footer = (
-        f"<footer>Plan <b>{_e(this.label)}</b> of dataset <code>{_e(ds.source)}</code> "
-        f"(content hash <code>{_e(ds.content_hash[:16])}</code>). Parameters: "
-        f"{params or 'defaults'}. Hours are whole service hours; coverage is covered over "
-        "demanded hours. Made by the co-construction planner (<code>matcher report</code>)."
-        "</footer>"
+    footer = _h(
+        _(
+            "Plan {b}{label}{_b} of dataset {source} (content hash {hash}). Parameters: "
+            "{params}. Hours are whole service hours; coverage is covered over demanded hours. "
+            "Made by the co-construction planner ({command})."
+        ),
+        b="<b>",
+        _b="</b>",
+        label=_e(this.label),
+        source=f"<code>{_e(ds.source)}</code>",
+        hash=f"<code>{_e(ds.content_hash[:16])}</code>",
+        params=f"<code>{params}</code>" if params else _h(_("defaults")),
+        command="<code>matcher report</code>",
     )
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="{HTML_LANG.get(_.lang, _.lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(heading)}</title><style>{_CSS}</style></head><body>"
         f'<header><h1>{_e(heading)}</h1><div class="sub">{sub}</div></header>'
-        f"<main>{''.join(sections)}</main>{footer}"
+        f"<main>{''.join(sections)}</main><footer>{footer}</footer>"
+        f'<script type="application/json" id="report-texts">{_script_texts(_)}</script>'
         f"<script>{_SCRIPT}</script></body></html>\n"
     )
 

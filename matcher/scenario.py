@@ -56,7 +56,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,7 @@ import pandas as pd
 from matcher.components import ray_session
 from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.errors import DatasetError, MatcherError, ParameterError
+from matcher.i18n import N_, SOURCE_LANG, Text, translator
 from matcher.params import PlanParams
 from matcher.plan import Plan
 from matcher.schema import TABLES, TABLES_BY_NAME, Kind
@@ -95,7 +96,8 @@ class ScenarioError(MatcherError, ValueError):
         The field at fault as a dotted path inside the change (``where.district``,
         ``rows[2].hours``), or inside the scenario when ``change`` is ``None``.
     problem
-        What is wrong and what was expected.
+        What is wrong and what was expected: a :class:`~matcher.i18n.Text`, so that the
+        message (its ``args[0]``, also a ``Text``) can be shown in the reader's language.
     """
 
     def __init__(
@@ -112,12 +114,25 @@ class ScenarioError(MatcherError, ValueError):
         self.change_type = change_type
         self.field = field
         self.problem = problem
-        where = f"scenario {source}"
-        if change is not None:
-            where += f", change {change}" + (f" ({change_type})" if change_type else "")
+        if change is None:
+            where = Text(N_("scenario {source}"), source=source)
+        elif change_type:
+            where = Text(
+                N_("scenario {source}, change {change} ({change_type})"),
+                source=source,
+                change=change,
+                change_type=change_type,
+            )
+        else:
+            where = Text(N_("scenario {source}, change {change}"), source=source, change=change)
         if field:
-            where += f", field '{field}'"
-        super().__init__(f"{where}: {problem}")
+            where = Text(N_("{where}, field '{field}'"), where=where, field=field)
+        super().__init__(Text(N_("{where}: {problem}"), where=where, problem=problem))
+
+    def render(self, lang: str = SOURCE_LANG) -> str:
+        """The message in ``lang``."""
+        message = self.args[0]
+        return message.render(lang) if isinstance(message, Text) else str(message)
 
     def to_dict(self) -> dict[str, object]:
         """The error as a JSON-ready dictionary."""
@@ -202,7 +217,9 @@ class Scenario:
     source: str = "<scenario>"
     stable: StableSpec | None = field(default=None)
 
-    def error(self, change: Change | None, problem: str, field: str | None = None) -> ScenarioError:
+    def error(
+        self, change: Change | None, problem: Text, field: str | None = None
+    ) -> ScenarioError:
         """A :class:`ScenarioError` about one of this scenario's changes."""
         return ScenarioError(
             self.source,
@@ -238,34 +255,51 @@ def _path_text(parts: Sequence[str | int]) -> str:
     return out
 
 
+_KIND_NAMES = {
+    "string": N_("a text"),
+    "number": N_("a number"),
+    "integer": N_("a whole number"),
+    "boolean": N_("true or false"),
+    "array": N_("a list"),
+    "object": N_("a mapping"),
+    "null": N_("null"),
+}
+
+
+def _either(options: Sequence[str]) -> str:
+    """``a or b or c``, a :class:`Text` when there are several (each option may itself be
+    one)."""
+    out = options[0]
+    for option in options[1:]:
+        out = Text(N_("{first} or {second}"), first=out, second=option)
+    return out
+
+
 def _expected(schema: Mapping[str, Any]) -> str:
-    """What a schema asks for, in words."""
+    """What a schema asks for, in words: a :class:`Text`, or a value as the schema
+    writes it."""
     if "const" in schema:
         return repr(schema["const"])
     if "enum" in schema:
-        return "one of " + ", ".join(str(v) for v in schema["enum"])
+        return Text(N_("one of {names}"), names=", ".join(str(v) for v in schema["enum"]))
     kinds = schema.get("type")
     if kinds is None and "oneOf" in schema:
-        return " or ".join(_expected(s) for s in schema["oneOf"])
-    names = {
-        "string": "a text",
-        "number": "a number",
-        "integer": "a whole number",
-        "boolean": "true or false",
-        "array": "a list",
-        "object": "a mapping",
-        "null": "null",
-    }
+        return _either([_expected(s) for s in schema["oneOf"]])
+
+    def kind(k: object) -> str:
+        name = _KIND_NAMES.get(str(k))
+        return Text(name) if name else str(k)
+
     if isinstance(kinds, list):
-        return " or ".join(names.get(str(k), str(k)) for k in kinds)
-    text = names.get(str(kinds), str(kinds))
+        return _either([kind(k) for k in kinds])
+    text = kind(kinds)
     lo, hi = schema.get("minimum"), schema.get("maximum")
     if lo is not None and hi is not None:
-        text += f" from {lo} to {hi}"
+        text = Text(N_("{kind} from {lo} to {hi}"), kind=text, lo=lo, hi=hi)
     elif lo is not None:
-        text += f", {lo} or more"
+        text = Text(N_("{kind}, {lo} or more"), kind=text, lo=lo)
     if kinds == "array" and schema.get("minItems"):
-        text += f" of at least {schema['minItems']} item(s)"
+        text = Text(N_("{kind} of at least {n} item(s)"), kind=text, n=schema["minItems"])
     return text
 
 
@@ -292,10 +326,12 @@ def _schema_error(error: Any, source: str, data: Any) -> ScenarioError:
         allowed = list(schema.get("properties", {}))
         extra = sorted(str(k) for k in instance if k not in allowed)
         name = _path_text([*inner, extra[0]]) if extra else field_path
-        hint = f"; expected one of {', '.join(allowed)}" if allowed else ""
-        return ScenarioError(
-            source, f"unknown field{hint}", change=change, change_type=change_type, field=name
+        problem = (
+            Text(N_("unknown field; expected one of {names}"), names=", ".join(allowed))
+            if allowed
+            else Text(N_("unknown field"))
         )
+        return ScenarioError(source, problem, change=change, change_type=change_type, field=name)
     if validator == "required":
         missing = next(
             (r for r in error.validator_value if r not in (instance or {})),
@@ -303,7 +339,7 @@ def _schema_error(error: Any, source: str, data: Any) -> ScenarioError:
         )
         return ScenarioError(
             source,
-            "missing; this field is required",
+            Text(N_("missing; this field is required")),
             change=change,
             change_type=change_type,
             field=_path_text([*inner, missing]),
@@ -311,7 +347,11 @@ def _schema_error(error: Any, source: str, data: Any) -> ScenarioError:
     if validator == "enum" and inner == ["type"]:
         return ScenarioError(
             source,
-            f"unknown change type {instance!r}; expected one of {', '.join(CHANGE_TYPES)}",
+            Text(
+                N_("unknown change type {value}; expected one of {names}"),
+                value=repr(instance),
+                names=", ".join(CHANGE_TYPES),
+            ),
             change=change,
             field="type",
         )
@@ -323,7 +363,7 @@ def _schema_error(error: Any, source: str, data: Any) -> ScenarioError:
         keys = [k for k in ("ids", "rows", "where") if k in schema["properties"]]
         return ScenarioError(
             source,
-            f"give exactly one of {', '.join(keys)}",
+            Text(N_("give exactly one of {names}"), names=", ".join(keys)),
             change=change,
             change_type=change_type,
             field=field_path,
@@ -331,7 +371,7 @@ def _schema_error(error: Any, source: str, data: Any) -> ScenarioError:
     if validator in ("minProperties", "minItems") and not instance:
         return ScenarioError(
             source,
-            "is empty; give at least one",
+            Text(N_("is empty; give at least one")),
             change=change,
             change_type=change_type,
             field=field_path,
@@ -341,7 +381,7 @@ def _schema_error(error: Any, source: str, data: Any) -> ScenarioError:
         shown = shown[:57] + "..."
     return ScenarioError(
         source,
-        f"got {shown}, expected {_expected(schema)}",
+        Text(N_("got {value}, expected {expected}"), value=shown, expected=_expected(schema)),
         change=change,
         change_type=change_type,
         field=field_path,
@@ -371,7 +411,7 @@ def validate_scenario_data(data: Any, source: str = "<scenario>") -> None:
     from jsonschema import Draft202012Validator
 
     if not isinstance(data, Mapping):
-        raise ScenarioError(source, "expected a mapping with a 'changes' list at the top")
+        raise ScenarioError(source, Text(N_("expected a mapping with a 'changes' list at the top")))
     validator = Draft202012Validator(scenario_schema())
     errors = list(validator.iter_errors(data))
     if not errors:
@@ -433,7 +473,9 @@ def scenario_from_mapping(
         if change.type == "surge":
             hours = change.get("hours")
             if isinstance(hours, list) and hours[0] > hours[1]:
-                raise scenario.error(change, "expected [low, high] with low <= high", "hours")
+                raise scenario.error(
+                    change, Text(N_("expected [low, high] with low <= high")), "hours"
+                )
     return scenario
 
 
@@ -459,7 +501,11 @@ def _check_set(scenario: Scenario, change: Change) -> None:
             PlanParams().replace(**{name: value})
         except ParameterError as exc:
             raise scenario.error(
-                change, f"got {value!r}, expected {exc.expected}", f"params.{name}"
+                change,
+                Text(
+                    N_("got {value}, expected {expected}"), value=repr(value), expected=exc.expected
+                ),
+                f"params.{name}",
             ) from None
 
 
@@ -479,24 +525,39 @@ def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     source = str(p)
     if p.suffix.lower() not in SCENARIO_SUFFIXES:
-        raise ScenarioError(source, "expected a .yaml, .yml or .json file")
+        raise ScenarioError(source, Text(N_("expected a .yaml, .yml or .json file")))
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ScenarioError(source, "no such file") from None
+        raise ScenarioError(source, Text(N_("no such file"))) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(source, f"cannot be read ({exc})") from None
+        raise ScenarioError(source, Text(N_("cannot be read ({error})"), error=str(exc))) from None
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise ScenarioError(
-            source, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            source,
+            Text(
+                N_("not valid JSON: {problem} at line {line}, column {column}"),
+                problem=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            ),
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, f"not valid YAML: {problem}{where}") from None
+        text = (
+            Text(
+                N_("not valid YAML: {problem} at line {line}, column {column}"),
+                problem=problem,
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
+            if mark
+            else Text(N_("not valid YAML: {problem}"), problem=problem)
+        )
+        raise ScenarioError(source, text) from None
     return scenario_from_mapping(data, source, base_dir=p.parent, name=_safe_stem(p.stem))
 
 
@@ -520,7 +581,13 @@ def scenario_params(scenario: Scenario, base: PlanParams | None = None) -> PlanP
             params = params.replace(**dict(change.get("params")))
         except ParameterError as exc:
             raise scenario.error(
-                change, f"got {exc.value!r}, expected {exc.expected}", f"params.{exc.name}"
+                change,
+                Text(
+                    N_("got {value}, expected {expected}"),
+                    value=repr(exc.value),
+                    expected=exc.expected,
+                ),
+                f"params.{exc.name}",
             ) from None
     return params
 
@@ -555,22 +622,50 @@ def apply_scenario(dataset: Dataset, scenario: Scenario) -> Dataset:
         try:
             dataset_from_frames(tables, source)
         except DatasetError as exc:
-            issues = "\n".join(f"  - {_added_row(issue, change, before)}" for issue in exc.issues)
-            more = f"\n  ... and {exc.truncated} more" if exc.truncated else ""
-            raise scenario.error(
-                change, f"the changed data do not validate:\n{issues}{more}"
-            ) from None
+            raise scenario.error(change, _not_valid(exc, change, before)) from None
     raise AssertionError("unreachable: the data validated change by change")  # pragma: no cover
 
 
-def _added_row(issue: Any, change: Change, before: int) -> str:
+class _IssueText(Text):
+    """A validation issue's message as a :class:`Text`: rendered by the issue itself, in
+    whichever language is asked for."""
+
+    issue: Any
+
+    def __new__(cls, issue: Any) -> _IssueText:
+        # Not a marked message: render() asks the issue itself.
+        self = cast(_IssueText, super().__new__(cls, "{issue}", issue=str(issue)))
+        self.issue = issue
+        return self
+
+    def render(self, lang: str = SOURCE_LANG) -> str:
+        return str(self.issue.text(lang))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_IssueText, (self.issue,))
+
+
+def _added_row(issue: Any, change: Change, before: int) -> Text:
     """An issue's text, naming the change's own row when it is one the change added."""
-    text = str(issue)
     table = change.get("table")
     row = issue.row
     if change.type == "add" and issue.file == f"{table}.csv" and row and row - 2 >= before:
-        text += f" (rows[{row - 2 - before}] of this change)"
-    return text
+        return Text(
+            N_("{issue} (rows[{index}] of this change)"),
+            issue=_IssueText(issue),
+            index=row - 2 - before,
+        )
+    return _IssueText(issue)
+
+
+def _not_valid(exc: DatasetError, change: Change, before: int) -> Text:
+    """The problem of a change whose data do not validate: every issue, one a line."""
+    out = Text(N_("the changed data do not validate:"))
+    for issue in exc.issues:
+        out = Text(N_("{text}\n  - {issue}"), text=out, issue=_added_row(issue, change, before))
+    if exc.truncated:
+        out = Text(N_("{text}\n  ... and {n} more"), text=out, n=exc.truncated)
+    return out
 
 
 def _apply_change(
@@ -602,13 +697,31 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
 
 
+_NOT_IN_DATASET = {
+    "district": N_("district {value} is not in the dataset"),
+    "street": N_("street {value} is not in the dataset"),
+    "community": N_("community {value} is not in the dataset"),
+    "category": N_("category {value} is not in the dataset"),
+    "demand": N_("demand {value} is not in the dataset"),
+    "unit": N_("unit {value} is not in the dataset"),
+    "skill": N_("skill {value} is not in the dataset"),
+}
+
+
 def _known(
     scenario: Scenario, change: Change, field: str, values: list[Any], known: set[Any], what: str
 ) -> None:
     for i, v in enumerate(values):
         if v not in known:
             name = field if len(values) == 1 else f"{field}[{i}]"
-            raise scenario.error(change, f"{what} {v!r} is not in the dataset", name)
+            # A whole sentence per kind of thing; any other thing (a column) by its name.
+            message = _NOT_IN_DATASET.get(what)
+            problem = (
+                Text(message, value=repr(v))
+                if message
+                else Text(N_("{what} {value} is not in the dataset"), what=what, value=repr(v))
+            )
+            raise scenario.error(change, problem, name)
 
 
 def _scale_demand(
@@ -675,7 +788,11 @@ def _check_columns(
         if name not in allowed:
             raise scenario.error(
                 change,
-                f"unknown column of {table}; expected one of {', '.join(allowed)}",
+                Text(
+                    N_("unknown column of {table}; expected one of {names}"),
+                    table=table,
+                    names=", ".join(allowed),
+                ),
                 f"{field}.{name}",
             )
 
@@ -695,7 +812,9 @@ def _add(
         for i, row in enumerate(rows):
             if str(row.get(id_col, "")).strip() in existing:
                 raise scenario.error(
-                    change, f"{table} already has the id {row[id_col]!r}", f"rows[{i}].{id_col}"
+                    change,
+                    Text(N_("{table} already has the id {id}"), table=table, id=repr(row[id_col])),
+                    f"rows[{i}].{id_col}",
                 )
     new = pd.DataFrame([{k: ("" if v is None else v) for k, v in r.items()} for r in rows])
     tables[table] = pd.concat([frame.astype(object), new.astype(object)], ignore_index=True)
@@ -712,7 +831,13 @@ def _select(
         id_col = spec.id_column
         if id_col is None:
             raise scenario.error(
-                change, f"{table} has no id column; give rows with {', '.join(spec.key)}", "ids"
+                change,
+                Text(
+                    N_("{table} has no id column; give rows with {names}"),
+                    table=table,
+                    names=", ".join(spec.key),
+                ),
+                "ids",
             )
         ids = [str(v) for v in change.get("ids")]
         _known(scenario, change, "ids", ids, set(_text(frame[id_col])), f"{table[:-1]} id")
@@ -726,7 +851,11 @@ def _select(
             if missing:
                 raise scenario.error(
                     change,
-                    f"missing; a row of {table} is named by {', '.join(key)}",
+                    Text(
+                        N_("missing; a row of {table} is named by {names}"),
+                        table=table,
+                        names=", ".join(key),
+                    ),
                     f"rows[{i}].{missing[0]}",
                 )
             hit = np.ones(len(frame), dtype=bool)
@@ -734,7 +863,11 @@ def _select(
                 hit &= (_text(frame[k]) == str(row[k]).strip()).to_numpy()
             if not hit.any():
                 shown = ", ".join(f"{k}={row[k]}" for k in key)
-                raise scenario.error(change, f"no row of {table} has {shown}", f"rows[{i}]")
+                raise scenario.error(
+                    change,
+                    Text(N_("no row of {table} has {values}"), table=table, values=shown),
+                    f"rows[{i}]",
+                )
             mask |= hit
         return mask
     where = change.get("where")
@@ -797,8 +930,17 @@ def _remove(
                 first = _text(other[col])[refers].iloc[0]
                 raise scenario.error(
                     change,
-                    f"{int(refers.sum())} row(s) of {dep} (column {col}) still refer to the "
-                    f"removed {name}, e.g. {first!r}; remove them first or set cascade: true",
+                    Text(
+                        N_(
+                            "{n} row(s) of {table} (column {column}) still refer to the removed "
+                            "{removed}, e.g. {first}; remove them first or set cascade: true"
+                        ),
+                        n=int(refers.sum()),
+                        table=dep,
+                        column=col,
+                        removed=name,
+                        first=repr(first),
+                    ),
                     "cascade",
                 )
             if optional:
@@ -820,7 +962,7 @@ def _update(
     if id_col in values:
         raise scenario.error(
             change,
-            "an id cannot be updated; remove the row and add a new one",
+            Text(N_("an id cannot be updated; remove the row and add a new one")),
             f"values.{id_col}",
         )
     mask = _select(tables, scenario, change, table)
@@ -869,7 +1011,7 @@ def _surge(
             )
         mask &= text.isin(values).to_numpy()
     if not mask.any():
-        raise scenario.error(change, "no unit matches every filter given", "from")
+        raise scenario.error(change, Text(N_("no unit matches every filter given")), "from")
     known = set(_text(demands["category"]))
     for text in _text(cadres["skills"]):
         known.update(p.strip() for p in text.split(";") if p.strip())
@@ -884,7 +1026,10 @@ def _surge(
     if taken:
         raise scenario.error(
             change,
-            f"cadre id {sorted(taken)[0]!r} exists already; choose another prefix",
+            Text(
+                N_("cadre id {id} exists already; choose another prefix"),
+                id=repr(sorted(taken)[0]),
+            ),
             "id_prefix",
         )
 
@@ -971,7 +1116,9 @@ def scenario_dataset(scenario: Scenario, dataset: Dataset | None = None) -> Data
     if dataset is None:
         if scenario.base is None:
             raise ScenarioError(
-                scenario.source, "the scenario names no base dataset; give one", field="base"
+                scenario.source,
+                Text(N_("the scenario names no base dataset; give one")),
+                field="base",
             )
         dataset = load_dataset(scenario.base)
     return apply_scenario(dataset, scenario)
@@ -1036,6 +1183,22 @@ class ScenarioOutcome:
     summary: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _message(exc: MatcherError) -> str:
+    """An error's message to carry across processes: a :class:`Text` when it is one (it
+    pickles with its values), so that it can still be shown in the reader's language."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    if isinstance(first, Text):
+        return first
+    if isinstance(exc, ParameterError):
+        return Text(
+            N_("parameter {name}={value}: expected {expected}"),
+            name=exc.name,
+            value=repr(exc.value),
+            expected=exc.expected,
+        )
+    return str(exc)
+
+
 def _run_file(
     path: str, out_dir: str, params: PlanParams | None, warm_start: Duals | None = None
 ) -> ScenarioOutcome:
@@ -1056,7 +1219,7 @@ def _run_file_keeping(
         result = run_scenario(scenario, params=params, warm_start=warm_start)
     except MatcherError as exc:
         # Messages cross the process boundary, not exception objects.
-        return ScenarioOutcome(scenario.name, path, None, error=str(exc)), None
+        return ScenarioOutcome(scenario.name, path, None, error=_message(exc)), None
     result.write(folder)
     described = {
         "name": scenario.name,
@@ -1113,6 +1276,7 @@ def run_scenarios(
     engine: str = "local",
     ray_address: str | None = None,
     warm_start: bool = False,
+    lang: str = SOURCE_LANG,
 ) -> tuple[list[ScenarioOutcome], Any]:
     """Run many scenario files, in parallel processes, and compare their plans.
 
@@ -1147,6 +1311,9 @@ def run_scenarios(
         tenth of the cadres. Every plan is optimal either way; where a scenario's optimum
         is not unique its plan may be another optimal one than without (the same on
         every run). If the first scenario fails, the others start cold.
+    lang
+        The language of the ``progress`` lines (and of a failed scenario's message
+        there). Default English.
 
     Returns
     -------
@@ -1166,17 +1333,23 @@ def run_scenarios(
     from matcher.compare import compare_plans
 
     if jobs < 1:
-        raise ParameterError("jobs", jobs, "a whole number, 1 or more")
+        raise ParameterError("jobs", jobs, Text(N_("a whole number, 1 or more")))
     if engine not in ("local", "ray"):
-        raise ParameterError("engine", engine, "local or ray")
+        raise ParameterError("engine", engine, Text(N_("local or ray")))
     scenarios = [load_scenario(p) for p in paths]
     names: dict[str, str] = {}
     for sc in scenarios:
         if sc.name in names:
             raise ScenarioError(
                 sc.source,
-                f"the name {sc.name!r} is also used by {names[sc.name]}; "
-                "names must differ (they name the plan folders)",
+                Text(
+                    N_(
+                        "the name {name} is also used by {other}; names must differ (they "
+                        "name the plan folders)"
+                    ),
+                    name=repr(sc.name),
+                    other=names[sc.name],
+                ),
                 field="name",
             )
         names[sc.name] = sc.source
@@ -1189,15 +1362,25 @@ def run_scenarios(
         results[i] = outcome
         if progress is None:
             return
+        _ = translator(lang)
         done = f"[{len(results)}/{total}] {outcome.name}"
         if outcome.error:
-            progress(f"{done}: failed: {outcome.error}")
+            error = outcome.error
+            error = error.render(lang) if isinstance(error, Text) else error
+            progress(_("{done}: failed: {error}").format(done=done, error=error))
         else:
             s = outcome.summary
-            cov = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
+            cov = _("n/a") if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
             progress(
-                f"{done}: {s['status']}, objective {s['objective']:,.4f}, coverage {cov} "
-                f"({s['seconds']:.2f} s)"
+                _(
+                    "{done}: {status}, objective {objective}, coverage {coverage} ({seconds} s)"
+                ).format(
+                    done=done,
+                    status=s["status"],
+                    objective=f"{s['objective']:,.4f}",
+                    coverage=cov,
+                    seconds=f"{s['seconds']:.2f}",
+                )
             )
 
     duals: Duals | None = None

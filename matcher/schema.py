@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from matcher.i18n import N_, Text
+
 
 class Kind(Enum):
     """How a column's cells are read and checked."""
@@ -74,7 +76,12 @@ RESOURCE_KINDS = ("service", "funds")
 
 def _lat(optional: bool = False) -> Column:
     return Column(
-        "lat", Kind.FLOAT, optional, lo=-90.0, hi=90.0, expected="a latitude in degrees, -90 to 90"
+        "lat",
+        Kind.FLOAT,
+        optional,
+        lo=-90.0,
+        hi=90.0,
+        expected=Text(N_("a latitude in degrees, -90 to 90")),
     )
 
 
@@ -85,24 +92,30 @@ def _lon(optional: bool = False) -> Column:
         optional,
         lo=-180.0,
         hi=180.0,
-        expected="a longitude in degrees, -180 to 180",
+        expected=Text(N_("a longitude in degrees, -180 to 180")),
     )
 
 
 def _hours() -> Column:
-    return Column("hours", Kind.INT, lo=0, expected="a whole number of hours, 0 or more")
+    return Column("hours", Kind.INT, lo=0, expected=Text(N_("a whole number of hours, 0 or more")))
 
 
 def _id(name: str) -> Column:
-    return Column(name, Kind.ID, expected="a non-empty id, unique in the file")
+    return Column(name, Kind.ID, expected=Text(N_("a non-empty id, unique in the file")))
 
 
 def _ref(name: str, table: str, optional: bool = False) -> Column:
-    return Column(name, Kind.REF, optional=optional, ref=table, expected=f"an id listed in {table}")
+    return Column(
+        name,
+        Kind.REF,
+        optional=optional,
+        ref=table,
+        expected=Text(N_("an id listed in {table}"), table=table),
+    )
 
 
 def _text(name: str, optional: bool = False) -> Column:
-    return Column(name, Kind.TEXT, optional=optional, expected="a non-empty text")
+    return Column(name, Kind.TEXT, optional=optional, expected=Text(N_("a non-empty text")))
 
 
 TABLES: tuple[Table, ...] = (
@@ -116,7 +129,10 @@ TABLES: tuple[Table, ...] = (
             _lat(),
             _lon(),
             Column(
-                "households", Kind.INT, lo=0, expected="a whole number of households, 0 or more"
+                "households",
+                Kind.INT,
+                lo=0,
+                expected=Text(N_("a whole number of households, 0 or more")),
             ),
         ),
     ),
@@ -135,7 +151,7 @@ TABLES: tuple[Table, ...] = (
                 Kind.FLOAT,
                 optional=True,
                 lo=0,
-                expected="a number 0 or more (the effort the unit can lead)",
+                expected=Text(N_("a number 0 or more (the effort the unit can lead)")),
             ),
         ),
     ),
@@ -144,7 +160,11 @@ TABLES: tuple[Table, ...] = (
         (
             _id("cadre_id"),
             _ref("unit_id", "units"),
-            Column("skills", Kind.LIST, expected="at least one skill (categories joined by ';')"),
+            Column(
+                "skills",
+                Kind.LIST,
+                expected=Text(N_("at least one skill (categories joined by ';')")),
+            ),
             _hours(),
             _ref("home_community_id", "communities", optional=True),
             _lat(optional=True),
@@ -158,16 +178,22 @@ TABLES: tuple[Table, ...] = (
             _ref("community_id", "communities"),
             _text("category"),
             _hours(),
-            Column("priority", Kind.INT, lo=1, hi=5, expected="a whole number from 1 to 5"),
+            Column(
+                "priority", Kind.INT, lo=1, hi=5, expected=Text(N_("a whole number from 1 to 5"))
+            ),
             Column(
                 "min_hours",
                 Kind.INT,
                 optional=True,
                 lo=0,
-                expected="a whole number of hours, 0 or more, at most the demand's hours",
+                expected=Text(N_("a whole number of hours, 0 or more, at most the demand's hours")),
             ),
             Column(
-                "funds", Kind.FLOAT, optional=True, lo=0, expected="an amount in yuan, 0 or more"
+                "funds",
+                Kind.FLOAT,
+                optional=True,
+                lo=0,
+                expected=Text(N_("an amount in yuan, 0 or more")),
             ),
             _text("description", optional=True),
         ),
@@ -182,13 +208,13 @@ TABLES: tuple[Table, ...] = (
                 "categories",
                 Kind.LIST,
                 optional=True,
-                expected="categories joined by ';' (empty for any)",
+                expected=Text(N_("categories joined by ';' (empty for any)")),
             ),
             Column(
                 "amount",
                 Kind.FLOAT,
                 lo=0,
-                expected="an amount 0 or more (whole hours for service, yuan for funds)",
+                expected=Text(N_("an amount 0 or more (whole hours for service, yuan for funds)")),
             ),
             Column(
                 "range_km",
@@ -196,7 +222,7 @@ TABLES: tuple[Table, ...] = (
                 optional=True,
                 lo=0,
                 lo_open=True,
-                expected="a distance in km greater than 0",
+                expected=Text(N_("a distance in km greater than 0")),
             ),
         ),
         required=False,
@@ -223,8 +249,8 @@ TABLES: tuple[Table, ...] = (
         (
             _ref("demand_id", "demands"),
             _ref("unit_id", "units"),
-            Column("effort", Kind.FLOAT, lo=0, expected="an effort 0 or more"),
-            Column("cost", Kind.FLOAT, expected="a finite number"),
+            Column("effort", Kind.FLOAT, lo=0, expected=Text(N_("an effort 0 or more"))),
+            Column("cost", Kind.FLOAT, expected=Text(N_("a finite number"))),
         ),
         required=False,
         key=("demand_id", "unit_id"),

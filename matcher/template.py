@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from matcher import i18n
 from matcher.aliases import (
-    LANGS,
+    LIST_SEPARATORS,
     VALUES,
     column_note,
     header_name,
@@ -33,6 +34,7 @@ from matcher.aliases import (
     value_name,
 )
 from matcher.errors import ParameterError
+from matcher.i18n import N_, Text, Translator, check_lang, translator
 from matcher.schema import TABLES, TABLES_BY_NAME, Column, Kind, Table
 from matcher.xlsx import SUFFIX, column_letter
 
@@ -40,37 +42,55 @@ if TYPE_CHECKING:
     from matcher.dataset import Dataset
 
 EXCEL_LAST_ROW = 1_048_575  # 0-based: validations cover the whole column below the header
-LIST_SHEET = {"zh": "选项", "en": "lists"}  # the hidden sheet of the drop-down lists
-LIST_JOIN = {"zh": "、", "en": ";"}  # how a list cell's words are joined when written
 _DISTRICT = "district"
 _MIN_WIDTH, _MAX_WIDTH = 8, 40
 _WIDTH_SAMPLE = 200  # rows looked at for a column's width
 
-# The example: one row per table, coded values as codes (written in the chosen
-# language); free text per language. The rows hang together (ids refer to each other).
-_TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "community": "示例社区",
-        "unit": "示例单位",
-        "district": "鼓楼区",
-        "street": "东街街道",
-        "alliance": "东街街道共建联盟",
-        "description": "为独居老人提供上门照护",
-    },
-    "en": {
-        "community": "Example community",
-        "unit": "Example unit",
-        "district": "Gulou",
-        "street": "Dongjie",
-        "alliance": "Dongjie street alliance",
-        "description": "Home care for elders living alone",
-    },
-}
+
+def list_sheet(lang: str) -> str:
+    """The name of the hidden sheet of the drop-down lists, in ``lang`` (``选项``)."""
+    return translator(lang).pgettext("sheet name", "lists")
+
+
+class _ListSheets(Mapping[str, str]):
+    """:func:`list_sheet` of every language with a catalogue, as a mapping."""
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in i18n.LANGS:
+            raise KeyError(lang)
+        return list_sheet(lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(i18n.LANGS)
+
+    def __len__(self) -> int:
+        return len(i18n.LANGS)
+
+
+LIST_SHEET: Mapping[str, str] = _ListSheets()
+"""The hidden sheet's name per language: ``LIST_SHEET["zh"]`` is ``选项``."""
+
+
+def list_join(lang: str) -> str:
+    """How the words of a list cell (skills, categories) are joined when written in
+    ``lang``: ``、`` in Chinese. Only a separator the reader splits on
+    (:data:`~matcher.aliases.LIST_SEPARATORS`) may come from a catalogue."""
+    sep = translator(lang).pgettext("list separator in a cell", ";")
+    return sep if sep in LIST_SEPARATORS else ";"
 
 
 def example_rows(lang: str) -> dict[str, dict[str, object]]:
-    """The example row of each table, in ``lang``'s free text (codes as codes)."""
-    t = _TEXT[lang]
+    """The example row of each table, in ``lang``'s free text (codes as codes). The
+    rows hang together: their ids refer to each other."""
+    _ = translator(lang)
+    t = {
+        "community": _("Example community"),
+        "unit": _("Example unit"),
+        "district": _.pgettext("example district", "Gulou"),
+        "street": _.pgettext("example street", "Dongjie"),
+        "alliance": _("Dongjie street alliance"),
+        "description": _("Home care for elders living alone"),
+    }
     return {
         "communities": {
             "community_id": "C001",
@@ -128,87 +148,73 @@ def example_rows(lang: str) -> dict[str, dict[str, object]]:
     }
 
 
-# Words of the notes that the schema implies (the column's own text is in NOTES).
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "required": "Required.",
-        "optional": "Optional: may be left empty.",
-        Kind.ID.value: "Text, unique in this sheet.",
-        Kind.TEXT.value: "Text.",
-        Kind.REF.value: "An id listed in column {column} of the {sheet} sheet.",
-        Kind.INT.value: "A whole number{range}.",
-        Kind.FLOAT.value: "A number{range}.",
-        Kind.ENUM.value: "One of: {values}.",
-        Kind.LIST.value: "One or more of: {values} (joined by ';'; other words are kept).",
-        "coded": "Usually one of: {values} (other words are kept as written).",
-        "pick": "Pick from the drop-down list.",
-        "free": "Other values may be typed.",
-        "between": " from {lo} to {hi}",
-        "min": ", {lo} or more",
-        "above": ", greater than {lo}",
-        "bad_number": "Out of range",
-        "lists_note": "The drop-down lists of the other sheets (kept hidden).",
-    },
-    "zh": {
-        "required": "必填。",
-        "optional": "选填，可留空。",
-        Kind.ID.value: "文本，本表内不可重复。",
-        Kind.TEXT.value: "文本。",
-        Kind.REF.value: "须为“{sheet}”表“{column}”列中已有的编号。",
-        Kind.INT.value: "整数{range}。",
-        Kind.FLOAT.value: "数字{range}。",
-        Kind.ENUM.value: "可选：{values}。",
-        Kind.LIST.value: "可选一个或多个：{values}(用“、”或“；”分隔；其他词按原样保留)。",
-        "coded": "一般为：{values}(其他词按原样保留)。",
-        "pick": "可从下拉列表选择。",
-        "free": "也可填写其他值。",
-        "between": "，{lo}至{hi}",
-        "min": "，不小于{lo}",
-        "above": "，大于{lo}",
-        "bad_number": "超出范围",
-        "lists_note": "其他工作表下拉列表的选项(已隐藏)。",
-    },
-}
-
-
 def _number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else str(v)
 
 
-def _range(col: Column, lang: str) -> str:
-    w = _WORDS[lang]
-    if col.lo is not None and col.hi is not None:
-        return w["between"].format(lo=_number(col.lo), hi=_number(col.hi))
-    if col.lo is not None:
-        return w["above" if col.lo_open else "min"].format(lo=_number(col.lo))
-    return ""
+def _kind_text(col: Column, _: Translator, values: str = "") -> str:
+    """What a column of ``col``'s kind takes, with its range: one whole sentence per
+    kind and range (word order differs between languages)."""
+    if col.kind in (Kind.INT, Kind.FLOAT):
+        whole = col.kind is Kind.INT
+        lo = _number(col.lo) if col.lo is not None else ""
+        if col.lo is not None and col.hi is not None:
+            hi = _number(col.hi)
+            text = (
+                _("A whole number from {lo} to {hi}.")
+                if whole
+                else _("A number from {lo} to {hi}.")
+            )
+            return text.format(lo=lo, hi=hi)
+        if col.lo is not None and col.lo_open:
+            text = (
+                _("A whole number, greater than {lo}.")
+                if whole
+                else _("A number, greater than {lo}.")
+            )
+            return text.format(lo=lo)
+        if col.lo is not None:
+            text = _("A whole number, {lo} or more.") if whole else _("A number, {lo} or more.")
+            return text.format(lo=lo)
+        return _("A whole number.") if whole else _("A number.")
+    if col.kind is Kind.ID:
+        return _("Text, unique in this sheet.")
+    if col.kind is Kind.ENUM:
+        return _("One of: {values}.").format(values=values)
+    if col.kind is Kind.LIST:
+        return _("One or more of: {values} (joined by ';'; other words are kept).").format(
+            values=values
+        )
+    return _("Text.")
 
 
 def note(table: Table, col: Column, lang: str) -> str:
     """The note on a header cell: what the column holds (:data:`NOTES`), whether it is
-    required, its type and range, the values it takes."""
-    w = _WORDS[lang]
+    required, its type and range, the values it takes; in ``lang``."""
+    _ = translator(lang)
     words = VALUES.get((table.name, col.name))
     values = ""
     if words is not None:
-        values = ("、" if lang == "zh" else ", ").join(
+        values = _.pgettext("list separator", ", ").join(
             value_name(table.name, col.name, code, lang) for code in words
         )
     if col.kind is Kind.REF:
         assert col.ref is not None
         ref = TABLES_BY_NAME[col.ref]
         target = ref.id_column or col.name
-        kind = w[Kind.REF.value].format(
+        kind = _("An id listed in column {column} of the {sheet} sheet.").format(
             sheet=sheet_name(ref.name, lang), column=header_name(target, lang)
         )
     elif col.kind is Kind.TEXT and words is not None:
-        kind = w["coded"].format(values=values)
+        kind = _("Usually one of: {values} (other words are kept as written).").format(
+            values=values
+        )
     else:
-        kind = w[col.kind.value].format(range=_range(col, lang), values=values)
-    lines = [column_note(table.name, col.name, lang), w["optional" if col.optional else "required"]]
-    lines.append(kind)
+        kind = _kind_text(col, _, values)
+    required = _("Optional: may be left empty.") if col.optional else _("Required.")
+    lines = [column_note(table.name, col.name, lang), required, kind]
     if words is not None:
-        lines.append(w["pick"])
+        lines.append(_("Pick from the drop-down list."))
     return "\n".join(lines)
 
 
@@ -231,7 +237,7 @@ def _cell(table: str, col: str, kind: Kind | None, value: object, lang: str) -> 
             return None
         if kind is Kind.LIST:
             parts = [value_name(table, col, p, lang) for p in value.split(";")]
-            return LIST_JOIN[lang].join(parts)
+            return list_join(lang).join(parts)
         return value_name(table, col, value, lang)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -256,7 +262,10 @@ def write_template(
     path
         The ``.xlsx`` file to write (or a binary stream, for the service).
     lang
-        ``"zh"`` (sheets, headers, notes and coded values in Chinese) or ``"en"``.
+        A language of :data:`matcher.i18n.LANGS`: ``"zh"`` (sheets, headers, notes and
+        coded values in Chinese), ``"en"``, or any other with a catalogue (its notes,
+        messages and example text from the catalogue; sheets, headers and coded values
+        as in English when the alias table has no names in it).
     dataset
         Rows to fill the sheets with (a ``Dataset``, or a folder or workbook to load)
         instead of the example rows; a table the dataset lacks gets no sheet, so that
@@ -271,10 +280,9 @@ def write_template(
     """
     import xlsxwriter  # type: ignore[import-untyped]
 
-    if lang not in LANGS:
-        raise ParameterError("lang", lang, f"one of {', '.join(LANGS)}")
+    check_lang(lang)
     if isinstance(path, str | Path) and Path(path).suffix.lower() != SUFFIX:
-        raise ParameterError("out", str(path), "a file name ending in .xlsx")
+        raise ParameterError("out", str(path), Text(N_("a file name ending in .xlsx")))
     if isinstance(dataset, str | Path):
         from matcher.dataset import load_dataset
 
@@ -327,16 +335,16 @@ def _lists(frames: dict[str, pd.DataFrame], lang: str) -> list[_List]:
 
 
 def _fill(book: Any, frames: dict[str, pd.DataFrame], lang: str) -> None:
-    w = _WORDS[lang]
+    _ = translator(lang)
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     optional_head = book.add_format({"bold": False, "bg_color": "#F2F2F2", "border": 1})
     lists = _lists(frames, lang)
-    list_sheet = LIST_SHEET[lang]
-    assert sheet_table(list_sheet) is None  # never read as a table
+    hidden_name = list_sheet(lang)
+    assert sheet_table(hidden_name) is None  # never read as a table
     ranges: dict[tuple[str, str], str] = {}  # (table, column) -> its list's range
-    for j, (_, values, users) in enumerate(lists):
+    for j, (_title, values, users) in enumerate(lists):
         letter = column_letter(j)
-        source = f"='{list_sheet}'!${letter}$2:${letter}${max(len(values), 1) + 1}"
+        source = f"='{hidden_name}'!${letter}$2:${letter}${max(len(values), 1) + 1}"
         ranges.update(dict.fromkeys(users, source))
 
     for table in TABLES:
@@ -376,13 +384,13 @@ def _fill(book: Any, frames: dict[str, pd.DataFrame], lang: str) -> None:
             sheet.set_column(j, j, min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH))
         sheet.freeze_panes(1, 0)
 
-    hidden = book.add_worksheet(list_sheet)
-    for j, (title, values, _) in enumerate(lists):
+    hidden = book.add_worksheet(hidden_name)
+    for j, (title, values, _users) in enumerate(lists):
         hidden.write_string(0, j, title, head)
         for i, value in enumerate(values, start=1):
             hidden.write_string(i, j, value)
         hidden.set_column(j, j, min(max(_width(title), *(_width(v) for v in values), 8), 40))
-    hidden.write_comment(0, 0, w["lists_note"])
+    hidden.write_comment(0, 0, _("The drop-down lists of the other sheets (kept hidden)."))
     hidden.hide()
 
 
@@ -394,8 +402,9 @@ def _validate(
     ranges: dict[tuple[str, str], str],
     lang: str,
 ) -> None:
-    """The column's data validation, on every row below the header."""
-    w = _WORDS[lang]
+    """The column's data validation, on every row below the header; its messages in
+    ``lang``."""
+    _ = translator(lang)
     words = VALUES.get((table.name, col.name))
     options: dict[str, Any]
     if words is not None:
@@ -404,17 +413,17 @@ def _validate(
             options["show_error"] = False  # a drop-down to pick one; several may be typed
         elif col.kind is not Kind.ENUM:
             options["error_type"] = "warning"  # a category outside the list is kept
-            options["error_message"] = w["free"]
+            options["error_message"] = _("Other values may be typed.")
     elif col.name == _DISTRICT:
         options = {
             "validate": "list",
             "source": ranges[(table.name, col.name)],
             "error_type": "warning",
-            "error_message": w["free"],
+            "error_message": _("Other values may be typed."),
         }
     elif col.kind in (Kind.INT, Kind.FLOAT) and (col.lo is not None or col.hi is not None):
         validate = "integer" if col.kind is Kind.INT else "decimal"
-        options = {"validate": validate, "error_title": w["bad_number"]}
+        options = {"validate": validate, "error_title": _("Out of range")}
         if col.lo is not None and col.hi is not None:
             options.update(criteria="between", minimum=col.lo, maximum=col.hi)
         elif col.lo is not None:
@@ -423,7 +432,7 @@ def _validate(
             options.update(criteria="<=", value=col.hi)
         # the type and range, as the error shown for a number outside it (Excel allows
         # at most 255 characters)
-        options["error_message"] = w[col.kind.value].format(range=_range(col, lang))[:255]
+        options["error_message"] = _kind_text(col, _)[:255]
     else:
         return
     sheet.data_validation(1, j, EXCEL_LAST_ROW, j, options)

@@ -51,6 +51,7 @@ from matcher.aliases import (
     value_lookup,
 )
 from matcher.errors import ValidationIssue
+from matcher.i18n import N_, Text
 from matcher.io import RawTable, ReadLimits
 from matcher.schema import TABLES, TABLES_BY_NAME, Kind
 from matcher.zipread import MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
@@ -67,7 +68,7 @@ MIN_RANGE_CELLS = 1 << 18
 _HEADER_SEARCH = 20  # rows looked at for the header (titles may sit above it)
 # A cell's reference in a sheet's XML: r="AB12" (row elements have r="12", no letters).
 _REF = re.compile(rb'\sr="([A-Z]{1,4})([0-9]{1,8})"')
-_SAVE_XLSX = "save it as an Excel Workbook (.xlsx)"
+_SAVE_XLSX = N_("save it as an Excel Workbook (.xlsx)")
 # Whole numbers up to this print as integers exactly (float64 holds them all).
 _EXACT = 2**53
 
@@ -177,6 +178,10 @@ _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?t="e"[^>]*>')
 _NAMING_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
 
 
+def _too_many_parts() -> Text:
+    return Text(N_("a workbook of at most {most:,} parts"), most=MAX_ENTRIES)
+
+
 def _check_zip(path: Path, file: str, limits: ReadLimits, parts: _Parts) -> ValidationIssue | None:
     """The workbook's parts unpacked and counted, within ``limits``, before calamine
     reads them; each sheet's cell references scanned for the far corner of its range
@@ -184,11 +189,11 @@ def _check_zip(path: Path, file: str, limits: ReadLimits, parts: _Parts) -> Vali
     try:
         with path.open("rb") as fp:
             if listing_too_long(fp) is not None:
-                return _issue(file, f"a workbook of at most {MAX_ENTRIES:,} parts")
+                return _issue(file, _too_many_parts())
             archive = zipfile.ZipFile(fp)
             members = [i for i in archive.infolist() if not i.is_dir()]
             if len(members) > MAX_ENTRIES:
-                return _issue(file, f"a workbook of at most {MAX_ENTRIES:,} parts")
+                return _issue(file, _too_many_parts())
             total = 0
             for info in members:
                 name = info.filename
@@ -203,8 +208,13 @@ def _check_zip(path: Path, file: str, limits: ReadLimits, parts: _Parts) -> Vali
                     if total > limits.max_file_bytes:
                         return _issue(
                             file,
-                            f"a workbook whose parts unpack to at most "
-                            f"{limits.max_file_bytes:,} bytes; this one's are larger",
+                            Text(
+                                N_(
+                                    "a workbook whose parts unpack to at most {most:,} bytes; "
+                                    "this one's are larger"
+                                ),
+                                most=limits.max_file_bytes,
+                            ),
                         )
                     if keep:
                         kept += piece
@@ -232,14 +242,26 @@ def _check_zip(path: Path, file: str, limits: ReadLimits, parts: _Parts) -> Vali
                 if sheet and cols * rows > budget:
                     return _issue(
                         file,
-                        f"sheets whose used range (A1 to the last cell used) is not mostly "
-                        f"empty; one reaches cell {column_letter(cols - 1)}{rows} "
-                        f"({rows:,} rows x {cols:,} columns), more than the {budget:,} cells "
-                        "its size allows (delete the stray cells far from the table)",
+                        Text(
+                            N_(
+                                "sheets whose used range (A1 to the last cell used) is not "
+                                "mostly empty; one reaches cell {cell} ({rows:,} rows x "
+                                "{cols:,} columns), more than the {budget:,} cells its size "
+                                "allows (delete the stray cells far from the table)"
+                            ),
+                            cell=f"{column_letter(cols - 1)}{rows}",
+                            rows=rows,
+                            cols=cols,
+                            budget=budget,
+                        ),
                     )
     except (*UNZIP_ERRORS, KeyError):
         return _issue(
-            file, f"an Excel workbook (.xlsx); this file is not a readable one ({_SAVE_XLSX})"
+            file,
+            Text(
+                N_("an Excel workbook (.xlsx); this file is not a readable one ({fix})"),
+                fix=Text(_SAVE_XLSX),
+            ),
         )
     return None
 
@@ -366,7 +388,11 @@ def _read_sheet(
         book.issues.append(
             _issue(
                 book.file,
-                f"at most {limits.max_columns:,} columns; the sheet has {width:,}",
+                Text(
+                    N_("at most {most:,} columns; the sheet has {n:,}"),
+                    most=limits.max_columns,
+                    n=width,
+                ),
                 sheet_name,
                 1,
             )
@@ -385,8 +411,12 @@ def _read_sheet(
                 h + 1,
                 None,
                 span,
-                "one header cell per column, each naming its column; these cells are merged "
-                "(unmerge them and name each column)",
+                Text(
+                    N_(
+                        "one header cell per column, each naming its column; these cells are "
+                        "merged (unmerge them and name each column)"
+                    )
+                ),
                 sheet=sheet_name,
             )
         )
@@ -406,8 +436,12 @@ def _read_sheet(
                 r,
                 names[c],
                 None,
-                "a value Excel could compute; this cell holds a formula error "
-                "(#DIV/0!, #N/A, #VALUE! ...)",
+                Text(
+                    N_(
+                        "a value Excel could compute; this cell holds a formula error "
+                        "(#DIV/0!, #N/A, #VALUE! ...)"
+                    )
+                ),
                 sheet=sheet_name,
                 letter=column_letter(c),
                 header=header[c],
@@ -434,7 +468,10 @@ def _read_sheet(
                     h + 2 + int(too_long[0]),
                     name,
                     None,
-                    f"a cell of at most {limits.max_line_bytes:,} bytes; this one is longer",
+                    Text(
+                        N_("a cell of at most {most:,} bytes; this one is longer"),
+                        most=limits.max_line_bytes,
+                    ),
                     sheet=sheet_name,
                     letter=column_letter(i),
                     header=header[i],
@@ -474,8 +511,11 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
         book.issues.append(
             _issue(
                 book.file,
-                f"an Excel workbook in the .xlsx format; this is a {path.suffix} file "
-                f"({_SAVE_XLSX})",
+                Text(
+                    N_("an Excel workbook in the .xlsx format; this is a {suffix} file ({fix})"),
+                    suffix=path.suffix,
+                    fix=Text(_SAVE_XLSX),
+                ),
             )
         )
         book.unread.update(t.name for t in TABLES)
@@ -483,7 +523,9 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        book.issues.append(_issue(book.file, f"a readable file ({exc.strerror})"))
+        book.issues.append(
+            _issue(book.file, Text(N_("a readable file ({reason})"), reason=str(exc.strerror)))
+        )
         book.unread.update(t.name for t in TABLES)
         return book
     parts = _Parts()
@@ -501,7 +543,10 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
     except (CalamineError, OSError, ValueError) as exc:
         detail = str(exc).replace(str(path), book.file)
         book.issues.append(
-            _issue(book.file, f"an Excel workbook (.xlsx) calamine can read ({detail})")
+            _issue(
+                book.file,
+                Text(N_("an Excel workbook (.xlsx) calamine can read ({detail})"), detail=detail),
+            )
         )
         book.unread.update(t.name for t in TABLES)
         return book
@@ -518,8 +563,14 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
             book.issues.append(
                 _issue(
                     book.file,
-                    f"one sheet per table; sheets {', '.join(found)} all hold the "
-                    f"{table.name} table, keep one",
+                    Text(
+                        N_(
+                            "one sheet per table; sheets {sheets} all hold the {table} table, "
+                            "keep one"
+                        ),
+                        sheets=", ".join(found),
+                        table=table.name,
+                    ),
                 )
             )
         elif not found:
@@ -528,9 +579,15 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
                 book.issues.append(
                     _issue(
                         book.file,
-                        f"a sheet named '{table.name}' or '{SHEETS[table.name][0]}' (the "
-                        f"{table.name} table, which every dataset needs); the sheets are "
-                        f"{', '.join(wb.sheet_names) or 'none'}",
+                        Text(
+                            N_(
+                                "a sheet named '{table}' or '{sheet}' (the {table} table, which "
+                                "every dataset needs); the sheets are {sheets}"
+                            ),
+                            table=table.name,
+                            sheet=SHEETS[table.name][0],
+                            sheets=", ".join(wb.sheet_names) or Text(N_("none")),
+                        ),
                     )
                 )
         else:
@@ -540,7 +597,11 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
                 raw = _read_sheet(book, sheet, found[0], table.name, limits, bad)
             except CalamineError as exc:
                 book.issues.append(
-                    _issue(book.file, f"a sheet calamine can read ({exc})", found[0])
+                    _issue(
+                        book.file,
+                        Text(N_("a sheet calamine can read ({detail})"), detail=str(exc)),
+                        found[0],
+                    )
                 )
                 raw = None
             if raw is None:

@@ -109,3 +109,18 @@ def test_cli(tmp_path: Path) -> None:
     assert set(table.loc[table["status"] == "new", "unit_id"]) == {"E1", "E2"}
     assert load_dataset(applied).has("alliances")
     assert main(["alliances", str(TINY_DIR), "--out", str(out), "--radius-km", "-1"]) == 2
+
+
+def test_messages_and_report_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ParameterError) as bad:
+        AllianceParams(radius_km=0)
+    assert bad.value.render("zh") == "参数 radius_km=0：应为大于 0 的距离（公里）"
+    r = recommend_alliances(TINY_DIR)
+    english, chinese = r.report(), r.report("zh")
+    assert english.startswith("Alliances for all communities: 1 streets with demand")
+    assert chinese.startswith("全部社区的红色联盟：1 个街道有无联系供给方可服务的需求（12 小时）")
+    assert "E1;E2" in chinese and "前后对比：" in chinese
+    assert (
+        main(["alliances", str(TINY_DIR), "--out", "x", "--radius-km", "-1", "--lang", "zh"]) == 2
+    )
+    assert capsys.readouterr().err.strip() == "错误：参数 radius_km=-1.0：应为大于 0 的距离（公里）"

@@ -129,3 +129,46 @@ def test_integer_rule_from_the_command_line(tmp_path: Path) -> None:
     cadres = a[a["supplier_kind"] == "cadre"]
     communities = cadres.groupby("supplier_id")["community_id"].agg(lambda c: len(set(c)))
     assert (communities <= 1).all()
+
+
+BOOKS = ROOT / "tests" / "data" / "xlsx"
+
+
+def test_validate_speaks_the_language_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    """--lang zh: the verdict and the tables in Chinese; English without it."""
+    example = ROOT / "tests" / "data" / "example" / "dataset"
+    assert main(["validate", str(example), "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "校验通过" in out and "需求 5 条" in out
+    assert main(["validate", str(example), "--lang", "en"]) == 0
+    assert "valid (3 communities, 2 units" in capsys.readouterr().out
+
+
+def test_a_bad_workbook_is_refused_in_chinese_by_a_real_process(tmp_path: Path) -> None:
+    """The error names the sheet, row, column letter and header in Chinese, exit code 2,
+    no traceback; $MATCHER_LANG gives the same as --lang."""
+    import os
+
+    run = _matcher("validate", BOOKS / "bad-priority.xlsx", "--lang", "zh")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "有 1 处错误" in run.stderr
+    assert "“需求”工作表，第 7 行，E 列（优先级）" in run.stderr
+    env = {**os.environ, "MATCHER_LANG": "zh"}
+    again = subprocess.run(
+        [sys.executable, "-m", "matcher.cli", "validate", str(BOOKS / "bad-priority.xlsx")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert again.returncode == 2 and again.stderr == run.stderr
+    english = _matcher("validate", BOOKS / "bad-priority.xlsx")
+    assert "需求 sheet, row 7, column E 优先级" in english.stderr
+
+
+def test_an_unknown_language_is_refused_by_argparse(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["validate", "x", "--lang", "xx"])
+    assert caught.value.code == 2
+    assert "invalid choice: 'xx'" in capsys.readouterr().err

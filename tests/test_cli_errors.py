@@ -226,3 +226,58 @@ def test_max_errors_caps_the_list(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "7 errors" in err and "and 5 more" in err
     assert err.count("\n  - ") == 2
+
+
+# --- messages in Chinese ------------------------------------------------------------------
+
+ZH_FLOOR = "错误：参数 coverage_floor=2.0：应为大于 0、不超过 1 的比例"
+
+
+def test_bad_param_in_chinese_with_lang(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "plan"
+    args = ["plan", str(EXAMPLE), "--out", str(out), "--param", "coverage_floor=2", "--lang", "zh"]
+    assert main(args) == EXIT_INPUT
+    captured = capsys.readouterr()
+    assert captured.err.strip() == ZH_FLOOR
+    assert captured.out == "" and not out.exists()
+
+
+def test_bad_param_in_chinese_with_matcher_lang(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MATCHER_LANG", "zh")
+    out = tmp_path / "plan"
+    assert main(["plan", str(EXAMPLE), "--out", str(out), "--param", "coverage_floor=2"]) == 2
+    assert capsys.readouterr().err.strip() == ZH_FLOOR
+    # --lang wins over the environment.
+    assert main(["plan", str(EXAMPLE), "--param", "coverage_floor=2", "--lang", "en"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: parameter coverage_floor=2.0: expected a share"
+    )
+
+
+PARAM = ("--param", "coverage_floor=2")
+
+
+def test_subprocess_bad_param_in_chinese(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8", "MATCHER_LANG": "zh"}
+    out = tmp_path / "plan"
+    proc = subprocess.run(
+        [sys.executable, "-m", "matcher.cli", "plan", str(EXAMPLE), "--out", str(out), *PARAM],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert_clean_refusal(proc, ZH_FLOOR, out=out)
+
+
+def test_infeasible_rules_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["plan", str(DATA / "reasons"), "--param", "coverage_floor=1", "--lang", "zh"]
+    assert main(args) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("错误：没有能满足全部整数规则的方案：\n  - [coverage_floor] ")
+    assert "无法同时达到 1 的覆盖下限" in err and "社区：" in err

@@ -24,6 +24,7 @@ from factories import PROFILES, lp_optimum, random_tables, reference_model
 
 from matcher.cli import main
 from matcher.dataset import dataset_from_frames, load_dataset
+from matcher.errors import ParameterError
 from matcher.explain import (
     ExplainError,
     ExplainParams,
@@ -32,8 +33,11 @@ from matcher.explain import (
     demand_explanation,
     display_name,
     explain,
+    explanation_in,
+    format_bottlenecks,
     summaries,
 )
+from matcher.i18n import Text
 from matcher.params import PlanParams
 from matcher.plan import plan
 from matcher.report import PlanFolderError, read_plan
@@ -412,7 +416,7 @@ def test_explain_command(
     out = capsys.readouterr().out
     assert out.startswith("Gulou: 28 of 28") and "Taijiang: 12 of 16" in out
     assert main(["explain", str(tmp_path / "plan"), "--lang", "zh"]) == 0
-    assert "Taijiang：需求 16 小时，已覆盖 12 小时" in capsys.readouterr().out
+    assert "台江区：需求 16 小时，已覆盖 12 小时" in capsys.readouterr().out
     assert main(["explain", str(tmp_path / "plan"), "--demand", "D3", "--bottlenecks"]) == 0
     out = capsys.readouterr().out
     assert "Demand D3 (parking, priority 4)" in out and "supply_short" in out
@@ -422,3 +426,177 @@ def test_explain_command(
     assert main(["explain", str(tmp_path / "plan"), "--demand", "NOPE"]) == 2
     assert "demand 'NOPE'" in capsys.readouterr().err
     assert main(["explain", str(tmp_path / "nothing")]) == 2
+    capsys.readouterr()
+    # In Chinese: the demand, the bottlenecks and the errors.
+    plan_dir = str(tmp_path / "plan")
+    assert main(["explain", plan_dir, "--demand", "D3", "--bottlenecks", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("需求 D3（停车调解，优先级 4）") and "部分满足——supply_short：" in out
+    assert "停车调解 / Gulou -> 加在干部 K2：服务 D3，D3 多得 1 小时" in out
+    assert main(["explain", plan_dir, "--demand", "NOPE", "--lang", "zh"]) == 2
+    assert "需求 'NOPE' 不在数据集" in capsys.readouterr().err
+
+
+# ---- the explanations in every language -------------------------------------------------
+
+
+D3_ZH = """\
+需求 D3（停车调解，优先级 4），Cangxia New Town (苍霞新城)（C-CANGXIA，Taijiang）：需求 10 小时，\
+已覆盖 6 小时，部分满足——supply_short：有联系的供给方时长已全部投入本需求，仍然不足
+  由干部 K2（U-MUNI，结对共建，3.08 公里）服务：6 小时 × 3.8458 = 23.0748
+  最近的可服务本需求的供给方：
+    干部 K2（U-MUNI，结对共建，3.08 公里，在此每小时得分 3.8458）：在此 6 小时，在别处 0 小时，\
+剩余 0 小时"""
+
+
+def test_a_demand_explained_in_chinese(example_dir: Path) -> None:
+    p = plan(example_dir)
+    ex = demand_explanation(p, example_dir, "D3")
+    assert ex.text("zh") == D3_ZH
+    assert ex.text() == ex.text("en") and ex.text().startswith("Demand D3 (parking, priority 4)")
+    # What the nearest suppliers serve instead, and the reason, in the reader's language.
+    d4 = demand_explanation(p, example_dir, "D4")
+    zh = d4.to_dict("zh")
+    # The service renders what it keeps (the English dict) the same way.
+    assert explanation_in(d4.to_dict(), "zh") == zh
+    assert explanation_in(d4.to_dict(), "en") == d4.to_dict()
+    assert zh["reason_text"] == "" and zh["demand"] == d4.to_dict()["demand"]
+    instead = {n["supplier_id"]: n["serves_instead"] for n in zh["nearest"]}
+    assert instead["R1"] == "D1（养老照护，优先级 5）12 小时，每小时得分 4.9837"
+    assert d4.to_dict()["nearest"] == _records_of(d4.nearest)
+    assert "  服务 R1（U-JCY，就近服务，2.37 公里，" in d4.text("zh")
+    assert demand_explanation(p, example_dir, "D3").to_dict("zh")["reason_text"] == (
+        "有联系的供给方时长已全部投入本需求，仍然不足"
+    )
+
+
+def _records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def test_chinese_summaries_and_bottlenecks_come_from_the_catalogue(example_dir: Path) -> None:
+    p = plan(example_dir)
+    top = bottlenecks(p, example_dir)
+    table = summaries(p, example_dir, ExplainParams(langs=("zh", "en")), top)
+    text = {(str(r.lang), str(r.id)): str(r.text) for r in table.itertuples()}
+    assert text["zh", "Taijiang"] == (
+        "台江区：需求 16 小时，已覆盖 12 小时（75.0%）；共 2 项需求，满足 1 项，"
+        "部分满足 1 项，未满足 0 项。缺口最大：停车调解 4 小时（供给不足）。"
+        "出力最多的单位：Municipal bureau A 12 小时。"
+    )
+    assert text["en", "Taijiang"] == (
+        "Taijiang: 12 of 16 demanded hours covered (75.0%); 2 demands: 1 met, 1 partial, "
+        "0 unmet. Largest shortfalls: parking 4 h (supply short). Most hours from: "
+        "Municipal bureau A 12 h."
+    )
+    assert text["zh", "Gulou"].endswith(
+        "瓶颈技能：本区供给方每多 1 小时停车调解，目标值可增加 3.85。"
+    )
+    assert text["en", "C-TANGBIAN"].startswith("Tangbian Community: 8 of 8 demanded hours")
+    assert "1 demand: 1 met" in text["en", "C-TANGBIAN"]
+    assert text["zh", "C-TANGBIAN"].startswith("塘边社区：需求 8 小时")
+    lines = format_bottlenecks(top, top=1, lang="zh").splitlines()
+    assert lines == [
+        "排名  价值      技能 / 区 -> 这一小时的去向",
+        "   1    3.8458  停车调解 / Gulou -> 加在干部 K2：服务 D3，D3 多得 1 小时",
+    ]
+
+
+def test_errors_and_notes_render_in_chinese(example_dir: Path) -> None:
+    p = plan(example_dir)
+    with pytest.raises(ExplainError) as caught:
+        demand_explanation(p, example_dir, "NOPE")
+    message = caught.value.args[0]
+    assert isinstance(message, Text)
+    assert str(message).startswith("demand 'NOPE' is not in dataset")
+    assert message.render("zh").startswith("需求 'NOPE' 不在数据集")
+    ds = load_dataset(example_dir)
+    p = plan(ds, PlanParams(max_communities_per_cadre=1, integer_solver="cpsat"))
+    note = explain(p, ds).notes[0]
+    assert isinstance(note, Text)
+    assert note.startswith("bottlenecks: marginal values are those of the labour flow")
+    assert note.render("zh").startswith("瓶颈：边际价值是人力流模型的边际价值")
+    assert "max_communities_per_cadre" in note.render("zh")
+
+
+FRENCH = """msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=utf-8\\n"
+"Plural-Forms: nplurals=2; plural=(n > 1);\\n"
+
+msgid ""
+"{name}: {covered} of {demanded} demanded hours covered ({pct}); {n} demand: "
+"{met} met, {partial} partial, {unmet} unmet."
+msgid_plural ""
+"{name}: {covered} of {demanded} demanded hours covered ({pct}); {n} demands: "
+"{met} met, {partial} partial, {unmet} unmet."
+msgstr[0] ""
+"{name} : {covered} heures couvertes sur {demanded} ({pct}) ; {n} demande : "
+"satisfaites {met}, partielles {partial}, non satisfaites {unmet}."
+msgstr[1] ""
+"{name} : {covered} heures couvertes sur {demanded} ({pct}) ; {n} demandes : "
+"satisfaites {met}, partielles {partial}, non satisfaites {unmet}."
+
+msgid "supply short"
+msgstr "offre insuffisante"
+
+msgid "all the tied suppliers' hours came here and still fell short"
+msgstr "toutes les heures des fournisseurs liés sont venues ici, sans suffire"
+
+msgctxt "demand status"
+msgid "partial"
+msgstr "partielle"
+"""
+
+
+@pytest.fixture
+def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A French catalogue beside the Chinese one: no code knows French."""
+    from matcher import i18n
+
+    for lang in ("zh", "fr"):
+        (tmp_path / lang / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "zh" / "LC_MESSAGES" / "matcher.po").write_bytes(
+        i18n._catalogue_path("zh").read_bytes()
+    )
+    (tmp_path / "fr" / "LC_MESSAGES" / "matcher.po").write_text(FRENCH, encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "LANGS", i18n._languages())
+    i18n.translator.cache_clear()
+    yield
+    i18n.translator.cache_clear()
+
+
+def test_a_language_without_a_catalogue_is_refused(example_dir: Path) -> None:
+    with pytest.raises(ParameterError, match="langs"):
+        ExplainParams(langs=("fr",))
+    with pytest.raises(ParameterError, match="langs"):
+        ExplainParams(langs=())
+
+
+def test_a_new_language_is_a_new_catalogue(french: Any, example_dir: Path) -> None:
+    p = plan(example_dir)
+    table = summaries(p, example_dir, ExplainParams(langs=("fr",)))
+    text = {str(i): str(t) for i, t in zip(table["id"], table["text"], strict=True)}
+    # Translated sentences in French, the others in English (the catalogue lacks them).
+    assert text["Taijiang"] == (
+        "Taijiang : 12 heures couvertes sur 16 (75.0%) ; 2 demandes : satisfaites 1, "
+        "partielles 1, non satisfaites 0. Largest shortfalls: parking 4 h (offre insuffisante). "
+        "Most hours from: Municipal bureau A 12 h."
+    )
+    assert text["C-TANGBIAN"].startswith(
+        "Tangbian Community : 8 heures couvertes sur 8 (100.0%) ; 1 demande :"
+    )
+    d3 = demand_explanation(p, example_dir, "D3")
+    assert (
+        d3.text("fr")
+        .splitlines()[0]
+        .endswith(
+            "6 of 10 hours covered, partielle -- supply_short: toutes les heures des fournisseurs "
+            "liés sont venues ici, sans suffire"
+        )
+    )
+    assert d3.to_dict("fr")["reason_text"].startswith("toutes les heures")

@@ -84,10 +84,11 @@ def test_english_is_the_code_itself() -> None:
 
 
 def test_a_text_renders_in_each_language_with_nested_texts() -> None:
-    inner = Text(N_("row {row}"), row=7)
-    assert inner.render("en") == "row 7"
-    assert inner.render("zh") == "第 7 行"
-    assert str(inner) == "row 7"
+    inner = Text(N_(", row {row}"), row=7)
+    outer = Text(N_("{sheet} sheet"), sheet=inner)
+    assert outer.render("en") == ", row 7 sheet" and str(outer) == ", row 7 sheet"
+    assert outer.render("zh") == "“，第 7 行”工作表"
+    assert inner == ", row 7" and isinstance(inner, str)
 
 
 def test_an_unknown_language_is_a_parameter_error() -> None:
@@ -124,7 +125,7 @@ def test_a_new_language_is_a_new_catalogue(tmp_path: Path, monkeypatch: pytest.M
     )
     (tmp_path / "fr" / "LC_MESSAGES" / "matcher.po").write_text(
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
-        'msgid "row {row}"\nmsgstr "ligne {row}"\n',
+        'msgid ", row {row}"\nmsgstr ", ligne {row}"\n',
         encoding="utf-8",
     )
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
@@ -133,7 +134,17 @@ def test_a_new_language_is_a_new_catalogue(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(i18n, "LANGS", langs)
     i18n.translator.cache_clear()
     try:
-        assert Text(N_("row {row}"), row=3).render("fr") == "ligne 3"
+        assert Text(N_(", row {row}"), row=3).render("fr") == ", ligne 3"
         assert negotiate("fr-CA") == "fr"
     finally:
         i18n.translator.cache_clear()
+
+
+def test_a_text_survives_pickling_with_its_values() -> None:
+    """Validation runs in child processes: an issue's texts come back whole."""
+    import pickle
+
+    text = Text(N_("{sheet} sheet"), sheet=Text(N_(", row {row}"), row="{x}"))
+    back = pickle.loads(pickle.dumps(text))
+    assert isinstance(back, Text) and back == text
+    assert back.render("zh") == text.render("zh") == "“，第 {x} 行”工作表"

@@ -466,6 +466,43 @@ def test_coverage_floor_conflict_names_the_communities(reasons_dir: Path) -> Non
     assert named and named <= {"A", "B"}
 
 
+def test_coverage_floor_conflict_diagnosis_in_chinese(reasons_dir: Path) -> None:
+    with pytest.raises(InfeasibleError) as info:
+        matcher.plan(load_dataset(reasons_dir), _params(coverage_floor=1.0))
+    err = info.value
+    finding = err.findings[0]
+    english, chinese = err.render("en"), err.render("zh")
+    # English is unchanged; Chinese names the same rule, floor and communities.
+    assert english == str(err)
+    assert english.startswith("no plan satisfies the integer rules:")
+    assert "the floor of 1 cannot be met" in english
+    assert chinese.startswith("没有能满足全部整数规则的方案：")
+    assert "无法同时达到 1 的覆盖下限" in chinese and "the floor" not in chinese
+    assert f"社区：{', '.join(finding.communities)}" in chinese
+    assert "[coverage_floor]" in chinese
+    assert finding.to_dict("zh")["message"] == finding.message.render("zh")
+    assert finding.to_dict()["message"] == finding.message
+
+
+def test_unfundable_demand_diagnosis_in_chinese() -> None:
+    tables = load_dataset(Path(__file__).parent / "data" / "example" / "dataset").tables()
+    d = tables["demands"]
+    d["funds"] = [50000.0, np.nan, np.nan, np.nan, np.nan]
+    res = pd.concat(
+        [
+            tables["resources"],
+            pd.DataFrame(
+                [{"resource_id": "F1", "unit_id": "U-MUNI", "kind": "funds", "amount": 1000.0}]
+            ),
+        ],
+        ignore_index=True,
+    )
+    p = matcher.plan(dataset_from_frames({**tables, "demands": d, "resources": res}))
+    summary = p.summary("zh")
+    assert "需求 D1 需要 50,000.00 元，但与其有联系的出资方合计只有 1,000.00 元" in summary
+    assert "asks for" in p.summary()
+
+
 def test_below_min_hours_reason(reasons_dir: Path) -> None:
     ds = load_dataset(reasons_dir)
     d = ds.demands

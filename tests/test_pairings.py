@@ -309,3 +309,39 @@ def test_cli_writes_recommendation_and_applied_dataset(tmp_path: Path) -> None:
     planned = matcher.plan(load_dataset(applied))
     assert float(ba.loc["objective", "after"]) == pytest.approx(planned.objective, abs=1e-5)
     assert main(["pairings", str(TINY_DIR), "--out", str(out), "--scope", "street=Nope"]) == 2
+
+
+def test_messages_and_report_in_chinese() -> None:
+    with pytest.raises(InfeasibleError) as err:
+        recommend_pairings(TINY_DIR, PairingParams(min_partners=2, max_communities=1))
+    zh = err.value.render("zh")
+    assert zh.startswith("没有能满足全部整数规则的方案：\n  - [pairings] ")
+    assert "范围内的社区还需 6 对结对，但候选单位在上限之内只能再结对 3 对" in zh
+    assert "the communities in scope need 6 more pairings" in str(err.value)
+    with pytest.raises(ParameterError) as bad:
+        Scope.from_strings(["district=Nowhere"]).mask(load_dataset(TINY_DIR).communities)
+    assert (
+        bad.value.render("zh")
+        == "参数 scope='district=Nowhere'：应为数据集中某个社区具有的 district"
+    )
+    with pytest.raises(ParameterError) as bad:
+        PairingParams(max_partners=0, min_partners=1)
+    assert bad.value.render("zh").endswith("应为不小于 min_partners=1")
+    r = recommend_pairings(TINY_DIR, PairingParams(max_communities=1))
+    english, chinese = r.report(), r.report("zh")
+    assert english.startswith("Pairings for all communities: 3 new (")
+    assert chinese.startswith("全部社区的结对共建：新增 3 对（")
+    assert "前后对比：" in chinese and "Before/after:" in english
+    # Ids and indicators keep their codes in both.
+    assert all(u in chinese for u in r.recommendations["unit_id"])
+    assert "objective" in chinese.split("前后对比：")[1]
+
+
+def test_cli_report_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rec"
+    args = ["pairings", str(TINY_DIR), "--out", str(out), "--max-communities", "1"]
+    assert main([*args, "--lang", "zh"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("全部社区的结对共建：") and f"写入 {out}" in printed
+    assert main(["pairings", str(TINY_DIR), "--out", str(out), "--scope", "x", "--lang", "zh"]) == 2
+    assert capsys.readouterr().err.startswith("错误：参数 scope='x'：应为“键=值”的形式")

@@ -139,3 +139,27 @@ def test_from_strings_refuses_huge_and_nan(item: str, name: str) -> None:
     with pytest.raises(ParameterError) as info:
         PlanParams.from_strings([item])
     assert info.value.name == name
+
+
+@pytest.mark.parametrize(
+    ("item", "english", "chinese"),
+    [
+        ("coverage_floor=2", "a share greater than 0, at most 1", "大于 0、不超过 1 的比例"),
+        ("max_travel_km=-1", "a finite number 0 or more, at most", "不小于 0、不超过"),
+        ("priority_weight=0", "a finite number greater than 0, at most", "大于 0、不超过"),
+        ("seed=-1", "a whole number from 0 to 2,147,483,647", "0 到 2,147,483,647 之间的整数"),
+        ("seed=x", "a whole number", "整数"),
+        ("integer_solver=gurobi", "highs or cpsat", "highs 或 cpsat"),
+        ("apply_funds=maybe", "true or false", "true 或 false"),
+        ("no_such=1", "a parameter named one of max_travel_km", "名为以下之一的参数"),
+    ],
+)
+def test_a_bad_parameter_reads_in_chinese(item: str, english: str, chinese: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        PlanParams.from_strings([item])
+    err, name = info.value, item.partition("=")[0]
+    # English is as before; Chinese names the same parameter, with the expectation translated.
+    assert str(err) == err.render("en") and english in str(err)
+    zh = err.render("zh")
+    assert f"参数 {name}=" in zh and chinese in zh
+    assert english.split(" ")[1] not in zh.replace("max_travel_km", "")

@@ -3,6 +3,10 @@
 The browser is the system's (``/usr/bin/chromium`` with ``/usr/bin/chromedriver``,
 installed by ``.ci/run``); nothing is downloaded. Without them the tests skip, except in
 CI (``CI=true``), where they fail. One browser serves the module's tests.
+
+Every check runs on the English page and on the Chinese one (``lang="zh"``), and a
+screenshot of the Chinese page proves its Chinese text is drawn with real glyphs, not
+missing-glyph boxes (with ``fonts-noto-cjk``; without any Chinese font that test skips).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +23,12 @@ import pytest
 from browser import CHROMEDRIVER, CHROMIUM, browser_missing
 
 import matcher
-from matcher.report import build_report, write_report
+from matcher.i18n import translator
+from matcher.report import FONT_STACK, build_reports, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "fuzhou-demo"
+LANGS = ("en", "zh")
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +72,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The demo planned twice (default, and with a 3 km proximity radius) and the report
-    of the first compared with the second."""
+    of the first compared with the second, in each language."""
     root = tmp_path_factory.mktemp("demo-report")
     ds = matcher.load_dataset(DEMO)
     base, near = root / "default", root / "near-3km"
     matcher.plan(ds).write(base)
     matcher.plan(ds, matcher.PlanParams(max_travel_km=3.0)).write(near)
-    page = write_report(build_report(base, ds, other=near), root / "report.html")
+    pages = build_reports(base, ds, other=near, langs=LANGS)
     return {
-        "page": page,
+        "pages": {
+            lang: write_report(page, root / f"report.{lang}.html") for lang, page in pages.items()
+        },
         "dataset": ds,
         "kpis": json.loads((base / "kpis.json").read_text(encoding="utf-8")),
     }
@@ -92,10 +101,15 @@ def _boxes(driver: Any, selector: str) -> list[dict[str, float]]:
     return boxes
 
 
+@pytest.mark.parametrize("lang", LANGS)
 def test_page_loads_and_every_chart_renders(
-    browser: Any, demo: dict[str, Any], tmp_path: Path
+    browser: Any, demo: dict[str, Any], tmp_path: Path, lang: str
 ) -> None:
-    browser.get(demo["page"].as_uri())
+    page = demo["pages"][lang]
+    browser.get(page.as_uri())
+    assert browser.execute_script("return document.documentElement.lang") == (
+        "zh-CN" if lang == "zh" else "en"
+    )
     assert browser.execute_script("return document.readyState") == "complete"
     assert _severe(browser) == []
     # nothing was fetched: the page is one file
@@ -123,10 +137,10 @@ def test_page_loads_and_every_chart_renders(
     assert len(_boxes(browser, "#table-compare-kpis tr.compare-kpi")) >= 12
     height = browser.execute_script("return document.body.scrollHeight")
     browser.set_window_size(1200, min(int(height) + 40, 12000))
-    shot = tmp_path / "report.png"
+    shot = tmp_path / f"report.{lang}.png"
     assert browser.save_screenshot(str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
-    shutil.copy(shot, demo["page"].with_suffix(".png"))
+    shutil.copy(shot, page.with_suffix(".png"))
     browser.set_window_size(1200, 1000)
     # the console is really read: an error logged now is seen
     browser.execute_script("console.error('probe from the test')")
@@ -141,8 +155,9 @@ def _shown(value: Any, fmt: str) -> str:
     return f"{value:,.2f}"
 
 
-def test_numbers_shown_equal_the_plans_kpis(browser: Any, demo: dict[str, Any]) -> None:
-    browser.get(demo["page"].as_uri())
+@pytest.mark.parametrize("lang", LANGS)
+def test_numbers_shown_equal_the_plans_kpis(browser: Any, demo: dict[str, Any], lang: str) -> None:
+    browser.get(demo["pages"][lang].as_uri())
     shown = browser.execute_script(
         "return Array.from(document.querySelectorAll('[data-kpi-path]')).map(function (e) {"
         " return [e.getAttribute('data-kpi-path'), e.getAttribute('data-format'),"
@@ -163,17 +178,25 @@ def test_numbers_shown_equal_the_plans_kpis(browser: Any, demo: dict[str, Any]) 
         "return Array.from(document.querySelectorAll('#chart-districts text.value'))"
         ".map(function (e) { return e.textContent; });"
     )
+    label = translator(lang)("{share} · {covered} of {demanded} h")
     expected = [
-        f"{v['coverage'] * 100:.1f}% · {v['hours_covered']:,} of {v['hours_demanded']:,} h"
+        label.format(
+            share=f"{v['coverage'] * 100:.1f}%",
+            covered=f"{v['hours_covered']:,}",
+            demanded=f"{v['hours_demanded']:,}",
+        )
         for v in kpis["coverage_by_district"].values()
     ]
     assert labels == expected
 
 
-def test_pairing_ties_switch_and_district_zoom(browser: Any, demo: dict[str, Any]) -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_pairing_ties_switch_and_district_zoom(
+    browser: Any, demo: dict[str, Any], lang: str
+) -> None:
     from selenium.webdriver.common.by import By
 
-    browser.get(demo["page"].as_uri())
+    browser.get(demo["pages"][lang].as_uri())
     ds = demo["dataset"]
     assert browser.find_element(By.ID, "map-ties").value_of_css_property("display") == "none"
     browser.find_element(By.ID, "toggle-ties").click()
@@ -183,8 +206,12 @@ def test_pairing_ties_switch_and_district_zoom(browser: Any, demo: dict[str, Any
     browser.find_element(By.ID, "toggle-ties").click()
     assert all(b["w"] == 0 for b in _boxes(browser, "#map-ties line.tie"))
     # zoom to Mawei: its communities fill the view, the others mostly leave it
+    scale = browser.find_element(By.CSS_SELECTOR, "#map-scale text").text
+    assert scale.endswith(" 公里" if lang == "zh" else " km"), scale
     for button in browser.find_elements(By.CSS_SELECTOR, "#map-zoom button"):
-        if button.text == "Mawei":
+        if button.get_attribute("data-district") == "Mawei":
+            # named in the page's language; data-district keeps the data's name
+            assert button.text == ("马尾区" if lang == "zh" else "Mawei")
             button.click()
     inside = browser.execute_script(
         "var m = document.getElementById('map').getBoundingClientRect();"
@@ -200,4 +227,69 @@ def test_pairing_ties_switch_and_district_zoom(browser: Any, demo: dict[str, Any
     assert browser.find_element(By.ID, "map").get_attribute("viewBox") != (
         browser.find_element(By.ID, "map").get_attribute("data-full-viewbox")
     )
+    assert _severe(browser) == []
+
+
+# Draws characters on a canvas in the page's own font stack and returns, for each, its
+# bitmap as a string of 0s and 1s (alpha above half), with the bitmaps of two characters
+# no font has: a private-use one and the last one of plane 16.
+_GLYPHS = """
+var chars = arguments[0], font = arguments[1];
+var canvas = document.createElement('canvas');
+canvas.width = 40; canvas.height = 40;
+var ctx = canvas.getContext('2d', {willReadFrequently: true});
+function bitmap(ch) {
+  ctx.clearRect(0, 0, 40, 40);
+  ctx.font = '28px ' + font;
+  ctx.fillStyle = '#000';
+  ctx.textBaseline = 'alphabetic';
+  ctx.fillText(ch, 4, 32);
+  var data = ctx.getImageData(0, 0, 40, 40).data, bits = '';
+  for (var i = 3; i < data.length; i += 4) { bits += data[i] > 127 ? '1' : '0'; }
+  return bits;
+}
+return {
+  chars: chars.map(bitmap),
+  missing: [bitmap('\\uE000'), bitmap(String.fromCodePoint(0x10FFFD))],
+  font: getComputedStyle(document.body).fontFamily
+};
+"""
+
+
+def test_chinese_text_renders_with_real_glyphs(
+    browser: Any, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """A screenshot of the Chinese page, and proof that its Chinese characters are drawn
+    with glyphs: each differs from what the browser draws for a character no font has
+    (the missing-glyph box, or nothing), and they differ from one another."""
+    fonts = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not fonts:
+        message = "no font with Chinese glyphs is installed (apt-get install fonts-noto-cjk)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    page = demo["pages"]["zh"]
+    browser.get(page.as_uri())
+    text = browser.execute_script("return document.body.innerText")
+    chinese = sorted({ch for ch in text if "\u4e00" <= ch <= "\u9fff"})
+    assert len(chinese) > 150, "the Chinese page shows few Chinese characters"
+    sample = chinese[:: max(1, len(chinese) // 200)]
+    found = browser.execute_script(_GLYPHS, sample, FONT_STACK)
+    assert "Noto Sans CJK SC" in found["font"]
+    missing = set(found["missing"])
+    boxes = [ch for ch, bits in zip(sample, found["chars"], strict=True) if bits in missing]
+    assert boxes == [], f"drawn as missing glyphs: {''.join(boxes)}"
+    blank = [ch for ch, bits in zip(sample, found["chars"], strict=True) if "1" not in bits]
+    assert blank == [], f"drawn as nothing: {''.join(blank)}"
+    # real glyphs differ from one another; boxes of a fallback would all be the same
+    assert len(set(found["chars"])) >= 0.95 * len(sample)
+    height = browser.execute_script("return document.body.scrollHeight")
+    browser.set_window_size(1200, min(int(height) + 40, 12000))
+    shot = tmp_path / "report-zh.png"
+    assert browser.save_screenshot(str(shot))
+    browser.set_window_size(1200, 1000)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    print(f"\nscreenshot of the Chinese report: {shot}")
     assert _severe(browser) == []

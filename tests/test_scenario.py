@@ -649,3 +649,65 @@ def test_a_scenario_can_replan_stably_against_a_previous_plan(
     hash_before = example.content_hash
     apply_scenario(example, load_scenario(SCEN / "more-supply.json"))
     assert dataset_from_frames(example.tables()).content_hash == hash_before
+
+
+# --------------------------------------------------------------------------------------
+# Messages in Chinese
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "chinese"),
+    [
+        (
+            "bad-field.yaml",
+            "，第 2 项变更（scale_demand），字段“where.distrct”：未知字段；应为以下之一：",
+        ),
+        (
+            "bad-id.yaml",
+            "，第 1 项变更（remove cadres），字段“ids[1]”：cadre id 'K99' 不在数据集中",
+        ),
+        ("bad-type.yaml", "，第 1 项变更，字段“type”：未知的变更类型 'scale'；应为以下之一："),
+        ("bad-data.yaml", "，第 2 项变更（add demands）：变更后的数据未通过校验：\n  - "),
+        ("bad-yaml.yaml", "：不是有效的 YAML："),
+    ],
+)
+def test_errors_in_chinese_keep_the_file_change_and_field(file: str, chinese: str) -> None:
+    with pytest.raises(ScenarioError) as e:
+        run_scenario(load_scenario(SCEN / file))
+    zh = e.value.render("zh")
+    assert zh.startswith(f"情景 {SCEN / file}{chinese}"), zh
+    assert e.value.render("en") == str(e.value)
+
+
+def test_a_bad_parameter_in_a_scenario_reads_in_chinese() -> None:
+    with pytest.raises(ScenarioError) as e:
+        sc({"type": "set", "params": {"coverage_floor": 2}})
+    assert str(e.value) == (
+        "scenario test.yaml, change 1 (set), field 'params.coverage_floor': got 2, "
+        "expected a share greater than 0, at most 1"
+    )
+    assert e.value.render("zh") == (
+        "情景 test.yaml，第 1 项变更（set），字段“params.coverage_floor”：填写的是 2，"
+        "应为大于 0、不超过 1 的比例"
+    )
+
+
+def test_schema_wording_in_chinese() -> None:
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_mapping(
+            {"changes": [{"type": "surge", "count": 0, "skills": ["parking"], "hours": 2}]}, "x"
+        )
+    assert "expected a whole number from 1 to" in str(e.value)
+    assert "应为1 到" in e.value.render("zh") and "之间的整数" in e.value.render("zh")
+
+
+def test_cli_scenario_run_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = [str(SCEN / "base.yaml"), str(SCEN / "bad-id.yaml")]
+    code = main(["scenario", "run", *files, "--out", str(tmp_path), "--jobs", "1", "--lang", "zh"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith("正在用 1 个进程 运行 2 个情景")
+    assert "[2/2] bad-id：失败：情景 " in err
+    assert "错误：情景 " in err and "cadre id 'K99' 不在数据集中" in err
+    assert out.startswith("与 base 的比较\n指标")

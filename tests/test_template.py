@@ -80,14 +80,41 @@ def test_the_note_of_a_coded_column_lists_its_values(blank: Any) -> None:
     assert ("1至5" if lang == "zh" else "from 1 to 5") in priority
 
 
-def test_every_column_has_an_english_and_a_chinese_note() -> None:
+def test_every_column_has_an_english_note_and_the_catalogue_a_chinese_one() -> None:
     for table in TABLES:
         for col in table.columns:
-            en, zh = aliases.NOTES[(table.name, col.name)]
-            assert en.strip() and zh.strip(), (table.name, col.name)
-            assert en.isascii() and not zh.isascii(), (table.name, col.name)
+            en = aliases.NOTES[(table.name, col.name)]
+            zh = aliases.column_note(table.name, col.name, "zh")
+            assert en.strip() and en.isascii(), (table.name, col.name)
+            assert aliases.column_note(table.name, col.name, "en") == en
+            assert zh.strip() and not zh.isascii(), (table.name, col.name)
     spec = {(t.name, c.name) for t in TABLES for c in t.columns}
     assert set(aliases.NOTES) == spec
+
+
+def test_the_chinese_template_has_the_chinese_notes(blank: Any) -> None:
+    lang, _, book = blank
+    demands = book[aliases.sheet_name("demands", lang)]
+    priority, category = demands["E1"].comment.text, demands["C1"].comment.text
+    if lang == "zh":
+        assert priority == "优先级，1(低)到5(紧急)\n必填。\n整数，1至5。"
+        assert category.startswith("需求类别\n必填。\n一般为：养老照护、长者助餐、")
+        assert category.endswith("(其他词按原样保留)。\n可从下拉列表选择。")
+        lat = book["社区"]["E1"].comment.text
+        assert lat == "纬度(度)\n必填。\n数字，-90至90。"
+    else:
+        assert priority == "Priority, 1 (low) to 5 (urgent)\nRequired.\nA whole number from 1 to 5."
+        assert category.startswith("What is needed (a category)\nRequired.\nUsually one of: ")
+    # The checks' messages are in the language too.
+    found = _validations(demands)
+    assert found["E"].error == note_kind(lang)
+    assert found["C"].error == (
+        "也可填写其他值。" if lang == "zh" else "Other values may be typed."
+    )
+
+
+def note_kind(lang: str) -> str:
+    return "整数，1至5。" if lang == "zh" else "A whole number from 1 to 5."
 
 
 def test_the_lists_sheet_is_hidden_and_holds_every_name(blank: Any) -> None:
@@ -206,6 +233,7 @@ def test_bad_language_and_file_name_are_refused(tmp_path: Path) -> None:
 def test_cli_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "blank.xlsx"
     assert main(["template", str(out)]) == 0
+    assert "每张工作表一行示例" in capsys.readouterr().out
     assert openpyxl.load_workbook(out).sheetnames[0] == "社区"
     assert main(["template", str(tmp_path / "en.xlsx"), "--lang", "en"]) == 0
     assert openpyxl.load_workbook(tmp_path / "en.xlsx").sheetnames[0] == "communities"
@@ -214,8 +242,72 @@ def test_cli_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert load_dataset(filled).content_hash == load_dataset(EXAMPLE).content_hash
     capsys.readouterr()
     assert main(["template", str(tmp_path / "x.xlsx"), "--from", str(tmp_path / "nope")]) == 2
+    assert "没有这个文件夹" in capsys.readouterr().err  # the template's language: Chinese
+    assert main(["template", str(tmp_path / "x.xlsx"), "--from", "nope", "--lang", "en"]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert not (tmp_path / "x.xlsx").exists()
     assert main(["template", str(tmp_path / "x.csv")]) == 2
-    assert ".xlsx" in capsys.readouterr().err
+    assert "应为以 .xlsx 结尾的文件名" in capsys.readouterr().err
+    assert main(["template", str(tmp_path / "x.csv"), "--lang", "en"]) == 2
+    assert "expected a file name ending in .xlsx" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+FRENCH = """msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=utf-8\\n"
+
+msgid "Priority, 1 (low) to 5 (urgent)"
+msgstr "Priorité, de 1 (faible) à 5 (urgente)"
+
+msgid "Required."
+msgstr "Obligatoire."
+
+msgid "A whole number from {lo} to {hi}."
+msgstr "Un nombre entier de {lo} à {hi}."
+
+msgctxt "sheet name"
+msgid "lists"
+msgstr "listes"
+
+msgid "Example community"
+msgstr "Communauté exemple"
+"""
+
+
+@pytest.fixture
+def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A French catalogue beside the Chinese one, and nothing else: no code knows French."""
+    from matcher import i18n
+
+    for lang in ("zh", "fr"):
+        (tmp_path / lang / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "zh" / "LC_MESSAGES" / "matcher.po").write_bytes(
+        i18n._catalogue_path("zh").read_bytes()
+    )
+    (tmp_path / "fr" / "LC_MESSAGES" / "matcher.po").write_text(FRENCH, encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "LANGS", i18n._languages())
+    i18n.translator.cache_clear()
+    yield
+    i18n.translator.cache_clear()
+
+
+def test_a_new_language_is_a_new_catalogue(french: Any, tmp_path: Path) -> None:
+    path = tmp_path / "modele.xlsx"
+    write_template(path, lang="fr")
+    book = openpyxl.load_workbook(path)
+    # Vocabulary has no French names: sheets and headers are the spec's; the texts that
+    # the French catalogue has are French, the others English.
+    assert book.sheetnames[-1] == LIST_SHEET["fr"] == "listes"
+    assert book["listes"].sheet_state == "hidden"
+    priority = book["demands"]["E1"].comment.text
+    assert (
+        priority
+        == "Priorité, de 1 (faible) à 5 (urgente)\nObligatoire.\nUn nombre entier de 1 à 5."
+    )
+    assert book["communities"]["B2"].value == "Communauté exemple"
+    assert aliases.column_note("demands", "priority", "fr").startswith("Priorité")
+    # It reads back as the same dataset as the English template.
+    write_template(tmp_path / "en.xlsx", lang="en")
+    assert load_dataset(path).summary() == load_dataset(tmp_path / "en.xlsx").summary()

@@ -64,33 +64,45 @@ def test_messy_cells_read_as_the_csv_reads_them(name: str, example: matcher.Data
 
 
 @pytest.mark.parametrize(
-    ("name", "message"),
+    ("name", "english", "chinese"),
     [
         (
             "bad-priority.xlsx",  # under a title row: the fifth demand is on row 7
             "需求 sheet, row 7, column E 优先级: got '七', expected a whole number from 1 to 5",
+            "“需求”工作表，第 7 行，E 列（优先级）：填写的是 '七'，应为1 到 5 之间的整数",
         ),
         (
             "dates.xlsx",  # a date typed as hours; a date as a description is its text
             "需求 sheet, row 2, column D 时长(小时): got '2026-03-01', "
             "expected a whole number of hours, 0 or more",
+            "“需求”工作表，第 2 行，D 列（时长(小时)）：填写的是 '2026-03-01'，"
+            "应为整数小时数，0 或以上",
         ),
         (
             "formula-errors.xlsx",  # calamine reads an error cell as empty: it is named
             "需求 sheet, row 3, column G 经费: a value Excel could compute; this cell holds a "
             "formula error (#DIV/0!, #N/A, #VALUE! ...)",
+            "“需求”工作表，第 3 行，G 列（经费）：Excel 能算出的值；"
+            "此单元格是公式错误（#DIV/0!、#N/A、#VALUE! 等）",
         ),
         (
             "merged-header-cells.xlsx",
             "需求 sheet, row 1: got 'G1:H1', expected one header cell per column, each naming "
             "its column; these cells are merged (unmerge them and name each column)",
+            "“需求”工作表，第 1 行：填写的是 'G1:H1'，应为每列一个表头单元格，各自写明列名；"
+            "这些单元格被合并了（请取消合并并为每列命名）",
         ),
     ],
 )
-def test_messy_cells_refused_naming_sheet_row_and_column(name: str, message: str) -> None:
+def test_messy_cells_refused_naming_sheet_row_and_column(
+    name: str, english: str, chinese: str
+) -> None:
+    """Each refused case in a named workbook, with its message in both languages."""
     with pytest.raises(matcher.DatasetError) as caught:
         matcher.load_dataset(BOOKS / name)
-    assert [str(i) for i in caught.value.issues] == [message]
+    assert [str(i) for i in caught.value.issues] == [english]
+    assert [i.text("zh") for i in caught.value.issues] == [chinese]
+    assert chinese in caught.value.report("zh")
 
 
 def test_issues_carry_the_sheet_letter_and_header() -> None:
@@ -324,3 +336,76 @@ def test_the_docs_list_every_name_of_the_alias_table() -> None:
         if name not in page
     ]
     assert missing == []
+
+
+def test_ties_and_districts_have_chinese_names_for_output() -> None:
+    from matcher.aliases import district_name, tie_name
+    from matcher.eligibility import TIES
+    from matcher.generate import DISTRICTS
+
+    assert {tie_name(t, "zh") for t in TIES} == {
+        "居住地报到",
+        "结对共建",
+        "近邻红色联盟",
+        "就近服务",
+    }
+    assert all(tie_name(t, "en") == t for t in TIES)
+    names = {district_name(d.name, "zh") for d in DISTRICTS}
+    assert names == {"鼓楼区", "台江区", "仓山区", "晋安区", "马尾区", "长乐区"}
+    assert district_name("Elsewhere", "zh") == "Elsewhere"
+
+
+def test_a_filled_template_with_messy_cells_plans_as_the_csv_folder(
+    tmp_path: Path, example: matcher.Dataset
+) -> None:
+    """The Excel way end to end: the blank Chinese template, its example rows replaced
+    by the worked example typed as people type it (numbers as text with spaces round
+    them, full-width digits, lists joined by ；, Chinese category, kind and level
+    words, blank rows left at the end, the optional sheets left empty), read back as
+    the same tables and planned to the same plan as the CSV folder."""
+    openpyxl = pytest.importorskip("openpyxl")
+    from matcher import aliases
+    from matcher.plan import plan
+    from matcher.template import write_template
+
+    blank = tmp_path / "blank.xlsx"
+    write_template(blank, lang="zh")
+    book = openpyxl.load_workbook(blank)
+    wide = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
+    for table in matcher.schema.TABLES:
+        sheet = book[aliases.sheet_name(table.name, "zh")]
+        sheet.delete_rows(2, sheet.max_row)
+        if not example.has(table.name):
+            continue  # left with its header only, as a user leaves an unused sheet
+        headers = [c.value for c in sheet[1]]
+        frame = example.table(table.name)
+        by_header = {aliases.header_name(str(c), "zh"): str(c) for c in frame.columns}
+        for i, record in enumerate(frame.to_dict("records")):
+            row: list[object] = []
+            for header in headers:
+                column = by_header.get(str(header))
+                value = record.get(column) if column else None
+                if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                    row.append(None)
+                elif isinstance(value, str):
+                    words = aliases.value_words(table.name, str(column))
+                    if words and value:
+                        parts = [words[v][0] for v in value.split(";")]
+                        value = "；".join(parts)
+                    row.append(value)
+                else:
+                    text = str(int(value)) if float(value).is_integer() else repr(float(value))
+                    row.append(f" {text} " if i % 2 else text.translate(wide))
+            sheet.append(row)
+        sheet.append([None] * len(headers))
+        sheet.append(["  "] + [None] * (len(headers) - 1))
+    filled = tmp_path / "三张清单.xlsx"
+    book.save(filled)
+
+    ds = matcher.load_dataset(filled)
+    for table in example:
+        pd.testing.assert_frame_equal(ds.table(table), example.table(table), obj=table)
+    mine, theirs = plan(ds), plan(example)
+    pd.testing.assert_frame_equal(mine.assignments, theirs.assignments)
+    pd.testing.assert_frame_equal(mine.demand_status, theirs.demand_status)
+    assert mine.kpis["objective"] == theirs.kpis["objective"]

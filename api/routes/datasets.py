@@ -17,10 +17,19 @@ import matcher
 from api import uploads
 from api.db.models import DatasetRow, DatasetTable, Run
 from api.deps import Planner, SessionDep, SettingsDep, Viewer
-from api.errors import ApiError, not_found, responses
+from api.errors import (
+    ApiError,
+    LangText,
+    invalid_request,
+    issue_dict,
+    not_found,
+    responses,
+    validation_text,
+)
 from api.schemas import DatasetCreate, DatasetPublic, Page
 from api.settings import Settings
 from matcher.errors import ValidationIssue
+from matcher.i18n import N_, Text, translator
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=responses(400, 401, 403, 413))
 
@@ -51,26 +60,40 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _where(issue: ValidationIssue) -> str:
-    return f"{issue.where()}: expected {issue.expected}"
+def _where(issue: ValidationIssue) -> LangText:
+    """Where the issue is and what was expected, in the reader's language."""
+
+    def build(lang: str) -> str:
+        _ = translator(lang)
+        return _("{where}: expected {expected}").format(
+            where=issue.where(lang), expected=issue.expected_text(lang)
+        )
+
+    return LangText(build)
 
 
 def _invalid(exc: matcher.DatasetError) -> ApiError:
     n = len(exc.issues) + exc.truncated
-    detail = f"the dataset has {n} error{'s' if n != 1 else ''}; nothing was stored"
-    if n == 1:
-        detail += f" ({_where(exc.issues[0])})"
+    # one error is named in the summary; several are counted (each is in errors[])
+    detail = (
+        Text(
+            N_("the dataset has 1 error; nothing was stored ({issue})"),
+            issue=_where(exc.issues[0]),
+        )
+        if n == 1 and exc.issues
+        else Text(N_("the dataset has {n} errors; nothing was stored"), n=n)
+    )
     return ApiError(
         422,
         "invalid_dataset",
         detail,
-        errors=[i.to_dict() for i in exc.issues],
+        errors=[issue_dict(i) for i in exc.issues],
         truncated=exc.truncated,
     )
 
 
 def _refused(exc: uploads.UploadRefused) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.detail, [i.to_dict() for i in exc.issues])
+    return ApiError(exc.status, exc.code, exc.detail, [issue_dict(i) for i in exc.issues])
 
 
 Stored = tuple[DatasetPublic, bool]  # the stored dataset, and whether it is new
@@ -89,17 +112,13 @@ async def _json_upload(request: Request, name: str, limits: uploads.UploadLimits
         errors = [
             {
                 "field": ".".join(str(p) for p in e["loc"]) or None,
-                "message": e["msg"],
+                "message": validation_text(e),
                 "type": e["type"],
             }
             for e in exc.errors()
         ]
-        where = f" ({errors[0]['field']})" if errors and errors[0]["field"] else ""
         raise ApiError(
-            422,
-            "invalid_request",
-            f"invalid JSON dataset{where}: {errors[0]['message']}",
-            errors,
+            422, "invalid_request", invalid_request(errors, dataset=True), errors
         ) from None
     label = name or body.name or "upload.json"
     size = len(raw)
@@ -129,7 +148,9 @@ async def _zip_source(
             if getattr(exc, "status_code", None) == 413:
                 raise
             raise ApiError(
-                400, "bad_request", "the form cannot be read as multipart/form-data"
+                400,
+                "bad_request",
+                Text(N_("the form cannot be read as multipart/form-data")),
             ) from None
         stack.push_async_callback(form.close)
         upload = form.get("file")
@@ -137,8 +158,8 @@ async def _zip_source(
             raise ApiError(
                 422,
                 "invalid_request",
-                "the form needs a file field 'file' holding the dataset zip",
-                [{"field": "file", "message": "required", "type": "missing"}],
+                Text(N_("the form needs a file field 'file' holding the dataset zip")),
+                [{"field": "file", "message": Text(N_("required")), "type": "missing"}],
             )
         field_name = form.get("name")
         label = (
@@ -163,8 +184,14 @@ async def _zip_source(
     raise ApiError(
         415,
         "unsupported_media_type",
-        f"unsupported content type {shown}: send application/zip, {XLSX_TYPE}, "
-        "multipart/form-data with a 'file' field, or application/json",
+        Text(
+            N_(
+                "unsupported content type {shown}: send application/zip, {xlsx}, "
+                "multipart/form-data with a 'file' field, or application/json"
+            ),
+            shown=shown,
+            xlsx=XLSX_TYPE,
+        ),
     )
 
 
@@ -294,7 +321,11 @@ def delete_dataset(dataset_id: DatasetId, session: SessionDep, _who: Planner) ->
         raise ApiError(
             409,
             "dataset_in_use",
-            f"dataset {dataset_id} is used by runs ({counts}); delete those runs first",
+            Text(
+                N_("dataset {id} is used by runs ({counts}); delete those runs first"),
+                id=dataset_id,
+                counts=counts,
+            ),
         )
     session.execute(delete(DatasetTable).where(DatasetTable.dataset_id == dataset_id))
     session.delete(row)

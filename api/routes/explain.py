@@ -23,6 +23,10 @@ demand or community outside S, nor describes one:
 * summaries: those of the districts in S and of the communities in S;
 * the report: 403 (``api/routes/reports.py``).
 
+**Languages.** Summaries are kept in every language of :data:`matcher.i18n.LANGS`
+(``?lang=``, else the request's ``Accept-Language``); a demand's explanation gives its
+reason and what its suppliers serve instead in the request's language; errors too.
+
 Suppliers are named as in ``/assignments``: by the demands they serve, whatever their
 own district.
 """
@@ -38,11 +42,12 @@ from sqlalchemy.orm import Session
 
 from api import artifacts
 from api.db.models import DatasetRow, DemandStatus, Run
-from api.deps import SessionDep, Viewer
-from api.errors import ApiError, not_found, responses
+from api.deps import LangQuery, SessionDep, Viewer
+from api.errors import ApiError, request_lang, responses
 from api.routes.results import _scope, succeeded_run
 from api.schemas import DemandStatusPublic, Page
-from matcher.explain import DemandExplanation
+from matcher.explain import DemandExplanation, explanation_in
+from matcher.i18n import N_, Text
 
 router = APIRouter(
     prefix="/runs",
@@ -117,14 +122,16 @@ class NearestSupplierPublic(BaseModel):
     hours_here: int
     hours_elsewhere: int
     hours_left: int
-    serves_instead: str
+    serves_instead: str = Field(description="Its other assignments, in the request's language.")
 
 
 class DemandExplanationPublic(BaseModel):
     """Why a demand got the hours it got."""
 
     demand: DemandDetailPublic
-    reason_text: str = Field(description="The reason in plain English ('' when met).")
+    reason_text: str = Field(
+        description="The reason in plain words, in the request's language ('' when met)."
+    )
     assignments: list[ValuedAssignmentPublic] = Field(description="Who serves it.")
     nearest: list[NearestSupplierPublic] = Field(
         description="The nearest suppliers that could serve it (or, when none could, the "
@@ -141,13 +148,13 @@ class SummaryPublic(BaseModel):
     scope: Literal["district", "community"]
     id: str
     name: str
-    lang: Literal["en", "zh"]
+    lang: str = Field(description="The language of the text (one of the catalogues').")
     text: str
 
 
 def _check_dataset(session: Session, run: Run) -> None:
     if session.get(DatasetRow, run.dataset_id) is None:
-        raise ApiError(409, "no_dataset", f"the dataset of run {run.id} is gone")
+        raise ApiError(409, "no_dataset", Text(N_("the dataset of run {id} is gone"), id=run.id))
 
 
 _NAMED = (("demand_id", "community_id"), ("gaining_demand_id", "gaining_community_id"))
@@ -217,19 +224,31 @@ def get_demand_explanation(
         )
     ).scalar_one_or_none()
     if found is None:
-        raise not_found(f"demand in run {run_id}", demand_id)
+        raise ApiError(
+            404,
+            "not_found",
+            Text(N_("no demand with id {ident} in run {run}"), ident=repr(demand_id), run=run_id),
+        )
     if not who.can_read_district(found):
         raise ApiError(
             403,
             "forbidden_district",
-            f"demand {demand_id} is in district {found}; this key may read only districts "
-            f"{', '.join(who.districts or [])}",
+            Text(
+                N_(
+                    "demand {demand} is in district {district}; this key may read only "
+                    "districts {districts}"
+                ),
+                demand=demand_id,
+                district=found,
+                districts=", ".join(who.districts or []),
+            ),
         )
     _check_dataset(session, run)
     name = artifacts.explanation_name(demand_id, nearest)
     out: dict[str, Any] = artifacts.read(request, run.id, name).json()
     if who.districts is not None:
         out = DemandExplanation.from_dict(out).scoped(who.districts).to_dict()
+    out = explanation_in(out, request_lang(request))
     out["demand"]["funded"] = out["demand"].get("funded") or ""
     out["demand"]["reason"] = out["demand"].get("reason") or ""
     return out
@@ -242,7 +261,7 @@ def get_summaries(
     session: SessionDep,
     who: Viewer,
     district: District = None,
-    lang: Annotated[Literal["en", "zh"], Query(description="Language.")] = "en",
+    lang: LangQuery = None,
     scope: Annotated[
         Literal["district", "community"] | None,
         Query(description="Only district or only community summaries."),
@@ -251,6 +270,7 @@ def get_summaries(
     """A few sentences per district and per community: hours demanded and covered,
     demands met, partial and unmet, the largest shortfalls with their main reason, the
     units giving the most hours and (districts) the bottleneck skill."""
+    lang = lang or request_lang(request)
     run = succeeded_run(session, run_id)
     districts = _scope(who, district)
     _check_dataset(session, run)

@@ -12,6 +12,7 @@ from api.deps import Admin, SessionDep
 from api.errors import ApiError, not_found, responses
 from api.schemas import KeyCreate, KeyCreated, KeyPublic
 from api.security import create_key
+from matcher.i18n import N_, Text
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=responses(400, 401, 403, 413))
 
@@ -22,11 +23,13 @@ def make_key(body: KeyCreate, session: SessionDep, _who: Admin) -> KeyCreated:
     try:
         row, token = create_key(session, body.role, body.name, body.districts)
     except ValueError as exc:  # the schema refuses these first; the store never gets one
+        first = exc.args[0] if exc.args else ""
+        message = first if isinstance(first, Text) else str(exc)
         raise ApiError(
             422,
             "invalid_parameter",
-            str(exc),
-            [{"field": "districts", "value": repr(body.districts), "message": str(exc)}],
+            message,
+            [{"field": "districts", "value": repr(body.districts), "message": message}],
         ) from None
     return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=token)
 
@@ -48,7 +51,9 @@ def revoke_key(
     if row is None:
         raise not_found("key", key_id)
     if row.id == who.key_id:
-        raise ApiError(409, "own_key", "a key cannot revoke itself; use another admin key")
+        raise ApiError(
+            409, "own_key", Text(N_("a key cannot revoke itself; use another admin key"))
+        )
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return Response(status_code=204)

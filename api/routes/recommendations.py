@@ -39,7 +39,7 @@ from api.db.models import (
 )
 from api.db.session import rowcount
 from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer
-from api.errors import ApiError, not_found, responses
+from api.errors import ApiError, expected_text, not_found, parameter_text, responses
 from api.recommend import (
     TABLES,
     TableSpec,
@@ -68,6 +68,7 @@ from api.routes.runs import (
     scoped_key,
 )
 from api.schemas import Page, RunStatus
+from matcher.i18n import N_, Text
 
 router = APIRouter(
     prefix="/recommendations",
@@ -105,7 +106,11 @@ def get_recommendation(session: Session, run_id: str) -> tuple[Run, Recommendati
         raise ApiError(
             404,
             "not_found",
-            f"run {run_id!r} is a plan run, not a recommendation: read it at /runs/{run_id}",
+            Text(
+                N_("run {id} is a plan run, not a recommendation: read it at /runs/{run}"),
+                id=repr(run_id),
+                run=run_id,
+            ),
         )
     return run, rec
 
@@ -116,7 +121,11 @@ def _succeeded(session: Session, run_id: str) -> tuple[Run, Recommendation]:
         raise ApiError(
             409,
             "no_results",
-            f"run {run_id} is {run.status}; results exist once it has succeeded",
+            Text(
+                N_("run {id} is {status}; results exist once it has succeeded"),
+                id=run_id,
+                status=run.status,
+            ),
         )
     return run, rec
 
@@ -139,11 +148,12 @@ def _options(body: Any, session: Session) -> dict[str, Any]:
         params.scope.mask(_communities(session, body.dataset_id))
     except matcher.ParameterError as exc:
         field = f"{kind}.options.{exc.name}"
+        # Rendered in the request's language by the error handler.
         raise ApiError(
             422,
             "invalid_parameter",
-            str(exc),
-            [{"field": field, "value": repr(exc.value), "message": exc.expected}],
+            parameter_text(exc),
+            [{"field": field, "value": repr(exc.value), "message": expected_text(exc)}],
         ) from None
     return options_of(params)
 
@@ -273,7 +283,11 @@ def cancel_recommendation(
     session.commit()
     session.refresh(run)
     if rowcount(done) != 1:
-        raise ApiError(409, "run_finished", f"run {run_id} has already finished ({run.status})")
+        raise ApiError(
+            409,
+            "run_finished",
+            Text(N_("run {id} has already finished ({status})"), id=run_id, status=run.status),
+        )
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
         dispatcher.wake()
@@ -285,7 +299,11 @@ def delete_recommendation_run(run_id: RunId, session: SessionDep, _who: Planner)
     """Delete a finished recommendation run and its tables (cancel an active one first)."""
     run, _rec = get_recommendation(session, run_id)
     if run.status in ACTIVE_STATUSES:
-        raise ApiError(409, "run_active", f"run {run_id} is {run.status}; cancel it first")
+        raise ApiError(
+            409,
+            "run_active",
+            Text(N_("run {id} is {status}; cancel it first"), id=run_id, status=run.status),
+        )
     delete_recommendation(session, run_id)
     session.delete(run)
     return Response(status_code=204)
@@ -300,8 +318,13 @@ def summary(run_id: RunId, session: SessionDep, who: Viewer) -> dict[str, Any]:
         raise ApiError(
             403,
             "forbidden_summary",
-            "the summary counts every district; this key may read only districts "
-            f"{', '.join(who.districts)}: read the tables by district instead",
+            Text(
+                N_(
+                    "the summary counts every district; this key may read only districts "
+                    "{districts}: read the tables by district instead"
+                ),
+                districts=", ".join(who.districts),
+            ),
         )
     _run, rec = _succeeded(session, run_id)
     return dict(rec.summary or {})
@@ -317,8 +340,12 @@ def _table(
         raise ApiError(
             404,
             "no_table",
-            f"a {rec.kind} recommendation has no table {table!r}; its tables are "
-            f"{', '.join(TABLES[rec.kind])}",
+            Text(
+                N_("a {kind} recommendation has no table {table}; its tables are {tables}"),
+                kind=rec.kind,
+                table=repr(table),
+                tables=", ".join(TABLES[rec.kind]),
+            ),
         )
     if spec.district is not None:
         return rec, spec, _scope(who, district)
@@ -326,15 +353,21 @@ def _table(
         raise ApiError(
             403,
             "forbidden_table",
-            f"table {table} is not by district (each row counts every district); this key "
-            f"may read only districts {', '.join(who.districts)}",
+            Text(
+                N_(
+                    "table {table} is not by district (each row counts every district); this "
+                    "key may read only districts {districts}"
+                ),
+                table=table,
+                districts=", ".join(who.districts),
+            ),
         )
     if district is not None:
         raise ApiError(
             422,
             "not_by_district",
-            f"table {table} is not by district; leave out district",
-            [{"field": "district", "message": "not a column of this table"}],
+            Text(N_("table {table} is not by district; leave out district"), table=table),
+            [{"field": "district", "message": Text(N_("not a column of this table"))}],
         )
     return rec, spec, None
 

@@ -5,9 +5,14 @@ community), so a key scoped to districts is refused with 403 rather than shown a
 would leak other districts' results; such keys read their districts' rows through the
 result tables and the GeoJSON.
 
-The page is not made in the server: the run's worker makes it once the plan is stored,
-and a comparison with another run is made on its first request in a read worker; both
-are kept in the store (:mod:`api.artifacts`), so a request is a lookup.
+The page is in the language asked for: ``?lang=zh`` or ``?lang=en``, else the request's
+``Accept-Language`` (``zh-CN`` gives Chinese), else English; the ids, ``data-*``
+attributes and numbers are the same in every language.
+
+The page is not made in the server: the run's worker makes it in every language once the
+plan is stored, and a comparison with another run is made on its first request (in the
+language asked for) in a read worker; all are kept in the store (:mod:`api.artifacts`),
+so a request is a lookup.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api import artifacts
 from api.artifacts import run_tables as run_tables  # where compare.py reads it
 from api.db.models import DatasetRow
-from api.deps import SessionDep, Viewer
-from api.errors import ApiError, responses
+from api.deps import LangQuery, SessionDep, Viewer
+from api.errors import ApiError, request_lang, responses
 from api.routes.results import succeeded_run
+from matcher.i18n import N_, Text
+from matcher.report import HTML_LANG
 
 router = APIRouter(
     prefix="/runs",
@@ -53,12 +60,21 @@ _HTML = {
     summary="The plan's HTML report",
 )
 def report(
-    run_id: RunId, request: Request, session: SessionDep, who: Viewer, against: Against = None
+    run_id: RunId,
+    request: Request,
+    session: SessionDep,
+    who: Viewer,
+    against: Against = None,
+    lang: LangQuery = None,
 ) -> Response:
     """One self-contained HTML page: KPIs, a map of the communities by coverage, coverage
     by district and category, supply against demand per skill, supplier utilization, the
     largest unmet demands with their reasons, and with ``against`` a comparison with
     another run. Keys scoped to districts get 403 (the report shows every district).
+
+    In the language of ``lang`` (else of ``Accept-Language``, else English): titles,
+    labels, tooltips and reasons; the ids, ``data-*`` attributes and numbers are the same
+    in every language. A ``lang`` the service does not speak is refused (422).
 
     Served from the store: the run's worker made the page once the plan was stored; a
     comparison is made on first request in a read worker and kept (503 with Retry-After
@@ -67,16 +83,27 @@ def report(
         raise ApiError(
             403,
             "forbidden_report",
-            "the report shows every district's results; this key may read only districts "
-            f"{', '.join(who.districts)}: read them from /runs/{{id}}/demand_status, "
-            "/assignments or /communities.geojson instead",
+            Text(
+                N_(
+                    "the report shows every district's results; this key may read only "
+                    "districts {districts}: read them from /runs/{{id}}/demand_status, "
+                    "/assignments or /communities.geojson instead"
+                ),
+                districts=", ".join(who.districts),
+            ),
         )
     run = succeeded_run(session, run_id)
     if session.get(DatasetRow, run.dataset_id) is None:
-        raise ApiError(409, "no_dataset", f"the dataset of run {run_id} is gone")
+        raise ApiError(
+            409, "no_dataset", Text(N_("the dataset of run {run_id} is gone"), run_id=run_id)
+        )
+    page_lang = request_lang(request)  # ?lang= when given (checked above), else the header
     if against is None:
-        page = artifacts.read(request, run.id, artifacts.REPORT)
+        page = artifacts.read(request, run.id, artifacts.report_name(page_lang))
     else:
         other = succeeded_run(session, against)
-        page = artifacts.read(request, run.id, artifacts.against_name(other.id), other.id)
-    return Response(page.content, media_type=page.media_type)
+        name = artifacts.against_name(other.id, page_lang)
+        page = artifacts.read(request, run.id, name, other.id)
+    # The page depends on Accept-Language when ?lang= is not given: caches must know.
+    headers = {"Content-Language": HTML_LANG.get(page_lang, page_lang), "Vary": "Accept-Language"}
+    return Response(page.content, media_type=page.media_type, headers=headers)

@@ -29,6 +29,7 @@ from api.schemas import (
     scope_kpis,
 )
 from matcher import export
+from matcher.i18n import N_, Text
 from matcher.io import frame_csv_text
 
 router = APIRouter(
@@ -64,7 +65,11 @@ def succeeded_run(session: Session, run_id: str) -> Run:
         raise ApiError(
             409,
             "no_results",
-            f"run {run_id} is {run.status}; results exist once it has succeeded",
+            Text(
+                N_("run {id} is {status}; results exist once it has succeeded"),
+                id=run_id,
+                status=run.status,
+            ),
         )
     return run
 
@@ -76,7 +81,10 @@ def _scope(who: Principal, district: str | None) -> list[str] | None:
             raise ApiError(
                 403,
                 "forbidden_district",
-                f"this key may read only districts {', '.join(who.districts or [])}",
+                Text(
+                    N_("this key may read only districts {districts}"),
+                    districts=", ".join(who.districts or []),
+                ),
             )
         return [district]
     return who.districts
@@ -326,7 +334,7 @@ def communities_geojson(
     districts = _scope(who, district)
     dataset = session.get(DatasetRow, run.dataset_id)
     if dataset is None:
-        raise ApiError(409, "no_dataset", f"the dataset of run {run_id} is gone")
+        raise ApiError(409, "no_dataset", Text(N_("the dataset of run {id} is gone"), id=run_id))
     communities = store.load_frames(session, run.dataset_id)["communities"]
     status = _frame(
         session, DemandStatus, ["community_id", "hours", "covered_hours"], run_id, {}, None

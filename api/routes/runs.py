@@ -19,7 +19,7 @@ from api import store
 from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
 from api.db.session import rowcount
 from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer, too_many
-from api.errors import ApiError, not_found, responses
+from api.errors import ApiError, expected_text, not_found, parameter_text, responses
 from api.scenarios import apply_to_stored
 from api.schemas import (
     IntegerRulesCreate,
@@ -29,6 +29,7 @@ from api.schemas import (
     RunPublic,
     RunStatus,
 )
+from matcher.i18n import N_, Text
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=responses(400, 401, 403, 413))
 
@@ -52,8 +53,15 @@ def get_run(session: SessionDep, run_id: str) -> Run:
         raise ApiError(
             404,
             "not_found",
-            f"run {run_id!r} is a {run.kind} recommendation, not a plan: read it at "
-            f"/recommendations/{run_id}",
+            Text(
+                N_(
+                    "run {id} is a {kind} recommendation, not a plan: read it at "
+                    "/recommendations/{run}"
+                ),
+                id=repr(run_id),
+                kind=run.kind,
+                run=run_id,
+            ),
         )
     return run
 
@@ -72,8 +80,8 @@ def plan_params(
         raise ApiError(
             422,
             "invalid_parameter",
-            str(exc),
-            [{"field": field, "value": repr(exc.value), "message": exc.expected}],
+            parameter_text(exc),
+            [{"field": field, "value": repr(exc.value), "message": expected_text(exc)}],
         ) from None
     return checked.to_dict()
 
@@ -87,13 +95,37 @@ def _check(body: RunCreate, session: SessionDep) -> dict[str, Any]:
         if start is None:
             raise not_found("run", body.warm_start_run_id)
         if start.kind != "plan" or start.status != "succeeded":
-            what = "a plan" if start.kind == "plan" else f"a {start.kind} recommendation"
+            detail = (
+                Text(
+                    N_(
+                        "run {id} is a plan that is {status}: a warm start needs a "
+                        "succeeded plan run"
+                    ),
+                    id=repr(start.id),
+                    status=start.status,
+                )
+                if start.kind == "plan"
+                else Text(
+                    N_(
+                        "run {id} is a {kind} recommendation that is {status}: a warm start "
+                        "needs a succeeded plan run"
+                    ),
+                    id=repr(start.id),
+                    kind=start.kind,
+                    status=start.status,
+                )
+            )
             raise ApiError(
                 422,
                 "invalid_warm_start",
-                f"run {start.id!r} is {what} that is {start.status}: a warm start needs a "
-                "succeeded plan run",
-                [{"field": "warm_start_run_id", "value": start.id, "message": "not usable"}],
+                detail,
+                [
+                    {
+                        "field": "warm_start_run_id",
+                        "value": start.id,
+                        "message": Text(N_("not usable")),
+                    }
+                ],
             )
     return plan_params(body.params, body.integer_rules)
 
@@ -111,6 +143,9 @@ def scoped_key(who: Principal, key: str | None) -> str | None:
     return None if key is None else f"{who.key_id}:{key}"
 
 
+_REUSED = Text(N_("this Idempotency-Key was used with a different request body"))
+
+
 def idempotent_earlier(
     session: SessionDep, key: str | None, digest: str, key_id: int | None
 ) -> Run | None:
@@ -124,16 +159,25 @@ def idempotent_earlier(
         raise ApiError(
             422,
             "idempotency_key_reused",
-            "this Idempotency-Key is held by a run stored before keys were scoped to the "
-            "API key; use another",
-            [{"field": "Idempotency-Key", "message": "held by an older run"}],
+            Text(
+                N_(
+                    "this Idempotency-Key is held by a run stored before keys were scoped to "
+                    "the API key; use another"
+                )
+            ),
+            [{"field": "Idempotency-Key", "message": Text(N_("held by an older run"))}],
         )
     if earlier is not None and earlier.request_hash != digest:
         raise ApiError(
             422,
             "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request body",
-            [{"field": "Idempotency-Key", "message": "already used for another body"}],
+            _REUSED,
+            [
+                {
+                    "field": "Idempotency-Key",
+                    "message": Text(N_("already used for another body")),
+                }
+            ],
         )
     return earlier
 
@@ -154,7 +198,7 @@ def commit_queued(session: SessionDep, run: Run, *extra: Any) -> Run:
             raise ApiError(
                 422,
                 "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request body",
+                _REUSED,
             ) from None
         return earlier
     return run
@@ -191,8 +235,15 @@ def check_queue(session: SessionDep, settings: SettingsDep, who: Principal) -> N
     ).scalar_one()
     if queued >= cap:
         raise too_many(
-            f"this API key has {queued} runs queued, the most it may have "
-            f"(MATCHER_MAX_QUEUED_RUNS_PER_KEY={cap}): wait for some to start, or cancel some",
+            Text(
+                N_(
+                    "this API key has {queued} runs queued, the most it may have "
+                    "(MATCHER_MAX_QUEUED_RUNS_PER_KEY={cap}): wait for some to start, or "
+                    "cancel some"
+                ),
+                queued=queued,
+                cap=cap,
+            ),
             QUEUE_RETRY_S,
             "too_many_queued_runs",
         )
@@ -295,8 +346,14 @@ def _parse_time(name: str, value: str | None) -> datetime | None:
         raise ApiError(
             422,
             "invalid_request",
-            f"{name} must be an ISO 8601 date-time such as 2026-01-31T08:00:00Z, got {value!r}",
-            [{"field": name, "message": "not an ISO 8601 date-time"}],
+            Text(
+                N_(
+                    "{name} must be an ISO 8601 date-time such as 2026-01-31T08:00:00Z, got {value}"
+                ),
+                name=name,
+                value=repr(value),
+            ),
+            [{"field": name, "message": Text(N_("not an ISO 8601 date-time"))}],
         ) from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
@@ -384,7 +441,11 @@ def cancel_run(run_id: RunId, request: Request, session: SessionDep, _who: Plann
     session.commit()
     session.refresh(run)
     if rowcount(done) != 1:
-        raise ApiError(409, "run_finished", f"run {run_id} has already finished ({run.status})")
+        raise ApiError(
+            409,
+            "run_finished",
+            Text(N_("run {id} has already finished ({status})"), id=run_id, status=run.status),
+        )
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
         dispatcher.wake()
@@ -396,7 +457,11 @@ def delete_run(run_id: RunId, session: SessionDep, _who: Planner) -> Response:
     """Delete a finished run and its results (cancel a queued or running one first)."""
     run = get_run(session, run_id)
     if run.status in ACTIVE_STATUSES:
-        raise ApiError(409, "run_active", f"run {run_id} is {run.status}; cancel it first")
+        raise ApiError(
+            409,
+            "run_active",
+            Text(N_("run {id} is {status}; cancel it first"), id=run_id, status=run.status),
+        )
     store.delete_results(session, run_id)
     session.delete(run)
     return Response(status_code=204)

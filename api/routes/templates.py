@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import io
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import Viewer
+from api.deps import LANG_PATTERN, Viewer
 from api.errors import responses
 from api.routes.datasets import XLSX_TYPE as XLSX
+from matcher.i18n import LANGS
 from matcher.template import write_template
 
 router = APIRouter(tags=["templates"], responses=responses(400, 401, 403, 413, 422))
@@ -29,12 +30,15 @@ _WORKBOOK = {
 }
 
 Lang = Annotated[
-    Literal["zh", "en"],
-    Query(description="Sheets, headers, notes and coded values in Chinese (zh) or English."),
+    str,
+    Query(
+        pattern=LANG_PATTERN,
+        description="Sheets, headers, notes and coded values in this language: " + ", ".join(LANGS),
+    ),
 ]
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=len(LANGS))
 def template_bytes(lang: str) -> bytes:
     """The blank template in ``lang``, made once per language."""
     out = io.BytesIO()

@@ -97,6 +97,7 @@ from matcher.eligibility import (
 )
 from matcher.errors import SolverError
 from matcher.geo import EARTH_RADIUS_KM, haversine_km
+from matcher.i18n import N_, Text
 from matcher.params import PlanParams
 from matcher.reasons import decide_reasons
 from matcher.solvers.flow import FlowResult
@@ -1426,13 +1427,17 @@ def solve_columns(
         t_simplex += time.perf_counter() - t_round
         pivots += ns.pivots
         if status != "optimal":
-            raise SolverError(f"network simplex ended with status {status!r}")
+            raise SolverError(
+                Text(N_("network simplex ended with status {status}"), status=repr(status))
+            )
         pi = ns.potentials
         if added == 0 and warm_start is None:
             # Round 1 priced at zero: no arc at all (a warm start's round 1 proves nothing).
             break
     else:  # pragma: no cover - a safeguard
-        raise SolverError(f"column generation did not converge in {max_rounds} rounds")
+        raise SolverError(
+            Text(N_("column generation did not converge in {n} rounds"), n=max_rounds)
+        )
 
     flows = ns.flows
     arcs, flow = _disaggregate(ix, master, flows)
@@ -1572,7 +1577,7 @@ def _disaggregate(ix: TieIndex, master: _Master, flows: np.ndarray) -> tuple[Arc
     tie[np.isin(unit * n_comm + comm, pair_keys)] = PAIRING
     tie[s.home[sup] == comm] = RESIDENCE
     if np.any((tie == PROXIMITY) & (km > s.radius_km[sup])):
-        raise SolverError("a disaggregated arc has no tie; the column network is wrong")
+        raise SolverError(Text(N_("a disaggregated arc has no tie; the column network is wrong")))
     arcs = Arcs(
         supplier=sup,
         demand=dem,

@@ -23,6 +23,7 @@ import numpy as np
 
 from matcher.eligibility import Problem
 from matcher.errors import SolverError
+from matcher.i18n import N_, Text
 
 _I = np.int64
 _INT64_SAFE = 2**62
@@ -132,8 +133,13 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     max_cost = float(cost[idx].max())
     if max_cost * (n_nodes + 1) >= _INT64_SAFE:
         raise SolverError(
-            f"scores scaled by cost_scale={scale:g} overflow the flow solver's integers; "
-            "lower cost_scale"
+            Text(
+                N_(
+                    "scores scaled by cost_scale={scale} overflow the flow solver's "
+                    "integers; lower cost_scale"
+                ),
+                scale=f"{scale:g}",
+            )
         )
     total_supply = int(sup_hours[sups].sum())
     caps_mid = np.minimum(sup_hours[arcs.supplier[idx]], dem_hours[arcs.demand[idx]])
@@ -170,7 +176,7 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     mcf.set_nodes_supplies(np.arange(n_nodes, dtype=_I), supplies)
     status = mcf.solve()
     if status != mcf.OPTIMAL:
-        raise SolverError(f"min-cost flow ended with status {status!r}")
+        raise SolverError(Text(N_("min-cost flow ended with status {status}"), status=repr(status)))
     mid = arc_ids[n_s : n_s + len(idx)]
     flow[idx] = mcf.flows(mid)
     objective = float(np.dot(flow[idx], arcs.weight[idx]))

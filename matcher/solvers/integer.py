@@ -36,6 +36,7 @@ from ortools.sat.python import cp_model
 from matcher.dataset import Dataset
 from matcher.eligibility import CADRE, Problem
 from matcher.errors import Finding, InfeasibleError, SolverError
+from matcher.i18n import N_, Text
 from matcher.params import PlanParams
 from matcher.rules import ActiveRules, coverage_targets, funder_pairs
 from matcher.solvers.flow import FlowResult, solve_flow
@@ -367,8 +368,13 @@ def solve_labour(
         state = "feasible"
     else:
         raise SolverError(
-            f"no plan meeting the coverage floors was found within {params.time_limit_s:g} s "
-            "(raise time_limit_s)"
+            Text(
+                N_(
+                    "no plan meeting the coverage floors was found within {seconds} s "
+                    "(raise time_limit_s)"
+                ),
+                seconds=f"{params.time_limit_s:g}",
+            )
         )
     objective = float(np.dot(flow, arcs.weight))
     if not lm.floors and objective < start_objective:
@@ -583,8 +589,13 @@ def _floor_conflict(problem: Problem, diag: _LabourModel, params: PlanParams) ->
     return [
         Finding(
             "coverage_floor",
-            f"the floor of {params.coverage_floor:g} cannot be met in these communities "
-            "together: their tied suppliers are shared and too few",
+            Text(
+                N_(
+                    "the floor of {floor} cannot be met in these communities together: "
+                    "their tied suppliers are shared and too few"
+                ),
+                floor=f"{params.coverage_floor:g}",
+            ),
             communities=ids,
         )
     ]
@@ -626,9 +637,15 @@ def solve_funds(
             findings.append(
                 Finding(
                     "funds",
-                    f"demand {demand_ids[d]} asks for "
-                    f"{need[d] / 100:,.2f} yuan but its tied funders hold "
-                    f"{have[funders].sum() / 100:,.2f} together; it cannot be funded",
+                    Text(
+                        N_(
+                            "demand {demand} asks for {asked} yuan but its tied funders hold "
+                            "{held} together; it cannot be funded"
+                        ),
+                        demand=str(demand_ids[d]),
+                        asked=f"{need[d] / 100:,.2f}",
+                        held=f"{have[funders].sum() / 100:,.2f}",
+                    ),
                     demands=(str(demand_ids[d]),),
                     units=tuple(sorted({str(res.at[r, "unit_id"]) for r in funders})),
                 )
@@ -779,7 +796,10 @@ def solve_leads(
             findings.append(
                 Finding(
                     "lead_units",
-                    f"demand {did} needs more effort than any of its units can lead",
+                    Text(
+                        N_("demand {demand} needs more effort than any of its units can lead"),
+                        demand=str(did),
+                    ),
                     demands=(str(did),),
                     units=tuple(str(opt_unit[r]) for r in rows),
                 )
@@ -818,7 +838,10 @@ def solve_leads(
         raise InfeasibleError(_lead_conflict(opts, _core(diag, lits, params.time_limit_s)))
     if status not in _STATUS:
         raise SolverError(
-            f"no lead assignment was found within {params.time_limit_s:g} s (raise time_limit_s)"
+            Text(
+                N_("no lead assignment was found within {seconds} s (raise time_limit_s)"),
+                seconds=f"{params.time_limit_s:g}",
+            )
         )
     chosen = [r for r in range(len(opts)) if solver.value(x[r])]
     table = opts.loc[chosen, ["demand_id", "unit_id", "effort", "cost"]].reset_index(drop=True)
@@ -836,8 +859,12 @@ def _lead_conflict(opts: pd.DataFrame, names: list[str]) -> list[Finding]:
     return [
         Finding(
             "lead_units",
-            "these units' lead capacities are too small for the demands that can only be "
-            "led by them",
+            Text(
+                N_(
+                    "these units' lead capacities are too small for the demands that can "
+                    "only be led by them"
+                )
+            ),
             demands=demands,
             units=tuple(sorted(names)),
         )

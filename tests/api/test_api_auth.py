@@ -36,6 +36,7 @@ MATRIX = {
     ("GET", "/runs/{run_id}/kpis"): "viewer",
     ("GET", "/runs/{run_id}/communities.geojson"): "viewer",
     ("GET", "/runs/{run_id}/report"): "viewer",
+    ("GET", "/runs/{run_id}/project-list.xlsx"): "viewer",
     ("GET", "/runs/{run_id}/diff"): "viewer",
     ("GET", "/runs/{run_id}/bottlenecks"): "viewer",
     ("GET", "/runs/{run_id}/demands/{demand_id}/explanation"): "viewer",

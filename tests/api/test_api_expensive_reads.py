@@ -28,7 +28,13 @@ from matcher.io import write_tables
 from matcher.report import PlanTables, build_report
 
 SCALE = 0.1
-RUN_ARTIFACTS = {"report.en.html", "bottlenecks", "summaries.en", "summaries.zh"}
+RUN_ARTIFACTS = {
+    "report.en.html",
+    "report.zh.html",
+    "bottlenecks",
+    "summaries.en",
+    "summaries.zh",
+}
 
 
 @pytest.fixture(scope="module")

@@ -91,7 +91,7 @@ def test_explanations_of_a_run(svc, example_zip: bytes) -> None:
         ("community", "C-CANGXIA"),
         ("community", "C-TANGBIAN"),
     }
-    assert texts["district", "Taijiang"].startswith("Taijiang：需求 16 小时，已覆盖 12 小时")
+    assert texts["district", "Taijiang"].startswith("台江区：需求 16 小时，已覆盖 12 小时")
     assert texts["community", "C-CANGXIA"].startswith("苍霞新城：")
     r = svc.client.get(
         f"{url}/summaries", params={"scope": "district"}, headers=svc.h("viewer")
@@ -143,6 +143,11 @@ def test_district_scoped_keys(svc, split_zip: bytes) -> None:
 
     r = svc.client.get(f"{url}/demands/D2/explanation", headers=svc.h("gulou"))
     assert r.status_code == 403 and r.json()["code"] == "forbidden_district"
+    r = svc.client.get(
+        f"{url}/demands/D2/explanation", headers={**svc.h("gulou"), "Accept-Language": "zh"}
+    )
+    assert r.status_code == 403
+    assert r.json()["detail"] == "需求 D2 位于 Taijiang；此密钥只能读取以下区：Gulou"
     # D4's nearest suppliers also serve D1 (Gulou) and D2 (Taijiang): only D1 is shown.
     full = svc.client.get(f"{url}/demands/D4/explanation", headers=svc.h("viewer")).json()
     mine = svc.client.get(f"{url}/demands/D4/explanation", headers=svc.h("gulou")).json()
@@ -155,6 +160,48 @@ def test_district_scoped_keys(svc, split_zip: bytes) -> None:
     ]
     summaries = svc.client.get(f"{url}/summaries", headers=svc.h("gulou")).json()
     assert {s["id"] for s in summaries} == {"Gulou", "C-JUNMEN", "C-TANGBIAN"}
+
+
+def test_explanations_in_the_readers_language(svc, example_zip: bytes) -> None:
+    ds = svc.upload(example_zip)
+    run = svc.wait(svc.start_run(ds["id"])["id"])
+    url = f"/runs/{run['id']}"
+    zh = {**svc.h("viewer"), "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+
+    r = svc.client.get(f"{url}/demands/D3/explanation", headers=zh)
+    assert r.status_code == 200, r.text
+    assert r.json()["reason_text"] == "有联系的供给方时长已全部投入本需求，仍然不足"
+    assert r.json()["demand"]["reason"] == "supply_short"  # codes stay codes
+    d4 = svc.client.get(
+        f"{url}/demands/D4/explanation", params={"lang": "zh"}, headers=svc.h("viewer")
+    ).json()
+    en = svc.client.get(f"{url}/demands/D4/explanation", headers=svc.h("viewer")).json()
+    instead = {n["supplier_id"]: n["serves_instead"] for n in d4["nearest"]}
+    assert instead["R1"] == "D1（养老照护，优先级 5）12 小时，每小时得分 4.9837"
+    instead = {n["supplier_id"]: n["serves_instead"] for n in en["nearest"]}
+    assert instead["R1"] == "D1 (elderly_care, priority 5) 12 h at 4.9837/h"
+    assert d4["elsewhere"] == en["elsewhere"] and d4["assignments"] == en["assignments"]
+
+    # Summaries: ?lang=, else the request's language.
+    r = svc.client.get(f"{url}/summaries", params={"scope": "district"}, headers=zh).json()
+    assert [s["lang"] for s in r] == ["zh", "zh"]
+    assert r[1]["text"].startswith("台江区：需求 16 小时，已覆盖 12 小时（75.0%）")
+    r = svc.client.get(f"{url}/summaries", params={"lang": "en"}, headers=zh).json()
+    assert r[0]["lang"] == "en" and r[0]["text"].startswith("Gulou: 28 of 28")
+
+    # Errors in the request's language.
+    r = svc.client.get(f"{url}/demands/NOPE/explanation", headers=zh)
+    assert r.status_code == 404
+    assert r.json()["detail"] == f"运行 {run['id']} 中没有 id 为 'NOPE' 的需求"
+    r = svc.client.get(f"{url}/demands/NOPE/explanation", headers=svc.h("viewer"))
+    assert r.json()["detail"] == f"no demand with id 'NOPE' in run {run['id']}"
+    r = svc.client.get(f"{url}/summaries", params={"lang": "fr"}, headers=svc.h("viewer"))
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+    assert r.json()["detail"] == (
+        "invalid request (lang): 'fr' is not a language of the planner (en, zh)"
+    )
+    r = svc.client.get(f"{url}/summaries", params={"lang": "fr"}, headers=zh)
+    assert r.json()["detail"] == "请求有误（lang）：'fr' 不是规划系统支持的语言（en, zh）"
 
 
 def test_refusals_by_run_state_and_rules(svc, example_zip: bytes, kit) -> None:

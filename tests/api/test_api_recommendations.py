@@ -401,3 +401,32 @@ def test_migration_keeps_a_0001_store(db_url: str, service_factory: Any) -> None
     engine.dispose()
     assert version == "0005"
     assert kinds == {"r0001": "plan", rec["id"]: "pairings"}
+
+
+def test_a_bad_option_is_a_422_in_the_request_language(svc: Any, zipper: Any) -> None:
+    ds = svc.upload(zipper(PAIRINGS))["id"]
+    cases = [
+        (
+            {"kind": "pairings", "options": {"min_partners": 2, "max_partners": 1}},
+            "pairings.options.max_partners",
+            "parameter max_partners=1: expected at least min_partners=2",
+            "参数 max_partners=1：应为不小于 min_partners=2",
+        ),
+        (
+            {"kind": "pairings", "options": {"scope": {"district": ["Nowhere"]}}},
+            "pairings.options.scope",
+            "parameter scope='district=Nowhere': expected a district that some community",
+            "参数 scope='district=Nowhere'：应为数据集中某个社区具有的 district",
+        ),
+    ]
+    for body, field, english, chinese in cases:
+        en = _post(svc, {"dataset_id": ds, **body})
+        zh = _post(svc, {"dataset_id": ds, **body}, **{"Accept-Language": "zh-CN,zh;q=0.9"})
+        assert en.status_code == zh.status_code == 422, (en.text, zh.text)
+        e, z = en.json(), zh.json()
+        # The same code and field in both; the sentences in the reader's language.
+        assert e["code"] == z["code"] == "invalid_parameter"
+        assert e["errors"][0]["field"] == z["errors"][0]["field"] == field
+        assert e["detail"].startswith(english), e
+        assert z["detail"].startswith(chinese), z
+        assert z["errors"][0]["message"] in z["detail"]

@@ -164,3 +164,37 @@ def test_a_warm_start_must_be_a_succeeded_plan_run(svc, example_zip: bytes) -> N
     assert r.json()["code"] == "invalid_warm_start"
     assert r.json()["errors"][0]["field"] == "warm_start_run_id"
     assert "recommendation" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "english", "chinese"),
+    [
+        (
+            {"changes": [{"type": "set", "params": {"max_travel_km": -1}}]},
+            "scenario scenario, change 1 (set), field 'params.max_travel_km': got -1, expected",
+            "第 1 项变更（set），字段“params.max_travel_km”：填写的是 -1，应为不小于 0",
+        ),
+        (
+            {"changes": [{"type": "remove", "table": "cadres", "ids": ["K1", "K99"]}]},
+            "field 'ids[1]': cadre id 'K99' is not in the dataset",
+            "字段“ids[1]”：cadre id 'K99' 不在数据集中",
+        ),
+        (
+            {"changes": [{"type": "surge", "count": 9_000_000, "skills": ["parking"], "hours": 4}]},
+            "scenario change 1 (surge), field 'count': at most 500,000 cadres per request",
+            "情景第 1 项变更（surge），字段“count”：每次请求最多 500,000 名干部",
+        ),
+    ],
+)
+def test_a_scenario_that_does_not_fit_is_422_in_the_request_language(
+    svc, example_zip: bytes, scenario: dict[str, object], english: str, chinese: str
+) -> None:
+    ds = svc.upload(example_zip)
+    body = {"dataset_id": ds["id"], "scenario": scenario}
+    en = svc.client.post("/runs", json=body, headers=svc.h("planner"))
+    zh = svc.client.post("/runs", json=body, headers={**svc.h("planner"), "Accept-Language": "zh"})
+    assert en.status_code == zh.status_code == 422, zh.text
+    assert en.json()["code"] == zh.json()["code"] == "invalid_scenario"
+    assert en.json()["errors"][0]["field"] == zh.json()["errors"][0]["field"]
+    assert english in en.json()["detail"], en.json()
+    assert chinese in zh.json()["detail"], zh.json()

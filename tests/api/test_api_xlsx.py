@@ -66,6 +66,8 @@ def test_a_bad_workbook_gets_422_naming_sheet_row_and_column(svc: Any) -> None:
             "sheet": "需求",
             "letter": "E",
             "header": "优先级",
+            "message": "需求 sheet, row 7, column E 优先级: got '七', "
+            "expected a whole number from 1 to 5",
         }
     ]
     listed = svc.client.get("/datasets", headers=svc.h("viewer")).json()
