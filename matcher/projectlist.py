@@ -188,7 +188,7 @@ def _rows(
                 name=leads["unit_id"].astype(str).map(lambda u: unit_names.get(u, u)),
             )
             .groupby("demand_id", sort=False)["name"]
-            .agg("、".join if lang == "zh" else "; ".join)
+            .agg(translator(lang).pgettext("list separator", ", ").join)
         )
         status["lead_unit"] = status["demand_id"].map(lead_names).fillna("")
     else:
@@ -218,7 +218,7 @@ def _rows(
             strict=True,
         ):
             lists.setdefault((demand, unit), []).append(f"{cadre} ({int(hours)})")
-        join = "、".join if lang == "zh" else ", ".join
+        join = translator(lang).pgettext("list separator", ", ").join
         units["cadres"] = [
             join(lists[k]) if k in lists else None
             for k in zip(

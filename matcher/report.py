@@ -1373,7 +1373,7 @@ def _unmet_section(dataset: Dataset, plan: PlanTables, _: Translator) -> str:
     zero = k.get("communities_zero_coverage") or []
     zero_text = ""
     if zero:
-        sep = "、" if lang == "zh" else ", "
+        sep = _.pgettext("list separator", ", ")
         names = sep.join(_e(_name(community_names.get(str(c), c), lang)) for c in zero)
         line = _h(
             _("{b}Communities with nothing covered:{_b} {names}"), b="<b>", _b="</b>", names=names
