@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import Any
 
+__all__ = ["register_create_key", "register_serve"]
+
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
     from api.settings import Settings

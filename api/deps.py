@@ -17,6 +17,25 @@ from api.security import ROLE_RANK, allows, find_key
 from api.settings import Settings
 from matcher.i18n import LANGS, N_, Text
 
+__all__ = [
+    "LANG_PATTERN",
+    "Admin",
+    "LangQuery",
+    "Planner",
+    "Principal",
+    "SessionDep",
+    "SettingsDep",
+    "Viewer",
+    "api_key_header",
+    "bearer",
+    "current_principal",
+    "get_session",
+    "get_settings",
+    "require",
+    "single_query_values",
+    "too_many",
+]
+
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key (matcher create-key)."
 )

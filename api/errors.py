@@ -16,6 +16,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from matcher.errors import ParameterError, ValidationIssue
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, negotiate, render, translator
 
+__all__ = [
+    "ApiError",
+    "LangText",
+    "allowed_methods",
+    "expected_text",
+    "install_handlers",
+    "invalid_request",
+    "issue_dict",
+    "not_found",
+    "parameter_text",
+    "request_lang",
+    "responses",
+    "validation_message",
+    "validation_text",
+]
+
 log = logging.getLogger("matcher.api")
 
 

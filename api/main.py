@@ -29,6 +29,8 @@ from api.routes import (
 from api.settings import Settings
 from api.worker import Dispatcher, mark_interrupted
 
+__all__ = ["DESCRIPTION", "create_app"]
+
 DESCRIPTION = """\
 The co-construction planner as a service: upload datasets, queue planning runs (solved
 by `matcher.plan` in worker processes), and read plans as JSON, CSV, Parquet or GeoJSON.

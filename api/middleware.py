@@ -24,6 +24,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import request_lang
 from matcher.i18n import N_, Text
 
+__all__ = [
+    "API_POLICY",
+    "DOCS_SOURCES",
+    "AddressRateLimit",
+    "BodySizeLimit",
+    "BodyTooLarge",
+    "RateLimits",
+    "SecurityHeaders",
+    "client_address",
+    "html_policy",
+    "inline_hashes",
+    "rate_text",
+    "reply",
+]
+
 
 def _too_large_text(max_bytes: int) -> Text:
     return Text(

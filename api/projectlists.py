@@ -18,6 +18,8 @@ from matcher.plan import LEAD_COLUMNS
 from matcher.projectlist import write_project_list
 from matcher.report import PlanTables
 
+__all__ = ["project_list_bytes", "stored_plan"]
+
 
 def _leads(session: Session, run_id: str, districts: list[str] | None) -> pd.DataFrame:
     """The run's ``leads`` table (only ``districts``' rows when given)."""

@@ -27,6 +27,22 @@ from matcher.alliances import AllianceParams, AllianceResult, recommend_alliance
 from matcher.pairings import PairingParams, PairingResult, recommend_pairings
 from matcher.recommend import SCOPE_KEYS, Scope
 
+__all__ = [
+    "KINDS",
+    "TABLES",
+    "TABLE_NAMES",
+    "TableSpec",
+    "delete_recommendation",
+    "json_ready",
+    "library_params",
+    "options_of",
+    "recommend",
+    "run_recommendation",
+    "save_recommendation",
+    "scope_from_options",
+    "table_frame",
+]
+
 KINDS = ("pairings", "alliances")
 """The kinds of recommendation run (``runs.kind``; plan runs are ``plan``)."""
 

@@ -16,6 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.db.models import Recommendation, Run
 from api.schemas import IntegerRulesCreate, ParamsCreate, RunStatus, run_state
 
+__all__ = [
+    "AllianceOptionsCreate",
+    "AllianceRecommendationCreate",
+    "PairingOptionsCreate",
+    "PairingRecommendationCreate",
+    "RecommendationCreate",
+    "RecommendationKind",
+    "RecommendationPublic",
+    "ScopeCreate",
+    "TableName",
+    "TableRowsPublic",
+]
+
 RecommendationKind = Literal["pairings", "alliances"]
 UnitKind = Literal["government", "enterprise", "social_org", "institution"]
 TableName = Literal[

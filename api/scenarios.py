@@ -24,6 +24,8 @@ from api.schemas import ScenarioCreate
 from matcher.i18n import N_, Text
 from matcher.scenario import ScenarioError, apply_scenario, scenario_from_mapping, scenario_params
 
+__all__ = ["MAX_FACTOR", "MAX_SURGE", "apply_to_stored"]
+
 MAX_SURGE = 500_000
 """Cadres one request may add by surges (a city five times Fuzhou's size)."""
 

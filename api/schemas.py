@@ -23,6 +23,31 @@ from matcher.params import (
     MIN_YUAN_PER_HOUR,
 )
 
+__all__ = [
+    "AssignmentPublic",
+    "DatasetCreate",
+    "DatasetPublic",
+    "DemandStatusPublic",
+    "ErrorPublic",
+    "FundingPublic",
+    "HealthPublic",
+    "IntegerRulesCreate",
+    "IssuePublic",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPublic",
+    "LeadPublic",
+    "Page",
+    "ParamsCreate",
+    "RunCreate",
+    "RunPublic",
+    "RunStatus",
+    "ScenarioCreate",
+    "as_utc",
+    "run_state",
+    "scope_kpis",
+]
+
 Role = Literal["viewer", "planner", "admin"]
 District = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]

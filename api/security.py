@@ -12,6 +12,17 @@ from sqlalchemy.orm import Session
 from api.db.models import ApiKey, utcnow
 from matcher.i18n import N_, Text
 
+__all__ = [
+    "ROLE_RANK",
+    "TOKEN_PREFIX",
+    "allows",
+    "check_districts",
+    "create_key",
+    "find_key",
+    "hash_key",
+    "new_token",
+]
+
 ROLE_RANK = {"viewer": 0, "planner": 1, "admin": 2}
 TOKEN_PREFIX = "mk_"
 

@@ -33,6 +33,21 @@ from api.db.session import rowcount
 from matcher.export import flatten_kpis
 from matcher.plan import DEMAND_STATUS_COLUMNS
 
+__all__ = [
+    "ASSIGNMENT_FIELDS",
+    "DEMAND_STATUS_FIELDS",
+    "FUNDING_FIELDS",
+    "LEAD_FIELDS",
+    "RESULT_MODELS",
+    "dataset_districts",
+    "delete_results",
+    "load_dataset",
+    "load_duals",
+    "load_frames",
+    "save_dataset",
+    "save_plan",
+]
+
 
 def dataset_districts(dataset: matcher.Dataset) -> list[str]:
     """The districts of a dataset's communities, sorted."""

@@ -54,6 +54,31 @@ from matcher.io import SUFFIXES, LineCheck, ReadLimits
 from matcher.schema import TABLE_NAMES
 from matcher.zipread import CHUNK, MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
 
+__all__ = [
+    "CHILD_BYTES",
+    "COLLECT_BYTES",
+    "INT64",
+    "RATIO_FLOOR",
+    "UPLOAD_PREFIX",
+    "WORKBOOK",
+    "UploadLimits",
+    "UploadRefused",
+    "check_workbook",
+    "dataset_from_records",
+    "dataset_from_zip",
+    "in_child",
+    "load_tables",
+    "prepare_upload_root",
+    "refused_cleanly",
+    "release_memory",
+    "remove_upload_root",
+    "store_dataset",
+    "unpack_zip",
+    "upload_folder",
+    "upload_root",
+    "validate_in_child",
+]
+
 UPLOAD_PREFIX = "matcher-upload-"
 # Below this many bytes a member may compress as well as it likes (a tiny file of
 # blanks is harmless); past it the ratio applies.

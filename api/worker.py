@@ -34,6 +34,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db.models import Run, utcnow
 from api.db.session import make_engine, make_sessionmaker, rowcount, session_scope
 
+__all__ = [
+    "INTERRUPTED",
+    "Dispatcher",
+    "internal_error",
+    "mark_interrupted",
+    "run_in_worker",
+    "time_limit_error",
+]
+
 log = logging.getLogger("matcher.api.worker")
 
 INTERRUPTED = "interrupted: the server stopped while this run was in progress"

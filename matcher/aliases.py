@@ -16,6 +16,33 @@ import unicodedata
 from matcher.i18n import N_, translator
 from matcher.schema import TABLES, TABLES_BY_NAME
 
+__all__ = [
+    "CATEGORIES",
+    "COLUMNS",
+    "DISTRICTS",
+    "LANGS",
+    "LIST_SEPARATORS",
+    "NOTES",
+    "RESOURCE_KINDS",
+    "SHEETS",
+    "TIES",
+    "UNIT_KINDS",
+    "UNIT_LEVELS",
+    "VALUES",
+    "category_name",
+    "column_lookup",
+    "column_note",
+    "district_name",
+    "fold",
+    "header_name",
+    "sheet_name",
+    "sheet_table",
+    "tie_name",
+    "value_lookup",
+    "value_name",
+    "value_words",
+]
+
 # Table name: its Chinese sheet names, the first the usual one.
 SHEETS: dict[str, tuple[str, ...]] = {
     "communities": ("社区", "社区清单"),

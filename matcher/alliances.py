@@ -51,6 +51,17 @@ from matcher.recommend import (
 )
 from matcher.schema import UNIT_KINDS
 
+__all__ = [
+    "GAP_REASONS",
+    "AllianceParams",
+    "AllianceResult",
+    "Cover",
+    "best_cover",
+    "recommend_alliances",
+    "street_candidates",
+    "street_gaps",
+]
+
 GAP_REASONS = ("no_eligible_supplier", "too_far")
 """Reasons of a demand's shortfall that a new tie can fix."""
 

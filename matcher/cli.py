@@ -27,6 +27,17 @@ from matcher.errors import (
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, translator
 from matcher.params import PlanParams
 
+__all__ = [
+    "EXIT_FAIL",
+    "EXIT_INPUT",
+    "EXIT_OK",
+    "LANG_ENV",
+    "PLUGIN_GROUP",
+    "add_plugin_commands",
+    "build_parser",
+    "main",
+]
+
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from matcher.i18n import LANGS, N_, Text, translator
 from matcher.params import PlanParams
 
+__all__ = ["register"]
+
 EXIT_OK, EXIT_INPUT = 0, 2
 
 

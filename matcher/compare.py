@@ -33,6 +33,20 @@ from matcher.i18n import N_, SOURCE_LANG, Text, translator
 from matcher.io import write_frame_csv
 from matcher.plan import Plan
 
+__all__ = [
+    "ASSIGNMENT_DIFF_COLUMNS",
+    "DEMAND_DIFF_COLUMNS",
+    "KEY",
+    "KPIS",
+    "CompareError",
+    "Comparison",
+    "PlanRecord",
+    "compare_plans",
+    "diff_plans",
+    "kpi_values",
+    "read_plan",
+]
+
 KEY = ["supplier_kind", "supplier_id", "demand_id"]
 
 KPIS: tuple[str, ...] = (

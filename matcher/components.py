@@ -31,6 +31,20 @@ from matcher.i18n import N_, Text
 from matcher.params import PlanParams
 from matcher.solvers.flow import FlowResult, solve_flow, useful_arcs
 
+__all__ = [
+    "ENGINES",
+    "SOLVER",
+    "FlowPart",
+    "PartResult",
+    "component_arcs",
+    "connected_components",
+    "flow_part",
+    "ray_session",
+    "solve_component",
+    "solve_flow_parts",
+    "solve_part",
+]
+
 ENGINES: tuple[str, ...] = ("local", "ray")
 """Where :func:`solve_flow_parts` runs the parts."""
 

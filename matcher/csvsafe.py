@@ -37,6 +37,15 @@ from typing import Any
 
 import pandas as pd
 
+__all__ = [
+    "QUOTE",
+    "TRIGGERS",
+    "neutralise_formulas",
+    "restore_cell",
+    "restore_formulas",
+    "safe_cell",
+]
+
 TRIGGERS = frozenset("=+-@\t\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP)."""
 QUOTE = "'"

@@ -34,6 +34,15 @@ from matcher.io import (
 )
 from matcher.schema import TABLES, TABLES_BY_NAME, Column, Kind, Table
 
+__all__ = [
+    "DEFAULT_MAX_ERRORS",
+    "MAX_WHOLE",
+    "Dataset",
+    "dataset_from_frames",
+    "load_dataset",
+    "validate_raw",
+]
+
 DEFAULT_MAX_ERRORS = 200
 MAX_WHOLE = 10**9  # the largest whole number (hours, households) a cell may hold
 _SHOW = 80  # characters of a bad value shown in a message

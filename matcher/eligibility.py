@@ -26,6 +26,36 @@ from matcher.dataset import Dataset
 from matcher.geo import haversine_km, pairs_within, unit_xyz
 from matcher.params import PlanParams
 
+__all__ = [
+    "ALLIANCE",
+    "CADRE",
+    "PAIRING",
+    "PROXIMITY",
+    "RESIDENCE",
+    "SERVICE",
+    "SUPPLIER_KINDS",
+    "TIES",
+    "Arcs",
+    "Indexed",
+    "Problem",
+    "Suppliers",
+    "TieIndex",
+    "alliance_communities",
+    "alliance_tie",
+    "build_problem",
+    "csr",
+    "csr_expand",
+    "first_ties",
+    "hour_score",
+    "index_dataset",
+    "pairing_tie",
+    "proximity_tie",
+    "reachable_supply",
+    "residence_tie",
+    "skill_arcs",
+    "supplier_locations",
+]
+
 TIES: tuple[str, ...] = ("residence", "pairing", "alliance", "proximity")
 """The tie names, in the order they are tried; an arc's ``tie`` code indexes this."""
 

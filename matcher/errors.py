@@ -7,6 +7,17 @@ from dataclasses import asdict, dataclass
 
 from matcher.i18n import SOURCE_LANG, Text, translator
 
+__all__ = [
+    "DatasetError",
+    "Finding",
+    "InfeasibleError",
+    "MatcherError",
+    "ParameterError",
+    "SolverError",
+    "ValidationIssue",
+    "first_issues",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class ValidationIssue:

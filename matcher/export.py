@@ -21,6 +21,17 @@ from matcher.dataset import Dataset
 from matcher.i18n import N_, Text
 from matcher.io import write_frame_csv
 
+__all__ = [
+    "COVERAGE_COLUMNS",
+    "EXPORT_FORMATS",
+    "communities_geojson",
+    "community_coverage",
+    "flatten_kpis",
+    "kpi_table",
+    "pairings_geojson",
+    "write_exports",
+]
+
 COVERAGE_COLUMNS = (
     "community_id",
     "name",

@@ -48,7 +48,11 @@ __all__ = [
     "TABLES",
     "GeneratorConfig",
     "combine_cities",
+    "draw_cadre_hours",
+    "draw_cadre_units",
     "generate",
+    "place_cadres",
+    "unit_size",
     "write_tables",
 ]
 

@@ -14,6 +14,8 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
+__all__ = ["EARTH_RADIUS_KM", "chord_for_km", "haversine_km", "pairs_within", "unit_xyz"]
+
 EARTH_RADIUS_KM = 6371.0
 """Mean Earth radius used for every distance (the spec's worked example uses it)."""
 

@@ -29,6 +29,20 @@ import pandas as pd
 from matcher.dataset import Dataset
 from matcher.i18n import N_, Text
 
+__all__ = [
+    "ALLIANCE",
+    "COMMUNITY",
+    "RELATIONS",
+    "UNIT",
+    "build_graph",
+    "community_ties",
+    "graph_summary",
+    "node",
+    "ties_table",
+    "untied_communities",
+    "write_graph",
+]
+
 COMMUNITY, UNIT, ALLIANCE = "community", "unit", "alliance"
 RELATIONS = ("pairing", "member", "covers", "residence")
 

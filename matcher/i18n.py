@@ -33,6 +33,20 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
+__all__ = [
+    "DOMAIN",
+    "LANGS",
+    "LOCALE_DIR",
+    "N_",
+    "SOURCE_LANG",
+    "Text",
+    "Translator",
+    "check_lang",
+    "negotiate",
+    "render",
+    "translator",
+]
+
 DOMAIN = "matcher"
 SOURCE_LANG = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"

@@ -37,6 +37,21 @@ from matcher.errors import ValidationIssue
 from matcher.i18n import N_, Text
 from matcher.schema import TABLE_NAMES
 
+__all__ = [
+    "SUFFIXES",
+    "LineCheck",
+    "RawTable",
+    "ReadLimits",
+    "check_csv_bytes",
+    "find_table_files",
+    "frame_csv_text",
+    "frame_to_raw",
+    "near_names",
+    "read_file",
+    "write_frame_csv",
+    "write_tables",
+]
+
 SUFFIXES = (".csv", ".parquet")
 _SHOW = 80  # characters of a bad row shown in a message
 _RESAVE = N_("save it as 'CSV UTF-8' (in Excel: Save As, then 'CSV UTF-8 (Comma delimited)')")

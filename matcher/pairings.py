@@ -64,6 +64,19 @@ from matcher.recommend import (
 from matcher.schema import UNIT_KINDS
 from matcher.solvers.flow import solve_flow
 
+__all__ = [
+    "VALUE_MODES",
+    "Candidates",
+    "PairingParams",
+    "PairingResult",
+    "choose_pairings",
+    "exact_gains",
+    "find_candidates",
+    "proxy_values",
+    "recommend_pairings",
+    "with_arcs",
+]
+
 VALUE_MODES = ("auto", "exact", "proxy")
 _VALUE_SCALE = 10_000  # values enter CP-SAT as whole 1e-4 units of objective
 

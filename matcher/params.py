@@ -12,6 +12,21 @@ from typing import Any
 from matcher.errors import ParameterError
 from matcher.i18n import N_, Text
 
+__all__ = [
+    "AUTO_COLUMNS_SUPPLIERS",
+    "FLOW_SOLVERS",
+    "MAX_COMMUNITIES_PER_CADRE",
+    "MAX_COST_SCALE",
+    "MAX_SEED",
+    "MAX_TIME_LIMIT_S",
+    "MAX_TRAVEL_KM",
+    "MAX_WEIGHT",
+    "MAX_WORKERS",
+    "MAX_YUAN_PER_HOUR",
+    "MIN_YUAN_PER_HOUR",
+    "PlanParams",
+]
+
 FLOW_SOLVERS = ("auto", "arcs", "columns")
 """The engines of the labour flow (``PlanParams.flow_solver``)."""
 AUTO_COLUMNS_SUPPLIERS = 5000

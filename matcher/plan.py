@@ -37,6 +37,21 @@ from matcher.solvers.columns import (
 from matcher.solvers.flow import FlowResult
 from matcher.solvers.outcomes import IntegerResult, part_kpis
 
+__all__ = [
+    "ASSIGNMENT_COLUMNS",
+    "DEMAND_STATUS_COLUMNS",
+    "FUNDING_COLUMNS",
+    "LEAD_COLUMNS",
+    "REASONS",
+    "TIMING_KEYS",
+    "Plan",
+    "build_plan",
+    "compute_kpis",
+    "demand_reasons",
+    "format_summary",
+    "plan",
+]
+
 ASSIGNMENT_COLUMNS = (
     "supplier_kind",
     "supplier_id",

@@ -49,6 +49,16 @@ if TYPE_CHECKING:
     from matcher.dataset import Dataset
     from matcher.plan import Plan
 
+__all__ = [
+    "A4",
+    "SUFFIX",
+    "kpi_rows",
+    "plan_source",
+    "scoped_kpis",
+    "sheet_names",
+    "write_project_list",
+]
+
 SUFFIX = ".xlsx"
 A4 = 9  # Excel's paper code for A4
 _SHEET_MAX = 31

@@ -11,6 +11,8 @@ import numpy as np
 
 from matcher.i18n import N_, translator
 
+__all__ = ["REASON_TEXTS", "decide_reasons", "reason_text"]
+
 REASON_TEXTS: dict[str, tuple[str, str]] = {
     "no_eligible_supplier": (
         N_("no supplier with the skill has a tie to the community"),

@@ -26,6 +26,17 @@ from matcher.i18n import N_, Text, translator
 from matcher.io import write_frame_csv
 from matcher.plan import Plan
 
+__all__ = [
+    "KPI_ROWS",
+    "SCOPE_KEYS",
+    "Scope",
+    "before_after",
+    "format_before_after",
+    "solve_stage",
+    "unit_caps",
+    "write_result",
+]
+
 SCOPE_KEYS = ("district", "street", "community_id")
 """Columns of ``communities.csv`` a scope may select on."""
 

@@ -44,6 +44,8 @@ from matcher.plan import Plan, build_plan
 from matcher.rules import active_rules
 from matcher.solvers.flow import FlowResult, solve_flow
 
+__all__ = ["KEY", "ReplanError", "churn", "pinned_from_mapping", "previous_assignments", "replan"]
+
 KEY = ("supplier_kind", "supplier_id", "demand_id")
 """The columns that name an assignment."""
 

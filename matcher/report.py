@@ -59,6 +59,28 @@ from matcher.plan import (
 )
 from matcher.reasons import reason_text
 
+__all__ = [
+    "FONT_STACK",
+    "HTML_LANG",
+    "PLAN_FILES",
+    "TOP_CHANGES",
+    "TOP_UNITS",
+    "TOP_UNMET",
+    "PlanFolderError",
+    "PlanTables",
+    "build_report",
+    "build_reports",
+    "compare_tables",
+    "fmt_int",
+    "fmt_num",
+    "fmt_pct",
+    "plan_dataset",
+    "read_plan",
+    "short_name",
+    "skill_supply",
+    "write_report",
+]
+
 PLAN_FILES = ("assignments.csv", "demand_status.csv", "kpis.json", "run.json")
 """Files of a plan folder the report reads (``funding.csv`` and ``leads.csv`` if there)."""
 

@@ -25,6 +25,8 @@ from matcher.dataset import Dataset
 from matcher.eligibility import Problem
 from matcher.params import PlanParams
 
+__all__ = ["ActiveRules", "active_rules", "coverage_targets", "demand_reach", "funder_pairs"]
+
 
 @dataclass(frozen=True)
 class ActiveRules:

@@ -70,6 +70,25 @@ from matcher.plan import Plan
 from matcher.schema import TABLES, TABLES_BY_NAME, Kind
 from matcher.solvers.columns import Duals
 
+__all__ = [
+    "CHANGE_TYPES",
+    "SCENARIO_SUFFIXES",
+    "Change",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioOutcome",
+    "StableSpec",
+    "apply_scenario",
+    "load_scenario",
+    "run_scenario",
+    "run_scenarios",
+    "scenario_dataset",
+    "scenario_from_mapping",
+    "scenario_params",
+    "scenario_schema",
+    "validate_scenario_data",
+]
+
 CHANGE_TYPES: tuple[str, ...] = ("scale_demand", "add", "remove", "update", "surge", "set")
 """The change types a scenario may list, in the order the schema documents them."""
 

@@ -11,6 +11,18 @@ from enum import Enum
 
 from matcher.i18n import N_, Text
 
+__all__ = [
+    "RESOURCE_KINDS",
+    "TABLES",
+    "TABLES_BY_NAME",
+    "TABLE_NAMES",
+    "UNIT_KINDS",
+    "UNIT_LEVELS",
+    "Column",
+    "Kind",
+    "Table",
+]
+
 
 class Kind(Enum):
     """How a column's cells are read and checked."""

@@ -41,6 +41,16 @@ from matcher.xlsx import SUFFIX, column_letter
 if TYPE_CHECKING:
     from matcher.dataset import Dataset
 
+__all__ = [
+    "EXCEL_LAST_ROW",
+    "LIST_SHEET",
+    "example_rows",
+    "list_join",
+    "list_sheet",
+    "note",
+    "write_template",
+]
+
 EXCEL_LAST_ROW = 1_048_575  # 0-based: validations cover the whole column below the header
 _DISTRICT = "district"
 _MIN_WIDTH, _MAX_WIDTH = 8, 40

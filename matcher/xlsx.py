@@ -56,6 +56,20 @@ from matcher.io import RawTable, ReadLimits
 from matcher.schema import TABLES, TABLES_BY_NAME, Kind
 from matcher.zipread import MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
 
+__all__ = [
+    "CELL_BYTES",
+    "EXCEL_ROWS",
+    "MIN_RANGE_CELLS",
+    "SUFFIX",
+    "XML_PER_CELL",
+    "SheetPlace",
+    "Workbook",
+    "column_letter",
+    "is_workbook",
+    "read_workbook",
+    "write_workbook",
+]
+
 SUFFIX = ".xlsx"
 EXCEL_ROWS = 1_048_576
 CELL_BYTES = 16  # what calamine holds per cell of a sheet's used range, at the least

@@ -15,6 +15,17 @@ import zlib
 from collections.abc import Iterator
 from typing import IO
 
+__all__ = [
+    "CHUNK",
+    "MAX_DIRECTORY_BYTES",
+    "MAX_ENTRIES",
+    "UNZIP_ERRORS",
+    "directory_size",
+    "inflate",
+    "listing_too_long",
+    "member_data",
+]
+
 CHUNK = 1 << 20  # bytes decompressed at a time: the most a refused member costs in memory
 # A dataset is at most nine tables (a workbook a few dozen parts): an archive listing
 # more entries is not one, and Python's zipfile would spend seconds and hundreds of

@@ -24,6 +24,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ROLES",
+    "RUN_STATUSES",
+    "ApiKey",
+    "Assignment",
+    "Base",
+    "DatasetRow",
+    "DatasetTable",
+    "DemandStatus",
+    "Funding",
+    "Lead",
+    "Recommendation",
+    "RecommendationRow",
+    "Run",
+    "RunArtifact",
+    "RunDual",
+    "RunKpi",
+    "utcnow",
+]
+
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "running")
 ROLES = ("viewer", "planner", "admin")

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+__all__ = ["MIGRATIONS", "make_engine", "make_sessionmaker", "migrate", "rowcount", "session_scope"]
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 

@@ -20,6 +20,8 @@ from api.routes.results import succeeded_run
 from api.schemas import scope_kpis
 from matcher.compare import PlanRecord, compare_plans
 
+__all__ = ["router"]
+
 router = APIRouter(
     prefix="/runs", tags=["results"], responses=responses(400, 401, 403, 413, 404, 409, 422)
 )

@@ -31,6 +31,8 @@ from api.settings import Settings
 from matcher.errors import ValidationIssue
 from matcher.i18n import N_, Text, translator
 
+__all__ = ["XLSX_TYPE", "router"]
+
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=responses(400, 401, 403, 413))
 
 DatasetId = Annotated[str, Path(min_length=1, max_length=32, description="A dataset's id.")]

@@ -49,6 +49,8 @@ from api.schemas import DemandStatusPublic, Page
 from matcher.explain import DemandExplanation, explanation_in
 from matcher.i18n import N_, Text
 
+__all__ = ["router"]
+
 router = APIRouter(
     prefix="/runs",
     tags=["explanations"],

@@ -11,6 +11,8 @@ import matcher
 from api.db.models import Run
 from api.schemas import HealthPublic
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["health"])
 
 

@@ -14,6 +14,8 @@ from api.schemas import KeyCreate, KeyCreated, KeyPublic
 from api.security import create_key
 from matcher.i18n import N_, Text
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/keys", tags=["keys"], responses=responses(400, 401, 403, 413))
 
 

@@ -23,6 +23,8 @@ from api.routes.datasets import XLSX_TYPE as XLSX
 from api.routes.results import succeeded_run
 from matcher.i18n import N_, Text
 
+__all__ = ["router"]
+
 router = APIRouter(
     prefix="/runs",
     tags=["results"],

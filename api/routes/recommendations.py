@@ -70,6 +70,8 @@ from api.routes.runs import (
 from api.schemas import Page, RunStatus
 from matcher.i18n import N_, Text
 
+__all__ = ["router"]
+
 router = APIRouter(
     prefix="/recommendations",
     tags=["recommendations"],

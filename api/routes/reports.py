@@ -30,6 +30,8 @@ from api.routes.results import succeeded_run
 from matcher.i18n import N_, Text
 from matcher.report import HTML_LANG
 
+__all__ = ["router", "run_tables"]
+
 router = APIRouter(
     prefix="/runs",
     tags=["reports"],

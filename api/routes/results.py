@@ -32,6 +32,8 @@ from matcher import export
 from matcher.i18n import N_, Text
 from matcher.io import frame_csv_text
 
+__all__ = ["router", "succeeded_run"]
+
 router = APIRouter(
     prefix="/runs", tags=["results"], responses=responses(400, 401, 403, 413, 404, 409, 422)
 )

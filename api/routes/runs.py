@@ -31,6 +31,19 @@ from api.schemas import (
 )
 from matcher.i18n import N_, Text
 
+__all__ = [
+    "ACCEPTED",
+    "IdempotencyKey",
+    "check_queue",
+    "commit_queued",
+    "get_run",
+    "idempotent_earlier",
+    "plan_params",
+    "router",
+    "run_filters",
+    "scoped_key",
+]
+
 router = APIRouter(prefix="/runs", tags=["runs"], responses=responses(400, 401, 403, 413))
 
 RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]

@@ -14,6 +14,8 @@ from api.routes.datasets import XLSX_TYPE as XLSX
 from matcher.i18n import LANGS
 from matcher.template import write_template
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["templates"], responses=responses(400, 401, 403, 413, 422))
 
 

@@ -103,6 +103,24 @@ from matcher.reasons import decide_reasons
 from matcher.solvers.flow import FlowResult
 from matcher.solvers.netsimplex import NetworkSimplex
 
+__all__ = [
+    "BORDER",
+    "LOWER",
+    "MAX_SPAN_RAD",
+    "PARTS",
+    "WARM_FIRST_ROUND",
+    "WARM_SLACK",
+    "ColumnResult",
+    "Duals",
+    "Network",
+    "NotApplicable",
+    "build_network",
+    "compact_problem",
+    "dual_bound",
+    "overlap",
+    "solve_columns",
+]
+
 _I = np.int64
 LOWER = 0.95
 """``LOWER * planar distance`` bounds the haversine distance from below (see module doc)."""

@@ -25,6 +25,8 @@ from matcher.eligibility import Problem
 from matcher.errors import SolverError
 from matcher.i18n import N_, Text
 
+__all__ = ["FlowResult", "solve_flow", "useful_arcs"]
+
 _I = np.int64
 _INT64_SAFE = 2**62
 

@@ -33,6 +33,8 @@ import scipy.sparse as sp
 
 from matcher.solvers.highs import integer_lp, quiet_highs, set_start, stop_at
 
+__all__ = ["SUB_LIMIT_S", "TARGET_JOBS", "Gap", "GapSolution", "solve_gap", "subset_search"]
+
 TARGET_JOBS = 30
 """Demands freed per neighbourhood at first: HiGHS solves such a GAP in milliseconds."""
 

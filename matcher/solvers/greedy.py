@@ -11,6 +11,8 @@ import numpy as np
 
 from matcher.eligibility import Problem
 
+__all__ = ["solve_greedy"]
+
 
 def solve_greedy(problem: Problem) -> tuple[np.ndarray, float]:
     """Assign hours greedily; returns ``(flow per arc, objective)``.

@@ -13,6 +13,19 @@ import numpy as np
 
 from matcher.params import PlanParams
 
+__all__ = [
+    "ABANDON_AFTER_S",
+    "INTERRUPT_LP_NONZEROS",
+    "SETUP_SECONDS_PER_NONZERO",
+    "highs_in_time",
+    "highs_mip",
+    "integer_lp",
+    "quiet_highs",
+    "run_until",
+    "set_start",
+    "stop_at",
+]
+
 
 def quiet_highs() -> Any:
     """A HiGHS instance that prints nothing (its banner goes to the C-level stdout)."""

@@ -44,6 +44,23 @@ from matcher.solvers.gap import Gap, solve_gap
 from matcher.solvers.highs import highs_in_time, highs_mip, run_until, set_start
 from matcher.solvers.outcomes import IntegerResult, Part
 
+__all__ = [
+    "CPSAT_SECONDS_PER_ARC",
+    "REPAIR_SHARE",
+    "SHARES",
+    "add_cadre_community_limit",
+    "add_coverage_floor",
+    "add_min_hours",
+    "lead_gap",
+    "repair_flow",
+    "solve_funds",
+    "solve_integer",
+    "solve_labour",
+    "solve_labour_highs",
+    "solve_leads",
+    "solve_leads_highs",
+]
+
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
 
 

@@ -15,6 +15,8 @@ import pandas as pd
 from matcher.errors import Finding
 from matcher.solvers.flow import FlowResult
 
+__all__ = ["IntegerResult", "Part", "part_kpis"]
+
 
 @dataclass(frozen=True)
 class Part:
