@@ -12,7 +12,7 @@ from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.errors import DatasetError, MatcherError, ParameterError, SolverError, ValidationIssue
 from matcher.params import PlanParams
 from matcher.plan import Plan, plan
-from matcher.solvers.columns import Duals
+from matcher.solvers.outcomes import Duals
 
 __all__ = [
     "Dataset",

@@ -27,15 +27,8 @@ from matcher.io import write_frame_csv
 from matcher.params import AUTO_COLUMNS_SUPPLIERS, PlanParams
 from matcher.reasons import decide_reasons
 from matcher.rules import ActiveRules, active_rules
-from matcher.solvers.columns import (
-    ColumnResult,
-    Duals,
-    NotApplicable,
-    compact_problem,
-    solve_columns,
-)
 from matcher.solvers.flow import FlowResult
-from matcher.solvers.outcomes import IntegerResult, part_kpis
+from matcher.solvers.outcomes import ColumnResult, Duals, IntegerResult, NotApplicable, part_kpis
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
@@ -471,6 +464,10 @@ def plan(
     t0 = time.perf_counter()
     rules = active_rules(dataset, params)
     if not rules.any and engine == "local" and _use_columns(dataset, params):
+        # Imported here (before the clock of the solve starts): the column generation
+        # loads numba, which `import matcher` and plans by the plain model do without.
+        from matcher.solvers.columns import compact_problem, solve_columns
+
         ix = index_dataset(dataset, params)
         t1 = time.perf_counter()
         try:

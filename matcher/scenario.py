@@ -68,7 +68,7 @@ from matcher.i18n import N_, SOURCE_LANG, Text, translator
 from matcher.params import PlanParams
 from matcher.plan import Plan
 from matcher.schema import TABLES, TABLES_BY_NAME, Kind
-from matcher.solvers.columns import Duals
+from matcher.solvers.outcomes import Duals
 
 __all__ = [
     "CHANGE_TYPES",

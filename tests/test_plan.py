@@ -179,3 +179,27 @@ def test_a_column_solver_plan_loads_no_plain_model_or_integer_solver(
     ).stdout.splitlines()
     assert out[0].startswith("matcher.columns")
     assert out[1] == ""
+
+
+def test_import_matcher_and_a_plain_plan_load_no_numba(example_dir: Path) -> None:
+    """numba is the column generation's: `import matcher` and a plan by the plain model
+    (OR-Tools' min-cost flow) do without it, and without Babel (English needs no
+    catalogue)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, matcher\n"
+        "loaded = [m for m in ('numba', 'babel', 'matcher.solvers.columns') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+        "from matcher.params import PlanParams\n"
+        f"p = matcher.plan({str(example_dir)!r}, PlanParams(flow_solver='arcs'))\n"
+        "print(p.kpis['solver'])\n"
+        "print(','.join(m for m in ('numba', 'babel') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == ""
+    assert out[1].startswith("ortools")
+    assert out[2] == ""

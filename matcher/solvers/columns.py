@@ -77,7 +77,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -100,8 +100,8 @@ from matcher.geo import EARTH_RADIUS_KM, haversine_km
 from matcher.i18n import N_, Text
 from matcher.params import PlanParams
 from matcher.reasons import decide_reasons
-from matcher.solvers.flow import FlowResult
 from matcher.solvers.netsimplex import NetworkSimplex
+from matcher.solvers.outcomes import ColumnResult, Duals, NotApplicable
 
 __all__ = [
     "BORDER",
@@ -144,10 +144,6 @@ WARM_FIRST_ROUND = 4
 """With a warm start, arcs each group and class may bring in in the first round (the
 three changed scenarios of ``bench_warm.py`` at scale 0.3: 3.3 to 3.4 s in all with 4,
 3.9 s with 8 and a slack of 0.01)."""
-
-
-class NotApplicable(Exception):
-    """The dataset falls outside what this solver handles; use the plain model."""
 
 
 # --------------------------------------------------------------------------- network
@@ -987,46 +983,6 @@ def _dual_bound(
 
 
 # --------------------------------------------------------------------------- solver
-@dataclass(frozen=True)
-class Duals:
-    """A labour plan's LP duals: what one hour more of a supplier, or of a demand, would
-    add to its objective at the margin (in score). Where the LP is degenerate they are one
-    choice among several; :mod:`matcher.explain` finds what a whole extra hour adds.
-
-    They are what a column generation needs to start near the end (see the module doc,
-    "Warm start"), for instance to plan a scenario of a dataset already planned:
-    ``solve_columns(ix, warm_start=base.duals)``, or ``plan(dataset, warm_start=base_plan)``.
-    Only their ids tie them to a dataset: suppliers and demands the next dataset lacks
-    are ignored, and its new ones start at 0.
-
-    Attributes
-    ----------
-    supplier
-        Per supplier, indexed by ``(kind, id)`` (``kind``: ``"cadre"`` or ``"service"``);
-        0 for a supplier with hours left unused.
-    demand
-        Per demand, indexed by demand id; 0 for a demand left short.
-
-    A supplier or demand of 0 hours (or a supplier without skills) is no node of the
-    network and gets 0, whatever an hour of it would be worth.
-    """
-
-    supplier: pd.Series
-    demand: pd.Series
-
-    def __post_init__(self) -> None:
-        for name in ("supplier", "demand"):
-            values = getattr(self, name)
-            if not isinstance(values, pd.Series):
-                raise TypeError(f"Duals.{name} must be a pandas Series, not {type(values)}")
-            try:
-                finite = bool(np.isfinite(values.to_numpy(dtype=np.float64)).all())
-            except (TypeError, ValueError):
-                finite = False
-            if not finite:
-                raise ValueError(f"Duals.{name} holds values that are not finite numbers")
-
-
 _KIND_NAMES = np.array(["cadre", "service"], dtype=object)
 _START_MAX = 1e6  # score; far above any hour's worth
 
@@ -1087,41 +1043,6 @@ def _start_potentials(
     np.maximum.at(cv, cell[ok], v[ok])
     pi[lay.cell0 : lay.sink] = -np.rint(cv * scale).astype(_I)
     return pi
-
-
-@dataclass(frozen=True)
-class ColumnResult(FlowResult):
-    """A :class:`FlowResult` on the compact arcs that carry hours, with what the plain
-    model would have reported over all of its arcs.
-
-    Attributes
-    ----------
-    arcs
-        The supplier-demand arcs with hours (the ``flow`` is on these).
-    reasons
-        Per demand, why it is not fully met (``""`` if met), as
-        :func:`matcher.plan.demand_reasons` decides over all candidate arcs.
-    candidate_arcs
-        How many candidate arcs the plain model has.
-    rounds, columns
-        Pricing rounds, and implicit arcs brought into the network.
-    pivots
-        Network simplex pivots over all rounds.
-    simplex_seconds, pricing_seconds
-        Wall time in the network simplex, and in pricing the implicit arcs.
-    duals
-        The marginal values at the optimum, to warm-start a similar plan with.
-    """
-
-    arcs: Arcs | None = None
-    reasons: np.ndarray | None = None
-    candidate_arcs: int = 0
-    rounds: int = 0
-    columns: int = 0
-    pivots: int = 0
-    simplex_seconds: float = 0.0
-    pricing_seconds: float = 0.0
-    duals: Duals | None = field(default=None, repr=False)
 
 
 def dual_bound(net: Network, params: PlanParams, v_cell: np.ndarray) -> float:
