@@ -9,13 +9,12 @@ from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 import matcher
-from api import uploads
-from api.db.models import DatasetRow, DatasetTable, Run
+from api import crud, uploads
+from api.db.models import DatasetRow
 from api.deps import Planner, SessionDep, SettingsDep, Viewer
 from api.errors import (
     ApiError,
@@ -278,25 +277,9 @@ def list_datasets(
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[DatasetPublic]:
     """Stored datasets, newest first."""
-    total = session.execute(select(func.count()).select_from(DatasetRow)).scalar_one()
-    rows = (
-        session.execute(
-            select(DatasetRow)
-            .order_by(DatasetRow.created_at.desc(), DatasetRow.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        .scalars()
-        .all()
-    )
+    rows, total = crud.list_datasets(session, limit, offset)
     return Page[DatasetPublic](
         items=[DatasetPublic.from_row(r) for r in rows], total=total, limit=limit, offset=offset
-    )
-
-
-def _runs_using(session: SessionDep, dataset_id: str) -> int:
-    return int(
-        session.execute(select(func.count()).where(Run.dataset_id == dataset_id)).scalar_one()
     )
 
 
@@ -306,7 +289,7 @@ def get_dataset(dataset_id: DatasetId, session: SessionDep, _who: Viewer) -> Dat
     row = session.get(DatasetRow, dataset_id)
     if row is None:
         raise not_found("dataset", dataset_id)
-    return DatasetPublic.from_row(row, runs=_runs_using(session, dataset_id))
+    return DatasetPublic.from_row(row, runs=crud.dataset_run_count(session, dataset_id))
 
 
 @router.delete("/{dataset_id}", status_code=204, responses=responses(404, 409, 422))
@@ -315,9 +298,7 @@ def delete_dataset(dataset_id: DatasetId, session: SessionDep, _who: Planner) ->
     row = session.get(DatasetRow, dataset_id)
     if row is None:
         raise not_found("dataset", dataset_id)
-    active = session.execute(
-        select(Run.status, func.count()).where(Run.dataset_id == dataset_id).group_by(Run.status)
-    ).all()
+    active = crud.dataset_run_statuses(session, dataset_id)
     if active:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(active))
         raise ApiError(
@@ -329,6 +310,5 @@ def delete_dataset(dataset_id: DatasetId, session: SessionDep, _who: Planner) ->
                 counts=counts,
             ),
         )
-    session.execute(delete(DatasetTable).where(DatasetTable.dataset_id == dataset_id))
-    session.delete(row)
+    crud.delete_dataset(session, row)
     return Response(status_code=204)

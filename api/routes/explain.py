@@ -37,11 +37,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import artifacts
-from api.db.models import DatasetRow, DemandStatus, Run
+from api import artifacts, crud
+from api.db.models import DatasetRow, Run
 from api.deps import LangQuery, SessionDep, Viewer
 from api.errors import ApiError, request_lang, responses
 from api.routes.results import _scope, succeeded_run
@@ -220,11 +219,7 @@ def get_demand_explanation(
     district-scoped key's districts. Computed on first request (in a read worker) and
     kept: 503 with Retry-After when as many reads are being computed as allowed."""
     run = succeeded_run(session, run_id)
-    found = session.execute(
-        select(DemandStatus.district).where(
-            DemandStatus.run_id == run_id, DemandStatus.demand_id == demand_id
-        )
-    ).scalar_one_or_none()
+    found = crud.demand_district(session, run_id, demand_id)
     if found is None:
         raise ApiError(
             404,

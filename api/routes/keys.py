@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from sqlalchemy import select
 
+from api import crud
 from api.db.models import ApiKey, utcnow
 from api.deps import Admin, SessionDep
 from api.errors import ApiError, not_found, responses
@@ -39,8 +39,7 @@ def make_key(body: KeyCreate, session: SessionDep, _who: Admin) -> KeyCreated:
 @router.get("", response_model=list[KeyPublic])
 def list_keys(session: SessionDep, _who: Admin) -> list[KeyPublic]:
     """Every key (revoked ones too), newest first; never the keys themselves."""
-    rows = session.execute(select(ApiKey).order_by(ApiKey.id.desc())).scalars().all()
-    return [KeyPublic.from_row(r) for r in rows]
+    return [KeyPublic.from_row(r) for r in crud.list_keys(session)]
 
 
 @router.delete("/{key_id}", status_code=204, responses=responses(404, 409, 422))

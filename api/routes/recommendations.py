@@ -24,20 +24,11 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Body, Path, Query, Request, Response
-from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 import matcher
-from api.db.models import (
-    ACTIVE_STATUSES,
-    DatasetRow,
-    DatasetTable,
-    Recommendation,
-    RecommendationRow,
-    Run,
-    utcnow,
-)
-from api.db.session import rowcount
+from api import crud
+from api.db.models import ACTIVE_STATUSES, DatasetRow, Recommendation, Run, utcnow
 from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer
 from api.errors import ApiError, expected_text, not_found, parameter_text, responses
 from api.recommend import (
@@ -133,11 +124,7 @@ def _succeeded(session: Session, run_id: str) -> tuple[Run, Recommendation]:
 
 
 def _communities(session: Session, dataset_id: str) -> pd.DataFrame:
-    blob = session.execute(
-        select(DatasetTable.parquet).where(
-            DatasetTable.dataset_id == dataset_id, DatasetTable.table_name == "communities"
-        )
-    ).scalar_one()
+    blob = crud.dataset_table_parquet(session, dataset_id, "communities")
     return pd.read_parquet(io.BytesIO(blob))
 
 
@@ -242,19 +229,8 @@ def list_recommendations(
 ) -> Page[RecommendationPublic]:
     """Recommendation runs, newest first, filtered by kind, dataset, label, status and
     creation time."""
-    conditions = run_filters(dataset_id, label, status, created_after, created_before)
-    if kind is not None:
-        conditions.append(Recommendation.kind == kind)
-    joined = select(Run, Recommendation).join(Recommendation, Recommendation.run_id == Run.id)
-    total = session.execute(
-        select(func.count()).select_from(joined.where(*conditions).subquery())
-    ).scalar_one()
-    rows = session.execute(
-        joined.where(*conditions)
-        .order_by(Run.created_at.desc(), Run.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    filters = run_filters(dataset_id, label, status, created_after, created_before)
+    rows, total = crud.list_recommendations(session, filters, kind, limit, offset)
     return Page[RecommendationPublic](
         items=[RecommendationPublic.from_rows(r, rec, who.districts) for r, rec in rows],
         total=total,
@@ -277,14 +253,7 @@ def cancel_recommendation(
 ) -> RecommendationPublic:
     """Cancel a queued or running recommendation (a running one's worker is stopped)."""
     run, rec = get_recommendation(session, run_id)
-    done = session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status.in_(ACTIVE_STATUSES))
-        .values(status="cancelled", error="cancelled by request", finished_at=utcnow())
-    )
-    session.commit()
-    session.refresh(run)
-    if rowcount(done) != 1:
+    if not crud.cancel_run(session, run):
         raise ApiError(
             409,
             "run_finished",
@@ -374,15 +343,6 @@ def _table(
     return rec, spec, None
 
 
-def _rows(run_id: str, table: str, districts: list[str] | None) -> Select[Any]:
-    stmt = select(RecommendationRow).where(
-        RecommendationRow.run_id == run_id, RecommendationRow.table_name == table
-    )
-    if districts is not None:
-        stmt = stmt.where(RecommendationRow.district.in_(districts))
-    return stmt
-
-
 def _columns(rec: Recommendation, table: str) -> list[str]:
     return [str(c) for c in (rec.tables or {}).get(table, {}).get("columns", [])]
 
@@ -399,8 +359,7 @@ def table_csv(
     """The table as the ``matcher pairings`` / ``matcher alliances`` command writes it
     (the same columns and bytes), filtered by district."""
     rec, spec, districts = _table(session, who, run_id, table, district)
-    stmt = _rows(run_id, table, districts).order_by(RecommendationRow.row_no)
-    rows = [r.data for r in session.execute(stmt).scalars().all()]
+    rows = [r.data for r in crud.recommendation_rows(session, run_id, table, districts)]
     frame = table_frame(_columns(rec, table), rows)
     return _download(frame, "csv", spec.file.removesuffix(".csv"))
 
@@ -426,13 +385,7 @@ def table_rows(
     ``before_after``. Rows of tables without a district column (``pairings``,
     ``alliance_members``) get the district they are filtered by."""
     rec, spec, districts = _table(session, who, run_id, table, district)
-    base = _rows(run_id, table, districts)
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    found = (
-        session.execute(base.order_by(RecommendationRow.row_no).limit(limit).offset(offset))
-        .scalars()
-        .all()
-    )
+    found, total = crud.recommendation_rows_page(session, run_id, table, districts, limit, offset)
     derived = spec.district in ("community", "alliance")
     items = [{**r.data, "district": r.district} if derived else dict(r.data) for r in found]
     return TableRowsPublic(

@@ -12,10 +12,9 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from api import store
+from api import crud, store
 from api.db.models import Assignment, DatasetRow, DemandStatus, Funding, Lead, Run
 from api.deps import Principal, SessionDep, Viewer
 from api.errors import ApiError, responses
@@ -92,33 +91,6 @@ def _scope(who: Principal, district: str | None) -> list[str] | None:
     return who.districts
 
 
-def _filtered(
-    model: Any, stmt: Select[Any], filters: dict[str, str | None], districts: list[str] | None
-) -> Select[Any]:
-    if districts is not None:
-        stmt = stmt.where(model.district.in_(districts))
-    for column, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(getattr(model, column) == value)
-    return stmt
-
-
-def _page(
-    session: Session,
-    model: Any,
-    fields: list[str],
-    run_id: str,
-    filters: dict[str, str | None],
-    districts: list[str] | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[dict[str, Any]], int]:
-    base = _filtered(model, select(model).where(model.run_id == run_id), filters, districts)
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = session.execute(base.order_by(model.row_no).limit(limit).offset(offset)).scalars().all()
-    return [{f: getattr(r, f) for f in fields} for r in rows], int(total)
-
-
 def _frame(
     session: Session,
     model: Any,
@@ -127,10 +99,9 @@ def _frame(
     filters: dict[str, str | None],
     districts: list[str] | None,
 ) -> pd.DataFrame:
-    columns = [getattr(model, f) for f in fields]
-    stmt = _filtered(model, select(*columns).where(model.run_id == run_id), filters, districts)
-    rows = session.execute(stmt.order_by(model.row_no)).all()
-    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=fields)
+    """The matching rows of a run's result table, as a frame of ``fields``."""
+    rows = crud.result_rows(session, model, fields, run_id, filters, districts)
+    return pd.DataFrame.from_records(rows, columns=fields)
 
 
 def _download(frame: pd.DataFrame, fmt: str, name: str) -> Response:
@@ -216,7 +187,7 @@ def _add_table_routes(
         filters: PagedUnitFilters,  # replaced below by the table's filter model
     ) -> Any:
         succeeded_run(session, run_id)
-        items, total = _page(
+        items, total = crud.result_page(
             session,
             model,
             fields,

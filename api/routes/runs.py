@@ -11,13 +11,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 import matcher
-from api import store
+from api import crud, store
 from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
-from api.db.session import rowcount
 from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer, too_many
 from api.errors import ApiError, expected_text, not_found, parameter_text, responses
 from api.scenarios import apply_to_stored
@@ -167,7 +164,7 @@ def idempotent_earlier(
     stored before keys were scoped that happens to read ``<id>:<key>``)."""
     if key is None:
         return None
-    earlier = session.execute(select(Run).where(Run.idempotency_key == key)).scalar_one_or_none()
+    earlier = crud.run_by_idempotency_key(session, key)
     if earlier is not None and earlier.created_by != key_id:
         raise ApiError(
             422,
@@ -198,23 +195,17 @@ def idempotent_earlier(
 def commit_queued(session: SessionDep, run: Run, *extra: Any) -> Run:
     """Commit a new queued run (and ``extra`` rows); when the same Idempotency-Key was
     just committed by a concurrent request, the run made by it (422 for another body)."""
-    try:
-        session.add(run)
-        session.flush()  # the run first: extra rows refer to it
-        for row in extra:
-            session.add(row)
-        session.commit()
-    except IntegrityError:  # the same key, sent twice at once
-        session.rollback()
-        earlier = idempotent_earlier(session, run.idempotency_key, run.request_hash, run.created_by)
-        if earlier is None:
-            raise ApiError(
-                422,
-                "idempotency_key_reused",
-                _REUSED,
-            ) from None
-        return earlier
-    return run
+    if crud.add_queued(session, run, *extra):
+        return run
+    # the same key, sent twice at once
+    earlier = idempotent_earlier(session, run.idempotency_key, run.request_hash, run.created_by)
+    if earlier is None:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            _REUSED,
+        )
+    return earlier
 
 
 IdempotencyKey = Annotated[
@@ -241,11 +232,7 @@ def check_queue(session: SessionDep, settings: SettingsDep, who: Principal) -> N
     cap = settings.max_queued_runs_per_key
     if cap == 0:
         return
-    queued = session.execute(
-        select(func.count())
-        .select_from(Run)
-        .where(Run.created_by == who.key_id, Run.status == "queued")
-    ).scalar_one()
+    queued = crud.count_queued(session, who.key_id)
     if queued >= cap:
         raise too_many(
             Text(
@@ -379,23 +366,15 @@ def run_filters(
     status: str | None,
     created_after: str | None,
     created_before: str | None,
-) -> list[Any]:
-    """The conditions on ``runs`` of a listing's filters; 422 for a time that is not
-    ISO 8601."""
-    conditions: list[Any] = []
-    if dataset_id is not None:
-        conditions.append(Run.dataset_id == dataset_id)
-    if label is not None:
-        conditions.append(Run.label == label)
-    if status is not None:
-        conditions.append(Run.status == status)
-    after = _parse_time("created_after", created_after)
-    before = _parse_time("created_before", created_before)
-    if after is not None:
-        conditions.append(Run.created_at >= after)
-    if before is not None:
-        conditions.append(Run.created_at < before)
-    return conditions
+) -> crud.RunFilters:
+    """A listing's filters, its times parsed; 422 for a time that is not ISO 8601."""
+    return crud.RunFilters(
+        dataset_id=dataset_id,
+        label=label,
+        status=status,
+        created_after=_parse_time("created_after", created_after),
+        created_before=_parse_time("created_before", created_before),
+    )
 
 
 @router.get("", response_model=Page[RunPublic], responses=responses(422))
@@ -412,22 +391,8 @@ def list_runs(
 ) -> Page[RunPublic]:
     """Plan runs, newest first, filtered by dataset, label, status and creation time
     (recommendation runs are listed by /recommendations)."""
-    conditions = [
-        Run.kind == "plan",  # recommendations: /recommendations
-        *run_filters(dataset_id, label, status, created_after, created_before),
-    ]
-    total = session.execute(select(func.count()).select_from(Run).where(*conditions)).scalar_one()
-    rows = (
-        session.execute(
-            select(Run)
-            .where(*conditions)
-            .order_by(Run.created_at.desc(), Run.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        .scalars()
-        .all()
-    )
+    filters = run_filters(dataset_id, label, status, created_after, created_before)
+    rows, total = crud.list_plan_runs(session, filters, limit, offset)
     return Page[RunPublic](
         items=[RunPublic.from_row(r, who.districts) for r in rows],
         total=total,
@@ -446,14 +411,7 @@ def read_run(run_id: RunId, session: SessionDep, who: Viewer) -> RunPublic:
 def cancel_run(run_id: RunId, request: Request, session: SessionDep, _who: Planner) -> RunPublic:
     """Cancel a queued or running run (a running solve's worker is stopped)."""
     run = get_run(session, run_id)
-    done = session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status.in_(ACTIVE_STATUSES))
-        .values(status="cancelled", error="cancelled by request", finished_at=utcnow())
-    )
-    session.commit()
-    session.refresh(run)
-    if rowcount(done) != 1:
+    if not crud.cancel_run(session, run):
         raise ApiError(
             409,
             "run_finished",
