@@ -16,7 +16,9 @@ planning to matter: supply falls short of demand overall, badly so for some skil
 the outlying districts (Mawei, Changle), while epidemic-prevention and patrol hours are
 plentiful.  Coordinates and quantities are illustrative, not official data.
 
-Run ``python datasets/build_fuzhou_demo.py`` from anywhere; it rewrites the CSV files in
+Run ``python datasets/build_fuzhou_demo.py`` from anywhere, with the Python that has the
+``matcher`` package installed (``.venv/bin/python``: the category codes are
+:data:`matcher.generate.CATEGORIES`); it rewrites the CSV files in
 ``datasets/fuzhou-demo/`` and is deterministic (``numpy.random.default_rng(2022)``), so two
 runs give byte-identical files.
 """
@@ -31,26 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.generate import CATEGORIES  # the one list of category codes
+
 SEED = 2022
 OUT_DIR = Path(__file__).resolve().parent / "fuzhou-demo"
 
-CATEGORIES: tuple[str, ...] = (
-    "elderly_care",
-    "elderly_meals",
-    "legal_aid",
-    "parking",
-    "property_mediation",
-    "epidemic_prevention",
-    "digital_help",
-    "child_care",
-    "health_services",
-    "environment",
-    "safety_patrol",
-    "housing_repair",
-    "employment",
-    "disability_support",
-    "cultural_activities",
-)
 CATEGORY_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
 
 CORE_DISTRICTS = ("Gulou", "Taijiang", "Cangshan", "Jin'an")
@@ -64,6 +51,7 @@ DISTRICT_CODES = {
     "Changle": "CL",
 }
 
+# Rounded; not matcher.geo.KM_PER_DEG_LAT (111.195): the demo's coordinates were drawn with it.
 KM_PER_DEG_LAT = 111.2
 
 

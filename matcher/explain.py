@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +91,7 @@ from matcher.eligibility import (
 from matcher.errors import MatcherError, ParameterError
 from matcher.geo import haversine_km
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, Translator, translator
-from matcher.io import write_frame_csv
+from matcher.io import is_missing, plain_value, write_frame_csv
 from matcher.names import display_name
 from matcher.params import PlanParams
 from matcher.plan import REASONS, Plan
@@ -774,13 +773,7 @@ def explanation_in(data: dict[str, Any], lang: str) -> dict[str, Any]:
 
 
 def _clean(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA:
-        return None
-    return value
+    return plain_value(value)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -1219,7 +1212,7 @@ def _pct(covered: int, demanded: int, _: Translator) -> str:
 
 def _na(value: Any) -> bool:
     """A missing cell, as pandas' group-by leaves it out."""
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    return is_missing(value)
 
 
 @dataclass(frozen=True)

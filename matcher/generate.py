@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from matcher.geo import GENERATOR_KM_PER_DEG_LAT, GENERATOR_KM_PER_DEG_LON_EQ
 from matcher.i18n import N_, Text
 from matcher.io import write_tables
 from matcher.schema import TABLES_BY_NAME, Kind
@@ -124,8 +125,9 @@ DISTRICTS: tuple[_District, ...] = (
 
 # The map is scaled about this point, so scale 1 keeps the districts where they are.
 _METRO_LAT, _METRO_LON = 26.05, 119.34
-_KM_PER_DEG_LAT = 110.574
-_KM_PER_DEG_LON = 111.320 * math.cos(math.radians(_METRO_LAT))
+# Degrees to km on a flat map about that point (see matcher.geo for why not 111.195).
+_KM_PER_DEG_LAT = GENERATOR_KM_PER_DEG_LAT
+_KM_PER_DEG_LON = GENERATOR_KM_PER_DEG_LON_EQ * math.cos(math.radians(_METRO_LAT))
 
 # Per category: how often a community lists it, hours factor, base priority, and the
 # supply/demand ratio it gets unless it is a configured short or ample category.

@@ -7,6 +7,7 @@ every community.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,10 +15,32 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
-__all__ = ["EARTH_RADIUS_KM", "chord_for_km", "haversine_km", "pairs_within", "unit_xyz"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "GENERATOR_KM_PER_DEG_LAT",
+    "GENERATOR_KM_PER_DEG_LON_EQ",
+    "KM_PER_DEG_LAT",
+    "chord_for_km",
+    "haversine_km",
+    "pairs_within",
+    "unit_xyz",
+]
 
 EARTH_RADIUS_KM = 6371.0
 """Mean Earth radius used for every distance (the spec's worked example uses it)."""
+KM_PER_DEG_LAT = EARTH_RADIUS_KM * math.pi / 180.0
+"""Kilometres per degree of latitude on that sphere (about 111.195): the distances'
+own scale, for turning degrees into km and back where :func:`haversine_km` would."""
+
+GENERATOR_KM_PER_DEG_LAT = 110.574
+"""Kilometres per degree of latitude with which the synthetic city
+(:mod:`matcher.generate`) and the scenarios' surge (:mod:`matcher.scenario`) place new
+points on a flat map around Fuzhou: the WGS-84 ellipsoid's meridian degree at the equator,
+not :data:`KM_PER_DEG_LAT`. Only where points are drawn, never in a distance; kept as it
+is because seeded cities and scenarios must come out exactly as they always have."""
+GENERATOR_KM_PER_DEG_LON_EQ = 111.320
+"""Kilometres per degree of longitude at the equator (the WGS-84 ellipsoid's), times the
+cosine of the latitude, for the same flat maps as :data:`GENERATOR_KM_PER_DEG_LAT`."""
 
 
 def haversine_km(

@@ -28,6 +28,7 @@ import pandas as pd
 
 from matcher.dataset import Dataset
 from matcher.i18n import N_, Text
+from matcher.io import is_missing
 
 __all__ = [
     "ALLIANCE",
@@ -58,9 +59,7 @@ def _attrs(row: Mapping[Any, Any], skip: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value == "":
-        return True
-    return isinstance(value, float) and value != value
+    return is_missing(value) or value == ""
 
 
 def build_graph(dataset: Dataset) -> nx.MultiGraph:

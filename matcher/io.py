@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ __all__ = [
     "find_table_files",
     "frame_csv_text",
     "frame_to_raw",
+    "is_missing",
     "near_names",
+    "plain_value",
     "read_file",
     "write_frame_csv",
     "write_tables",
@@ -55,6 +58,33 @@ __all__ = [
 SUFFIXES = (".csv", ".parquet")
 _SHOW = 80  # characters of a bad row shown in a message
 _RESAVE = N_("save it as 'CSV UTF-8' (in Excel: Save As, then 'CSV UTF-8 (Comma delimited)')")
+
+
+def is_missing(value: object) -> bool:
+    """Whether a table cell holds no value: ``None``, ``pd.NA``, ``pd.NaT`` or a float NaN
+    (NumPy's ``float64`` included). The one test for it; an empty string is a value here.
+
+    >>> [is_missing(v) for v in (None, pd.NA, float("nan"), np.float64("nan"), 0.0, "")]
+    [True, True, True, True, False, False]
+    """
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def plain_value(value: object) -> object:
+    """A table cell as a plain Python value for JSON: NumPy scalars as Python numbers,
+    a missing cell (:func:`is_missing`) as ``None``, anything else as it is.
+
+    >>> plain_value(np.int64(3)), plain_value(np.float64("nan")), plain_value(pd.NA)
+    (3, None, None)
+    """
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if is_missing(value) else value
 
 
 @dataclass(frozen=True)
@@ -541,7 +571,7 @@ def _object_text(series: pd.Series) -> pa.Array:
     """A column of Python objects (mixed types) as text, cell by cell."""
 
     def cell(v: object) -> str | None:
-        if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
+        if is_missing(v):
             return None
         if isinstance(v, bool | np.bool_):
             return str(v).lower()

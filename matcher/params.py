@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from matcher.errors import ParameterError
+from matcher.geo import EARTH_RADIUS_KM
 from matcher.i18n import N_, Text
 
 __all__ = [
@@ -41,7 +42,7 @@ the threshold stays where earlier plans were made, so they stay reproducible.
 
 
 # Bounds of the parameters: what the solvers and the store take, with room to spare.
-MAX_TRAVEL_KM = math.pi * 6371.0
+MAX_TRAVEL_KM = math.pi * EARTH_RADIUS_KM
 """Half the Earth's circumference (km): a larger radius reaches nothing more."""
 MAX_WEIGHT = 1000.0
 """Largest ``priority_weight`` and ``travel_cost_per_km``: scores times ``cost_scale``

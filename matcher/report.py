@@ -31,7 +31,6 @@ import dataclasses
 import html
 import json
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +45,9 @@ from matcher.dataset import Dataset, load_dataset
 from matcher.eligibility import TieIndex, csr, csr_expand, hour_score, index_dataset
 from matcher.errors import MatcherError
 from matcher.export import community_coverage
-from matcher.geo import haversine_km, pairs_within, unit_xyz
+from matcher.geo import KM_PER_DEG_LAT, haversine_km, pairs_within, unit_xyz
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, Translator, check_lang, translator
+from matcher.io import is_missing
 from matcher.names import display_name
 from matcher.params import PlanParams
 from matcher.plan import (
@@ -101,7 +101,6 @@ _PALETTE = ("#d73027", "#fc8d59", "#fee090", "#91bfdb", "#4575b4")
 _NO_DEMAND = "#b8bec6"
 _DEMAND_BAR, _COVER_BAR, _IDLE_BAR, _USED_BAR = "#dfe3e8", "#2b7bba", "#dfe3e8", "#1b9e77"
 _REASON_BAR = "#e07b39"
-_KM_PER_DEG_LAT = 6371.0 * math.pi / 180.0
 
 
 def _float(value: Any) -> float:
@@ -394,7 +393,7 @@ def _h(message: str, /, **values: str) -> str:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return is_missing(value)
 
 
 def fmt_int(value: Any) -> str:
@@ -472,13 +471,10 @@ def _text_width(text: str, size: float = 12) -> float:
     return size * (0.58 * (len(text) - wide) + 1.0 * wide)
 
 
-_CJK_IN_PARENS = re.compile(r"\(([^()]*[\u2e80-\u9fff][^()]*)\)\s*$")
-
-
 def short_name(name: str) -> str:
-    """A name's Chinese part when it has one in parentheses (``军门社区``), else the name."""
-    match = _CJK_IN_PARENS.search(name)
-    return match.group(1) if match else name
+    """A name's Chinese part when it has one in parentheses (``军门社区``), else the name:
+    :func:`~matcher.names.display_name` in Chinese, the one rule for such names."""
+    return display_name(name, "zh")
 
 
 def _name(name: object, lang: str) -> str:
@@ -686,7 +682,7 @@ def _map_svg(dataset: Dataset, coverage: pd.DataFrame, _: Translator, width: int
         # Area proportional to demanded hours; a floor keeps small demands visible.
         return max(_R_MAX * math.sqrt(hours / hmax), 2.5) if hmax > 0 and hours > 0 else 2.5
 
-    km_per_unit = 1 / (scale / _KM_PER_DEG_LAT) if scale else 1.0
+    km_per_unit = 1 / (scale / KM_PER_DEG_LAT) if scale else 1.0
     aria = _h(_("Map of communities by coverage"))
     parts = [
         f'<svg id="map" class="chart map" viewBox="0 0 {width} {height}" width="100%" '

@@ -64,6 +64,7 @@ import pandas as pd
 from matcher.components import ray_session
 from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.errors import DatasetError, MatcherError, ParameterError
+from matcher.geo import GENERATOR_KM_PER_DEG_LAT, GENERATOR_KM_PER_DEG_LON_EQ
 from matcher.i18n import N_, SOURCE_LANG, Text, translator
 from matcher.params import PlanParams
 from matcher.plan import Plan
@@ -95,9 +96,6 @@ CHANGE_TYPES: tuple[str, ...] = ("scale_demand", "add", "remove", "update", "sur
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 
 _DEMAND_FILTERS = ("district", "street", "community", "category", "priority", "demand")
-# Degrees to km on a local plane (the generator's constants), for placing surge cadres.
-_KM_PER_DEG_LAT = 110.574
-_KM_PER_DEG_LON_EQ = 111.320
 
 
 class ScenarioError(MatcherError, ValueError):
@@ -1078,7 +1076,7 @@ def _surge(
     c_lon = pd.to_numeric(comms["lon"]).to_numpy(float)
     lat0 = float(c_lat.mean()) if len(c_lat) else 0.0
     lon0 = float(c_lon.mean()) if len(c_lon) else 0.0
-    km_lon = _KM_PER_DEG_LON_EQ * math.cos(math.radians(lat0))
+    km_lon = GENERATOR_KM_PER_DEG_LON_EQ * math.cos(math.radians(lat0))
     c_district = _text(comms["district"]).to_numpy(object)
     names = sorted(set(c_district))
     code = {d: i for i, d in enumerate(names)}
@@ -1099,16 +1097,16 @@ def _surge(
         cfg,
         households=pd.to_numeric(comms["households"]).to_numpy(np.int64)[order],
         comm_x=(c_lon[order] - lon0) * km_lon,
-        comm_y=(c_lat[order] - lat0) * _KM_PER_DEG_LAT,
+        comm_y=(c_lat[order] - lat0) * GENERATOR_KM_PER_DEG_LAT,
         comm_weight=np.where(outlying, cfg.outlying_weight, 1.0),
         district_start=starts.astype(np.int64),
         district_end=ends.astype(np.int64),
         cadre_district=cadre_district,
         unit_x=(u_lon - lon0) * km_lon,
-        unit_y=(u_lat - lat0) * _KM_PER_DEG_LAT,
+        unit_y=(u_lat - lat0) * GENERATOR_KM_PER_DEG_LAT,
     )
     comm_ids = _text(comms["community_id"]).to_numpy(object)[order]
-    lat = np.round(lat0 + y / _KM_PER_DEG_LAT, 6)
+    lat = np.round(lat0 + y / GENERATOR_KM_PER_DEG_LAT, 6)
     lon = np.round(lon0 + x / km_lon, 6)
     new = pd.DataFrame(
         {

@@ -478,7 +478,7 @@ def _hav_rad(p1: float, l1: float, c1: float, p2: float, l2: float, c2: float) -
     dlmb = l2 - l1
     a = math.sin(dphi / 2) ** 2 + c1 * c2 * math.sin(dlmb / 2) ** 2
     a = min(max(a, 0.0), 1.0)
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 @numba.njit(cache=True)

@@ -38,6 +38,7 @@ from matcher.eligibility import CADRE, Problem
 from matcher.errors import Finding, InfeasibleError, SolverError
 from matcher.i18n import N_, Text
 from matcher.params import PlanParams
+from matcher.plan import FUNDING_COLUMNS, LEAD_COLUMNS  # the plan's output columns
 from matcher.rules import ActiveRules, coverage_targets, funder_pairs
 from matcher.solvers.flow import FlowResult, solve_flow
 from matcher.solvers.gap import Gap, solve_gap
@@ -702,7 +703,7 @@ def solve_funds(
             "community_id": [demands.at[d, "community_id"] for _, d, _ in rows],
             "amount": [a for _, _, a in rows],
         },
-        columns=["resource_id", "unit_id", "demand_id", "community_id", "amount"],
+        columns=list(FUNDING_COLUMNS),
     )
     table = table.sort_values(["demand_id", "resource_id"], kind="stable").reset_index(drop=True)
     part = Part(state, objective, bound, time.perf_counter() - start)
@@ -757,7 +758,7 @@ def solve_leads_highs(
     if found is None:
         return None
     chosen = np.sort(found.assign)
-    table = opts.loc[chosen, ["demand_id", "unit_id", "effort", "cost"]].reset_index(drop=True)
+    table = opts.loc[chosen, list(LEAD_COLUMNS)].reset_index(drop=True)
     part = Part(
         "optimal" if found.optimal else "feasible",
         found.cost,
@@ -861,7 +862,7 @@ def solve_leads(
             )
         )
     chosen = [r for r in range(len(opts)) if solver.value(x[r])]
-    table = opts.loc[chosen, ["demand_id", "unit_id", "effort", "cost"]].reset_index(drop=True)
+    table = opts.loc[chosen, list(LEAD_COLUMNS)].reset_index(drop=True)
     cost = float(opts["cost"].to_numpy(float)[chosen].sum())
     bound = min(solver.best_objective_bound / cost_scale - err * len(demand_ids), cost)
     part = Part(_STATUS[status], cost, bound, time.perf_counter() - start)
