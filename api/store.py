@@ -31,7 +31,13 @@ from api.db.models import (
 )
 from api.db.session import rowcount
 from matcher.export import flatten_kpis
-from matcher.plan import DEMAND_STATUS_COLUMNS
+from matcher.io import plain_value
+from matcher.plan import (
+    ASSIGNMENT_COLUMNS,
+    DEMAND_STATUS_COLUMNS,
+    FUNDING_COLUMNS,
+    LEAD_COLUMNS,
+)
 
 __all__ = [
     "ASSIGNMENT_FIELDS",
@@ -99,54 +105,35 @@ def load_dataset(session: Session, dataset_id: str, name: str = "") -> matcher.D
     return matcher.dataset_from_frames(load_frames(session, dataset_id), name or dataset_id)
 
 
-def _clean(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if value is pd.NA:
-        return None
-    return value
-
-
 def _records(frame: pd.DataFrame, columns: list[str], run_id: str) -> list[dict[str, Any]]:
     frame = frame.reindex(columns=columns)
     out: list[dict[str, Any]] = []
     for i, values in enumerate(frame.itertuples(index=False, name=None)):
-        row = {c: _clean(v) for c, v in zip(columns, values, strict=True)}
+        row = {c: plain_value(v) for c, v in zip(columns, values, strict=True)}
         row["run_id"] = run_id
         row["row_no"] = i
         out.append(row)
     return out
 
 
-ASSIGNMENT_FIELDS = [
-    "supplier_kind",
-    "supplier_id",
-    "unit_id",
-    "demand_id",
-    "community_id",
-    "district",
-    "category",
-    "hours",
-    "km",
-    "tie",
-]
-# The SQL table holds the plan's own columns, so dashboards and CSV agree.
-DEMAND_STATUS_FIELDS = list(DEMAND_STATUS_COLUMNS)
+PLACES = ("community_id", "district", "category")
+"""What every stored result row carries, so that it can be filtered and scoped by district
+(:func:`_with_places` fills in those the plan's own table lacks)."""
 
-FUNDING_FIELDS = [
-    "resource_id",
-    "unit_id",
-    "demand_id",
-    "community_id",
-    "district",
-    "category",
-    "amount",
-]
-LEAD_FIELDS = ["demand_id", "unit_id", "community_id", "district", "category", "effort", "cost"]
+
+def _placed(columns: tuple[str, ...], after: str) -> list[str]:
+    """The plan's ``columns`` with the places they lack inserted after ``after``."""
+    missing = [p for p in PLACES if p not in columns]
+    i = columns.index(after) + 1
+    return [*columns[:i], *missing, *columns[i:]]
+
+
+# The SQL tables hold the plan's own columns (matcher.plan declares them), so dashboards
+# and CSV agree, plus each row's place.
+ASSIGNMENT_FIELDS = _placed(ASSIGNMENT_COLUMNS, after="community_id")
+DEMAND_STATUS_FIELDS = list(DEMAND_STATUS_COLUMNS)
+FUNDING_FIELDS = _placed(FUNDING_COLUMNS, after="community_id")
+LEAD_FIELDS = _placed(LEAD_COLUMNS, after="unit_id")
 RESULT_MODELS: tuple[type[Any], ...] = (Assignment, DemandStatus, Funding, Lead, RunKpi, RunDual)
 
 
@@ -201,11 +188,11 @@ def save_plan(
             solver_status=result.status,
             proven_optimal=bool(kpis.get("proven_optimal")),
             objective=float(result.objective),
-            bound=_clean(kpis.get("bound")),
+            bound=plain_value(kpis.get("bound")),
             gap=gap if isinstance(gap, float) and math.isfinite(gap) else None,
             hours_demanded=int(kpis["hours_demanded"]),
             hours_covered=int(kpis["hours_covered"]),
-            coverage=_clean(kpis.get("coverage")),
+            coverage=plain_value(kpis.get("coverage")),
             timings={k: round(float(v), 4) for k, v in timings.items()},
             kpis=json.loads(json.dumps(kpis, default=str)),
         )

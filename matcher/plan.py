@@ -25,7 +25,7 @@ from matcher.errors import ParameterError
 from matcher.i18n import N_, SOURCE_LANG, Text, translator
 from matcher.io import write_frame_csv
 from matcher.params import AUTO_COLUMNS_SUPPLIERS, PlanParams
-from matcher.reasons import decide_reasons
+from matcher.reasons import REASON_TEXTS, decide_reasons
 from matcher.rules import ActiveRules, active_rules
 from matcher.solvers.flow import FlowResult
 from matcher.solvers.outcomes import ColumnResult, Duals, IntegerResult, NotApplicable, part_kpis
@@ -69,15 +69,9 @@ DEMAND_STATUS_COLUMNS = (
     "status",
     "reason",
 )
-REASONS = (
-    "no_eligible_supplier",
-    "too_far",
-    "capacity_taken",
-    "supply_short",
-    "below_min_hours",
-    "not_funded",
-)
-"""Reason codes for a demand not fully met, in the order the spec checks them."""
+REASONS = tuple(REASON_TEXTS)
+"""Reason codes for a demand not fully met, in the order the spec checks them (the keys of
+:data:`matcher.reasons.REASON_TEXTS`, which say what each means)."""
 
 FUNDING_COLUMNS = ("resource_id", "unit_id", "demand_id", "community_id", "amount")
 LEAD_COLUMNS = ("demand_id", "unit_id", "effort", "cost")

@@ -109,3 +109,43 @@ def test_the_solvers_write_the_plans_columns(example_dir: Path) -> None:
     p = plan(example_dir)
     assert tuple(p.funding.columns) == FUNDING_COLUMNS
     assert tuple(p.leads.columns) == LEAD_COLUMNS
+
+
+def test_the_reason_codes_are_the_spec_order_of_the_reason_table() -> None:
+    from matcher.plan import REASONS
+    from matcher.reasons import REASON_TEXTS, reason_text
+
+    assert REASONS == (
+        "no_eligible_supplier",
+        "too_far",
+        "capacity_taken",
+        "supply_short",
+        "below_min_hours",
+        "not_funded",
+    )
+    assert all(reason_text(r) and reason_text(r, "zh", short=True) for r in REASON_TEXTS)
+
+
+def test_the_stored_result_tables_are_the_plans_columns_with_their_places() -> None:
+    """api.store's SQL tables hold matcher.plan's columns (one declaration) plus each row's
+    community, district and category, in a fixed order dashboards rely on."""
+    from api import store
+    from matcher.plan import ASSIGNMENT_COLUMNS, FUNDING_COLUMNS
+
+    assert [
+        *ASSIGNMENT_COLUMNS[:5],
+        "district",
+        *ASSIGNMENT_COLUMNS[5:],
+    ] == store.ASSIGNMENT_FIELDS
+    assert [*FUNDING_COLUMNS[:4], "district", "category", "amount"] == store.FUNDING_FIELDS
+    assert store.LEAD_FIELDS == [
+        "demand_id",
+        "unit_id",
+        "community_id",
+        "district",
+        "category",
+        "effort",
+        "cost",
+    ]
+    for fields in (store.ASSIGNMENT_FIELDS, store.FUNDING_FIELDS, store.LEAD_FIELDS):
+        assert set(store.PLACES) <= set(fields)
