@@ -29,6 +29,7 @@ __all__ = [
     "api_key_header",
     "bearer",
     "current_principal",
+    "district_scope",
     "get_session",
     "get_settings",
     "require",
@@ -227,6 +228,23 @@ def require(role: str) -> Callable[..., Principal]:
         return principal
 
     return check
+
+
+def district_scope(who: Principal, district: str | None) -> list[str] | None:
+    """The districts a request reads (``None``: all): ``district`` if given and the key
+    may read it (else 403 ``forbidden_district``), else the key's own scope."""
+    if district is None:
+        return who.districts
+    if not who.can_read_district(district):
+        raise ApiError(
+            403,
+            "forbidden_district",
+            Text(
+                N_("this key may read only districts {districts}"),
+                districts=", ".join(who.districts or []),
+            ),
+        )
+    return [district]
 
 
 Viewer = Annotated[Principal, Depends(require("viewer"))]

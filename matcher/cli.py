@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matcher.cli_scenario import register as register_scenario_commands
 from matcher.errors import (
@@ -26,6 +27,10 @@ from matcher.errors import (
 )
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, translator
 from matcher.params import PlanParams
+
+if TYPE_CHECKING:
+    from matcher.alliances import AllianceResult
+    from matcher.pairings import PairingResult
 
 __all__ = [
     "EXIT_FAIL",
@@ -368,19 +373,26 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_apply(result_dataset: object, apply: Path | None, lang: str = SOURCE_LANG) -> None:
-    if apply is not None:
-        from matcher.dataset import Dataset
-
-        assert isinstance(result_dataset, Dataset)
-        result_dataset.write(apply)
-        _ = translator(lang)
-        print(_("Wrote the dataset with the recommended ties to {folder}").format(folder=apply))
+def _report_recommendation(
+    result: PairingResult | AllianceResult, args: argparse.Namespace
+) -> None:
+    """A recommendation's tables written to ``--out``, its report printed in the chosen
+    language, and with ``--apply`` the dataset with the recommended ties written."""
+    written = result.write(args.out)
+    lang = _lang(args)
+    _ = translator(lang)
+    print(result.report(lang))
+    files = ", ".join(p.name for p in written)
+    print(_("Wrote {files} to {out}").format(files=files, out=args.out))
+    if args.apply is not None:
+        result.dataset.write(args.apply)
+        print(
+            _("Wrote the dataset with the recommended ties to {folder}").format(folder=args.apply)
+        )
 
 
 def cmd_pairings(args: argparse.Namespace) -> int:
     from matcher.dataset import load_dataset
-    from matcher.i18n import translator
     from matcher.pairings import PairingParams, recommend_pairings
     from matcher.recommend import Scope
 
@@ -398,21 +410,13 @@ def cmd_pairings(args: argparse.Namespace) -> int:
     )
     ds = load_dataset(args.dataset, max_errors=args.max_errors)
     result = recommend_pairings(ds, params, _params(args))
-    written = result.write(args.out)
-    lang = _lang(args)
-    print(result.report(lang))
-    _ = translator(lang)
-    print(
-        _("Wrote {files} to {out}").format(files=", ".join(p.name for p in written), out=args.out)
-    )
-    _write_apply(result.dataset, args.apply, _lang(args))
+    _report_recommendation(result, args)
     return EXIT_OK
 
 
 def cmd_alliances(args: argparse.Namespace) -> int:
     from matcher.alliances import AllianceParams, recommend_alliances
     from matcher.dataset import load_dataset
-    from matcher.i18n import translator
     from matcher.recommend import Scope
 
     params = AllianceParams(
@@ -423,14 +427,7 @@ def cmd_alliances(args: argparse.Namespace) -> int:
     )
     ds = load_dataset(args.dataset, max_errors=args.max_errors)
     result = recommend_alliances(ds, params, _params(args))
-    written = result.write(args.out)
-    lang = _lang(args)
-    print(result.report(lang))
-    _ = translator(lang)
-    print(
-        _("Wrote {files} to {out}").format(files=", ".join(p.name for p in written), out=args.out)
-    )
-    _write_apply(result.dataset, args.apply, _lang(args))
+    _report_recommendation(result, args)
     return EXIT_OK
 
 

@@ -95,7 +95,7 @@ from matcher.io import is_missing, plain_value, write_frame_csv
 from matcher.names import display_name
 from matcher.params import PlanParams
 from matcher.plan import REASONS, Plan
-from matcher.reasons import reason_text
+from matcher.reasons import reason_text, status_name
 from matcher.report import PlanTables, plan_dataset, read_plan
 from matcher.rules import active_rules
 from matcher.solvers.flow import solve_flow, useful_arcs
@@ -177,16 +177,6 @@ def _kind_name(kind: str, _: Translator) -> str:
         "service": _.pgettext("supplier kind", "service"),
     }
     return names.get(kind, kind)
-
-
-def _status_name(status: str, _: Translator) -> str:
-    """A demand's status as the reader's language writes it."""
-    names = {
-        "met": _.pgettext("demand status", "met"),
-        "partial": _.pgettext("demand status", "partial"),
-        "unmet": _.pgettext("demand status", "unmet"),
-    }
-    return names.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -526,7 +516,7 @@ class DemandExplanation:
             district=d["district"],
             covered=f"{d['covered_hours']:,}",
             hours=f"{d['hours']:,}",
-            status=_status_name(str(d["status"]), _),
+            status=status_name(str(d["status"]), _.lang),
         )
         if reason:
             first = _(

@@ -40,9 +40,11 @@ __all__ = [
     "Plan",
     "build_plan",
     "compute_kpis",
+    "coverage_by",
     "demand_reasons",
     "format_summary",
     "plan",
+    "ratio",
 ]
 
 ASSIGNMENT_COLUMNS = (
@@ -186,7 +188,8 @@ def _r(x: float) -> float:
     return round(float(x), _DIGITS)
 
 
-def _ratio(num: float, den: float) -> float | None:
+def ratio(num: float, den: float) -> float | None:
+    """``num / den`` rounded as ``kpis.json`` rounds ratios; ``None`` when ``den`` is 0."""
     return _r(num / den) if den > 0 else None
 
 
@@ -322,13 +325,15 @@ def _demand_status(
     )
 
 
-def _coverage_by(status: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
+def coverage_by(status: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
+    """Hours demanded and covered and their ratio per value of ``key`` of a
+    ``demand_status`` table (``kpis.json``'s ``coverage_by_district``/``_category``)."""
     grouped = status.groupby(key, sort=True)[["hours", "covered_hours"]].sum()
     return {
         str(name): {
             "hours_demanded": int(row.hours),
             "hours_covered": int(row.covered_hours),
-            "coverage": _ratio(row.covered_hours, row.hours),
+            "coverage": ratio(row.covered_hours, row.hours),
         }
         for name, row in grouped.iterrows()
     }
@@ -346,7 +351,7 @@ def compute_kpis(
     utilization: dict[str, Any] = {
         "hours_available": int(s.hours.sum()),
         "hours_used": int(used.sum()),
-        "utilization": _ratio(used.sum(), s.hours.sum()),
+        "utilization": ratio(used.sum(), s.hours.sum()),
         "suppliers": len(s),
         "suppliers_used": int((used > 0).sum()),
     }
@@ -354,7 +359,7 @@ def compute_kpis(
         mask = s.kind == code
         utilization[f"{kind}_hours_available"] = int(s.hours[mask].sum())
         utilization[f"{kind}_hours_used"] = int(used[mask].sum())
-        utilization[f"{kind}_utilization"] = _ratio(used[mask].sum(), s.hours[mask].sum())
+        utilization[f"{kind}_utilization"] = ratio(used[mask].sum(), s.hours[mask].sum())
     per_comm = status.groupby("community_id", sort=False)[["hours", "covered_hours"]].sum()
     zero = per_comm[(per_comm["hours"] > 0) & (per_comm["covered_hours"] == 0)]
     counts = status["status"].value_counts()
@@ -366,14 +371,14 @@ def compute_kpis(
         "travel_hour_km": _r(np.dot(flow, np.round(arcs.km, 4))),
         "hours_demanded": hours_demanded,
         "hours_covered": hours_covered,
-        "coverage": _ratio(hours_covered, hours_demanded),
+        "coverage": ratio(hours_covered, hours_demanded),
         "demands": len(status),
         "demands_met": int(counts.get("met", 0)),
         "demands_partial": int(counts.get("partial", 0)),
         "demands_unmet": int(counts.get("unmet", 0)),
         "reasons": {r: int(reasons.get(r, 0)) for r in REASONS if reasons.get(r, 0)},
-        "coverage_by_district": _coverage_by(status, "district"),
-        "coverage_by_category": _coverage_by(status, "category"),
+        "coverage_by_district": coverage_by(status, "district"),
+        "coverage_by_category": coverage_by(status, "category"),
         "supplier_utilization": utilization,
         "communities_zero_coverage": sorted(str(c) for c in zero.index),
         "communities_zero_coverage_count": len(zero),

@@ -42,7 +42,8 @@ from matcher.aliases import category_name, district_name, header_name
 from matcher.errors import ParameterError
 from matcher.i18n import Text, Translator, check_lang, translator
 from matcher.names import display_name
-from matcher.reasons import reason_text
+from matcher.plan import coverage_by, ratio
+from matcher.reasons import reason_text, status_name
 from matcher.report import PlanTables, plan_dataset, read_plan
 
 if TYPE_CHECKING:
@@ -66,7 +67,6 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _MIN_WIDTH, _MAX_WIDTH = 6, 46
 _CHART_COLUMN = 6  # the summary's charts start at column G, right of its tables
 _ROW_PX = 20  # a default row's height in pixels, to place charts beside tables
-_DIGITS = 6  # ratios rounded as kpis.json rounds them
 _LINE_PT = 15  # a line of 10-point text, in points (CJK fonts set lines wider apart)
 
 
@@ -89,22 +89,6 @@ def plan_source(plan: PlanTables, dataset: Dataset | str | Path | None) -> Datas
         # a plan of a workbook names the workbook (plan_dataset looks for folders only)
         dataset = plan.dataset_source
     return plan_dataset(plan, dataset)
-
-
-def _ratio(num: float, den: float) -> float | None:
-    return round(float(num) / float(den), _DIGITS) if den > 0 else None
-
-
-def _coverage(status: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
-    grouped = status.groupby(key, sort=True)[["hours", "covered_hours"]].sum()
-    return {
-        str(name): {
-            "hours_demanded": int(row.hours),
-            "hours_covered": int(row.covered_hours),
-            "coverage": _ratio(row.covered_hours, row.hours),
-        }
-        for name, row in grouped.iterrows()
-    }
 
 
 def scoped_kpis(
@@ -133,14 +117,14 @@ def scoped_kpis(
     return {
         "hours_demanded": demanded,
         "hours_covered": covered,
-        "coverage": _ratio(covered, demanded),
+        "coverage": ratio(covered, demanded),
         "demands": len(status),
         "demands_met": int(counts.get("met", 0)),
         "demands_partial": int(counts.get("partial", 0)),
         "demands_unmet": int(counts.get("unmet", 0)),
         "reasons": {str(r): int(n) for r, n in reasons.items()},
-        "coverage_by_district": _coverage(status, "district"),
-        "coverage_by_category": _coverage(status, "category"),
+        "coverage_by_district": coverage_by(status, "district"),
+        "coverage_by_category": coverage_by(status, "category"),
         "communities_zero_coverage_count": len(zero),
     }
 
@@ -421,15 +405,6 @@ def _table(
     return r + 1
 
 
-def _status_word(_: Translator, status: str) -> str:
-    words = {
-        "met": _.pgettext("demand status", "met"),
-        "partial": _.pgettext("demand status", "partial"),
-        "unmet": _.pgettext("demand status", "unmet"),
-    }
-    return words.get(status, status)
-
-
 def _number(value: Any) -> int | float:
     """A table's number as Python's: whole numbers as ``int``."""
     v = float(value)
@@ -486,7 +461,7 @@ def _district_sheet(
         strict=True,
     ):
         served.setdefault(demand, []).append((unit, int(hours), who))
-    statuses = {s: _status_word(_, s) for s in ("met", "partial", "unmet")}
+    statuses = {s: status_name(s, _.lang) for s in ("met", "partial", "unmet")}
     cats = {c: category_name(c, lang) for c in status["category"].astype(str).unique()}
     reasons = {r: reason_text(r, lang, short=True) for r in status["reason"].fillna("").unique()}
     fmts = [c.fmt for c in cols]
@@ -565,7 +540,7 @@ def _unmet_sheet(w: _Writer, name: str, status: pd.DataFrame, lang: str) -> None
         _Col(_("Status"), "text"),
         _Col(_("Reason"), "wrap", 40),
     ]
-    statuses = {s: _status_word(_, s) for s in ("met", "partial", "unmet")}
+    statuses = {s: status_name(s, _.lang) for s in ("met", "partial", "unmet")}
     cats = {c: category_name(c, lang) for c in short["category"].astype(str).unique()}
     reasons = {r: reason_text(r, lang) for r in short["reason"].fillna("").unique()}
     fmts = [c.fmt for c in cols]

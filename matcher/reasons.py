@@ -11,7 +11,7 @@ import numpy as np
 
 from matcher.i18n import N_, translator
 
-__all__ = ["REASON_TEXTS", "decide_reasons", "reason_text"]
+__all__ = ["REASON_TEXTS", "decide_reasons", "reason_text", "status_name"]
 
 REASON_TEXTS: dict[str, tuple[str, str]] = {
     "no_eligible_supplier": (
@@ -35,6 +35,22 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
 }
 """Each reason code of the spec: what it means for people, in a sentence and in a few
 words (translated by the catalogues)."""
+
+
+def status_name(status: object, lang: str = "en") -> str:
+    """A demand's status (``met``, ``partial``, ``unmet``) as ``lang`` writes it; any
+    other value as it is.
+
+    >>> status_name("partial", "zh")
+    '部分满足'
+    """
+    _ = translator(lang)
+    names = {
+        "met": _.pgettext("demand status", "met"),
+        "partial": _.pgettext("demand status", "partial"),
+        "unmet": _.pgettext("demand status", "unmet"),
+    }
+    return names.get(str(status), str(status))
 
 
 def reason_text(code: str, lang: str = "en", short: bool = False) -> str:

@@ -57,7 +57,7 @@ from matcher.plan import (
     LEAD_COLUMNS,
     Plan,
 )
-from matcher.reasons import reason_text
+from matcher.reasons import reason_text, status_name
 
 __all__ = [
     "FONT_STACK",
@@ -481,16 +481,6 @@ def _name(name: object, lang: str) -> str:
     """A community's or unit's name on the page: as written in English (both parts), its
     Chinese part in Chinese (:func:`~matcher.names.display_name`)."""
     return str(name) if lang == SOURCE_LANG else display_name(str(name), lang)
-
-
-def _status(_: Translator, status: object) -> str:
-    """A demand's status (``met``, ``partial``, ``unmet``) in the reader's language."""
-    names = {
-        "met": _.pgettext("demand status", "met"),
-        "partial": _.pgettext("demand status", "partial"),
-        "unmet": _.pgettext("demand status", "unmet"),
-    }
-    return names.get(str(status), str(status))
 
 
 def _solver_status(_: Translator, status: object) -> str:
@@ -1365,7 +1355,8 @@ def _unmet_section(dataset: Dataset, plan: PlanTables, _: Translator) -> str:
             + f'</td><td class="num">{_int(r.priority)}</td>'
             f'<td class="num">{fmt_int(r.hours)}</td>'
             f'<td class="num">{fmt_int(r.covered_hours)}</td>'
-            f'<td class="num"><b>{fmt_int(r.short)}</b></td><td>{_e(_status(_, r.status))}</td>'
+            f'<td class="num"><b>{fmt_int(r.short)}</b></td>'
+            f"<td>{_e(status_name(r.status, lang))}</td>"
             f'<td><span class="reason" data-reason="{_e(r.reason)}" '
             f'title="{_e(reason_text(str(r.reason), lang))}">'
             f"{_e(_reason_label(r.reason, lang))}</span></td></tr>"
@@ -1559,7 +1550,7 @@ def _compare_section(
         return _e(v)
 
     def status(v: Any) -> str:
-        return cell(v) if _missing(v) else _e(_status(_, v))
+        return cell(v) if _missing(v) else _e(status_name(v, _.lang))
 
     def category(v: Any) -> str:
         return cell(v) if _missing(v) else _e(category_name(str(v), lang))

@@ -553,21 +553,9 @@ msgstr "partielle"
 
 
 @pytest.fixture
-def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def french(add_catalogue: Any) -> None:
     """A French catalogue beside the Chinese one: no code knows French."""
-    from matcher import i18n
-
-    for lang in ("zh", "fr"):
-        (tmp_path / lang / "LC_MESSAGES").mkdir(parents=True)
-    (tmp_path / "zh" / "LC_MESSAGES" / "matcher.po").write_bytes(
-        i18n._catalogue_path("zh").read_bytes()
-    )
-    (tmp_path / "fr" / "LC_MESSAGES" / "matcher.po").write_text(FRENCH, encoding="utf-8")
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setattr(i18n, "LANGS", i18n._languages())
-    i18n.translator.cache_clear()
-    yield
-    i18n.translator.cache_clear()
+    add_catalogue("fr", FRENCH)
 
 
 def test_a_language_without_a_catalogue_is_refused(example_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -115,29 +116,16 @@ def test_accept_language_is_negotiated(header: str | None, lang: str) -> None:
     assert negotiate(header) == lang
 
 
-def test_a_new_language_is_a_new_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_language_is_a_new_catalogue(add_catalogue: Any) -> None:
     """Adding matcher/locale/<lang>/LC_MESSAGES/matcher.po is all a language needs."""
-    for lang in ("zh", "fr"):
-        folder = tmp_path / lang / "LC_MESSAGES"
-        folder.mkdir(parents=True)
-    (tmp_path / "zh" / "LC_MESSAGES" / "matcher.po").write_bytes(
-        i18n._catalogue_path("zh").read_bytes()
-    )
-    (tmp_path / "fr" / "LC_MESSAGES" / "matcher.po").write_text(
+    add_catalogue(
+        "fr",
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
         'msgid ", row {row}"\nmsgstr ", ligne {row}"\n',
-        encoding="utf-8",
     )
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    langs = i18n._languages()
-    assert langs == ("en", "fr", "zh")
-    monkeypatch.setattr(i18n, "LANGS", langs)
-    i18n.translator.cache_clear()
-    try:
-        assert Text(N_(", row {row}"), row=3).render("fr") == ", ligne 3"
-        assert negotiate("fr-CA") == "fr"
-    finally:
-        i18n.translator.cache_clear()
+    assert i18n._languages() == ("en", "fr", "zh")
+    assert Text(N_(", row {row}"), row=3).render("fr") == ", ligne 3"
+    assert negotiate("fr-CA") == "fr"
 
 
 def test_a_text_survives_pickling_with_its_values() -> None:

@@ -276,21 +276,9 @@ msgstr "Communauté exemple"
 
 
 @pytest.fixture
-def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def french(add_catalogue: Any) -> None:
     """A French catalogue beside the Chinese one, and nothing else: no code knows French."""
-    from matcher import i18n
-
-    for lang in ("zh", "fr"):
-        (tmp_path / lang / "LC_MESSAGES").mkdir(parents=True)
-    (tmp_path / "zh" / "LC_MESSAGES" / "matcher.po").write_bytes(
-        i18n._catalogue_path("zh").read_bytes()
-    )
-    (tmp_path / "fr" / "LC_MESSAGES" / "matcher.po").write_text(FRENCH, encoding="utf-8")
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setattr(i18n, "LANGS", i18n._languages())
-    i18n.translator.cache_clear()
-    yield
-    i18n.translator.cache_clear()
+    add_catalogue("fr", FRENCH)
 
 
 def test_a_new_language_is_a_new_catalogue(french: Any, tmp_path: Path) -> None:

@@ -41,9 +41,9 @@ from sqlalchemy.orm import Session
 
 from api import artifacts, crud
 from api.db.models import DatasetRow, Run
-from api.deps import LangQuery, SessionDep, Viewer
+from api.deps import LangQuery, SessionDep, Viewer, district_scope
 from api.errors import ApiError, request_lang, responses
-from api.routes.results import _scope, succeeded_run
+from api.routes.results import succeeded_run
 from api.schemas import DemandStatusPublic, Page
 from matcher.explain import DemandExplanation, explanation_in
 from matcher.i18n import N_, Text
@@ -186,7 +186,7 @@ def get_bottlenecks(
     most valuable first), with the supplier to add it at and the demands that would take
     it. 409 for a run whose labour model has integer rules (it has no marginal values)."""
     run = succeeded_run(session, run_id)
-    districts = _scope(who, district)
+    districts = district_scope(who, district)
     _check_dataset(session, run)
     data = artifacts.read(request, run.id, artifacts.BOTTLENECKS).json()
     rows = []
@@ -269,7 +269,7 @@ def get_summaries(
     units giving the most hours and (districts) the bottleneck skill."""
     lang = lang or request_lang(request)
     run = succeeded_run(session, run_id)
-    districts = _scope(who, district)
+    districts = district_scope(who, district)
     _check_dataset(session, run)
     data = artifacts.read(request, run.id, artifacts.summaries_name(lang)).json()
     rows: list[dict[str, Any]] = []

@@ -16,12 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import LangQuery, Principal, SessionDep, Viewer
-from api.errors import ApiError, request_lang, responses
+from api.deps import LangQuery, SessionDep, Viewer, district_scope
+from api.errors import request_lang, responses
 from api.projectlists import project_list_bytes
 from api.routes.datasets import XLSX_TYPE as XLSX
 from api.routes.results import succeeded_run
-from matcher.i18n import N_, Text
 
 __all__ = ["router"]
 
@@ -57,23 +56,6 @@ _WORKBOOK = {
 }
 
 
-def scope(who: Principal, district: str | None) -> list[str] | None:
-    """The districts the list shows (``None``: all): ``district`` if given and the key
-    may read it (else 403), else the key's own scope."""
-    if district is None:
-        return who.districts
-    if not who.can_read_district(district):
-        raise ApiError(
-            403,
-            "forbidden_district",
-            Text(
-                N_("this key may read only districts {districts}"),
-                districts=", ".join(who.districts or []),
-            ),
-        )
-    return [district]
-
-
 # ---- the route ------------------------------------------------------------------------
 
 
@@ -100,7 +82,7 @@ def project_list(
     public notice: units and hours only, no cadre ids. With `district`, or for a
     district-scoped key, only those districts' sheets and rows, and a summary counted
     over them."""
-    districts = scope(who, district)
+    districts = district_scope(who, district)
     run = succeeded_run(session, run_id)
     chosen: str = lang or request_lang(request)
     content = project_list_bytes(session, run, chosen, public, districts)

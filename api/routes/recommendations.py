@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 import matcher
 from api import crud
 from api.db.models import ACTIVE_STATUSES, DatasetRow, Recommendation, Run, utcnow
-from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer
+from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer, district_scope
 from api.errors import ApiError, expected_text, not_found, parameter_text, responses
 from api.recommend import (
     TABLES,
@@ -46,7 +46,7 @@ from api.recommendation_schemas import (
     TableName,
     TableRowsPublic,
 )
-from api.routes.results import _download, _scope
+from api.routes.results import _download
 from api.routes.runs import (
     _TIME,
     ACCEPTED,
@@ -319,7 +319,7 @@ def _table(
             ),
         )
     if spec.district is not None:
-        return rec, spec, _scope(who, district)
+        return rec, spec, district_scope(who, district)
     if who.districts is not None:
         raise ApiError(
             403,

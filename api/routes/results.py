@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api import crud, store
 from api.db.models import Assignment, DatasetRow, DemandStatus, Funding, Lead, Run
-from api.deps import Principal, SessionDep, Viewer
+from api.deps import SessionDep, Viewer, district_scope
 from api.errors import ApiError, responses
 from api.routes.runs import get_run
 from api.schemas import (
@@ -73,22 +73,6 @@ def succeeded_run(session: Session, run_id: str) -> Run:
             ),
         )
     return run
-
-
-def _scope(who: Principal, district: str | None) -> list[str] | None:
-    """Districts to restrict to (``None``: no restriction); 403 outside the key's scope."""
-    if district is not None:
-        if not who.can_read_district(district):
-            raise ApiError(
-                403,
-                "forbidden_district",
-                Text(
-                    N_("this key may read only districts {districts}"),
-                    districts=", ".join(who.districts or []),
-                ),
-            )
-        return [district]
-    return who.districts
 
 
 def _frame(
@@ -193,7 +177,7 @@ def _add_table_routes(
             fields,
             run_id,
             _filters(filters),
-            _scope(who, filters.district),
+            district_scope(who, filters.district),
             filters.limit,
             filters.offset,
         )
@@ -213,7 +197,7 @@ def _add_table_routes(
                 csv_fields,
                 run_id,
                 _filters(filters),
-                _scope(who, filters.district),
+                district_scope(who, filters.district),
             )
             for column in csv_fields:
                 if column in ("funds", "km", "amount", "effort", "cost"):
@@ -295,7 +279,7 @@ def kpis(
     """The plan's KPIs (``kpis.json``). With ``district``, or for a district-scoped key,
     only the solver's figures and those districts' coverage."""
     run = succeeded_run(session, run_id)
-    return scope_kpis(run.kpis or {}, _scope(who, district)) or {}
+    return scope_kpis(run.kpis or {}, district_scope(who, district)) or {}
 
 
 @router.get("/{run_id}/communities.geojson", response_class=Response, responses={200: _GEOJSON})
@@ -304,7 +288,7 @@ def communities_geojson(
 ) -> Response:
     """Communities with their coverage as an RFC 7946 FeatureCollection (``[lon, lat]``)."""
     run = succeeded_run(session, run_id)
-    districts = _scope(who, district)
+    districts = district_scope(who, district)
     dataset = session.get(DatasetRow, run.dataset_id)
     if dataset is None:
         raise ApiError(409, "no_dataset", Text(N_("the dataset of run {id} is gone"), id=run_id))
