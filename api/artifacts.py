@@ -11,7 +11,7 @@ the computing happens in other processes:
   report in each language (``report.en.html``, ``report.zh.html``), the bottlenecks
   (``bottlenecks``) and the summaries (``summaries.en``, ``summaries.zh``), from the
   stored plan exactly as the routes read it. The languages of a report are made
-  together (``matcher.report.build_reports``): what they share, supply within reach
+  together (``matcher.report.html.build_reports``): what they share, supply within reach
   above all, is computed once, so the second language costs only its HTML (at generator
   scale 1, under a second against about eight for the shared part). The run is
   ``succeeded`` from the moment its plan is stored, whatever happens next; the
@@ -62,9 +62,7 @@ from api import store
 from api.db.models import Assignment, DatasetRow, DemandStatus, Run, RunArtifact
 from api.db.session import make_engine, make_sessionmaker, session_scope
 from api.errors import ApiError
-from matcher.dataset import Dataset
-from matcher.errors import MatcherError
-from matcher.explain import (
+from matcher.analysis.explain import (
     ExplainError,
     ExplainParams,
     StoredReads,
@@ -72,8 +70,10 @@ from matcher.explain import (
     plain_summaries,
     stored_reads,
 )
+from matcher.errors import MatcherError
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text
-from matcher.report import PlanTables, build_reports
+from matcher.inputs.dataset import Dataset
+from matcher.report.html import PlanTables, build_reports
 
 log = logging.getLogger("matcher.api.artifacts")
 

@@ -1,4 +1,4 @@
-"""A stored run's project list (:mod:`matcher.projectlist`) as workbook bytes: the
+"""A stored run's project list (:mod:`matcher.report.projectlist`) as workbook bytes: the
 run's tables and lead units read from the store, only the districts asked for."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from api.artifacts import run_tables
 from api.db.models import DatasetRow, Lead, Run
 from api.errors import ApiError
 from matcher.i18n import N_, Text
-from matcher.plan import LEAD_COLUMNS
-from matcher.projectlist import write_project_list
-from matcher.report import PlanTables
+from matcher.plans.planner import LEAD_COLUMNS
+from matcher.report.html import PlanTables
+from matcher.report.projectlist import write_project_list
 
 __all__ = ["project_list_bytes", "stored_plan"]
 

@@ -1,6 +1,6 @@
 """Recommendation runs at the edge: request options to the library's parameters, the
-worker's call of :func:`matcher.pairings.recommend_pairings` or
-:func:`matcher.alliances.recommend_alliances`, and the result's tables to rows.
+worker's call of :func:`matcher.analysis.pairings.recommend_pairings` or
+:func:`matcher.analysis.alliances.recommend_alliances`, and the result's tables to rows.
 
 Nothing here recommends; the library does. A recommendation run is a row of ``runs``
 (``kind`` ``pairings`` or ``alliances``), so the dispatcher queues, starts, cancels and
@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 import matcher
 from api.db.models import Recommendation, RecommendationRow, Run, utcnow
 from api.db.session import rowcount, session_scope
-from matcher.alliances import AllianceParams, AllianceResult, recommend_alliances
-from matcher.pairings import PairingParams, PairingResult, recommend_pairings
-from matcher.recommend import SCOPE_KEYS, Scope
+from matcher.analysis.alliances import AllianceParams, AllianceResult, recommend_alliances
+from matcher.analysis.pairings import PairingParams, PairingResult, recommend_pairings
+from matcher.analysis.recommend import SCOPE_KEYS, Scope
 
 __all__ = [
     "KINDS",
@@ -154,7 +154,7 @@ TABLE_NAMES = tuple(dict.fromkeys(n for tables in TABLES.values() for n in table
 
 
 def scope_from_options(scope: Mapping[str, Any] | None) -> Scope:
-    """A :class:`matcher.recommend.Scope` from ``{"district": [...], "street": [...],
+    """A :class:`matcher.analysis.recommend.Scope` from ``{"district": [...], "street": [...],
     "community_id": [...]}`` (omitted or null keys select everything)."""
     if not scope:
         return Scope()

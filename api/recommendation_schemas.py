@@ -1,7 +1,7 @@
 """Request and response bodies of recommendation runs (``XCreate`` / ``XPublic``).
 
-The options mirror :class:`matcher.pairings.PairingParams` and
-:class:`matcher.alliances.AllianceParams`; each omitted option keeps the library's
+The options mirror :class:`matcher.analysis.pairings.PairingParams` and
+:class:`matcher.analysis.alliances.AllianceParams`; each omitted option keeps the library's
 default, and the library has the last word on every value (its refusals are 422s naming
 the option). The bounds here document the library's.
 """
@@ -47,7 +47,7 @@ _Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ScopeCreate(BaseModel):
-    """Which communities a recommendation concerns (``matcher.recommend.Scope``): those
+    """Which communities a recommendation concerns (``matcher.analysis.recommend.Scope``): those
     whose district, street and community id are among the values given; an omitted key
     selects every value. Each value must be one some community of the dataset has."""
 
@@ -59,7 +59,7 @@ class ScopeCreate(BaseModel):
 
 
 class PairingOptionsCreate(BaseModel):
-    """Options of a pairing recommendation (``matcher.pairings.PairingParams``)."""
+    """Options of a pairing recommendation (``matcher.analysis.pairings.PairingParams``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -119,7 +119,7 @@ class PairingOptionsCreate(BaseModel):
 
 
 class AllianceOptionsCreate(BaseModel):
-    """Options of an alliance recommendation (``matcher.alliances.AllianceParams``)."""
+    """Options of an alliance recommendation (``matcher.analysis.alliances.AllianceParams``)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,6 +1,6 @@
 """Runs with a scenario: the scenario's changes make a new stored dataset to plan.
 
-``POST /runs`` with ``scenario`` checks the scenario (``matcher.scenario``) against the
+``POST /runs`` with ``scenario`` checks the scenario (``matcher.analysis.scenario``) against the
 run's dataset at once, so a wrong key, id or value is a 422 naming the change and the
 field, never a failed run. The changed data are stored as a dataset of their own (found
 again by content hash when the same change was made before), the run plans them, and the
@@ -21,8 +21,13 @@ from api import store
 from api.db.models import DatasetRow
 from api.errors import ApiError
 from api.schemas import ScenarioCreate
+from matcher.analysis.scenario import (
+    ScenarioError,
+    apply_scenario,
+    scenario_from_mapping,
+    scenario_params,
+)
 from matcher.i18n import N_, Text
-from matcher.scenario import ScenarioError, apply_scenario, scenario_from_mapping, scenario_params
 
 __all__ = ["MAX_FACTOR", "MAX_SURGE", "apply_to_stored"]
 

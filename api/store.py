@@ -30,14 +30,14 @@ from api.db.models import (
     utcnow,
 )
 from api.db.session import rowcount
-from matcher.export import flatten_kpis
-from matcher.io import plain_value
-from matcher.plan import (
+from matcher.inputs.io import plain_value
+from matcher.plans.planner import (
     ASSIGNMENT_COLUMNS,
     DEMAND_STATUS_COLUMNS,
     FUNDING_COLUMNS,
     LEAD_COLUMNS,
 )
+from matcher.report.export import flatten_kpis
 
 __all__ = [
     "ASSIGNMENT_FIELDS",
@@ -128,7 +128,7 @@ def _placed(columns: tuple[str, ...], after: str) -> list[str]:
     return [*columns[:i], *missing, *columns[i:]]
 
 
-# The SQL tables hold the plan's own columns (matcher.plan declares them), so dashboards
+# The SQL tables hold the plan's own columns (matcher.plans.planner declares them), so dashboards
 # and CSV agree, plus each row's place.
 ASSIGNMENT_FIELDS = _placed(ASSIGNMENT_COLUMNS, after="community_id")
 DEMAND_STATUS_FIELDS = list(DEMAND_STATUS_COLUMNS)

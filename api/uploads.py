@@ -4,7 +4,7 @@ A zip is unpacked one member at a time, in chunks of a mebibyte, and every limit
 counted on the bytes actually decompressed, never on what the archive's headers claim:
 the total (``max_unzipped_bytes``), each file (``max_file_bytes``), the compression
 ratio (``max_unzip_ratio``), and, for CSV, every line's length and the header's number
-of columns (:class:`matcher.io.LineCheck`) before the file is parsed. A refused upload
+of columns (:class:`matcher.inputs.io.LineCheck`) before the file is parsed. A refused upload
 stops at the chunk that broke a limit, so it costs milliseconds and about a mebibyte of
 memory, whatever it would have unpacked to.
 
@@ -50,9 +50,9 @@ from api.schemas import DatasetPublic
 from api.settings import Settings
 from matcher.errors import ValidationIssue
 from matcher.i18n import N_, Text
-from matcher.io import SUFFIXES, LineCheck, ReadLimits
-from matcher.schema import TABLE_NAMES
-from matcher.zipread import CHUNK, MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
+from matcher.inputs.io import SUFFIXES, LineCheck, ReadLimits
+from matcher.inputs.schema import TABLE_NAMES
+from matcher.inputs.zipread import CHUNK, MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
 
 __all__ = [
     "CHILD_BYTES",

@@ -63,10 +63,10 @@ def child(folder: str, out: str, lp_max_scale: float, scale: float, solver: str)
         stages[name] = (now - t, _peak_mib())
         t = now
 
-    from matcher.dataset import load_dataset
-    from matcher.eligibility import build_problem
+    from matcher.inputs.dataset import load_dataset
+    from matcher.model.eligibility import build_problem
     from matcher.params import PlanParams
-    from matcher.plan import plan
+    from matcher.plans.planner import plan
     from matcher.solvers.flow import solve_flow
     from matcher.solvers.greedy import solve_greedy
 
@@ -180,8 +180,8 @@ def main() -> None:
         folder, out, scale, solver = args.child
         print(json.dumps(child(folder, out, args.lp_max_scale, float(scale), solver)))
         return
-    from matcher.generate import generate
-    from matcher.io import write_tables
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
 
     print(
         f"machine: {platform.processor() or platform.machine()}, "

@@ -37,10 +37,10 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 import matcher
-from matcher.dataset import Dataset, dataset_from_frames
-from matcher.eligibility import CADRE, build_problem
+from matcher.inputs.dataset import Dataset, dataset_from_frames
+from matcher.model.eligibility import CADRE, build_problem
+from matcher.model.rules import active_rules
 from matcher.params import PlanParams
-from matcher.rules import active_rules
 
 CATS = ("elderly_care", "legal_aid", "parking", "digital_help", "health_services", "child_care")
 

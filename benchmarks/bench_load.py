@@ -3,7 +3,7 @@ solves, beside the idle figures as the baseline.
 
 Starts its own ``matcher serve`` on 127.0.0.1 (a free port, a SQLite store in a temporary
 folder, rate limits and the queued-run cap off: this measures the server, not its
-brakes), uploads a generated city (``matcher.generate.generate(scale, seed)``), plans it
+brakes), uploads a generated city (``matcher.inputs.generate.generate(scale, seed)``), plans it
 once so there is a plan to read, then sends reads from ``--clients`` threads, each with
 its own keep-alive connection, cycling over
 
@@ -76,8 +76,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _city_zip(scale: float, seed: int, folder: Path) -> tuple[bytes, dict[str, int]]:
-    from matcher.generate import generate
-    from matcher.io import write_tables
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
 
     tables = generate(scale=scale, seed=seed)
     write_tables(tables, folder)

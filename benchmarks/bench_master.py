@@ -117,9 +117,9 @@ def run(
     round_costs: list[int] | None = None,
 ) -> dict[str, Any]:
     """Measure one generated dataset; prints as it goes and returns the figures."""
-    from matcher.dataset import dataset_from_frames
-    from matcher.eligibility import index_dataset
-    from matcher.generate import generate
+    from matcher.inputs.dataset import dataset_from_frames
+    from matcher.inputs.generate import generate
+    from matcher.model.eligibility import index_dataset
 
     ix = index_dataset(dataset_from_frames(generate(scale=scale, seed=seed)))
     with _recording():

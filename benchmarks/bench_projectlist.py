@@ -1,7 +1,7 @@
-"""Writing the project list (``matcher.projectlist``): wall seconds of the workbook for the
+"""Writing the project list (``matcher.report.projectlist``): wall seconds of the workbook for the
 joint meeting and of the public-notice variant, beside the 10 s target.
 
-For each scale of the seeded generator (``matcher.generate.generate(scale, seed)``; 1.0 is
+For each scale of the seeded generator (``matcher.inputs.generate.generate(scale, seed)``; 1.0 is
 the article's Fuzhou: 3,847 communities, 19,870 demands, 79,000 cadres) the dataset is
 written once and planned once with the column solver (``flow_solver=columns``, the fast
 exact one; about half a minute at scale 1), and the plan is written as a plan folder.
@@ -36,8 +36,8 @@ TARGET_SECONDS = 10.0
 
 def child(plan_dir: str, out: str, lang: str, public: bool) -> None:
     """One measured write in this fresh process; prints a JSON line of figures."""
-    from matcher.projectlist import write_project_list
-    from matcher.report import plan_dataset, read_plan
+    from matcher.report.html import plan_dataset, read_plan
+    from matcher.report.projectlist import write_project_list
 
     t = time.perf_counter()
     plan = read_plan(plan_dir)
@@ -76,8 +76,8 @@ def measure(plan_dir: Path, out: Path, lang: str, public: bool) -> dict[str, Any
 def make_plan(scale: float, seed: int, folder: Path) -> Path:
     """Generate a city at ``scale``, plan it with the column solver, write the plan."""
     import matcher
-    from matcher.generate import generate
-    from matcher.io import write_tables
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
     from matcher.params import PlanParams
 
     dataset = folder / "dataset"

@@ -66,7 +66,7 @@ def _rss_mib(pid: int, field: str = "VmRSS") -> float:
 
 
 def _old_library() -> tuple[Any, Any] | None:
-    """``matcher/report.py`` and ``matcher/explain.py`` as they were at ``--old-from``
+    """``matcher/report/html.py`` and ``matcher/analysis/explain.py`` as they were at ``--old-from``
     (written to ``BENCH_OLD_DIR`` by the parent), imported beside today's."""
     folder = os.environ.get("BENCH_OLD_DIR")
     if not folder:
@@ -89,8 +89,8 @@ def child(database_url: str, run_id: str, what: str, demand: str) -> dict[str, A
     from api.artifacts import RUN_ARTIFACTS, compute, explanation_name, load_inputs
     from api.db.models import Run
     from api.db.session import make_engine, make_sessionmaker, session_scope
-    from matcher.explain import ExplainParams, bottlenecks, demand_explanation, summaries
-    from matcher.report import build_report
+    from matcher.analysis.explain import ExplainParams, bottlenecks, demand_explanation, summaries
+    from matcher.report.html import build_report
 
     old = _old_library() if what.startswith("old-") else None
     engine = make_engine(database_url)
@@ -193,8 +193,8 @@ def _zip(folder: Path) -> bytes:
 def bench_scale(scale: float, seed: int, old_max_scale: float, env: dict[str, str]) -> None:
     import httpx
 
-    from matcher.generate import generate
-    from matcher.io import write_tables
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -332,8 +332,8 @@ def main() -> None:
     ap.add_argument(
         "--old-from",
         default=None,
-        help="a git revision: measure the old path with matcher/report.py and "
-        "matcher/explain.py as they were there (default: today's library, called as the "
+        help="a git revision: measure the old path with matcher/report/html.py and "
+        "matcher/analysis/explain.py as they were there (default: today's library, called as the "
         "old routes called it)",
     )
     ap.add_argument(
@@ -369,7 +369,10 @@ def main() -> None:
                 ).stdout
                 (Path(old_dir) / f"{name}.py").write_text(text, encoding="utf-8")
             os.environ["BENCH_OLD_DIR"] = old_dir
-            print(f"old path: matcher/report.py and matcher/explain.py at {args.old_from}")
+            print(
+                "old path: matcher/report/html.py and matcher/analysis/explain.py at "
+                f"{args.old_from}"
+            )
         for scale in args.scales:
             print(f"\nscale {scale:g}")
             bench_scale(scale, args.seed, args.old_max_scale, env)

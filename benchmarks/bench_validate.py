@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from matcher.dataset import load_dataset
-from matcher.generate import generate
-from matcher.io import write_tables
+from matcher.inputs.dataset import load_dataset
+from matcher.inputs.generate import generate
+from matcher.inputs.io import write_tables
 
 BUDGET_ROWS_PER_S = 1_000_000
 

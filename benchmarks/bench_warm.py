@@ -71,10 +71,10 @@ SCENARIOS: list[tuple[str, Callable[[Frames], Frames]]] = [
 
 def run(scale: float, seed: int = 0) -> list[dict[str, Any]]:
     """Plan each scenario cold and warm; prints a line each and returns the figures."""
-    from matcher.dataset import dataset_from_frames
-    from matcher.generate import generate
+    from matcher.inputs.dataset import dataset_from_frames
+    from matcher.inputs.generate import generate
     from matcher.params import PlanParams
-    from matcher.plan import plan
+    from matcher.plans.planner import plan
     from matcher.solvers.columns import ColumnResult
 
     params = PlanParams(flow_solver="columns")

@@ -1,9 +1,9 @@
 """Reading and validating a workbook: an .xlsx beside the same tables as a CSV folder and
 as Parquet, wall seconds and peak RSS of each, beside the 3 s target.
 
-For each scale of the seeded generator (``matcher.generate.generate(scale, seed)``; 1.0
+For each scale of the seeded generator (``matcher.inputs.generate.generate(scale, seed)``; 1.0
 is the article's Fuzhou, about 106,000 rows in all) the tables are written once as a CSV
-folder, a Parquet folder and a workbook (``matcher.xlsx.write_workbook``, English or,
+folder, a Parquet folder and a workbook (``matcher.inputs.xlsx.write_workbook``, English or,
 with ``--chinese``, Chinese sheet and column names); then each is loaded with
 ``matcher.load_dataset`` in a fresh process, so that peak RSS is that load's own, and
 the three content hashes must agree.
@@ -64,9 +64,9 @@ def main() -> None:
     parser.add_argument("--chinese", action="store_true", help="Chinese sheet/column names")
     args = parser.parse_args()
 
-    from matcher.generate import generate
-    from matcher.io import write_tables
-    from matcher.xlsx import write_workbook
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
+    from matcher.inputs.xlsx import write_workbook
 
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}")
     with tempfile.TemporaryDirectory(prefix="bench-xlsx-") as tmp:

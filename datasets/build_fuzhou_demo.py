@@ -18,7 +18,7 @@ plentiful.  Coordinates and quantities are illustrative, not official data.
 
 Run ``python datasets/build_fuzhou_demo.py`` from anywhere, with the Python that has the
 ``matcher`` package installed (``.venv/bin/python``: the category codes are
-:data:`matcher.generate.CATEGORIES`); it rewrites the CSV files in
+:data:`matcher.inputs.generate.CATEGORIES`); it rewrites the CSV files in
 ``datasets/fuzhou-demo/`` and is deterministic (``numpy.random.default_rng(2022)``), so two
 runs give byte-identical files.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.generate import CATEGORIES  # the one list of category codes
+from matcher.inputs.generate import CATEGORIES  # the one list of category codes
 
 SEED = 2022
 OUT_DIR = Path(__file__).resolve().parent / "fuzhou-demo"
@@ -51,7 +51,8 @@ DISTRICT_CODES = {
     "Changle": "CL",
 }
 
-# Rounded; not matcher.geo.KM_PER_DEG_LAT (111.195): the demo's coordinates were drawn with it.
+# Rounded; not matcher.model.geo.KM_PER_DEG_LAT (111.195): the demo's coordinates were
+# drawn with it.
 KM_PER_DEG_LAT = 111.2
 
 

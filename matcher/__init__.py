@@ -8,10 +8,10 @@ The one entry point for a plan is :func:`plan`::
     ('optimal', 40, 44)
 """
 
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.errors import DatasetError, MatcherError, ParameterError, SolverError, ValidationIssue
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.params import PlanParams
-from matcher.plan import Plan, plan
+from matcher.plans.planner import Plan, plan
 from matcher.solvers.outcomes import Duals
 
 __all__ = [

@@ -24,7 +24,7 @@ original ids. A cell the rule never writes (``'abc``, say, in a file written by 
 or by an earlier version) is left as it is.
 
 Datasets — the planner's *input* — are never escaped on read: a user's own ``=x`` id
-stays ``=x``. :func:`matcher.io.write_tables` (the generator, scenario outputs of
+stays ``=x``. :func:`matcher.inputs.io.write_tables` (the generator, scenario outputs of
 changed data, ``--apply``) writes datasets, which are inputs for the planner, and
 leaves them unescaped as well, so that writing a dataset and loading it back gives the
 same ids.

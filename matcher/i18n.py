@@ -14,7 +14,7 @@ Three ways to mark a text, all found by ``pybabel extract`` (``babel.cfg``):
   for a short word whose sense needs a context.
 
 Names of sheets, columns and coded values (社区, 优先级, 养老照护) are vocabulary, not
-messages: :mod:`matcher.aliases` holds them, for reading and for writing.
+messages: :mod:`matcher.inputs.aliases` holds them, for reading and for writing.
 
 >>> _ = translator("zh")
 >>> _("Project list")

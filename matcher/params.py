@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from matcher.errors import ParameterError
-from matcher.geo import EARTH_RADIUS_KM
 from matcher.i18n import N_, Text
+from matcher.model.geo import EARTH_RADIUS_KM
 
 __all__ = [
     "AUTO_COLUMNS_SUPPLIERS",
@@ -84,7 +84,7 @@ class PlanParams:
         Default 1e6 (scores exact to 1e-6 per hour).
     time_limit_s
         Wall-time limit in seconds of a plan under integer rules, counted from the start
-        of :func:`matcher.plan`; the best plan found by then is returned with its bound
+        of :func:`matcher.plans.planner`; the best plan found by then is returned with its bound
         and gap. The labour model, funds and lead units share it (``SHARES`` in
         :mod:`matcher.solvers.integer`), and a solver that would not even set its model
         up in the time left is not started (the repaired start is kept), so a plan ends

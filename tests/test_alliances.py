@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import matcher
-from matcher.alliances import AllianceParams, best_cover, recommend_alliances
+from matcher.analysis.alliances import AllianceParams, best_cover, recommend_alliances
 from matcher.cli import main
-from matcher.dataset import load_dataset
 from matcher.errors import ParameterError
+from matcher.inputs.dataset import load_dataset
 from tests.conftest import DATA
 
 TINY_DIR = DATA / "alliances" / "tiny"

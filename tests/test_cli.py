@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from matcher.cli import main
-from matcher.dataset import load_dataset
+from matcher.inputs.dataset import load_dataset
 
 ROOT = Path(__file__).parent.parent
 DEMO = ROOT / "datasets" / "fuzhou-demo"

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from matcher.cli import main
-from matcher.dataset import load_dataset
 from matcher.errors import DatasetError
+from matcher.inputs.dataset import load_dataset
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"

@@ -3,7 +3,7 @@
 Guards ``flow_solver="columns"`` (:mod:`matcher.solvers.columns`): its objective against an
 independent LP and brute force (the reference model of ``factories``, which imports
 nothing from ``matcher``), its reasons against the spec's wording and against
-:func:`matcher.plan.demand_reasons` over every candidate arc, each arc it reports against
+:func:`matcher.plans.planner.demand_reasons` over every candidate arc, each arc it reports against
 the plain model's arc (tie, distance), and the aggregation it rests on.
 """
 
@@ -27,12 +27,12 @@ from factories import (
     reference_reasons,
 )
 
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
-from matcher.eligibility import build_problem, index_dataset
 from matcher.errors import ParameterError
-from matcher.generate import generate
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
+from matcher.inputs.generate import generate
+from matcher.model.eligibility import build_problem, index_dataset
 from matcher.params import PlanParams
-from matcher.plan import TIMING_KEYS, Plan, demand_reasons, plan
+from matcher.plans.planner import TIMING_KEYS, Plan, demand_reasons, plan
 from matcher.solvers import columns as cols
 from matcher.solvers.columns import (
     ColumnResult,
@@ -283,7 +283,7 @@ def test_more_communities_than_two_bytes_hold_are_listed_in_four() -> None:
     params = PlanParams(max_travel_km=0.2)
     net = build_network(index_dataset(ds, params))
     assert net.near_comm.dtype == np.int32
-    from matcher.geo import haversine_km
+    from matcher.model.geo import haversine_km
 
     for p in range(len(net.site_lat)):
         km = haversine_km(
@@ -693,7 +693,7 @@ def _a_pair_the_distances_disagree_on() -> tuple[np.ndarray, float]:
     common distance."""
     import numba
 
-    from matcher.geo import haversine_km
+    from matcher.model.geo import haversine_km
 
     @numba.njit
     def compiled(pts: np.ndarray) -> np.ndarray:
@@ -798,7 +798,7 @@ def test_auto_uses_columns_from_the_supplier_threshold(monkeypatch: pytest.Monke
     large ones; either way the same optimum."""
     small = plan(_tiny_city())
     assert not isinstance(small.solver, ColumnResult)
-    monkeypatch.setattr(sys.modules["matcher.plan"], "AUTO_COLUMNS_SUPPLIERS", 5)
+    monkeypatch.setattr(sys.modules["matcher.plans.planner"], "AUTO_COLUMNS_SUPPLIERS", 5)
     large = plan(_tiny_city())
     assert isinstance(large.solver, ColumnResult)
     _same(large.objective, small.objective)

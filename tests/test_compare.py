@@ -1,4 +1,4 @@
-"""Plan comparison (``matcher.compare``): KPI table, deltas and the plan diff.
+"""Plan comparison (``matcher.analysis.compare``): KPI table, deltas and the plan diff.
 
 The diff is checked against one made by hand from the two plans' tables; the diff of a
 plan with itself must be empty; folders written by ``Plan.write`` compare as the plans
@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from factories import PROFILES, random_tables
 
+from matcher.analysis.compare import CompareError, compare_plans, read_plan
 from matcher.cli import main
-from matcher.compare import CompareError, compare_plans, read_plan
-from matcher.dataset import dataset_from_frames, load_dataset
-from matcher.plan import Plan, plan
+from matcher.inputs.dataset import dataset_from_frames, load_dataset
+from matcher.plans.planner import Plan, plan
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"
 

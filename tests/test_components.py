@@ -16,21 +16,21 @@ import pytest
 from plan_files import plan_files
 
 from matcher.cli import main
-from matcher.components import (
+from matcher.errors import ParameterError, SolverError
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
+from matcher.inputs.generate import combine_cities, generate
+from matcher.model.eligibility import Problem, build_problem
+from matcher.model.rules import active_rules
+from matcher.params import PlanParams
+from matcher.plans.planner import Plan, build_plan, plan
+from matcher.solvers.flow import FlowResult, solve_flow, useful_arcs
+from matcher.solvers.parts import (
     FlowPart,
     component_arcs,
     connected_components,
     solve_component,
     solve_flow_parts,
 )
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
-from matcher.eligibility import Problem, build_problem
-from matcher.errors import ParameterError, SolverError
-from matcher.generate import combine_cities, generate
-from matcher.params import PlanParams
-from matcher.plan import Plan, build_plan, plan
-from matcher.rules import active_rules
-from matcher.solvers.flow import FlowResult, solve_flow, useful_arcs
 from tests.factories import random_tables
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"

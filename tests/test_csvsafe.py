@@ -13,16 +13,16 @@ import pytest
 from factories import formula_dataset
 
 import matcher
-from matcher.compare import read_plan as compare_read_plan
+from matcher.analysis.compare import read_plan as compare_read_plan
+from matcher.analysis.replan import previous_assignments
 from matcher.csvsafe import (
     neutralise_formulas,
     restore_cell,
     restore_formulas,
     safe_cell,
 )
-from matcher.io import frame_csv_text, write_frame_csv, write_tables
-from matcher.replan import previous_assignments
-from matcher.report import read_plan
+from matcher.inputs.io import frame_csv_text, write_frame_csv, write_tables
+from matcher.report.html import read_plan
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r"]

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.errors import DatasetError, ValidationIssue
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = DATA / "example" / "dataset"

@@ -1,4 +1,5 @@
-"""Who may serve whom: each tie rule of ``matcher.eligibility`` on its own, and the arcs whole.
+"""Who may serve whom: each tie rule of ``matcher.model.eligibility`` on its own, and the arcs
+whole.
 
 Guards the spec's section "Who may serve whom": the four ties and their precedence
 (residence > pairing > alliance > proximity), where a supplier stands (own coordinates >
@@ -18,8 +19,8 @@ import pandas as pd
 import pytest
 from factories import PROFILES, haversine, random_tables, reference_model
 
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
-from matcher.eligibility import (
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
+from matcher.model.eligibility import (
     ALLIANCE,
     PAIRING,
     PROXIMITY,
@@ -38,9 +39,9 @@ from matcher.eligibility import (
     skill_arcs,
     supplier_locations,
 )
-from matcher.geo import haversine_km
+from matcher.model.geo import haversine_km
 from matcher.params import PlanParams
-from matcher.plan import plan
+from matcher.plans.planner import plan
 
 TIES_DIR = Path(__file__).parent / "data" / "ties"
 EXAMPLE_DIR = Path(__file__).parent / "data" / "example" / "dataset"

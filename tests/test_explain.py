@@ -22,10 +22,7 @@ import pandas as pd
 import pytest
 from factories import PROFILES, lp_optimum, random_tables, reference_model
 
-from matcher.cli import main
-from matcher.dataset import dataset_from_frames, load_dataset
-from matcher.errors import ParameterError
-from matcher.explain import (
+from matcher.analysis.explain import (
     ExplainError,
     ExplainParams,
     assignment_values,
@@ -37,10 +34,13 @@ from matcher.explain import (
     format_bottlenecks,
     summaries,
 )
+from matcher.cli import main
+from matcher.errors import ParameterError
 from matcher.i18n import Text
+from matcher.inputs.dataset import dataset_from_frames, load_dataset
 from matcher.params import PlanParams
-from matcher.plan import plan
-from matcher.report import PlanFolderError, read_plan
+from matcher.plans.planner import plan
+from matcher.report.html import PlanFolderError, read_plan
 
 DATA = Path(__file__).parent / "data"
 TOL = 1e-6

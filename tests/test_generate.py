@@ -1,4 +1,4 @@
-"""Tests of the synthetic-city generator (``matcher.generate``)."""
+"""Tests of the synthetic-city generator (``matcher.inputs.generate``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher.generate import (
+from matcher.inputs.generate import (
     CATEGORIES,
     COLUMNS,
     DISTRICTS,

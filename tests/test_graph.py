@@ -8,9 +8,9 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from matcher.dataset import load_dataset
-from matcher.eligibility import build_problem, reachable_supply
-from matcher.graph import (
+from matcher.inputs.dataset import load_dataset
+from matcher.model.eligibility import build_problem, reachable_supply
+from matcher.model.graph import (
     build_graph,
     community_ties,
     graph_summary,

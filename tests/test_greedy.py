@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from factories import PROFILES, random_tables
 
-from matcher.dataset import dataset_from_frames, load_dataset
-from matcher.eligibility import build_problem
+from matcher.inputs.dataset import dataset_from_frames, load_dataset
+from matcher.model.eligibility import build_problem
 from matcher.solvers.flow import solve_flow
 from matcher.solvers.greedy import solve_greedy
 

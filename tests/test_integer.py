@@ -21,8 +21,8 @@ from factories import PROFILES, Key, ReferenceModel, random_tables, reference_mo
 from scipy.optimize import linprog
 
 import matcher
-from matcher.dataset import dataset_from_frames, load_dataset
 from matcher.errors import InfeasibleError
+from matcher.inputs.dataset import dataset_from_frames, load_dataset
 from matcher.params import PlanParams
 
 RULES_PROFILE = dataclasses.replace(

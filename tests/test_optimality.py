@@ -24,9 +24,9 @@ from factories import (
     reference_model,
 )
 
-from matcher.dataset import dataset_from_frames, load_dataset
+from matcher.inputs.dataset import dataset_from_frames, load_dataset
 from matcher.params import PlanParams
-from matcher.plan import TIMING_KEYS, Plan, plan
+from matcher.plans.planner import TIMING_KEYS, Plan, plan
 
 EXAMPLE = Path(__file__).parent / "data" / "example"
 

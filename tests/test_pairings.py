@@ -12,11 +12,7 @@ import pytest
 from scipy.stats import spearmanr
 
 import matcher
-from matcher.cli import main
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
-from matcher.eligibility import build_problem
-from matcher.errors import DatasetError, InfeasibleError, ParameterError
-from matcher.pairings import (
+from matcher.analysis.pairings import (
     Candidates,
     PairingParams,
     choose_pairings,
@@ -25,7 +21,11 @@ from matcher.pairings import (
     proxy_values,
     recommend_pairings,
 )
-from matcher.recommend import Scope
+from matcher.analysis.recommend import Scope
+from matcher.cli import main
+from matcher.errors import DatasetError, InfeasibleError, ParameterError
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
+from matcher.model.eligibility import build_problem
 from matcher.solvers.flow import solve_flow
 from tests.conftest import DATA
 from tests.factories import SMALL, TINY, random_tables

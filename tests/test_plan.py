@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import matcher
-from matcher.dataset import load_dataset
-from matcher.eligibility import build_problem
-from matcher.plan import ASSIGNMENT_COLUMNS, DEMAND_STATUS_COLUMNS, demand_reasons
+from matcher.inputs.dataset import load_dataset
+from matcher.model.eligibility import build_problem
+from matcher.plans.planner import ASSIGNMENT_COLUMNS, DEMAND_STATUS_COLUMNS, demand_reasons
 from matcher.solvers.flow import solve_flow
 
 

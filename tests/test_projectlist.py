@@ -1,4 +1,4 @@
-"""The project list as a workbook (``matcher.projectlist``, ``matcher export --xlsx``).
+"""The project list as a workbook (``matcher.report.projectlist``, ``matcher export --xlsx``).
 
 Every check reads the written workbook back with openpyxl (or its XML parts) and
 compares it with the plan's own files, read here with pandas: ``kpis.json``,
@@ -21,14 +21,14 @@ import pandas as pd
 import pytest
 
 import matcher
-from matcher.aliases import CATEGORIES, category_name, district_name
 from matcher.cli import main
 from matcher.errors import ParameterError
-from matcher.generate import generate
-from matcher.io import write_tables
-from matcher.projectlist import sheet_names, write_project_list
-from matcher.reasons import reason_text
-from matcher.report import PlanFolderError
+from matcher.inputs.aliases import CATEGORIES, category_name, district_name
+from matcher.inputs.generate import generate
+from matcher.inputs.io import write_tables
+from matcher.plans.reasons import reason_text
+from matcher.report.html import PlanFolderError
+from matcher.report.projectlist import sheet_names, write_project_list
 
 # The summary's KPI labels in English and the kpis.json key each shows.
 KPI_LABELS = {

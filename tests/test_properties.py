@@ -28,9 +28,9 @@ from factories import (
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from matcher.dataset import dataset_from_frames
+from matcher.inputs.dataset import dataset_from_frames
 from matcher.params import PlanParams
-from matcher.plan import Plan, plan
+from matcher.plans.planner import Plan, plan
 
 PROPERTY_SETTINGS = settings(
     max_examples=30,

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from plan_files import plan_files
 
+from matcher.analysis.scenario import run_scenarios
 from matcher.cli import main
 from matcher.errors import ParameterError
 from matcher.params import PlanParams
-from matcher.scenario import run_scenarios
 
 ray = pytest.importorskip("ray")  # in the dev extra: `make test` always has it
 

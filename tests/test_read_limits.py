@@ -1,4 +1,4 @@
-"""Reading limits (``matcher.io.ReadLimits``): checked before parsing, in linear time.
+"""Reading limits (``matcher.inputs.io.ReadLimits``): checked before parsing, in linear time.
 
 The command line reads folders with the generous defaults; the service passes tighter
 ones. Each limit names the file (and the line) and what was expected, and a file past
@@ -18,7 +18,7 @@ import pytest
 
 import matcher
 from matcher.cli import main
-from matcher.io import LineCheck, ReadLimits, check_csv_bytes, frame_to_raw, read_file
+from matcher.inputs.io import LineCheck, ReadLimits, check_csv_bytes, frame_to_raw, read_file
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"
 

@@ -1,4 +1,4 @@
-"""Stable re-planning (``matcher.replan``): checked against independent computations.
+"""Stable re-planning (``matcher.analysis.replan``): checked against independent computations.
 
 - zero penalty and no pins: the objective is the plain optimum (an LP of the reference
   model, ``factories.lp_optimum``);
@@ -26,11 +26,11 @@ from factories import (
     reference_model,
 )
 
+from matcher.analysis.replan import ReplanError, replan
 from matcher.cli import main
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.errors import ParameterError
-from matcher.plan import Plan, plan
-from matcher.replan import ReplanError, replan
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
+from matcher.plans.planner import Plan, plan
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"
 

@@ -22,8 +22,8 @@ from factories import random_tables, reference_model
 
 import matcher
 from matcher.cli import main
-from matcher.export import write_exports
-from matcher.report import PlanFolderError, build_report, read_plan, skill_supply
+from matcher.report.export import write_exports
+from matcher.report.html import PlanFolderError, build_report, read_plan, skill_supply
 
 EXAMPLE = Path(__file__).parent / "data" / "example" / "dataset"
 

@@ -24,7 +24,7 @@ from browser import CHROMEDRIVER, CHROMIUM, browser_missing
 
 import matcher
 from matcher.i18n import translator
-from matcher.report import FONT_STACK, build_reports, write_report
+from matcher.report.html import FONT_STACK, build_reports, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "fuzhou-demo"

@@ -18,12 +18,12 @@ from factories import random_tables
 from test_report import parse
 
 import matcher
-from matcher.aliases import category_name
 from matcher.cli import main
 from matcher.errors import ParameterError
 from matcher.i18n import translator
-from matcher.reasons import reason_text
-from matcher.report import (
+from matcher.inputs.aliases import category_name
+from matcher.plans.reasons import reason_text
+from matcher.report.html import (
     PlanFolderError,
     build_report,
     build_reports,

@@ -1,4 +1,4 @@
-"""What-if scenarios (``matcher.scenario``): files, each change type, errors, batches.
+"""What-if scenarios (``matcher.analysis.scenario``): files, each change type, errors, batches.
 
 Each change type is checked on the spec's worked example against the same change made by
 hand with pandas, and the scenario's plan against an LP optimum of the hand-changed
@@ -22,11 +22,7 @@ import yaml
 from factories import lp_optimum, reference_model
 from plan_files import plan_files
 
-from matcher.cli import main
-from matcher.dataset import Dataset, dataset_from_frames, load_dataset
-from matcher.eligibility import TIES, build_problem
-from matcher.params import PlanParams
-from matcher.scenario import (
+from matcher.analysis.scenario import (
     CHANGE_TYPES,
     Scenario,
     ScenarioError,
@@ -39,6 +35,10 @@ from matcher.scenario import (
     scenario_params,
     scenario_schema,
 )
+from matcher.cli import main
+from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
+from matcher.model.eligibility import TIES, build_problem
+from matcher.params import PlanParams
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"

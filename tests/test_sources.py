@@ -13,10 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matcher import generate, geo, params, report, scenario
-from matcher.io import is_missing, plain_value
-from matcher.names import display_name
-from matcher.plan import FUNDING_COLUMNS, LEAD_COLUMNS
+from matcher import params
+from matcher.analysis import scenario
+from matcher.inputs import generate
+from matcher.inputs.io import is_missing, plain_value
+from matcher.inputs.names import display_name
+from matcher.model import geo
+from matcher.plans.planner import FUNDING_COLUMNS, LEAD_COLUMNS
+from matcher.report import html as report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +108,7 @@ def test_the_demo_builder_uses_the_generators_categories() -> None:
 
 
 def test_the_solvers_write_the_plans_columns(example_dir: Path) -> None:
-    from matcher.plan import plan
+    from matcher.plans.planner import plan
 
     p = plan(example_dir)
     assert tuple(p.funding.columns) == FUNDING_COLUMNS
@@ -112,8 +116,8 @@ def test_the_solvers_write_the_plans_columns(example_dir: Path) -> None:
 
 
 def test_the_reason_codes_are_the_spec_order_of_the_reason_table() -> None:
-    from matcher.plan import REASONS
-    from matcher.reasons import REASON_TEXTS, reason_text
+    from matcher.plans.planner import REASONS
+    from matcher.plans.reasons import REASON_TEXTS, reason_text
 
     assert REASONS == (
         "no_eligible_supplier",
@@ -127,10 +131,10 @@ def test_the_reason_codes_are_the_spec_order_of_the_reason_table() -> None:
 
 
 def test_the_stored_result_tables_are_the_plans_columns_with_their_places() -> None:
-    """api.store's SQL tables hold matcher.plan's columns (one declaration) plus each row's
+    """api.store's SQL tables hold matcher.plans.planner's columns (one declaration) plus each row's
     community, district and category, in a fixed order dashboards rely on."""
     from api import store
-    from matcher.plan import ASSIGNMENT_COLUMNS, FUNDING_COLUMNS
+    from matcher.plans.planner import ASSIGNMENT_COLUMNS, FUNDING_COLUMNS
 
     assert [
         *ASSIGNMENT_COLUMNS[:5],

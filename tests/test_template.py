@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from matcher import aliases
 from matcher.cli import main
-from matcher.dataset import load_dataset
-from matcher.plan import plan
-from matcher.schema import TABLES, Kind
-from matcher.template import LIST_SHEET, example_rows, note, write_template
+from matcher.inputs import aliases
+from matcher.inputs.dataset import load_dataset
+from matcher.inputs.schema import TABLES, Kind
+from matcher.inputs.template import LIST_SHEET, example_rows, note, write_template
+from matcher.plans.planner import plan
 
 openpyxl = pytest.importorskip("openpyxl")
 

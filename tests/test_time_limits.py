@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import matcher
-from matcher.dataset import Dataset, dataset_from_frames
-from matcher.generate import generate
+from matcher.inputs.dataset import Dataset, dataset_from_frames
+from matcher.inputs.generate import generate
+from matcher.model.rules import ActiveRules
 from matcher.params import PlanParams
-from matcher.rules import ActiveRules
 from matcher.solvers.highs import highs_in_time
 from matcher.solvers.integer import _shares
 

@@ -16,9 +16,9 @@ import pytest
 
 import matcher
 from matcher.cli import main
-from matcher.io import ReadLimits
-from matcher.plan import plan
-from matcher.xlsx import column_letter, write_workbook
+from matcher.inputs.io import ReadLimits
+from matcher.inputs.xlsx import column_letter, write_workbook
+from matcher.plans.planner import plan
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "tests" / "data" / "example" / "dataset"
@@ -125,10 +125,10 @@ def test_issues_carry_the_sheet_letter_and_header() -> None:
 
 
 def test_english_workbook_of_a_generated_city_matches_its_csv_folder(tmp_path: Path) -> None:
-    from matcher.generate import generate
+    from matcher.inputs.generate import generate
 
     tables = generate(scale=0.03, seed=4)
-    matcher.io.write_tables(tables, tmp_path / "csv")
+    matcher.inputs.io.write_tables(tables, tmp_path / "csv")
     write_workbook(tables, tmp_path / "city.xlsx")
     folder = matcher.load_dataset(tmp_path / "csv")
     book = matcher.load_dataset(tmp_path / "city.xlsx")
@@ -324,7 +324,7 @@ def test_cli_plan_a_workbook(tmp_path: Path, example: matcher.Dataset) -> None:
 
 
 def test_the_docs_list_every_name_of_the_alias_table() -> None:
-    from matcher import aliases
+    from matcher.inputs import aliases
 
     page = (ROOT / "docs" / "excel.md").read_text(encoding="utf-8")
     tables = [aliases.SHEETS, aliases.COLUMNS, *aliases.VALUES.values()]
@@ -339,9 +339,9 @@ def test_the_docs_list_every_name_of_the_alias_table() -> None:
 
 
 def test_ties_and_districts_have_chinese_names_for_output() -> None:
-    from matcher.aliases import district_name, tie_name
-    from matcher.eligibility import TIES
-    from matcher.generate import DISTRICTS
+    from matcher.inputs.aliases import district_name, tie_name
+    from matcher.inputs.generate import DISTRICTS
+    from matcher.model.eligibility import TIES
 
     assert {tie_name(t, "zh") for t in TIES} == {
         "居住地报到",
@@ -364,15 +364,15 @@ def test_a_filled_template_with_messy_cells_plans_as_the_csv_folder(
     words, blank rows left at the end, the optional sheets left empty), read back as
     the same tables and planned to the same plan as the CSV folder."""
     openpyxl = pytest.importorskip("openpyxl")
-    from matcher import aliases
-    from matcher.plan import plan
-    from matcher.template import write_template
+    from matcher.inputs import aliases
+    from matcher.inputs.template import write_template
+    from matcher.plans.planner import plan
 
     blank = tmp_path / "blank.xlsx"
     write_template(blank, lang="zh")
     book = openpyxl.load_workbook(blank)
     wide = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
-    for table in matcher.schema.TABLES:
+    for table in matcher.inputs.schema.TABLES:
         sheet = book[aliases.sheet_name(table.name, "zh")]
         sheet.delete_rows(2, sheet.max_row)
         if not example.has(table.name):

@@ -1,4 +1,4 @@
-"""``/runs/{id}/diff``: one run against another, through ``matcher.compare``.
+"""``/runs/{id}/diff``: one run against another, through ``matcher.analysis.compare``.
 
 A key scoped to districts compares only its districts: the assignments and demands of
 other districts are left out of both plans, and the KPIs are the scoped ones.
@@ -18,7 +18,7 @@ from api.errors import responses
 from api.routes.reports import run_tables
 from api.routes.results import succeeded_run
 from api.schemas import scope_kpis
-from matcher.compare import PlanRecord, compare_plans
+from matcher.analysis.compare import PlanRecord, compare_plans
 
 __all__ = ["router"]
 

@@ -1,4 +1,4 @@
-"""Explanations of a succeeded run (``matcher.explain``): bottlenecks, one demand's
+"""Explanations of a succeeded run (``matcher.analysis.explain``): bottlenecks, one demand's
 explanation, and plain-language summaries.
 
 Served from the store (:mod:`api.artifacts`): the run's worker computes the bottlenecks
@@ -45,7 +45,7 @@ from api.deps import LangQuery, SessionDep, Viewer, district_scope
 from api.errors import ApiError, request_lang, responses
 from api.routes.results import succeeded_run
 from api.schemas import DemandStatusPublic, Page
-from matcher.explain import DemandExplanation, explanation_in
+from matcher.analysis.explain import DemandExplanation, explanation_in
 from matcher.i18n import N_, Text
 
 __all__ = ["router"]

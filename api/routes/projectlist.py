@@ -1,5 +1,5 @@
 """``GET /runs/{id}/project-list.xlsx``: a run's project list as a workbook to print
-(:mod:`matcher.projectlist`), in Chinese or English, for the joint meeting or (``public``)
+(:mod:`matcher.report.projectlist`), in Chinese or English, for the joint meeting or (``public``)
 for the notice period.
 
 A key scoped to districts gets only its districts: their sheets, their rows of the

@@ -4,8 +4,8 @@ A recommendation run is a run (a row of ``runs`` with ``kind`` ``pairings`` or
 ``alliances``): it is queued, started, cancelled and time-limited by the same dispatcher
 and worker processes as a plan run and kept in the same history, but it is read here,
 because its results are other tables. ``/runs`` keeps answering for plan runs only, as
-before. The worker calls :func:`matcher.pairings.recommend_pairings` or
-:func:`matcher.alliances.recommend_alliances`; see :mod:`api.recommend`.
+before. The worker calls :func:`matcher.analysis.pairings.recommend_pairings` or
+:func:`matcher.analysis.alliances.recommend_alliances`; see :mod:`api.recommend`.
 
 District scopes: rows of tables by district (recommendations, districts, pairings,
 gaps, candidates, alliances, alliance_members, before_after) are filtered to the key's
@@ -169,8 +169,8 @@ def create_recommendation(
     who: Planner,
     idempotency_key: IdempotencyKey = None,
 ) -> RecommendationPublic:
-    """Queue ``matcher.pairings.recommend_pairings`` (``kind: pairings``) or
-    ``matcher.alliances.recommend_alliances`` (``kind: alliances``) on a stored dataset;
+    """Queue ``matcher.analysis.pairings.recommend_pairings`` (``kind: pairings``) or
+    ``matcher.analysis.alliances.recommend_alliances`` (``kind: alliances``) on a stored dataset;
     202 with ``Location``.
 
     ``options`` are the library's ``PairingParams`` / ``AllianceParams`` (omitted: their

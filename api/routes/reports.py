@@ -1,4 +1,4 @@
-"""A run's HTML report (``matcher.report``), optionally compared with another run.
+"""A run's HTML report (``matcher.report.html``), optionally compared with another run.
 
 The report shows city-wide figures (totals, every district's coverage, the map of every
 community), so a key scoped to districts is refused with 403 rather than shown a page that
@@ -28,7 +28,7 @@ from api.deps import LangQuery, SessionDep, Viewer
 from api.errors import ApiError, request_lang, responses
 from api.routes.results import succeeded_run
 from matcher.i18n import N_, Text
-from matcher.report import HTML_LANG
+from matcher.report.html import HTML_LANG
 
 __all__ = ["router", "run_tables"]
 

@@ -27,9 +27,9 @@ from api.schemas import (
     Page,
     scope_kpis,
 )
-from matcher import export
 from matcher.i18n import N_, Text
-from matcher.io import frame_csv_text
+from matcher.inputs.io import frame_csv_text
+from matcher.report import export
 
 __all__ = ["router", "succeeded_run"]
 

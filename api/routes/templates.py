@@ -1,4 +1,4 @@
-"""``GET /template.xlsx``: the blank workbook to fill in (``matcher.template``)."""
+"""``GET /template.xlsx``: the blank workbook to fill in (``matcher.inputs.template``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from api.deps import LANG_PATTERN, Viewer
 from api.errors import responses
 from api.routes.datasets import XLSX_TYPE as XLSX
 from matcher.i18n import LANGS
-from matcher.template import write_template
+from matcher.inputs.template import write_template
 
 __all__ = ["router"]
 

@@ -65,7 +65,7 @@ to skip work: ``LOWER * planar`` is a proven lower bound on the great-circle dis
 for points less than one radian apart, so nothing eligible is ever skipped. The
 compiled haversine and numpy's differ in the last bits (on 108 of 200,000 random pairs
 in the city, by up to 1.4e-14 km), so a pair within ``1e-9`` relative of a radius is
-*borderline*: :func:`matcher.geo.haversine_km`, the plain model's own distance, decides
+*borderline*: :func:`matcher.model.geo.haversine_km`, the plain model's own distance, decides
 whether it is within reach (see :func:`_within_by_plain_distance`). With cadres at
 coordinates of their own, a city-scale dataset has such a pair about every other time.
 """
@@ -83,7 +83,9 @@ import numba
 import numpy as np
 import pandas as pd
 
-from matcher.eligibility import (
+from matcher.errors import SolverError
+from matcher.i18n import N_, Text
+from matcher.model.eligibility import (
     ALLIANCE,
     PAIRING,
     PROXIMITY,
@@ -95,11 +97,9 @@ from matcher.eligibility import (
     csr_expand,
     hour_score,
 )
-from matcher.errors import SolverError
-from matcher.geo import EARTH_RADIUS_KM, haversine_km
-from matcher.i18n import N_, Text
+from matcher.model.geo import EARTH_RADIUS_KM, haversine_km
 from matcher.params import PlanParams
-from matcher.reasons import decide_reasons
+from matcher.plans.reasons import decide_reasons
 from matcher.solvers.netsimplex import NetworkSimplex
 from matcher.solvers.outcomes import ColumnResult, Duals, NotApplicable
 
@@ -149,7 +149,7 @@ three changed scenarios of ``bench_warm.py`` at scale 0.3: 3.3 to 3.4 s in all w
 # --------------------------------------------------------------------------- network
 @dataclass(frozen=True)
 class Network:
-    """The aggregated network of a :class:`~matcher.eligibility.TieIndex` (see module doc).
+    """The aggregated network of a :class:`~matcher.model.eligibility.TieIndex` (see module doc).
 
     Nodes are numbered classes, then groups, then cells, then the sink.
     """
@@ -248,7 +248,7 @@ def _within_by_plain_distance(
     lat: np.ndarray, lon: np.ndarray, radius: np.ndarray, ix: TieIndex, comm: np.ndarray
 ) -> np.ndarray:
     """Whether each point is within its radius of community ``comm``, decided exactly as
-    the plain model's proximity rule does (:func:`matcher.eligibility.proximity_tie`):
+    the plain model's proximity rule does (:func:`matcher.model.eligibility.proximity_tie`):
     numpy's haversine against the radius, element-wise, so the same whatever the batch."""
     km = haversine_km(lat, lon, ix.community_lat[comm], ix.community_lon[comm])
     inside: np.ndarray = km <= radius
@@ -1203,7 +1203,7 @@ def solve_columns(
     Parameters
     ----------
     ix
-        From :func:`matcher.eligibility.index_dataset`.
+        From :func:`matcher.model.eligibility.index_dataset`.
     per_round, first_round
         Arcs each group and class may bring in per pricing round; the first round is
         priced at zero potentials, so it brings in each one's best-scoring arcs.
@@ -1232,8 +1232,8 @@ def solve_columns(
 
     Examples
     --------
-    >>> from matcher.dataset import load_dataset
-    >>> from matcher.eligibility import index_dataset
+    >>> from matcher.inputs.dataset import load_dataset
+    >>> from matcher.model.eligibility import index_dataset
     >>> r = solve_columns(index_dataset(load_dataset("tests/data/example/dataset")))
     >>> r.status, round(r.objective, 4), r.candidate_arcs
     ('optimal', 139.6961, 9)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.eligibility import Problem
 from matcher.errors import SolverError
 from matcher.i18n import N_, Text
+from matcher.model.eligibility import Problem
 
 __all__ = ["FlowResult", "solve_flow", "useful_arcs"]
 
@@ -87,7 +87,7 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     Parameters
     ----------
     problem
-        From :func:`matcher.eligibility.build_problem`.
+        From :func:`matcher.model.eligibility.build_problem`.
     capacity
         Optional hours each arc may carry at most (besides its supplier's and demand's
         hours); stable re-planning splits an arc into pieces of limited capacity.
@@ -104,8 +104,8 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
 
     Examples
     --------
-    >>> from matcher.dataset import load_dataset
-    >>> from matcher.eligibility import build_problem
+    >>> from matcher.inputs.dataset import load_dataset
+    >>> from matcher.model.eligibility import build_problem
     >>> r = solve_flow(build_problem(load_dataset("tests/data/example/dataset")))
     >>> r.status, round(r.objective, 4)
     ('optimal', 139.6961)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.eligibility import Problem
+from matcher.model.eligibility import Problem
 
 __all__ = ["solve_greedy"]
 
@@ -23,8 +23,8 @@ def solve_greedy(problem: Problem) -> tuple[np.ndarray, float]:
 
     Examples
     --------
-    >>> from matcher.dataset import load_dataset
-    >>> from matcher.eligibility import build_problem
+    >>> from matcher.inputs.dataset import load_dataset
+    >>> from matcher.model.eligibility import build_problem
     >>> flow, objective = solve_greedy(build_problem(load_dataset("tests/data/example/dataset")))
     >>> int(flow.sum()), round(objective, 4)
     (34, 122.9116)

@@ -33,13 +33,13 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from matcher.dataset import Dataset
-from matcher.eligibility import CADRE, Problem
 from matcher.errors import Finding, InfeasibleError, SolverError
 from matcher.i18n import N_, Text
+from matcher.inputs.dataset import Dataset
+from matcher.model.eligibility import CADRE, Problem
+from matcher.model.rules import ActiveRules, coverage_targets, funder_pairs
 from matcher.params import PlanParams
-from matcher.plan import FUNDING_COLUMNS, LEAD_COLUMNS  # the plan's output columns
-from matcher.rules import ActiveRules, coverage_targets, funder_pairs
+from matcher.plans.planner import FUNDING_COLUMNS, LEAD_COLUMNS  # the plan's output columns
 from matcher.solvers.flow import FlowResult, solve_flow
 from matcher.solvers.gap import Gap, solve_gap
 from matcher.solvers.highs import highs_in_time, highs_mip, run_until, set_start

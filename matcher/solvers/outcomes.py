@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matcher.eligibility import Arcs
 from matcher.errors import Finding
+from matcher.model.eligibility import Arcs
 from matcher.solvers.flow import FlowResult
 
 __all__ = ["ColumnResult", "Duals", "IntegerResult", "NotApplicable", "Part", "part_kpis"]
@@ -78,7 +78,7 @@ class NotApplicable(Exception):
 class Duals:
     """A labour plan's LP duals: what one hour more of a supplier, or of a demand, would
     add to its objective at the margin (in score). Where the LP is degenerate they are one
-    choice among several; :mod:`matcher.explain` finds what a whole extra hour adds.
+    choice among several; :mod:`matcher.analysis.explain` finds what a whole extra hour adds.
 
     They are what a column generation needs to start near the end (see the module doc,
     "Warm start"), for instance to plan a scenario of a dataset already planned:
@@ -125,7 +125,7 @@ class ColumnResult(FlowResult):
         The supplier-demand arcs with hours (the ``flow`` is on these).
     reasons
         Per demand, why it is not fully met (``""`` if met), as
-        :func:`matcher.plan.demand_reasons` decides over all candidate arcs.
+        :func:`matcher.plans.planner.demand_reasons` decides over all candidate arcs.
     candidate_arcs
         How many candidate arcs the plain model has.
     rounds, columns

@@ -63,8 +63,8 @@ def example_zip() -> bytes:
 @pytest.fixture(scope="session")
 def slow_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A generated city (scale 0.2) whose solve takes several seconds."""
-    from matcher.generate import generate
-    from matcher.io import write_tables
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
 
     folder = tmp_path_factory.mktemp("slow")
     write_tables(generate(scale=0.2, seed=1), folder)
@@ -78,7 +78,7 @@ def rules_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     import pandas as pd
 
     import matcher
-    from matcher.io import write_tables
+    from matcher.inputs.io import write_tables
 
     tables = matcher.load_dataset(EXAMPLE).tables()
     demands = tables["demands"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from matcher import cli
+from matcher.cli import main as cli
 
 
 class FakeEntryPoint:

@@ -1,9 +1,10 @@
-"""``GET /runs/{id}/diff``: a run against another, as ``matcher.compare`` sees the plans."""
+"""``GET /runs/{id}/diff``: a run against another, as ``matcher.analysis.compare`` sees the
+plans."""
 
 from __future__ import annotations
 
 import matcher
-from matcher.compare import compare_plans
+from matcher.analysis.compare import compare_plans
 
 EXAMPLE = "tests/data/example/dataset"
 

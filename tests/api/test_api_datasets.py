@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import matcher
-from matcher.io import write_tables
+from matcher.inputs.io import write_tables
 
 
 def test_upload_formats_share_one_dataset_by_content(

@@ -16,16 +16,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import matcher
-from matcher.explain import (
+from matcher.analysis.explain import (
     ExplainParams,
     bottlenecks,
     demand_explanation,
     plain_summaries,
     summaries,
 )
-from matcher.generate import generate
-from matcher.io import write_tables
-from matcher.report import PlanTables, build_report
+from matcher.inputs.generate import generate
+from matcher.inputs.io import write_tables
+from matcher.report.html import PlanTables, build_report
 
 SCALE = 0.1
 RUN_ARTIFACTS = {
@@ -338,9 +338,9 @@ def test_the_cheaper_reads_equal_the_arc_listing_definitions(
     explanation (here against the explanation made from the full problem)."""
     import numpy as np
 
-    from matcher.eligibility import build_problem
-    from matcher.explain import _context, _demand_explanation
-    from matcher.report import skill_supply
+    from matcher.analysis.explain import _context, _demand_explanation
+    from matcher.model.eligibility import build_problem
+    from matcher.report.html import skill_supply
 
     folder, _ = city
     dataset = matcher.load_dataset(folder)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import matcher
-from matcher.io import write_tables
+from matcher.inputs.io import write_tables
 
 EXAMPLE = "tests/data/example/dataset"
 

@@ -18,9 +18,9 @@ from conftest import EXAMPLE, LiveServer, zip_folder
 from factories import formula_dataset
 
 from api.worker import internal_error
-from matcher import cli
+from matcher.cli import main as cli
 from matcher.csvsafe import safe_cell
-from matcher.io import write_tables
+from matcher.inputs.io import write_tables
 
 FORMULA_START = tuple("=+-@\t\r")
 # What no error text shown to a client may contain: object addresses, tracebacks, paths.

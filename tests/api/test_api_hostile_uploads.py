@@ -461,8 +461,8 @@ def test_large_uploads_leave_the_servers_memory_as_it_was(
     # Past 4 MiB unpacked, tables are validated and stored by a child process: refused
     # or stored, the server's RSS stays where it was (in the server itself, a refused
     # 40 MB dataset left it 360 MiB larger, growing with every upload).
-    from matcher.generate import generate
-    from matcher.io import write_tables
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
 
     tables = generate(scale=1, seed=2)
     good = tmp_path / "good"

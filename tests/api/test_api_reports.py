@@ -6,7 +6,7 @@ import json
 import re
 
 import matcher
-from matcher.report import PlanTables, build_report
+from matcher.report.html import PlanTables, build_report
 
 EXAMPLE = "tests/data/example/dataset"
 

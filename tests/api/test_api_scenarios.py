@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import matcher
-from matcher.dataset import dataset_from_frames
+from matcher.inputs.dataset import dataset_from_frames
 
 EXAMPLE = "tests/data/example/dataset"
 # the service plans the run's own dataset: a scenario file's ``base`` has no place there

@@ -10,8 +10,8 @@ import pytest
 
 import matcher
 from api.routes.datasets import XLSX_TYPE
-from matcher import aliases
-from matcher.template import LIST_SHEET
+from matcher.inputs import aliases
+from matcher.inputs.template import LIST_SHEET
 
 openpyxl = pytest.importorskip("openpyxl")
 

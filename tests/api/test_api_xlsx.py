@@ -120,9 +120,9 @@ def test_not_a_workbook_gets_422(svc: Any) -> None:
 
 
 def test_a_large_workbook_is_validated_in_a_child(svc: Any, tmp_path: Path) -> None:
-    from matcher.generate import generate
-    from matcher.io import write_tables
-    from matcher.xlsx import write_workbook
+    from matcher.inputs.generate import generate
+    from matcher.inputs.io import write_tables
+    from matcher.inputs.xlsx import write_workbook
 
     tables = generate(scale=0.2, seed=3)
     write_tables(tables, tmp_path / "csv")

@@ -22,8 +22,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
-from matcher import aliases, load_dataset  # noqa: E402
-from matcher.schema import TABLES  # noqa: E402
+from matcher import load_dataset  # noqa: E402
+from matcher.inputs import aliases  # noqa: E402
+from matcher.inputs.schema import TABLES  # noqa: E402
 
 EXAMPLE = ROOT / "tests" / "data" / "example" / "dataset"
 CREATED = dt.datetime(2026, 1, 1)

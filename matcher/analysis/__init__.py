@@ -1,0 +1,1 @@
+"""What-if and why: scenarios, comparisons, re-planning, explanations, recommended ties."""

@@ -1,0 +1,423 @@
+"""Stable re-planning: a new plan that keeps a previous plan's assignments where it can.
+
+With ``x`` the new hours and ``h0`` the previous hours of each (supplier, demand) pair,
+the plan maximizes
+
+    Σ w·x  −  change_penalty · Σ |x − h0|
+
+over the usual constraints, with the *pinned* pairs fixed at ``x = h0``. The penalty is a
+convex piecewise-linear cost, so the model stays a min-cost flow: an arc that carried
+``h0`` hours becomes two parallel arcs, the first ``h0`` hours worth ``w + penalty`` each
+and any further hour ``w − penalty``; an arc new to the plan is worth ``w − penalty`` per
+hour. Pinned hours are routed first (they reduce the supplier's and the demand's hours);
+a pin that is no longer possible (its cadre removed, its tie gone, more hours than the
+supplier or demand now has) is a :class:`ReplanError` naming it.
+
+The plan reports its *true* objective (``Σ w·x``); ``kpis["replan"]`` holds the penalized
+objective and its bound, ``kpis["churn"]`` what changed against the previous plan. With
+a zero penalty and no pins the objective is the plain optimum; with every assignment
+pinned and nothing else changed the previous plan comes back.
+
+Stable re-planning covers the plain flow: a run with integer rules is refused with a
+:class:`~matcher.errors.ParameterError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matcher.csvsafe import restore_formulas
+from matcher.errors import MatcherError, ParameterError
+from matcher.i18n import N_, Text
+from matcher.inputs.dataset import Dataset, load_dataset
+from matcher.model.eligibility import SUPPLIER_KINDS, Arcs, build_problem
+from matcher.model.rules import active_rules
+from matcher.params import PlanParams
+from matcher.plans.planner import Plan, build_plan
+from matcher.solvers.flow import FlowResult, solve_flow
+
+__all__ = ["KEY", "ReplanError", "churn", "pinned_from_mapping", "previous_assignments", "replan"]
+
+KEY = ("supplier_kind", "supplier_id", "demand_id")
+"""The columns that name an assignment."""
+
+Pinned = str | Iterable[tuple[str, str, str]] | pd.DataFrame
+"""``"all"``, ``"none"``, keys ``(supplier_kind, supplier_id, demand_id)`` (an empty kind
+matches either kind), or a frame with those columns."""
+
+_DIGITS = 6
+
+
+class ReplanError(MatcherError, ValueError):
+    """The previous plan cannot be used as asked: a pin is impossible or a file is wrong."""
+
+
+def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataFrame:
+    """A previous plan's assignments as ``supplier_kind, supplier_id, demand_id, hours``.
+
+    Parameters
+    ----------
+    previous
+        A :class:`~matcher.plans.planner.Plan`, a plan folder (its ``assignments.csv``) or a frame
+        with those columns. Rows of the same key are added up; zero-hour rows dropped.
+
+    Raises
+    ------
+    ReplanError
+        When the folder has no readable ``assignments.csv`` or a column is missing or
+        holds no whole hours.
+    """
+    if isinstance(previous, Plan):
+        frame = previous.assignments
+        source: str = Text(N_("the previous plan"))
+    elif isinstance(previous, pd.DataFrame):
+        frame = previous
+        source = Text(N_("the previous assignments"))
+    else:
+        path = Path(previous)
+        path = path / "assignments.csv" if path.is_dir() or not path.suffix else path
+        source = str(path)
+        try:
+            # A plan folder's assignments.csv is written formula-safe (matcher.csvsafe).
+            frame = restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
+        except FileNotFoundError:
+            raise ReplanError(
+                Text(N_("{source}: no such file; expected a plan folder"), source=source)
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ReplanError(
+                Text(N_("{source}: cannot be read ({error})"), source=source, error=str(exc))
+            ) from None
+    missing = [c for c in (*KEY, "hours") if c not in frame.columns]
+    if missing:
+        raise ReplanError(
+            Text(
+                N_("{source}: no column '{column}'; expected {columns}"),
+                source=source,
+                column=missing[0],
+                columns=", ".join((*KEY, "hours")),
+            )
+        )
+    hours = pd.to_numeric(frame["hours"], errors="coerce")
+    bad = hours.isna() | (hours < 0) | (hours != np.floor(hours))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise ReplanError(
+            Text(
+                N_(
+                    "{source}, row {row}, column 'hours': got {value}, expected a whole number "
+                    "of hours, 0 or more"
+                ),
+                source=source,
+                row=row,
+                value=repr(frame["hours"].iloc[row - 2]),
+            )
+        )
+    out = pd.DataFrame({k: frame[k].astype(str).str.strip() for k in KEY})
+    out["hours"] = hours.astype(np.int64).to_numpy()
+    summed = out.groupby(list(KEY), sort=False, as_index=False)["hours"].sum()
+    return pd.DataFrame(summed[summed["hours"] > 0]).reset_index(drop=True)
+
+
+def _pinned_mask(prev: pd.DataFrame, pinned: Pinned) -> np.ndarray:
+    if isinstance(pinned, str):
+        if pinned not in ("all", "none"):
+            raise ParameterError("pinned", pinned, Text(N_("all, none, or a list of assignments")))
+        return np.full(len(prev), pinned == "all")
+    if isinstance(pinned, pd.DataFrame):
+        missing = [c for c in KEY[1:] if c not in pinned.columns]
+        if missing:
+            raise ReplanError(
+                Text(N_("pinned assignments: no column '{column}'"), column=missing[0])
+            )
+        kinds = pinned["supplier_kind"] if "supplier_kind" in pinned else [""] * len(pinned)
+        keys = list(zip(kinds, pinned["supplier_id"], pinned["demand_id"], strict=True))
+    else:
+        keys = [tuple(k) for k in pinned]  # type: ignore[misc]
+    mask = np.zeros(len(prev), dtype=bool)
+    kind = prev["supplier_kind"].to_numpy(object)
+    sid = prev["supplier_id"].to_numpy(object)
+    did = prev["demand_id"].to_numpy(object)
+    for k, s, d in keys:
+        k, s, d = str(k or "").strip(), str(s).strip(), str(d).strip()
+        hit = (sid == s) & (did == d) & ((kind == k) if k else True)
+        if not hit.any():
+            raise ReplanError(
+                Text(
+                    N_(
+                        "pinned assignment {kind} {supplier} -> {demand} is not in the "
+                        "previous plan"
+                    ),
+                    kind=k or "*",
+                    supplier=s,
+                    demand=d,
+                )
+            )
+        mask |= hit
+    return mask
+
+
+def _why_impossible(dataset: Dataset, kind: str, sid: str, did: str) -> Text:
+    ids = (
+        dataset.cadres["cadre_id"] if kind == "cadre" else dataset.resources["resource_id"]
+    ).astype(str)
+    if sid not in set(ids):
+        if kind == "cadre":
+            return Text(N_("the cadre {id} is no longer in the dataset"), id=sid)
+        return Text(N_("the resource {id} is no longer in the dataset"), id=sid)
+    if did not in set(dataset.demands["demand_id"].astype(str)):
+        return Text(N_("the demand {id} is no longer in the dataset"), id=did)
+    return Text(
+        N_("{supplier} may no longer serve {demand} (no tie, or not the skill)"),
+        supplier=sid,
+        demand=did,
+    )
+
+
+def _check_penalty(change_penalty: float) -> float:
+    ok = isinstance(change_penalty, int | float) and not isinstance(change_penalty, bool)
+    if not ok or not math.isfinite(change_penalty) or change_penalty < 0:
+        raise ParameterError(
+            "change_penalty", change_penalty, Text(N_("a finite number, 0 or more"))
+        )
+    return float(change_penalty)
+
+
+def replan(
+    dataset: Dataset | str | Path,
+    previous: Plan | str | Path | pd.DataFrame,
+    params: PlanParams | None = None,
+    *,
+    change_penalty: float = 0.0,
+    pinned: Pinned = "none",
+) -> Plan:
+    """The optimal plan that keeps a previous plan where it can.
+
+    Parameters
+    ----------
+    dataset
+        The (possibly changed) dataset, or its folder.
+    previous
+        The previous plan: a ``Plan``, its folder, or its assignments as a frame.
+    params
+        Run parameters (defaults if ``None``); integer rules must be off.
+    change_penalty
+        Objective lost per hour changed against the previous plan (added or removed on
+        a supplier-demand pair); 0 gives the plain optimum.
+    pinned
+        Previous assignments kept exactly: ``"all"``, ``"none"`` (default), or their
+        keys ``(supplier_kind, supplier_id, demand_id)``.
+
+    Returns
+    -------
+    Plan
+        With the true objective; ``kpis["replan"]`` (``change_penalty``, pins,
+        ``penalized_objective``, ``penalized_bound``) and ``kpis["churn"]``. ``bound``
+        bounds the objective of every plan that keeps the pins and changes at most as
+        many hours as this one.
+
+    Raises
+    ------
+    ReplanError
+        A pinned assignment no longer possible, or an unreadable previous plan.
+    ParameterError
+        A bad penalty, or integer rules active.
+
+    Examples
+    --------
+    >>> from matcher.plans.planner import plan
+    >>> base = plan("tests/data/example/dataset")
+    >>> again = replan("tests/data/example/dataset", base, pinned="all")
+    >>> again.assignments.equals(base.assignments), again.kpis["churn"]["hours_changed"]
+    (True, 0)
+    """
+    penalty = _check_penalty(change_penalty)
+    if not isinstance(dataset, Dataset):
+        dataset = load_dataset(dataset)
+    params = params or PlanParams()
+    prev = previous_assignments(previous)
+    pin = _pinned_mask(prev, pinned)
+    t0 = time.perf_counter()
+    rules = active_rules(dataset, params)
+    if rules.any:
+        raise ParameterError(
+            "integer rules",
+            ", ".join(rules.names()),
+            Text(
+                N_(
+                    "none: stable re-planning supports the plain min-cost flow; switch the "
+                    "rules off (apply_min_hours, apply_funds, apply_leads = false; "
+                    "max_communities_per_cadre, coverage_floor = none)"
+                )
+            ),
+        )
+    problem = build_problem(dataset, params)
+    arcs, sup = problem.arcs, problem.suppliers
+
+    # Each previous assignment's arc in the new problem (-1: no longer a candidate).
+    arc_keys = pd.DataFrame(
+        {
+            "supplier_kind": np.asarray(SUPPLIER_KINDS, dtype=object)[sup.kind[arcs.supplier]],
+            "supplier_id": sup.ids[arcs.supplier].astype(str),
+            "demand_id": problem.demand_ids[arcs.demand].astype(str),
+            "arc": np.arange(len(arcs), dtype=np.int64),
+        }
+    )
+    where = prev.merge(arc_keys, on=list(KEY), how="left")["arc"]
+    prev_arc = where.fillna(-1).to_numpy(np.int64)
+    gone = prev_arc < 0
+    if (pin & gone).any():
+        i = int(np.flatnonzero(pin & gone)[0])
+        k, s, d = (str(prev[c].iloc[i]) for c in KEY)
+        raise ReplanError(
+            Text(
+                N_(
+                    "pinned assignment {kind} {supplier} -> {demand} ({hours} h) is no longer "
+                    "possible: {why}"
+                ),
+                kind=k,
+                supplier=s,
+                demand=d,
+                hours=prev["hours"].iloc[i],
+                why=_why_impossible(dataset, k, s, d),
+            )
+        )
+    n = len(arcs)
+    h0 = np.zeros(n, dtype=np.int64)
+    np.add.at(h0, prev_arc[~gone], prev["hours"].to_numpy(np.int64)[~gone])
+    pinned_arc = np.zeros(n, dtype=bool)
+    pinned_arc[prev_arc[pin]] = True
+    fixed = np.where(pinned_arc, h0, 0)
+    sup_left = sup.hours - np.bincount(arcs.supplier, weights=fixed, minlength=len(sup)).astype(
+        np.int64
+    )
+    dem_left = problem.demand_hours - np.bincount(
+        arcs.demand, weights=fixed, minlength=len(problem.demand_ids)
+    ).astype(np.int64)
+    for left, ids, message in (
+        (
+            sup_left,
+            sup.ids,
+            N_(
+                "pinned assignments give the supplier {id} {hours} hour(s) more than it now "
+                "has; unpin some of them"
+            ),
+        ),
+        (
+            dem_left,
+            problem.demand_ids,
+            N_(
+                "pinned assignments give the demand {id} {hours} hour(s) more than it now "
+                "has; unpin some of them"
+            ),
+        ),
+    ):
+        if (left < 0).any():
+            i = int(np.flatnonzero(left < 0)[0])
+            raise ReplanError(Text(message, id=ids[i], hours=int(-left[i])))
+
+    # Free arcs: the first h0 hours worth w + penalty, further hours w - penalty.
+    free = np.flatnonzero(~pinned_arc)
+    keep = free[h0[free] > 0]
+    origin = np.concatenate((keep, free))
+    seg_weight = np.concatenate((arcs.weight[keep] + penalty, arcs.weight[free] - penalty))
+    seg_cap = np.concatenate((h0[keep], np.full(len(free), np.iinfo(np.int64).max // 4)))
+    split = dataclasses.replace(
+        problem,
+        suppliers=dataclasses.replace(sup, hours=sup_left),
+        demand_hours=dem_left,
+        arcs=Arcs(
+            supplier=arcs.supplier[origin],
+            demand=arcs.demand[origin],
+            km=arcs.km[origin],
+            tie=arcs.tie[origin],
+            weight=seg_weight,
+        ),
+    )
+    seg = solve_flow(split, capacity=seg_cap)
+    flow = fixed + np.bincount(origin, weights=seg.flow, minlength=n).astype(np.int64)
+
+    objective = float(np.dot(flow, arcs.weight))
+    gone_hours = int(prev["hours"].to_numpy(np.int64)[gone].sum())
+    changed = int(np.abs(flow - h0).sum()) + gone_hours
+    penalized = objective - penalty * changed
+    # The split model's value omits the constants: pinned hours' worth, and the
+    # penalty on every free previous hour (counted back when kept, at w + penalty).
+    constant = float(np.dot(fixed, arcs.weight)) - penalty * (int(h0[free].sum()) + gone_hours)
+    penalized_bound = max(seg.bound + constant, penalized)
+    bound = penalized_bound + penalty * changed
+    result = FlowResult(
+        flow=flow,
+        status=seg.status,
+        objective=objective,
+        bound=bound,
+        gap=(bound - objective) / max(abs(bound), 1.0),
+        wall_seconds=seg.wall_seconds,
+        solver=f"{seg.solver} (stable re-plan)",
+    )
+    t1 = time.perf_counter()
+    out = build_plan(
+        dataset,
+        problem,
+        rules,
+        result,
+        {"build": t1 - t0 - seg.wall_seconds, "solve": seg.wall_seconds},
+    )
+    out.kpis["replan"] = {
+        "change_penalty": penalty,
+        "pinned_assignments": int(pin.sum()),
+        "pinned_hours": int(fixed.sum()),
+        "penalized_objective": round(penalized, _DIGITS),
+        "penalized_bound": round(penalized_bound, _DIGITS),
+    }
+    out.kpis["churn"] = churn(prev, out.assignments)
+    out.kpis["churn"]["previous_unavailable"] = int(gone.sum())
+    return out
+
+
+def churn(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, Any]:
+    """What changed between two plans' assignments, keyed by (kind, supplier, demand).
+
+    Returns
+    -------
+    dict
+        ``previous_assignments``, ``assignments``, ``assignments_kept`` (same hours),
+        ``assignments_changed`` (other hours), ``assignments_added``,
+        ``assignments_removed``, ``hours_kept`` (Σ min), ``hours_added``,
+        ``hours_removed`` and ``hours_changed`` (their sum).
+    """
+    a = previous_assignments(previous)
+    b = previous_assignments(current)
+    both = a.merge(b, on=list(KEY), how="outer", suffixes=("_before", "_after"))
+    h0 = both["hours_before"].fillna(0).to_numpy(np.int64)
+    h1 = both["hours_after"].fillna(0).to_numpy(np.int64)
+    added = np.maximum(h1 - h0, 0)
+    removed = np.maximum(h0 - h1, 0)
+    return {
+        "previous_assignments": int((h0 > 0).sum()),
+        "assignments": int((h1 > 0).sum()),
+        "assignments_kept": int(((h0 > 0) & (h0 == h1)).sum()),
+        "assignments_changed": int(((h0 > 0) & (h1 > 0) & (h0 != h1)).sum()),
+        "assignments_added": int(((h0 == 0) & (h1 > 0)).sum()),
+        "assignments_removed": int(((h0 > 0) & (h1 == 0)).sum()),
+        "hours_kept": int(np.minimum(h0, h1).sum()),
+        "hours_added": int(added.sum()),
+        "hours_removed": int(removed.sum()),
+        "hours_changed": int(added.sum() + removed.sum()),
+    }
+
+
+def pinned_from_mapping(items: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """Pinned keys from mappings with ``supplier_id``, ``demand_id`` and optionally
+    ``supplier_kind`` (as a scenario's ``stable.pinned`` lists them)."""
+    return [
+        (str(m.get("supplier_kind", "")), str(m["supplier_id"]), str(m["demand_id"])) for m in items
+    ]

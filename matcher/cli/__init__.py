@@ -1,0 +1,7 @@
+"""The ``matcher`` command: ``matcher plan``, ``report``, ``scenario``, ``serve`` ...
+
+``python -m matcher.cli`` runs it too."""
+
+from matcher.cli.main import main
+
+__all__ = ["main"]

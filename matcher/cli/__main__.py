@@ -1,0 +1,5 @@
+"""``python -m matcher.cli``: the ``matcher`` command."""
+
+from matcher.cli.main import main
+
+raise SystemExit(main())

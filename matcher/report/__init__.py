@@ -1,0 +1,1 @@
+"""Faces of a plan for people: the HTML report, exports, the project list workbook."""
