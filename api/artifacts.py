@@ -52,28 +52,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from fastapi import Request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store
-from api.db.models import Assignment, DatasetRow, DemandStatus, Run, RunArtifact
+from api import crud, store
+from api.db.models import Assignment, DatasetRow, DemandStatus, Lead, Run, RunArtifact
 from api.db.session import make_engine, make_sessionmaker, session_scope
 from api.errors import ApiError
 from matcher.analysis.explain import (
-    ExplainError,
     ExplainParams,
     StoredReads,
     demand_explanation,
     plain_summaries,
     stored_reads,
 )
-from matcher.errors import MatcherError
+from matcher.errors import ExplainError, MatcherError
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text
 from matcher.inputs.dataset import Dataset
-from matcher.report.html import PlanTables, build_reports
+from matcher.plans.result import Plan
+from matcher.plans.tables import LEAD_COLUMNS
+from matcher.report.html import build_reports
 
 log = logging.getLogger("matcher.api.artifacts")
 
@@ -146,32 +146,28 @@ ASSIGNMENT_CSV = [c for c in store.ASSIGNMENT_FIELDS if c != "district"]
 DEMAND_STATUS_CSV = list(store.DEMAND_STATUS_FIELDS)
 
 
-def _frame(
-    session: Session, model: Any, fields: list[str], run_id: str, districts: list[str] | None
-) -> pd.DataFrame:
-    stmt = select(*(getattr(model, f) for f in fields)).where(model.run_id == run_id)
-    if districts is not None:
-        stmt = stmt.where(model.district.in_(districts))
-    rows = session.execute(stmt.order_by(model.row_no)).all()
-    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=fields)
-
-
-def run_tables(session: Session, run: Run, districts: list[str] | None = None) -> PlanTables:
-    """A stored run as the report reads it: its tables (only ``districts``' rows when
-    given), KPIs and parameters."""
-    assignments = _frame(session, Assignment, ASSIGNMENT_CSV, run.id, districts)
-    status = _frame(session, DemandStatus, DEMAND_STATUS_CSV, run.id, districts)
+def stored_plan(session: Session, run: Run, districts: list[str] | None = None) -> Plan:
+    """A stored run as the library's :class:`~matcher.plans.result.Plan`: its tables
+    (only ``districts``' rows when given), KPIs, parameters and dataset."""
+    assignments = crud.result_frame(session, Assignment, ASSIGNMENT_CSV, run.id, {}, districts)
+    status = crud.result_frame(session, DemandStatus, DEMAND_STATUS_CSV, run.id, {}, districts)
     assignments["km"] = assignments["km"].astype("float64")
     status["funds"] = status["funds"].astype("float64")
     dataset = session.get(DatasetRow, run.dataset_id)
-    return PlanTables(
+    record = {
+        "dataset": dataset.name if dataset is not None else "",
+        "dataset_hash": dataset.content_hash if dataset is not None else "",
+        "params": run.params or {},
+    }
+    return Plan.from_tables(
+        {
+            "assignments": assignments,
+            "demand_status": status,
+            "leads": crud.result_frame(session, Lead, list(LEAD_COLUMNS), run.id, {}, districts),
+        },
+        run.kpis or {},
+        record,
         label=run.label or Text(N_("run {id}"), id=run.id[:8]),
-        assignments=assignments,
-        demand_status=status,
-        kpis=dict(run.kpis or {}),
-        params=dict(run.params or {}),
-        dataset_source=dataset.name if dataset is not None else "",
-        dataset_hash=dataset.content_hash if dataset is not None else "",
     )
 
 
@@ -181,9 +177,9 @@ class Inputs:
     for a comparison, the other run's plan)."""
 
     run_id: str
-    tables: PlanTables
+    tables: Plan
     dataset: Dataset
-    other: PlanTables | None = None
+    other: Plan | None = None
 
 
 def load_inputs(session: Session, run: Run, other: Run | None = None) -> Inputs:
@@ -192,9 +188,9 @@ def load_inputs(session: Session, run: Run, other: Run | None = None) -> Inputs:
     name = row.name if row is not None else ""
     return Inputs(
         run.id,
-        run_tables(session, run),
+        stored_plan(session, run),
         store.load_dataset(session, run.dataset_id, name),
-        run_tables(session, other) if other is not None else None,
+        stored_plan(session, other) if other is not None else None,
     )
 
 
@@ -791,7 +787,7 @@ __all__ = [
     "load_inputs",
     "read",
     "report_name",
-    "run_tables",
     "save",
+    "stored_plan",
     "summaries_name",
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,8 +49,8 @@ __all__ = [
     "queue_counts",
     "recommendation_rows",
     "recommendation_rows_page",
+    "result_frame",
     "result_page",
-    "result_rows",
     "run_by_idempotency_key",
 ]
 
@@ -83,13 +84,17 @@ def list_keys(session: Session) -> Sequence[ApiKey]:
 # ---- datasets -----------------------------------------------------------------------
 
 
-def list_datasets(session: Session, limit: int, offset: int) -> tuple[Sequence[DatasetRow], int]:
-    """A page of stored datasets, newest first, and how many there are."""
-    total = session.execute(select(func.count()).select_from(DatasetRow)).scalar_one()
+def _newest_first(
+    session: Session, model: Any, conditions: list[Any], limit: int, offset: int
+) -> tuple[Sequence[Any], int]:
+    """A page of the rows of ``model`` (datasets, runs) that meet ``conditions``, newest
+    first (then by id), and how many meet them."""
+    total = session.execute(select(func.count()).select_from(model).where(*conditions)).scalar_one()
     rows = (
         session.execute(
-            select(DatasetRow)
-            .order_by(DatasetRow.created_at.desc(), DatasetRow.id)
+            select(model)
+            .where(*conditions)
+            .order_by(model.created_at.desc(), model.id)
             .limit(limit)
             .offset(offset)
         )
@@ -97,6 +102,11 @@ def list_datasets(session: Session, limit: int, offset: int) -> tuple[Sequence[D
         .all()
     )
     return rows, int(total)
+
+
+def list_datasets(session: Session, limit: int, offset: int) -> tuple[Sequence[DatasetRow], int]:
+    """A page of stored datasets, newest first, and how many there are."""
+    return _newest_first(session, DatasetRow, [], limit, offset)
 
 
 def dataset_run_count(session: Session, dataset_id: str) -> int:
@@ -163,20 +173,7 @@ def list_plan_runs(
     session: Session, filters: RunFilters, limit: int, offset: int
 ) -> tuple[Sequence[Run], int]:
     """A page of plan runs (not recommendations), newest first, and how many match."""
-    conditions = [Run.kind == "plan", *filters.conditions()]
-    total = session.execute(select(func.count()).select_from(Run).where(*conditions)).scalar_one()
-    rows = (
-        session.execute(
-            select(Run)
-            .where(*conditions)
-            .order_by(Run.created_at.desc(), Run.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        .scalars()
-        .all()
-    )
-    return rows, int(total)
+    return _newest_first(session, Run, [Run.kind == "plan", *filters.conditions()], limit, offset)
 
 
 def run_by_idempotency_key(session: Session, key: str) -> Run | None:
@@ -257,19 +254,20 @@ def result_page(
     return [{f: getattr(r, f) for f in fields} for r in rows], int(total)
 
 
-def result_rows(
+def result_frame(
     session: Session,
     model: Any,
     fields: list[str],
     run_id: str,
     filters: dict[str, str | None],
     districts: list[str] | None,
-) -> list[tuple[Any, ...]]:
-    """Every matching row of a run's result table ``model`` as a tuple of ``fields``, in
-    the plan's order (filtered as :func:`result_page`)."""
+) -> pd.DataFrame:
+    """Every matching row of a run's result table ``model``, as a frame of ``fields``
+    in the plan's order (filtered as :func:`result_page`)."""
     columns = [getattr(model, f) for f in fields]
     stmt = _filtered(model, select(*columns).where(model.run_id == run_id), filters, districts)
-    return [tuple(r) for r in session.execute(stmt.order_by(model.row_no)).all()]
+    rows = [tuple(r) for r in session.execute(stmt.order_by(model.row_no)).all()]
+    return pd.DataFrame.from_records(rows, columns=fields)
 
 
 def demand_district(session: Session, run_id: str, demand_id: str) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Security
+from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,9 @@ __all__ = [
     "LangQuery",
     "Planner",
     "Principal",
+    "RowsLimit",
+    "RowsOffset",
+    "RunId",
     "SessionDep",
     "SettingsDep",
     "Viewer",
@@ -85,6 +88,15 @@ LangQuery = Annotated[
 ]
 """An optional ``?lang=`` (a route reads the language with ``api.errors.request_lang``,
 which prefers it to Accept-Language)."""
+
+RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
+"""A run's id in a route's path (plans and recommendations alike)."""
+
+RowsLimit = Annotated[int, Query(ge=1, le=10000, description="Rows per page.")]
+"""The rows of a table a page holds (``?limit=``)."""
+
+RowsOffset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip.")]
+"""The rows of a table a page skips (``?offset=``)."""
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -24,6 +24,7 @@ __all__ = [
     "install_handlers",
     "invalid_request",
     "issue_dict",
+    "no_results",
     "not_found",
     "parameter_text",
     "request_lang",
@@ -56,7 +57,7 @@ class LangText(Text):
 
     build: Callable[[str], str]
 
-    def __new__(cls, build: Callable[[str], str]) -> LangText:
+    def __new__(cls, build: Callable[[str], str]) -> LangText:  # noqa: D102 (the class says it)
         english = build(SOURCE_LANG)
         self = str.__new__(cls, english)
         self.message = english
@@ -152,6 +153,19 @@ def not_found(what: str, ident: object) -> ApiError:
     if message is not None:
         return ApiError(404, "not_found", Text(message, ident=shown))
     return ApiError(404, "not_found", Text(N_("no {what} with id {ident}"), what=what, ident=shown))
+
+
+def no_results(run_id: str, status: str) -> ApiError:
+    """A 409 for the results of run ``run_id``, which is ``status``, not succeeded."""
+    return ApiError(
+        409,
+        "no_results",
+        Text(
+            N_("run {id} is {status}; results exist once it has succeeded"),
+            id=run_id,
+            status=status,
+        ),
+    )
 
 
 def _body(

@@ -66,6 +66,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a request body over the limit before the route reads it."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -219,6 +220,7 @@ class AddressRateLimit:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse an address over its rate limit before anything else runs."""
         if scope["type"] == "http":
             refused = self.limits.hit_address(client_address(scope))
             if refused is not None:
@@ -321,6 +323,7 @@ class SecurityHeaders:
         self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the security headers to every response."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -1,6 +1,6 @@
 """Recommendation runs at the edge: request options to the library's parameters, the
-worker's call of :func:`matcher.analysis.pairings.recommend_pairings` or
-:func:`matcher.analysis.alliances.recommend_alliances`, and the result's tables to rows.
+worker's call of :func:`matcher.analysis.recommend.recommend_pairings` or
+:func:`matcher.analysis.recommend.recommend_alliances`, and the result's tables to rows.
 
 Nothing here recommends; the library does. A recommendation run is a row of ``runs``
 (``kind`` ``pairings`` or ``alliances``), so the dispatcher queues, starts, cancels and
@@ -23,9 +23,16 @@ from sqlalchemy.orm import Session, sessionmaker
 import matcher
 from api.db.models import Recommendation, RecommendationRow, Run, utcnow
 from api.db.session import rowcount, session_scope
-from matcher.analysis.alliances import AllianceParams, AllianceResult, recommend_alliances
-from matcher.analysis.pairings import PairingParams, PairingResult, recommend_pairings
-from matcher.analysis.recommend import SCOPE_KEYS, Scope
+from matcher.analysis.recommend import (
+    SCOPE_KEYS,
+    AllianceParams,
+    AllianceResult,
+    PairingParams,
+    PairingResult,
+    Scope,
+    recommend_alliances,
+    recommend_pairings,
+)
 
 __all__ = [
     "KINDS",

@@ -1,7 +1,7 @@
 """Request and response bodies of recommendation runs (``XCreate`` / ``XPublic``).
 
-The options mirror :class:`matcher.analysis.pairings.PairingParams` and
-:class:`matcher.analysis.alliances.AllianceParams`; each omitted option keeps the library's
+The options mirror :class:`matcher.analysis.recommend.PairingParams` and
+:class:`matcher.analysis.recommend.AllianceParams`; each omitted option keeps the library's
 default, and the library has the last word on every value (its refusals are 422s naming
 the option). The bounds here document the library's.
 """
@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db.models import Recommendation, Run
-from api.schemas import IntegerRulesCreate, ParamsCreate, RunStatus, run_state
+from api.schemas import ParamsCreate, QueuedRunCreate, RunStatus, optional_number, run_state
 
 __all__ = [
     "AllianceOptionsCreate",
@@ -46,6 +46,12 @@ _INT32 = 2**31 - 1
 _Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+def _count(description: str, ge: int = 0) -> Any:
+    """A field for an optional whole number from ``ge`` up (a 32-bit integer); omitted
+    (``None``), the library's default applies."""
+    return Field(default=None, ge=ge, le=_INT32, description=description)
+
+
 class ScopeCreate(BaseModel):
     """Which communities a recommendation concerns (``matcher.analysis.recommend.Scope``): those
     whose district, street and community id are among the values given; an omitted key
@@ -59,18 +65,13 @@ class ScopeCreate(BaseModel):
 
 
 class PairingOptionsCreate(BaseModel):
-    """Options of a pairing recommendation (``matcher.analysis.pairings.PairingParams``)."""
+    """Options of a pairing recommendation (``matcher.analysis.recommend.PairingParams``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    min_partners: int | None = Field(
-        default=None, ge=0, le=_INT32, description="Paired units every community ends with (1)."
-    )
-    max_communities: int | None = Field(
-        default=None,
-        ge=0,
-        le=_INT32,
-        description="Communities per unit, unless units.csv has a cap column (3).",
+    min_partners: int | None = _count("Paired units every community ends with (1).")
+    max_communities: int | None = _count(
+        "Communities per unit, unless units.csv has a cap column (3)."
     )
     cap_column: str | None = Field(
         default=None,
@@ -85,78 +86,41 @@ class PairingOptionsCreate(BaseModel):
     value: Literal["auto", "exact", "proxy"] | None = Field(
         default=None, description="Value of a pairing: exact re-solve, proxy estimate (auto)."
     )
-    exact_limit: int | None = Field(
-        default=None,
-        ge=0,
-        le=_INT32,
-        description="auto is exact up to this many candidates adding arcs (100).",
-    )
+    exact_limit: int | None = _count("auto is exact up to this many candidates adding arcs (100).")
     balance: bool | None = Field(
         default=None, description="Spread pairings evenly over districts first (false)."
     )
-    max_new: int | None = Field(
-        default=None, ge=0, le=_INT32, description="At most this many new pairings (no limit)."
-    )
-    max_partners: int | None = Field(
-        default=None,
-        ge=0,
-        le=_INT32,
-        description="At most this many units per community (no limit; at least min_partners).",
+    max_new: int | None = _count("At most this many new pairings (no limit).")
+    max_partners: int | None = _count(
+        "At most this many units per community (no limit; at least min_partners)."
     )
     unit_kinds: list[UnitKind] | None = Field(
         default=None, max_length=4, description="Only units of these kinds (every kind)."
     )
-    max_km: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="Only units this near, km (any)."
-    )
-    km_penalty: float | None = Field(
-        default=None, ge=0, allow_inf_nan=False, description="Value charged per km (0.001)."
-    )
-    time_limit_s: float | None = Field(
-        default=None, gt=0, le=86400, allow_inf_nan=False, description="CP-SAT stage limit, s (30)."
-    )
-    seed: int | None = Field(default=None, ge=0, le=_INT32, description="CP-SAT's seed (0).")
+    max_km: float | None = optional_number("Only units this near, km (any).", gt=0)
+    km_penalty: float | None = optional_number("Value charged per km (0.001).", ge=0)
+    time_limit_s: float | None = optional_number("CP-SAT stage limit, s (30).", gt=0, le=86400)
+    seed: int | None = _count("CP-SAT's seed (0).")
 
 
 class AllianceOptionsCreate(BaseModel):
-    """Options of an alliance recommendation (``matcher.analysis.alliances.AllianceParams``)."""
+    """Options of an alliance recommendation (``matcher.analysis.recommend.AllianceParams``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    radius_km: float | None = Field(
-        default=None,
-        gt=0,
-        allow_inf_nan=False,
-        description="Members within this of the street, km (10).",
-    )
-    max_members: int | None = Field(
-        default=None, ge=1, le=_INT32, description="New members per street (no limit)."
-    )
+    radius_km: float | None = optional_number("Members within this of the street, km (10).", gt=0)
+    max_members: int | None = _count("New members per street (no limit).", ge=1)
     unit_kinds: list[UnitKind] | None = Field(
         default=None, max_length=4, description="Only units of these kinds (every kind)."
     )
     scope: ScopeCreate | None = Field(default=None, description="Communities considered (all).")
-    time_limit_s: float | None = Field(
-        default=None, gt=0, le=86400, allow_inf_nan=False, description="CP-SAT stage limit, s (10)."
-    )
-    seed: int | None = Field(default=None, ge=0, le=_INT32, description="CP-SAT's seed (0).")
+    time_limit_s: float | None = optional_number("CP-SAT stage limit, s (10).", gt=0, le=86400)
+    seed: int | None = _count("CP-SAT's seed (0).")
 
 
-class _RecommendationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    dataset_id: str = Field(min_length=1, max_length=32)
+class _RecommendationCreate(QueuedRunCreate):
     params: ParamsCreate = Field(
         default_factory=ParamsCreate, description="Plan parameters of the plans before and after."
-    )
-    integer_rules: IntegerRulesCreate = Field(default_factory=IntegerRulesCreate)
-    label: str | None = Field(default=None, max_length=300)
-    time_limit_s: float | None = Field(
-        default=None,
-        gt=0,
-        allow_inf_nan=False,
-        description="Wall-clock limit of the run in seconds; the server's "
-        "MATCHER_RUN_TIME_LIMIT_S when omitted, and never more than it.",
     )
 
 

@@ -22,11 +22,11 @@ from api.db.models import DatasetRow
 from api.errors import ApiError
 from api.schemas import ScenarioCreate
 from matcher.analysis.scenario import (
-    ScenarioError,
     apply_scenario,
     scenario_from_mapping,
     scenario_params,
 )
+from matcher.errors import ScenarioError
 from matcher.i18n import N_, Text
 
 __all__ = ["MAX_FACTOR", "MAX_SURGE", "apply_to_stored"]

@@ -39,11 +39,13 @@ __all__ = [
     "LeadPublic",
     "Page",
     "ParamsCreate",
+    "QueuedRunCreate",
     "RunCreate",
     "RunPublic",
     "RunStatus",
     "ScenarioCreate",
     "as_utc",
+    "optional_number",
     "run_state",
     "scope_kpis",
 ]
@@ -59,6 +61,24 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def optional_number(
+    description: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+) -> Any:
+    """A field for an optional finite number within the bounds given: omitted (``None``),
+    the library's default applies.
+
+    >>> class Radius(BaseModel):
+    ...     km: float | None = optional_number("A radius, km.", gt=0)
+    >>> Radius(km=2).km, Radius().km
+    (2.0, None)
+    """
+    return Field(default=None, ge=ge, gt=gt, le=le, allow_inf_nan=False, description=description)
 
 
 class ErrorPublic(BaseModel):
@@ -205,48 +225,18 @@ class ParamsCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_travel_km: float | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_TRAVEL_KM,
-        allow_inf_nan=False,
-        description="Proximity tie radius, km (5).",
+    max_travel_km: float | None = optional_number(
+        "Proximity tie radius, km (5).", ge=0, le=MAX_TRAVEL_KM
     )
-    travel_cost_per_km: float | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_WEIGHT,
-        allow_inf_nan=False,
-        description="Score lost per km of an hour (0.05).",
+    travel_cost_per_km: float | None = optional_number(
+        "Score lost per km of an hour (0.05).", ge=0, le=MAX_WEIGHT
     )
-    priority_weight: float | None = Field(
-        default=None,
-        gt=0,
-        le=MAX_WEIGHT,
-        allow_inf_nan=False,
-        description="Factor on priority (1).",
+    priority_weight: float | None = optional_number("Factor on priority (1).", gt=0, le=MAX_WEIGHT)
+    cost_scale: float | None = optional_number("Integer scaling (1e6).", ge=1, le=MAX_COST_SCALE)
+    time_limit_s: float | None = optional_number(
+        "Integer search limit, s (60).", gt=0, le=MAX_TIME_LIMIT_S
     )
-    cost_scale: float | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_COST_SCALE,
-        allow_inf_nan=False,
-        description="Integer scaling (1e6).",
-    )
-    time_limit_s: float | None = Field(
-        default=None,
-        gt=0,
-        le=MAX_TIME_LIMIT_S,
-        allow_inf_nan=False,
-        description="Integer search limit, s (60).",
-    )
-    gap_limit: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        allow_inf_nan=False,
-        description="Stop the search at this gap (0).",
-    )
+    gap_limit: float | None = optional_number("Stop the search at this gap (0).", ge=0, le=1)
     seed: int | None = Field(
         default=None, ge=0, le=MAX_SEED, description="Seed of the integer search (0)."
     )
@@ -256,12 +246,8 @@ class ParamsCreate(BaseModel):
     deterministic: bool | None = Field(
         default=None, description="Reproducible integer search (true)."
     )
-    yuan_per_hour_equivalent: float | None = Field(
-        default=None,
-        ge=MIN_YUAN_PER_HOUR,
-        le=MAX_YUAN_PER_HOUR,
-        allow_inf_nan=False,
-        description="Value of funds (1000 yuan/hour).",
+    yuan_per_hour_equivalent: float | None = optional_number(
+        "Value of funds (1000 yuan/hour).", ge=MIN_YUAN_PER_HOUR, le=MAX_YUAN_PER_HOUR
     )
     integer_solver: Literal["highs", "cpsat"] | None = Field(
         default=None, description="Engine of the labour model under integer rules (highs)."
@@ -294,12 +280,8 @@ class IntegerRulesCreate(BaseModel):
         le=MAX_COMMUNITIES_PER_CADRE,
         description="A cadre serves at most this many communities.",
     )
-    coverage_floor: float | None = Field(
-        default=None,
-        gt=0,
-        le=1,
-        allow_inf_nan=False,
-        description="Every community gets at least this share of what its ties could give.",
+    coverage_floor: float | None = optional_number(
+        "Every community gets at least this share of what its ties could give.", gt=0, le=1
     )
 
     def to_params(self) -> dict[str, Any]:
@@ -323,8 +305,9 @@ class ScenarioCreate(BaseModel):
     changes: list[dict[str, Any]] = Field(min_length=1, max_length=500)
 
 
-class RunCreate(BaseModel):
-    """A planning run to queue."""
+class QueuedRunCreate(BaseModel):
+    """What every run to queue asks for (a plan or a recommendation): the dataset, the
+    plan's parameters and integer rules, a label and a time limit."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -332,13 +315,17 @@ class RunCreate(BaseModel):
     params: ParamsCreate = Field(default_factory=ParamsCreate)
     integer_rules: IntegerRulesCreate = Field(default_factory=IntegerRulesCreate)
     label: str | None = Field(default=None, max_length=300)
-    time_limit_s: float | None = Field(
-        default=None,
-        gt=0,
-        allow_inf_nan=False,  # finite; a larger one is capped to the server's, as said
-        description="Wall-clock limit of the run in seconds; the server's "
+    # a larger one is capped to the server's, as the description says
+    time_limit_s: float | None = optional_number(
+        "Wall-clock limit of the run in seconds; the server's "
         "MATCHER_RUN_TIME_LIMIT_S when omitted, and never more than it.",
+        gt=0,
     )
+
+
+class RunCreate(QueuedRunCreate):
+    """A planning run to queue."""
+
     scenario: ScenarioCreate | None = Field(
         default=None,
         description="What-if changes applied to the dataset before planning; the run "

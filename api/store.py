@@ -31,7 +31,7 @@ from api.db.models import (
 )
 from api.db.session import rowcount
 from matcher.inputs.io import plain_value
-from matcher.plans.planner import (
+from matcher.plans.tables import (
     ASSIGNMENT_COLUMNS,
     DEMAND_STATUS_COLUMNS,
     FUNDING_COLUMNS,
@@ -73,7 +73,7 @@ def save_dataset(
         id=dataset_id,
         content_hash=dataset.content_hash,
         name=name,
-        tables=dataset.summary(),
+        tables=dataset.counts(),
         districts=dataset_districts(dataset),
         warnings=[w.to_dict() for w in dataset.warnings],
         size_bytes=sum(len(b) for b in blobs.values()),
@@ -84,7 +84,7 @@ def save_dataset(
     for table, blob in blobs.items():
         session.add(
             DatasetTable(
-                dataset_id=dataset_id, table_name=table, rows=dataset.summary()[table], parquet=blob
+                dataset_id=dataset_id, table_name=table, rows=dataset.counts()[table], parquet=blob
             )
         )
     return row

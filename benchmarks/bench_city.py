@@ -64,7 +64,7 @@ def child(folder: str, out: str, lp_max_scale: float, scale: float, solver: str)
         t = now
 
     from matcher.inputs.dataset import load_dataset
-    from matcher.model.eligibility import build_problem
+    from matcher.model.arcs import build_problem
     from matcher.params import PlanParams
     from matcher.plans.planner import plan
     from matcher.solvers.flow import solve_flow

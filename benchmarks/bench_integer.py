@@ -38,8 +38,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 import matcher
 from matcher.inputs.dataset import Dataset, dataset_from_frames
-from matcher.model.eligibility import CADRE, build_problem
+from matcher.model.arcs import build_problem
 from matcher.model.rules import active_rules
+from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
 
 CATS = ("elderly_care", "legal_aid", "parking", "digital_help", "health_services", "child_care")

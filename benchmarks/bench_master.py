@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.solvers import columns
+from matcher.solvers.columns import master as columns
 from matcher.solvers.netsimplex import NetworkSimplex
 
 
@@ -119,7 +119,7 @@ def run(
     """Measure one generated dataset; prints as it goes and returns the figures."""
     from matcher.inputs.dataset import dataset_from_frames
     from matcher.inputs.generate import generate
-    from matcher.model.eligibility import index_dataset
+    from matcher.model.arcs import index_dataset
 
     ix = index_dataset(dataset_from_frames(generate(scale=scale, seed=seed)))
     with _recording():
@@ -160,7 +160,7 @@ def run(
     rc = cost_ + pi[tail] - pi[head]
     for thr in thresholds:
         # The fixed arcs (class -> sink, class -> group, cell -> sink) are the ones of cost
-        # 0: an arc brought in costs at least 1 (see columns._cost).
+        # 0: an arc brought in costs at least 1 (see matcher.solvers.columns.pricing._cost).
         keep = (cost_ == 0) | (flow > 0) | (rc <= thr)
         sub, sec = _cold(n, sup, tuple(a[keep] for a in arcs))
         if sub.optimal_cost != best:

@@ -36,7 +36,7 @@ TARGET_SECONDS = 10.0
 
 def child(plan_dir: str, out: str, lang: str, public: bool) -> None:
     """One measured write in this fresh process; prints a JSON line of figures."""
-    from matcher.report.html import plan_dataset, read_plan
+    from matcher.plans.io import plan_dataset, read_plan
     from matcher.report.projectlist import write_project_list
 
     t = time.perf_counter()

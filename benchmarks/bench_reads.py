@@ -30,7 +30,6 @@ at most 2 s from the store, and the server's RSS grows by at most 300 MB while a
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -114,7 +113,13 @@ def child(database_url: str, run_id: str, what: str, demand: str) -> dict[str, A
         if old is not None:
             t = inputs.tables  # the old module's own class (it checks isinstance)
             tables = old[0].PlanTables(
-                **{f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
+                label=t.label,
+                assignments=t.assignments,
+                demand_status=t.demand_status,
+                kpis=t.kpis,
+                params=t.params.to_dict(),
+                dataset_source=t.dataset_source,
+                dataset_hash=t.dataset_hash,
             )
             old[0].build_report(tables, inputs.dataset)
         else:

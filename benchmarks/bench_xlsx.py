@@ -40,7 +40,7 @@ def child(path: str) -> None:
     ds = matcher.load_dataset(path)
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows = sum(ds.summary().values())
+    rows = sum(ds.counts().values())
     print(json.dumps({"seconds": seconds, "peak_mib": peak, "rows": rows, "hash": ds.content_hash}))
 
 

@@ -11,7 +11,8 @@ The one entry point for a plan is :func:`plan`::
 from matcher.errors import DatasetError, MatcherError, ParameterError, SolverError, ValidationIssue
 from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.params import PlanParams
-from matcher.plans.planner import Plan, plan
+from matcher.plans.planner import plan
+from matcher.plans.result import Plan
 from matcher.solvers.outcomes import Duals
 
 __all__ = [

@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from matcher.i18n import SOURCE_LANG, Text, translator
+from matcher.i18n import N_, SOURCE_LANG, Text, translator
 
 __all__ = [
+    "CompareError",
     "DatasetError",
+    "ExplainError",
     "Finding",
     "InfeasibleError",
     "MatcherError",
     "ParameterError",
+    "PlanFolderError",
+    "ReplanError",
+    "ScenarioError",
     "SolverError",
     "ValidationIssue",
     "first_issues",
@@ -123,9 +128,9 @@ class DatasetError(MatcherError):
         self.issues: tuple[ValidationIssue, ...] = tuple(issues)
         self.source = source
         self.truncated = truncated
-        super().__init__(self.report())
+        super().__init__(self.text())
 
-    def report(self, lang: str = SOURCE_LANG) -> str:
+    def text(self, lang: str = SOURCE_LANG) -> str:
         """A multi-line message listing every issue, in ``lang``."""
         _ = translator(lang)
         n = len(self.issues) + self.truncated
@@ -155,6 +160,91 @@ class ParameterError(MatcherError, ValueError):
         return _("parameter {name}={value}: expected {expected}").format(
             name=self.name, value=repr(self.value), expected=expected
         )
+
+
+class PlanFolderError(MatcherError, ValueError):
+    """A plan folder cannot be read, or the dataset given for it is not the plan's.
+
+    Its message names the file, row and column; it is a :class:`~matcher.i18n.Text`:
+    ``str(error)`` is English, ``error.args[0].render(lang)`` another language."""
+
+
+class ReplanError(MatcherError, ValueError):
+    """The previous plan cannot be used as asked: a pin is impossible or a file is wrong."""
+
+
+class CompareError(MatcherError, ValueError):
+    """Plans cannot be compared as asked: none given, or two with the same name."""
+
+
+class ExplainError(MatcherError, ValueError):
+    """A plan cannot be explained as asked (an unknown demand, bottlenecks of an integer
+    plan, assignments that do not fit the dataset). Its message is a
+    :class:`~matcher.i18n.Text`: ``exc.args[0].render(lang)``."""
+
+
+class ScenarioError(MatcherError, ValueError):
+    """A scenario that cannot be read or applied: names the file, change and field.
+
+    Attributes
+    ----------
+    source
+        The scenario file (or a label for an in-memory scenario).
+    change
+        The change's number, from 1, or ``None`` for the scenario as a whole.
+    change_type
+        The change's type, when known.
+    field
+        The field at fault as a dotted path inside the change (``where.district``,
+        ``rows[2].hours``), or inside the scenario when ``change`` is ``None``.
+    problem
+        What is wrong and what was expected: a :class:`~matcher.i18n.Text`, so that the
+        message (its ``args[0]``, also a ``Text``) can be shown in the reader's language.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        problem: str,
+        *,
+        change: int | None = None,
+        change_type: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = source
+        self.change = change
+        self.change_type = change_type
+        self.field = field
+        self.problem = problem
+        if change is None:
+            where = Text(N_("scenario {source}"), source=source)
+        elif change_type:
+            where = Text(
+                N_("scenario {source}, change {change} ({change_type})"),
+                source=source,
+                change=change,
+                change_type=change_type,
+            )
+        else:
+            where = Text(N_("scenario {source}, change {change}"), source=source, change=change)
+        if field:
+            where = Text(N_("{where}, field '{field}'"), where=where, field=field)
+        super().__init__(Text(N_("{where}: {problem}"), where=where, problem=problem))
+
+    def render(self, lang: str = SOURCE_LANG) -> str:
+        """The message in ``lang``."""
+        message = self.args[0]
+        return message.render(lang) if isinstance(message, Text) else str(message)
+
+    def to_dict(self) -> dict[str, object]:
+        """The error as a JSON-ready dictionary."""
+        return {
+            "source": self.source,
+            "change": self.change,
+            "change_type": self.change_type,
+            "field": self.field,
+            "problem": self.problem,
+        }
 
 
 class SolverError(MatcherError):

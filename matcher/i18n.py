@@ -28,6 +28,7 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,7 +43,9 @@ __all__ = [
     "Text",
     "Translator",
     "check_lang",
+    "display_width",
     "negotiate",
+    "pad_display",
     "render",
     "translator",
 ]
@@ -77,13 +80,21 @@ class Translator(Protocol):
     """What :func:`translator` returns: call it like gettext's ``_``."""
 
     @property
-    def lang(self) -> str: ...
+    def lang(self) -> str:
+        """The language it translates into."""
+        ...
 
-    def __call__(self, message: str) -> str: ...
+    def __call__(self, message: str) -> str:
+        """``message`` in :attr:`lang` (itself where the catalogue has none)."""
+        ...
 
-    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The form of ``singular``/``plural`` for ``n`` things, translated."""
+        ...
 
-    def pgettext(self, context: str, message: str) -> str: ...
+    def pgettext(self, context: str, message: str) -> str:
+        """``message`` translated in ``context`` (one English word, two meanings)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,7 @@ class Text(str):
     message: str
     args: dict[str, object]
 
-    def __new__(cls, message: str, /, **args: object) -> Text:
+    def __new__(cls, message: str, /, **args: object) -> Text:  # noqa: D102 (the class says it)
         self = super().__new__(cls, message.format(**args))
         self.message = message
         self.args = args
@@ -223,3 +234,21 @@ def negotiate(accept_language: str | None, default: str = SOURCE_LANG) -> str:
         if tag in LANGS:
             return tag
     return default
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes on a terminal: two for a wide (Chinese) character.
+
+    >>> display_width("abc"), display_width("覆盖率")
+    (3, 6)
+    """
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def pad_display(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (see :func:`display_width`).
+
+    >>> pad_display("覆盖", 6) + "|"
+    '覆盖  |'
+    """
+    return text + " " * max(width - display_width(text), 0)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from matcher.plans.planner import TIMING_KEYS
+from matcher.plans.tables import TIMING_KEYS
 
 
 def plan_files(path: Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from matcher.solvers import columns
+from matcher.solvers.columns import master as columns
 from matcher.solvers.netsimplex import NetworkSimplex
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"

@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 
 from matcher import params
-from matcher.analysis import scenario
+from matcher.analysis.scenario import changes as scenario
 from matcher.inputs import generate
 from matcher.inputs.io import is_missing, plain_value
 from matcher.inputs.names import display_name
 from matcher.model import geo
-from matcher.plans.planner import FUNDING_COLUMNS, LEAD_COLUMNS
-from matcher.report import html as report
+from matcher.plans.tables import FUNDING_COLUMNS, LEAD_COLUMNS
+from matcher.report import format as report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,13 +37,11 @@ def test_earth_constants_agree() -> None:
 
 
 def test_the_column_kernel_uses_the_same_radius() -> None:
-    from matcher.solvers import columns
+    from matcher.solvers.columns.reach import hav_rad
 
     lat = np.radians(np.array([26.0, 26.5]))
     lon = np.radians(np.array([119.3, 119.6]))
-    km = columns._hav_rad.py_func(
-        lat[0], lon[0], math.cos(lat[0]), lat[1], lon[1], math.cos(lat[1])
-    )
+    km = hav_rad.py_func(lat[0], lon[0], math.cos(lat[0]), lat[1], lon[1], math.cos(lat[1]))
     want = geo.haversine_km(*np.degrees([lat[:1], lon[:1], lat[1:], lon[1:]]))[0]
     assert km == pytest.approx(float(want), rel=1e-12)
 
@@ -116,8 +114,7 @@ def test_the_solvers_write_the_plans_columns(example_dir: Path) -> None:
 
 
 def test_the_reason_codes_are_the_spec_order_of_the_reason_table() -> None:
-    from matcher.plans.planner import REASONS
-    from matcher.plans.reasons import REASON_TEXTS, reason_text
+    from matcher.plans.reasons import REASON_TEXTS, REASONS, reason_text
 
     assert REASONS == (
         "no_eligible_supplier",
@@ -134,7 +131,7 @@ def test_the_stored_result_tables_are_the_plans_columns_with_their_places() -> N
     """api.store's SQL tables hold matcher.plans.planner's columns (one declaration) plus each row's
     community, district and category, in a fixed order dashboards rely on."""
     from api import store
-    from matcher.plans.planner import ASSIGNMENT_COLUMNS, FUNDING_COLUMNS
+    from matcher.plans.tables import ASSIGNMENT_COLUMNS, FUNDING_COLUMNS
 
     assert [
         *ASSIGNMENT_COLUMNS[:5],

@@ -55,6 +55,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _run_key() -> Mapped[str]:
+    """A ``run_id`` column: the run a row belongs to (deleted with it), the first part
+    of the row's key."""
+    return mapped_column(String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+
+
+def _row_no() -> Mapped[int]:
+    """A ``row_no`` column: the row's place in its table (part of its key, not generated)."""
+    return mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 class Base(DeclarativeBase):
     """Base of the store's models."""
 
@@ -149,10 +160,8 @@ class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (Index("ix_assignments_run_district", "run_id", "district"),)
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = _run_key()
+    row_no: Mapped[int] = _row_no()
     supplier_kind: Mapped[str] = mapped_column(String(16))
     supplier_id: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[str] = mapped_column(String(200))
@@ -171,10 +180,8 @@ class DemandStatus(Base):
     __tablename__ = "demand_status"
     __table_args__ = (Index("ix_demand_status_run_district", "run_id", "district"),)
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = _run_key()
+    row_no: Mapped[int] = _row_no()
     demand_id: Mapped[str] = mapped_column(String(200))
     community_id: Mapped[str] = mapped_column(String(200))
     district: Mapped[str] = mapped_column(String(200))
@@ -194,10 +201,8 @@ class Funding(Base):
     __tablename__ = "funding"
     __table_args__ = (Index("ix_funding_run_district", "run_id", "district"),)
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = _run_key()
+    row_no: Mapped[int] = _row_no()
     resource_id: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[str] = mapped_column(String(200))
     demand_id: Mapped[str] = mapped_column(String(200))
@@ -214,10 +219,8 @@ class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (Index("ix_leads_run_district", "run_id", "district"),)
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = _run_key()
+    row_no: Mapped[int] = _row_no()
     demand_id: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[str] = mapped_column(String(200))
     community_id: Mapped[str] = mapped_column(String(200))
@@ -234,9 +237,7 @@ class RunKpi(Base):
 
     __tablename__ = "run_kpis"
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = _run_key()
     name: Mapped[str] = mapped_column(String(400), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -249,10 +250,8 @@ class RunDual(Base):
 
     __tablename__ = "run_duals"
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = _run_key()
+    row_no: Mapped[int] = _row_no()
     item: Mapped[str] = mapped_column(String(16))
     supplier_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     item_id: Mapped[str] = mapped_column(String(200))
@@ -265,9 +264,7 @@ class Recommendation(Base):
 
     __tablename__ = "recommendations"
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = _run_key()
     kind: Mapped[str] = mapped_column(String(16))
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -286,11 +283,9 @@ class RecommendationRow(Base):
         Index("ix_recommendation_rows_run_table_district", "run_id", "table_name", "district"),
     )
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = _run_key()
     table_name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    row_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    row_no: Mapped[int] = _row_no()
     district: Mapped[str | None] = mapped_column(String(200), nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -308,9 +303,7 @@ class RunArtifact(Base):
 
     __tablename__ = "run_artifacts"
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = _run_key()
     name: Mapped[str] = mapped_column(String(400), primary_key=True)
     other_run_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=True

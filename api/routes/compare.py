@@ -6,27 +6,27 @@ other districts are left out of both plans, and the KPIs are the scoped ones.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from api.artifacts import stored_plan
 from api.db.models import Run
-from api.deps import SessionDep, Viewer
+from api.deps import RunId, SessionDep, Viewer
 from api.errors import responses
-from api.routes.reports import run_tables
 from api.routes.results import succeeded_run
 from api.schemas import scope_kpis
-from matcher.analysis.compare import PlanRecord, compare_plans
+from matcher.analysis.compare import compare_plans
+from matcher.plans.result import Plan
 
 __all__ = ["router"]
 
 router = APIRouter(
     prefix="/runs", tags=["results"], responses=responses(400, 401, 403, 413, 404, 409, 422)
 )
-
-RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 
 
 class DiffPublic(BaseModel):
@@ -48,10 +48,9 @@ class DiffPublic(BaseModel):
     )
 
 
-def _record(session: Session, run: Run, districts: list[str] | None) -> PlanRecord:
-    tables = run_tables(session, run, districts)
-    kpis = scope_kpis(tables.kpis, districts) or {}
-    return PlanRecord(run.id, kpis, tables.assignments, tables.demand_status)
+def _plan(session: Session, run: Run, districts: list[str] | None) -> Plan:
+    plan = stored_plan(session, run, districts)
+    return replace(plan, label=run.id, kpis=scope_kpis(plan.kpis, districts) or {})
 
 
 @router.get("/{run_id}/diff", response_model=DiffPublic, summary="Compare two runs' plans")
@@ -68,6 +67,6 @@ def diff(
     have succeeded (409 otherwise). The diff of a run with itself is empty."""
     reference = succeeded_run(session, against)
     run = succeeded_run(session, run_id)
-    records = [_record(session, r, who.districts) for r in (reference, run)]
+    records = [_plan(session, r, who.districts) for r in (reference, run)]
     data = compare_plans(records).to_dict()
     return DiffPublic(**data)

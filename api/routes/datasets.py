@@ -30,7 +30,7 @@ from api.settings import Settings
 from matcher.errors import ValidationIssue
 from matcher.i18n import N_, Text, translator
 
-__all__ = ["XLSX_TYPE", "router"]
+__all__ = ["XLSX_TYPE", "router", "workbook_response"]
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=responses(400, 401, 403, 413))
 
@@ -38,6 +38,23 @@ DatasetId = Annotated[str, Path(min_length=1, max_length=32, description="A data
 
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def workbook_response(description: str, example: str) -> dict[str, Any]:
+    """The OpenAPI entry of a route answering with an Excel workbook as an attachment
+    (``example``: a file name it gives)."""
+    return {
+        "content": {XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        "description": description,
+        "headers": {
+            "Content-Disposition": {
+                "description": f"attachment; the file name, e.g. {example}",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+
+
 _UPLOAD_BODY: dict[str, Any] = {
     "required": True,
     "description": "A zip of the dataset's CSV/Parquet files, or an .xlsx workbook with a "

@@ -37,13 +37,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from api import artifacts, crud
-from api.db.models import DatasetRow, Run
-from api.deps import LangQuery, SessionDep, Viewer, district_scope
+from api.deps import (
+    LangQuery,
+    RowsLimit,
+    RowsOffset,
+    RunId,
+    SessionDep,
+    Viewer,
+    district_scope,
+)
 from api.errors import ApiError, request_lang, responses
-from api.routes.results import succeeded_run
+from api.routes.results import check_dataset, succeeded_run
 from api.schemas import DemandStatusPublic, Page
 from matcher.analysis.explain import DemandExplanation, explanation_in
 from matcher.i18n import N_, Text
@@ -56,7 +62,6 @@ router = APIRouter(
     responses={**responses(400, 401, 403, 413, 404, 409, 422), **artifacts.busy_response()},
 )
 
-RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 DemandId = Annotated[str, Path(min_length=1, max_length=200, description="A demand's id.")]
 District = Annotated[str | None, Query(max_length=200, description="Only this district.")]
 
@@ -153,11 +158,6 @@ class SummaryPublic(BaseModel):
     text: str
 
 
-def _check_dataset(session: Session, run: Run) -> None:
-    if session.get(DatasetRow, run.dataset_id) is None:
-        raise ApiError(409, "no_dataset", Text(N_("the dataset of run {id} is gone"), id=run.id))
-
-
 _NAMED = (("demand_id", "community_id"), ("gaining_demand_id", "gaining_community_id"))
 
 
@@ -179,15 +179,15 @@ def get_bottlenecks(
     session: SessionDep,
     who: Viewer,
     district: District = None,
-    limit: Annotated[int, Query(ge=1, le=10000, description="Rows per page.")] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip.")] = 0,
+    limit: RowsLimit = 100,
+    offset: RowsOffset = 0,
 ) -> dict[str, Any]:
     """The marginal value of one more hour of each skill in each district, ranked (the
     most valuable first), with the supplier to add it at and the demands that would take
     it. 409 for a run whose labour model has integer rules (it has no marginal values)."""
     run = succeeded_run(session, run_id)
     districts = district_scope(who, district)
-    _check_dataset(session, run)
+    check_dataset(session, run)
     data = artifacts.read(request, run.id, artifacts.BOTTLENECKS).json()
     rows = []
     for row, named in zip(data["rows"], data["scope"], strict=True):
@@ -240,7 +240,7 @@ def get_demand_explanation(
                 districts=", ".join(who.districts or []),
             ),
         )
-    _check_dataset(session, run)
+    check_dataset(session, run)
     name = artifacts.explanation_name(demand_id, nearest)
     out: dict[str, Any] = artifacts.read(request, run.id, name).json()
     if who.districts is not None:
@@ -270,7 +270,7 @@ def get_summaries(
     lang = lang or request_lang(request)
     run = succeeded_run(session, run_id)
     districts = district_scope(who, district)
-    _check_dataset(session, run)
+    check_dataset(session, run)
     data = artifacts.read(request, run.id, artifacts.summaries_name(lang)).json()
     rows: list[dict[str, Any]] = []
     for row, where in zip(data["rows"], data["districts"], strict=True):

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import LangQuery, SessionDep, Viewer, district_scope
+from api.deps import LangQuery, RunId, SessionDep, Viewer, district_scope
 from api.errors import request_lang, responses
 from api.projectlists import project_list_bytes
 from api.routes.datasets import XLSX_TYPE as XLSX
+from api.routes.datasets import workbook_response
 from api.routes.results import succeeded_run
 
 __all__ = ["router"]
@@ -30,7 +31,6 @@ router = APIRouter(
     responses=responses(400, 401, 403, 413, 404, 409, 422),
 )
 
-RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 District = Annotated[
     str | None,
     Query(max_length=200, description="Only this district (its sheet, rows and figures)."),
@@ -43,17 +43,11 @@ Public = Annotated[
     ),
 ]
 
-_WORKBOOK = {
-    "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
-    "description": "An Excel workbook to print: a summary with charts, a sheet per "
-    "district, the demands not fully met",
-    "headers": {
-        "Content-Disposition": {
-            "description": "attachment; the file name, e.g. project-list-RUN-zh-public.xlsx",
-            "schema": {"type": "string"},
-        }
-    },
-}
+_WORKBOOK = workbook_response(
+    "An Excel workbook to print: a summary with charts, a sheet per district, the demands "
+    "not fully met",
+    "project-list-RUN-zh-public.xlsx",
+)
 
 
 # ---- the route ------------------------------------------------------------------------

@@ -4,8 +4,8 @@ A recommendation run is a run (a row of ``runs`` with ``kind`` ``pairings`` or
 ``alliances``): it is queued, started, cancelled and time-limited by the same dispatcher
 and worker processes as a plan run and kept in the same history, but it is read here,
 because its results are other tables. ``/runs`` keeps answering for plan runs only, as
-before. The worker calls :func:`matcher.analysis.pairings.recommend_pairings` or
-:func:`matcher.analysis.alliances.recommend_alliances`; see :mod:`api.recommend`.
+before. The worker calls :func:`matcher.analysis.recommend.recommend_pairings` or
+:func:`matcher.analysis.recommend.recommend_alliances`; see :mod:`api.recommend`.
 
 District scopes: rows of tables by district (recommendations, districts, pairings,
 gaps, candidates, alliances, alliance_members, before_after) are filtered to the key's
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
-import uuid
 from typing import Annotated, Any
 
 import pandas as pd
@@ -28,9 +26,19 @@ from sqlalchemy.orm import Session
 
 import matcher
 from api import crud
-from api.db.models import ACTIVE_STATUSES, DatasetRow, Recommendation, Run, utcnow
-from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer, district_scope
-from api.errors import ApiError, expected_text, not_found, parameter_text, responses
+from api.db.models import DatasetRow, Recommendation, Run
+from api.deps import (
+    Planner,
+    Principal,
+    RowsLimit,
+    RowsOffset,
+    RunId,
+    SessionDep,
+    SettingsDep,
+    Viewer,
+    district_scope,
+)
+from api.errors import ApiError, expected_text, no_results, not_found, parameter_text, responses
 from api.recommend import (
     TABLES,
     TableSpec,
@@ -51,10 +59,13 @@ from api.routes.runs import (
     _TIME,
     ACCEPTED,
     IdempotencyKey,
+    cancel_active,
     check_queue,
     commit_queued,
     idempotent_earlier,
+    new_run,
     plan_params,
+    refuse_active,
     run_filters,
     scoped_key,
 )
@@ -69,7 +80,6 @@ router = APIRouter(
     responses=responses(400, 401, 403, 413),
 )
 
-RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 Table = Annotated[TableName, Path(description="A table of the run's kind of result.")]
 District = Annotated[
     str | None,
@@ -111,15 +121,7 @@ def get_recommendation(session: Session, run_id: str) -> tuple[Run, Recommendati
 def _succeeded(session: Session, run_id: str) -> tuple[Run, Recommendation]:
     run, rec = get_recommendation(session, run_id)
     if run.status != "succeeded":
-        raise ApiError(
-            409,
-            "no_results",
-            Text(
-                N_("run {id} is {status}; results exist once it has succeeded"),
-                id=run_id,
-                status=run.status,
-            ),
-        )
+        raise no_results(run_id, run.status)
     return run, rec
 
 
@@ -169,8 +171,8 @@ def create_recommendation(
     who: Planner,
     idempotency_key: IdempotencyKey = None,
 ) -> RecommendationPublic:
-    """Queue ``matcher.analysis.pairings.recommend_pairings`` (``kind: pairings``) or
-    ``matcher.analysis.alliances.recommend_alliances`` (``kind: alliances``) on a stored dataset;
+    """Queue ``matcher.analysis.recommend.recommend_pairings`` (``kind: pairings``) or
+    ``matcher.analysis.recommend.recommend_alliances`` (``kind: alliances``) on a stored dataset;
     202 with ``Location``.
 
     ``options`` are the library's ``PairingParams`` / ``AllianceParams`` (omitted: their
@@ -190,27 +192,20 @@ def create_recommendation(
         raise not_found("dataset", body.dataset_id)
     params = plan_params(body.params, body.integer_rules, prefix=f"{body.kind}.")
     options = _options(body, session)
-    run = Run(
-        id=uuid.uuid4().hex,
+    run = new_run(
+        body,
+        settings,
+        who,
+        stored_key,
+        digest,
         kind=body.kind,
         dataset_id=body.dataset_id,
-        label=body.label,
-        status="queued",
         params=params,
-        integer_rules=body.integer_rules.model_dump(exclude_none=True),
-        time_limit_s=min(float(body.time_limit_s or math.inf), settings.run_time_limit_s),
-        idempotency_key=stored_key,
-        request_hash=digest,
-        created_by=who.key_id,
-        created_at=utcnow(),
     )
     rec = Recommendation(run_id=run.id, kind=body.kind, options=options)
-    queued = commit_queued(session, run, rec)
+    queued = commit_queued(request, session, run, rec)
     if queued is not run:
         return _accepted(response, *get_recommendation(session, queued.id))
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
     return _accepted(response, run, rec)
 
 
@@ -253,15 +248,7 @@ def cancel_recommendation(
 ) -> RecommendationPublic:
     """Cancel a queued or running recommendation (a running one's worker is stopped)."""
     run, rec = get_recommendation(session, run_id)
-    if not crud.cancel_run(session, run):
-        raise ApiError(
-            409,
-            "run_finished",
-            Text(N_("run {id} has already finished ({status})"), id=run_id, status=run.status),
-        )
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
+    cancel_active(request, session, run_id, run)
     return RecommendationPublic.from_rows(run, rec)
 
 
@@ -269,12 +256,7 @@ def cancel_recommendation(
 def delete_recommendation_run(run_id: RunId, session: SessionDep, _who: Planner) -> Response:
     """Delete a finished recommendation run and its tables (cancel an active one first)."""
     run, _rec = get_recommendation(session, run_id)
-    if run.status in ACTIVE_STATUSES:
-        raise ApiError(
-            409,
-            "run_active",
-            Text(N_("run {id} is {status}; cancel it first"), id=run_id, status=run.status),
-        )
+    refuse_active(run_id, run)
     delete_recommendation(session, run_id)
     session.delete(run)
     return Response(status_code=204)
@@ -376,8 +358,8 @@ def table_rows(
     session: SessionDep,
     who: Viewer,
     district: District = None,
-    limit: Annotated[int, Query(ge=1, le=10000, description="Rows per page.")] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip.")] = 0,
+    limit: RowsLimit = 100,
+    offset: RowsOffset = 0,
 ) -> TableRowsPublic:
     """A table of the result, in the library's row order. Pairings: ``recommendations``,
     ``districts``, ``units``, ``pairings``, ``before_after``; alliances:

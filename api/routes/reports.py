@@ -19,18 +19,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api import artifacts
-from api.artifacts import run_tables as run_tables  # where compare.py reads it
 from api.db.models import DatasetRow
-from api.deps import LangQuery, SessionDep, Viewer
+from api.deps import LangQuery, RunId, SessionDep, Viewer
 from api.errors import ApiError, request_lang, responses
 from api.routes.results import succeeded_run
 from matcher.i18n import N_, Text
 from matcher.report.html import HTML_LANG
 
-__all__ = ["router", "run_tables"]
+__all__ = ["router"]
 
 router = APIRouter(
     prefix="/runs",
@@ -38,7 +37,6 @@ router = APIRouter(
     responses={**responses(400, 401, 403, 413, 404, 409, 422), **artifacts.busy_response()},
 )
 
-RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 Against = Annotated[
     str | None,
     Query(

@@ -10,14 +10,14 @@ import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api import crud, store
 from api.db.models import Assignment, DatasetRow, DemandStatus, Funding, Lead, Run
-from api.deps import SessionDep, Viewer, district_scope
-from api.errors import ApiError, responses
+from api.deps import RunId, SessionDep, Viewer, district_scope
+from api.errors import ApiError, no_results, responses
 from api.routes.runs import get_run
 from api.schemas import (
     AssignmentPublic,
@@ -31,13 +31,12 @@ from matcher.i18n import N_, Text
 from matcher.inputs.io import frame_csv_text
 from matcher.report import export
 
-__all__ = ["router", "succeeded_run"]
+__all__ = ["check_dataset", "router", "succeeded_run"]
 
 router = APIRouter(
     prefix="/runs", tags=["results"], responses=responses(400, 401, 403, 413, 404, 409, 422)
 )
 
-RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 District = Annotated[str | None, Query(max_length=200, description="Only this district.")]
 
 # The spec's column order for downloads (the JSON adds district and the like).
@@ -63,29 +62,14 @@ def succeeded_run(session: Session, run_id: str) -> Run:
     """The run, which must have succeeded (404 if missing, 409 if not succeeded)."""
     run = get_run(session, run_id)
     if run.status != "succeeded":
-        raise ApiError(
-            409,
-            "no_results",
-            Text(
-                N_("run {id} is {status}; results exist once it has succeeded"),
-                id=run_id,
-                status=run.status,
-            ),
-        )
+        raise no_results(run_id, run.status)
     return run
 
 
-def _frame(
-    session: Session,
-    model: Any,
-    fields: list[str],
-    run_id: str,
-    filters: dict[str, str | None],
-    districts: list[str] | None,
-) -> pd.DataFrame:
-    """The matching rows of a run's result table, as a frame of ``fields``."""
-    rows = crud.result_rows(session, model, fields, run_id, filters, districts)
-    return pd.DataFrame.from_records(rows, columns=fields)
+def check_dataset(session: Session, run: Run) -> None:
+    """409 when the dataset the run planned has been deleted since."""
+    if session.get(DatasetRow, run.dataset_id) is None:
+        raise ApiError(409, "no_dataset", Text(N_("the dataset of run {id} is gone"), id=run.id))
 
 
 def _download(frame: pd.DataFrame, fmt: str, name: str) -> Response:
@@ -191,7 +175,7 @@ def _add_table_routes(
             filters: UnitFilters,  # replaced below by the table's filter model
         ) -> Response:
             succeeded_run(session, run_id)
-            frame = _frame(
+            frame = crud.result_frame(
                 session,
                 model,
                 csv_fields,
@@ -289,11 +273,9 @@ def communities_geojson(
     """Communities with their coverage as an RFC 7946 FeatureCollection (``[lon, lat]``)."""
     run = succeeded_run(session, run_id)
     districts = district_scope(who, district)
-    dataset = session.get(DatasetRow, run.dataset_id)
-    if dataset is None:
-        raise ApiError(409, "no_dataset", Text(N_("the dataset of run {id} is gone"), id=run_id))
+    check_dataset(session, run)
     communities = store.load_frames(session, run.dataset_id)["communities"]
-    status = _frame(
+    status = crud.result_frame(
         session, DemandStatus, ["community_id", "hours", "covered_hours"], run_id, {}, None
     )
     collection = export.communities_geojson(communities, status, districts)

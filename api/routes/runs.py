@@ -10,18 +10,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 import matcher
 from api import crud, store
 from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
-from api.deps import Planner, Principal, SessionDep, SettingsDep, Viewer, too_many
+from api.deps import Planner, Principal, RunId, SessionDep, SettingsDep, Viewer, too_many
 from api.errors import ApiError, expected_text, not_found, parameter_text, responses
 from api.scenarios import apply_to_stored
 from api.schemas import (
     IntegerRulesCreate,
     Page,
     ParamsCreate,
+    QueuedRunCreate,
     RunCreate,
     RunPublic,
     RunStatus,
@@ -31,11 +32,14 @@ from matcher.i18n import N_, Text
 __all__ = [
     "ACCEPTED",
     "IdempotencyKey",
+    "cancel_active",
     "check_queue",
     "commit_queued",
     "get_run",
     "idempotent_earlier",
+    "new_run",
     "plan_params",
+    "refuse_active",
     "router",
     "run_filters",
     "scoped_key",
@@ -43,7 +47,6 @@ __all__ = [
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=responses(400, 401, 403, 413))
 
-RunId = Annotated[str, Path(min_length=1, max_length=32, description="A run's id.")]
 
 _RULE_FIELDS = {
     "min_hours": "apply_min_hours",
@@ -192,10 +195,44 @@ def idempotent_earlier(
     return earlier
 
 
-def commit_queued(session: SessionDep, run: Run, *extra: Any) -> Run:
-    """Commit a new queued run (and ``extra`` rows); when the same Idempotency-Key was
-    just committed by a concurrent request, the run made by it (422 for another body)."""
+def new_run(
+    body: QueuedRunCreate,
+    settings: SettingsDep,
+    who: Principal,
+    stored_key: str | None,
+    digest: str,
+    **columns: Any,
+) -> Run:
+    """A new queued run of ``body`` (not yet stored), sent by ``who`` with the stored
+    Idempotency-Key ``stored_key`` and the request's hash ``digest``; its time limit is
+    the one asked for, capped to the server's. ``columns`` are the rest of its row."""
+    return Run(
+        id=uuid.uuid4().hex,
+        label=body.label,
+        status="queued",
+        integer_rules=body.integer_rules.model_dump(exclude_none=True),
+        time_limit_s=min(float(body.time_limit_s or math.inf), settings.run_time_limit_s),
+        idempotency_key=stored_key,
+        request_hash=digest,
+        created_by=who.key_id,
+        created_at=utcnow(),
+        **columns,
+    )
+
+
+def _wake_dispatcher(request: Request) -> None:
+    """Have the dispatcher look at the queue now (a run was queued or cancelled)."""
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+
+
+def commit_queued(request: Request, session: SessionDep, run: Run, *extra: Any) -> Run:
+    """Commit a new queued run (and ``extra`` rows) and wake the dispatcher; when the
+    same Idempotency-Key was just committed by a concurrent request, the run made by it
+    (422 for another body)."""
     if crud.add_queued(session, run, *extra):
+        _wake_dispatcher(request)
         return run
     # the same key, sent twice at once
     earlier = idempotent_earlier(session, run.idempotency_key, run.request_hash, run.created_by)
@@ -257,6 +294,29 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 }
 
 
+def cancel_active(request: Request, session: SessionDep, run_id: str, run: Run) -> None:
+    """Cancel ``run`` (asked for as ``run_id``) and wake the dispatcher to stop its
+    worker; 409 when it has already finished."""
+    if not crud.cancel_run(session, run):
+        raise ApiError(
+            409,
+            "run_finished",
+            Text(N_("run {id} has already finished ({status})"), id=run_id, status=run.status),
+        )
+    _wake_dispatcher(request)
+
+
+def refuse_active(run_id: str, run: Run) -> None:
+    """409 when ``run`` (asked for as ``run_id``) is queued or running: it must be
+    cancelled before it is deleted."""
+    if run.status in ACTIVE_STATUSES:
+        raise ApiError(
+            409,
+            "run_active",
+            Text(N_("run {id} is {status}; cancel it first"), id=run_id, status=run.status),
+        )
+
+
 def _accepted(response: Response, run: Run) -> RunPublic:
     response.status_code = 202
     response.headers["Location"] = f"/runs/{run.id}"
@@ -299,29 +359,19 @@ def create_run(
             session, body.dataset_id, body.scenario, matcher.PlanParams.from_mapping(params)
         )
         params, base_id = checked.to_dict(), body.dataset_id
-    run = Run(
-        id=uuid.uuid4().hex,
+    run = new_run(
+        body,
+        settings,
+        who,
+        stored_key,
+        digest,
         dataset_id=dataset_id,
         base_dataset_id=base_id,
         scenario=scenario,
         warm_start_run_id=body.warm_start_run_id,
-        label=body.label,
-        status="queued",
         params=params,
-        integer_rules=body.integer_rules.model_dump(exclude_none=True),
-        time_limit_s=min(float(body.time_limit_s or math.inf), settings.run_time_limit_s),
-        idempotency_key=stored_key,
-        request_hash=digest,
-        created_by=who.key_id,
-        created_at=utcnow(),
     )
-    queued = commit_queued(session, run)
-    if queued is not run:
-        return _accepted(response, queued)
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
-    return _accepted(response, run)
+    return _accepted(response, commit_queued(request, session, run))
 
 
 _DATE_TIME = re.compile(
@@ -411,15 +461,7 @@ def read_run(run_id: RunId, session: SessionDep, who: Viewer) -> RunPublic:
 def cancel_run(run_id: RunId, request: Request, session: SessionDep, _who: Planner) -> RunPublic:
     """Cancel a queued or running run (a running solve's worker is stopped)."""
     run = get_run(session, run_id)
-    if not crud.cancel_run(session, run):
-        raise ApiError(
-            409,
-            "run_finished",
-            Text(N_("run {id} has already finished ({status})"), id=run_id, status=run.status),
-        )
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
+    cancel_active(request, session, run_id, run)
     return RunPublic.from_row(run)
 
 
@@ -427,12 +469,7 @@ def cancel_run(run_id: RunId, request: Request, session: SessionDep, _who: Plann
 def delete_run(run_id: RunId, session: SessionDep, _who: Planner) -> Response:
     """Delete a finished run and its results (cancel a queued or running one first)."""
     run = get_run(session, run_id)
-    if run.status in ACTIVE_STATUSES:
-        raise ApiError(
-            409,
-            "run_active",
-            Text(N_("run {id} is {status}; cancel it first"), id=run_id, status=run.status),
-        )
+    refuse_active(run_id, run)
     store.delete_results(session, run_id)
     session.delete(run)
     return Response(status_code=204)

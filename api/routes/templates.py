@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import LANG_PATTERN, Viewer
 from api.errors import responses
 from api.routes.datasets import XLSX_TYPE as XLSX
+from api.routes.datasets import workbook_response
 from matcher.i18n import LANGS
 from matcher.inputs.template import write_template
 
@@ -19,17 +20,11 @@ __all__ = ["router"]
 router = APIRouter(tags=["templates"], responses=responses(400, 401, 403, 413, 422))
 
 
-_WORKBOOK = {
-    "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
-    "description": "An Excel workbook: a sheet per table with notes on the headers, "
-    "drop-down lists and one example row per sheet",
-    "headers": {
-        "Content-Disposition": {
-            "description": "attachment; the file name, e.g. template-zh.xlsx",
-            "schema": {"type": "string"},
-        }
-    },
-}
+_WORKBOOK = workbook_response(
+    "An Excel workbook: a sheet per table with notes on the headers, drop-down lists and "
+    "one example row per sheet",
+    "template-zh.xlsx",
+)
 
 Lang = Annotated[
     str,

@@ -1,9 +1,10 @@
 """Compare plans: a KPI table (values and deltas against the first plan) and a plan diff.
 
 The diff of each plan against the first lists the assignments added, removed and changed
-in hours (keyed by supplier kind, supplier and demand) and the demands whose status
-changed. Plans are :class:`~matcher.plans.planner.Plan` objects or folders written by
-:meth:`Plan.write` (``matcher plan``, ``matcher scenario run``).
+in hours (keyed by supplier kind, supplier and demand) and the demands whose status or
+covered hours changed (:func:`matcher.plans.diff.diff_plans`). Plans are
+:class:`~matcher.plans.result.Plan` objects or folders written by :meth:`Plan.write`
+(``matcher plan``, ``matcher scenario run``).
 
 Examples
 --------
@@ -18,36 +19,22 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from matcher.csvsafe import restore_formulas
-from matcher.errors import MatcherError
-from matcher.i18n import N_, SOURCE_LANG, Text, translator
+from matcher.errors import CompareError
+from matcher.i18n import N_, SOURCE_LANG, Text, display_width, pad_display, translator
 from matcher.inputs.io import write_frame_csv
-from matcher.plans.planner import Plan
+from matcher.plans.diff import diff_plans
+from matcher.plans.io import as_plan
+from matcher.plans.result import Plan
 
-__all__ = [
-    "ASSIGNMENT_DIFF_COLUMNS",
-    "DEMAND_DIFF_COLUMNS",
-    "KEY",
-    "KPIS",
-    "CompareError",
-    "Comparison",
-    "PlanRecord",
-    "compare_plans",
-    "diff_plans",
-    "kpi_values",
-    "read_plan",
-]
-
-KEY = ["supplier_kind", "supplier_id", "demand_id"]
+__all__ = ["KPIS", "Comparison", "compare_plans", "kpi_values"]
 
 KPIS: tuple[str, ...] = (
     "objective",
@@ -73,119 +60,7 @@ KPIS: tuple[str, ...] = (
 """The KPIs every comparison shows, in order; churn, re-planning figures and coverage by
 district follow when some plan has them."""
 
-ASSIGNMENT_DIFF_COLUMNS = (
-    "plan",
-    "change",
-    "supplier_kind",
-    "supplier_id",
-    "unit_id",
-    "demand_id",
-    "community_id",
-    "category",
-    "hours_before",
-    "hours_after",
-)
-DEMAND_DIFF_COLUMNS = (
-    "plan",
-    "demand_id",
-    "community_id",
-    "district",
-    "category",
-    "status_before",
-    "status_after",
-    "covered_before",
-    "covered_after",
-    "reason_after",
-)
 _PERCENT = ("coverage", "utilization")
-
-
-class CompareError(MatcherError, ValueError):
-    """A plan folder that cannot be read for a comparison."""
-
-
-@dataclass(frozen=True)
-class PlanRecord:
-    """What a comparison reads of a plan: its name, KPIs and two tables."""
-
-    name: str
-    kpis: Mapping[str, Any]
-    assignments: pd.DataFrame
-    demand_status: pd.DataFrame
-
-
-def _shown(text: str) -> int:
-    """The columns ``text`` takes on a terminal: two for a wide (Chinese) character."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def read_plan(path: str | Path, name: str | None = None) -> PlanRecord:
-    """Read a plan folder written by :meth:`Plan.write`.
-
-    Raises
-    ------
-    CompareError
-        When ``kpis.json``, ``assignments.csv`` or ``demand_status.csv`` is missing or
-        unreadable.
-    """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise CompareError(Text(N_("plan folder {folder}: no such folder"), folder=str(folder)))
-    try:
-        kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
-        tables = {
-            # Written formula-safe by Plan.write (matcher.csvsafe): undone, so ids match.
-            n: restore_formulas(pd.read_csv(folder / f"{n}.csv", dtype=str, keep_default_na=False))
-            for n in ("assignments", "demand_status")
-        }
-    except FileNotFoundError as exc:
-        raise CompareError(
-            Text(
-                N_("plan folder {folder}: no {file} (expected a folder written by matcher plan)"),
-                folder=str(folder),
-                file=Path(str(exc.filename)).name,
-            )
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise CompareError(
-            Text(
-                N_("plan folder {folder}: cannot be read ({error})"),
-                folder=str(folder),
-                error=str(exc),
-            )
-        ) from None
-    a, s = tables["assignments"], tables["demand_status"]
-    for file, frame, cols in (
-        ("assignments.csv", a, ("supplier_kind", "supplier_id", "demand_id", "hours")),
-        ("demand_status.csv", s, ("demand_id", "status", "covered_hours")),
-    ):
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise CompareError(
-                Text(
-                    N_("plan folder {folder}, {file}: no column '{column}'"),
-                    folder=str(folder),
-                    file=file,
-                    column=missing[0],
-                )
-            )
-    a["hours"] = pd.to_numeric(a["hours"], errors="coerce").fillna(0).astype(np.int64)
-    s["covered_hours"] = (
-        pd.to_numeric(s["covered_hours"], errors="coerce").fillna(0).astype(np.int64)
-    )
-    return PlanRecord(name or folder.name, kpis, a, s)
-
-
-def _record(item: Plan | PlanRecord | str | Path, name: str | None) -> PlanRecord:
-    if isinstance(item, PlanRecord):
-        return (
-            item
-            if name is None
-            else PlanRecord(name, item.kpis, item.assignments, item.demand_status)
-        )
-    if isinstance(item, Plan):
-        return PlanRecord(name or "plan", item.kpis, item.assignments, item.demand_status)
-    return read_plan(item, name)
 
 
 def kpi_values(kpis: Mapping[str, Any]) -> dict[str, Any]:
@@ -207,83 +82,6 @@ def kpi_values(kpis: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def diff_plans(before: PlanRecord, after: PlanRecord) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Assignments added, removed or changed in hours, and demands whose status changed.
-
-    Returns
-    -------
-    (assignments, demands)
-        Frames with :data:`ASSIGNMENT_DIFF_COLUMNS` and :data:`DEMAND_DIFF_COLUMNS`
-        (``plan`` is ``after.name``), sorted by demand, then supplier.
-    """
-    info = ["unit_id", "community_id", "category"]
-
-    def side(frame: pd.DataFrame) -> pd.DataFrame:
-        f = frame.copy()
-        for c in info:
-            if c not in f:
-                f[c] = ""
-        f = f.astype({c: str for c in [*KEY, *info]})
-        grouped = f.groupby(KEY, sort=False, as_index=False).agg(
-            {"hours": "sum", **{c: "first" for c in info}}
-        )
-        return grouped[grouped["hours"] > 0]
-
-    a, b = side(before.assignments), side(after.assignments)
-    m = a.merge(b, on=KEY, how="outer", suffixes=("_before", "_after"))
-    h0 = m["hours_before"].fillna(0).astype(np.int64)
-    h1 = m["hours_after"].fillna(0).astype(np.int64)
-    change = np.where(h0 == 0, "added", np.where(h1 == 0, "removed", "changed"))
-    out = pd.DataFrame({"plan": after.name, "change": change})
-    for c in KEY:
-        out[c] = m[c].to_numpy()
-    for c in info:
-        out[c] = m[f"{c}_after"].fillna(m[f"{c}_before"]).to_numpy()
-    out["hours_before"], out["hours_after"] = h0.to_numpy(), h1.to_numpy()
-    out = out[(h0 != h1).to_numpy()]
-    out = out.sort_values(["demand_id", "supplier_kind", "supplier_id"], kind="stable")
-    assignments = out[list(ASSIGNMENT_DIFF_COLUMNS)].reset_index(drop=True)
-
-    cols = [
-        "demand_id",
-        "community_id",
-        "district",
-        "category",
-        "status",
-        "covered_hours",
-        "reason",
-    ]
-
-    def status(frame: pd.DataFrame) -> pd.DataFrame:
-        f = frame.copy()
-        for c in cols:
-            if c not in f:
-                f[c] = ""
-        return f[cols].astype({"demand_id": str})
-
-    s = status(before.demand_status).merge(
-        status(after.demand_status), on="demand_id", how="outer", suffixes=("_before", "_after")
-    )
-    moved = s["status_before"].fillna("absent") != s["status_after"].fillna("absent")
-    s = s[moved.to_numpy()]
-    demands = pd.DataFrame(
-        {
-            "plan": after.name,
-            "demand_id": s["demand_id"].to_numpy(),
-            "community_id": s["community_id_after"].fillna(s["community_id_before"]).to_numpy(),
-            "district": s["district_after"].fillna(s["district_before"]).to_numpy(),
-            "category": s["category_after"].fillna(s["category_before"]).to_numpy(),
-            "status_before": s["status_before"].fillna("absent").to_numpy(),
-            "status_after": s["status_after"].fillna("absent").to_numpy(),
-            "covered_before": s["covered_hours_before"].fillna(0).astype(np.int64).to_numpy(),
-            "covered_after": s["covered_hours_after"].fillna(0).astype(np.int64).to_numpy(),
-            "reason_after": s["reason_after"].fillna("").to_numpy(),
-        },
-        columns=list(DEMAND_DIFF_COLUMNS),
-    )
-    return assignments, demands.sort_values("demand_id", kind="stable").reset_index(drop=True)
-
-
 @dataclass(frozen=True)
 class Comparison:
     """KPIs of several plans, their deltas against the first, and each plan's diff.
@@ -297,9 +95,11 @@ class Comparison:
     deltas
         ``kpis`` minus the first plan's, for numeric KPIs (NaN where not numeric).
     assignments
-        Every plan's assignment changes against the first (:data:`ASSIGNMENT_DIFF_COLUMNS`).
+        Every plan's assignment changes against the first
+        (:data:`~matcher.plans.diff.ASSIGNMENT_DIFF_COLUMNS`).
     demands
-        Every plan's demand status changes against the first (:data:`DEMAND_DIFF_COLUMNS`).
+        Every plan's demand changes against the first
+        (:data:`~matcher.plans.diff.DEMAND_DIFF_COLUMNS`).
     """
 
     names: tuple[str, ...]
@@ -331,7 +131,7 @@ class Comparison:
             "diff_assignments_added": int((a["change"] == "added").sum()),
             "diff_assignments_removed": int((a["change"] == "removed").sum()),
             "diff_assignments_changed": int((a["change"] == "changed").sum()),
-            "diff_demands_status_changed": len(d),
+            "diff_demands_status_changed": int((d["status_before"] != d["status_after"]).sum()),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -359,7 +159,7 @@ class Comparison:
             ],
         }
 
-    def to_text(self, max_rows: int = 20, lang: str = SOURCE_LANG) -> str:
+    def text(self, max_rows: int = 20, lang: str = SOURCE_LANG) -> str:
         """A table for people: KPIs by plan with deltas, then each plan's diff; in ``lang``
         (indicators, ids and statuses keep their codes, as the tables have them)."""
         _ = translator(lang)
@@ -376,12 +176,14 @@ class Comparison:
                         text += f" ({_fmt_delta(k, d)})"
                 cells.append(text)
             lines.append(cells)
-        widths = [max(_shown(r[j]) for r in [header, *lines]) for j in range(len(header))]
+        widths = [max(display_width(r[j]) for r in [header, *lines]) for j in range(len(header))]
 
         def row(cells: list[str]) -> str:
             # Padded by the columns a terminal shows (a Chinese character takes two).
-            first = cells[0] + " " * (widths[0] - _shown(cells[0]))
-            rest = [" " * (w - _shown(c)) + c for c, w in zip(cells[1:], widths[1:], strict=True)]
+            first = pad_display(cells[0], widths[0])
+            rest = [
+                " " * (w - display_width(c)) + c for c, w in zip(cells[1:], widths[1:], strict=True)
+            ]
             return "  ".join([first, *rest]).rstrip()
 
         out = [
@@ -431,7 +233,7 @@ class Comparison:
             json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
             encoding="utf-8",
         )
-        paths[2].write_text(self.to_text(), encoding="utf-8")
+        paths[2].write_text(self.text(), encoding="utf-8")
         write_frame_csv(self.assignments, paths[3])
         write_frame_csv(self.demands, paths[4])
         return paths
@@ -483,45 +285,47 @@ def _fmt_delta(key: str, d: Any) -> str:
 
 
 def compare_plans(
-    plans: Sequence[Plan | PlanRecord | str | Path], names: Sequence[str] | None = None
+    plans: Sequence[Plan | str | Path], names: Sequence[str] | None = None
 ) -> Comparison:
     """Compare plans against the first one.
 
     Parameters
     ----------
     plans
-        ``Plan`` objects, :class:`PlanRecord`, or plan folders.
+        :class:`~matcher.plans.result.Plan` objects or plan folders.
     names
-        Their names (default: a folder's name, ``plan``/``plan-2``... for objects).
+        Their names (default: a plan's label, a folder's name, ``plan``/``plan-2``...).
 
     Raises
     ------
     CompareError
-        An unreadable folder, no plans, or two plans with the same name.
+        No plans, or two plans given the same name.
+    PlanFolderError
+        A folder that is not a readable plan (:func:`matcher.plans.io.read_plan`).
     """
     if not plans:
         raise CompareError(Text(N_("no plans to compare")))
-    records = [_record(p, None if names is None else names[i]) for i, p in enumerate(plans)]
+    named = [as_plan(p, None if names is None else names[i]) for i, p in enumerate(plans)]
     seen: dict[str, int] = {}
     unique = []
-    for r in records:
-        count = seen.get(r.name, 0)
-        seen[r.name] = count + 1
+    for p in named:
+        label = p.label or "plan"
+        count = seen.get(label, 0)
+        seen[label] = count + 1
         if count:
             if names is not None:
                 raise CompareError(
-                    Text(N_("two plans are named {name}; names must differ"), name=repr(r.name))
+                    Text(N_("two plans are named {name}; names must differ"), name=repr(label))
                 )
-            r = PlanRecord(f"{r.name}-{count + 1}", r.kpis, r.assignments, r.demand_status)
-        unique.append(r)
-    records = unique
-    rows = [kpi_values(r.kpis) for r in records]
+            label = f"{label}-{count + 1}"
+        unique.append(replace(p, label=label))
+    rows = [kpi_values(p.kpis) for p in unique]
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
     kpis = pd.DataFrame(
         [[row.get(k) for k in columns] for row in rows],
-        index=[r.name for r in records],
+        index=[p.label for p in unique],
         columns=columns,
         dtype=object,
     )
@@ -530,7 +334,7 @@ def compare_plans(
         if _is_number(kpis[k]):
             values = pd.to_numeric(kpis[k], errors="coerce").astype(float)
             deltas[k] = values - values.iloc[0]
-    diffs = [diff_plans(records[0], r) for r in records]
-    assignments = pd.concat([d[0] for d in diffs], ignore_index=True)
-    demands = pd.concat([d[1] for d in diffs], ignore_index=True)
-    return Comparison(tuple(r.name for r in records), kpis, deltas, assignments, demands)
+    diffs = [diff_plans(unique[0], p) for p in unique]
+    assignments = pd.concat([d.assignments for d in diffs], ignore_index=True)
+    demands = pd.concat([d.demands for d in diffs], ignore_index=True)
+    return Comparison(tuple(p.label for p in unique), kpis, deltas, assignments, demands)

@@ -32,32 +32,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from matcher.csvsafe import restore_formulas
-from matcher.errors import MatcherError, ParameterError
+from matcher.errors import ParameterError, ReplanError
 from matcher.i18n import N_, Text
 from matcher.inputs.dataset import Dataset, load_dataset
-from matcher.model.eligibility import SUPPLIER_KINDS, Arcs, build_problem
-from matcher.model.rules import active_rules
+from matcher.model.arcs import Arcs, Problem, build_problem
+from matcher.model.rules import ActiveRules, active_rules
+from matcher.model.suppliers import SUPPLIER_KINDS
 from matcher.params import PlanParams
-from matcher.plans.planner import Plan, build_plan
+from matcher.plans.diff import ASSIGNMENT_KEY
+from matcher.plans.io import as_plan
+from matcher.plans.kpis import rounded
+from matcher.plans.planner import build_plan
+from matcher.plans.result import Plan
 from matcher.solvers.flow import FlowResult, solve_flow
 
-__all__ = ["KEY", "ReplanError", "churn", "pinned_from_mapping", "previous_assignments", "replan"]
+__all__ = ["churn", "pinned_from_mapping", "previous_assignments", "replan"]
 
-KEY = ("supplier_kind", "supplier_id", "demand_id")
-"""The columns that name an assignment."""
+KEY = ASSIGNMENT_KEY
 
 Pinned = str | Iterable[tuple[str, str, str]] | pd.DataFrame
 """``"all"``, ``"none"``, keys ``(supplier_kind, supplier_id, demand_id)`` (an empty kind
 matches either kind), or a frame with those columns."""
-
-_DIGITS = 6
-
-
-class ReplanError(MatcherError, ValueError):
-    """The previous plan cannot be used as asked: a pin is impossible or a file is wrong."""
 
 
 def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataFrame:
@@ -71,31 +69,17 @@ def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataF
 
     Raises
     ------
+    PlanFolderError
+        When the folder is not a readable plan (:func:`matcher.plans.io.read_plan`).
     ReplanError
-        When the folder has no readable ``assignments.csv`` or a column is missing or
-        holds no whole hours.
+        When a frame's column is missing or holds no whole hours.
     """
-    if isinstance(previous, Plan):
-        frame = previous.assignments
-        source: str = Text(N_("the previous plan"))
-    elif isinstance(previous, pd.DataFrame):
+    if isinstance(previous, pd.DataFrame):
         frame = previous
-        source = Text(N_("the previous assignments"))
+        source: str = Text(N_("the previous assignments"))
     else:
-        path = Path(previous)
-        path = path / "assignments.csv" if path.is_dir() or not path.suffix else path
-        source = str(path)
-        try:
-            # A plan folder's assignments.csv is written formula-safe (matcher.csvsafe).
-            frame = restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
-        except FileNotFoundError:
-            raise ReplanError(
-                Text(N_("{source}: no such file; expected a plan folder"), source=source)
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise ReplanError(
-                Text(N_("{source}: cannot be read ({error})"), source=source, error=str(exc))
-            ) from None
+        frame = as_plan(previous).assignments
+        source = Text(N_("the previous plan"))
     missing = [c for c in (*KEY, "hours") if c not in frame.columns]
     if missing:
         raise ReplanError(
@@ -247,6 +231,57 @@ def replan(
     pin = _pinned_mask(prev, pinned)
     t0 = time.perf_counter()
     rules = active_rules(dataset, params)
+    _refuse_integer_rules(rules)
+    problem = build_problem(dataset, params)
+    prev_arc = _previous_arcs(problem, prev)
+    gone = prev_arc < 0
+    _check_pins_possible(dataset, prev, pin & gone)
+    h0, pinned_arc = _previous_flow(problem, prev, prev_arc, pin)
+    fixed = np.where(pinned_arc, h0, 0)
+    flow, seg = _solve_free(problem, h0, pinned_arc, fixed, penalty)
+
+    arcs = problem.arcs
+    objective = float(np.dot(flow, arcs.weight))
+    gone_hours = int(prev["hours"].to_numpy(np.int64)[gone].sum())
+    changed = int(np.abs(flow - h0).sum()) + gone_hours
+    penalized = objective - penalty * changed
+    # The split model's value omits the constants: pinned hours' worth, and the
+    # penalty on every free previous hour (counted back when kept, at w + penalty).
+    free = ~pinned_arc
+    constant = float(np.dot(fixed, arcs.weight)) - penalty * (int(h0[free].sum()) + gone_hours)
+    penalized_bound = max(seg.bound + constant, penalized)
+    bound = penalized_bound + penalty * changed
+    result = FlowResult(
+        flow=flow,
+        status=seg.status,
+        objective=objective,
+        bound=bound,
+        gap=(bound - objective) / max(abs(bound), 1.0),
+        wall_seconds=seg.wall_seconds,
+        solver=f"{seg.solver} (stable re-plan)",
+    )
+    t1 = time.perf_counter()
+    out = build_plan(
+        dataset,
+        problem,
+        rules,
+        result,
+        {"build": t1 - t0 - seg.wall_seconds, "solve": seg.wall_seconds},
+    )
+    out.kpis["replan"] = {
+        "change_penalty": penalty,
+        "pinned_assignments": int(pin.sum()),
+        "pinned_hours": int(fixed.sum()),
+        "penalized_objective": rounded(penalized),
+        "penalized_bound": rounded(penalized_bound),
+    }
+    out.kpis["churn"] = churn(prev, out.assignments)
+    out.kpis["churn"]["previous_unavailable"] = int(gone.sum())
+    return out
+
+
+def _refuse_integer_rules(rules: ActiveRules) -> None:
+    """Stable re-planning is a min-cost flow: no integer rule may be on."""
     if rules.any:
         raise ParameterError(
             "integer rules",
@@ -259,10 +294,11 @@ def replan(
                 )
             ),
         )
-    problem = build_problem(dataset, params)
-    arcs, sup = problem.arcs, problem.suppliers
 
-    # Each previous assignment's arc in the new problem (-1: no longer a candidate).
+
+def _previous_arcs(problem: Problem, prev: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Each previous assignment's arc in the new problem (-1: no longer a candidate)."""
+    arcs, sup = problem.arcs, problem.suppliers
     arc_keys = pd.DataFrame(
         {
             "supplier_kind": np.asarray(SUPPLIER_KINDS, dtype=object)[sup.kind[arcs.supplier]],
@@ -272,30 +308,53 @@ def replan(
         }
     )
     where = prev.merge(arc_keys, on=list(KEY), how="left")["arc"]
-    prev_arc = where.fillna(-1).to_numpy(np.int64)
-    gone = prev_arc < 0
-    if (pin & gone).any():
-        i = int(np.flatnonzero(pin & gone)[0])
-        k, s, d = (str(prev[c].iloc[i]) for c in KEY)
-        raise ReplanError(
-            Text(
-                N_(
-                    "pinned assignment {kind} {supplier} -> {demand} ({hours} h) is no longer "
-                    "possible: {why}"
-                ),
-                kind=k,
-                supplier=s,
-                demand=d,
-                hours=prev["hours"].iloc[i],
-                why=_why_impossible(dataset, k, s, d),
-            )
+    return np.asarray(where.fillna(-1), dtype=np.int64)
+
+
+def _check_pins_possible(
+    dataset: Dataset, prev: pd.DataFrame, pinned_gone: npt.NDArray[np.bool_]
+) -> None:
+    """A pinned assignment whose arc is gone is a :class:`ReplanError` saying why."""
+    if not pinned_gone.any():
+        return
+    i = int(np.flatnonzero(pinned_gone)[0])
+    k, s, d = (str(prev[c].iloc[i]) for c in KEY)
+    raise ReplanError(
+        Text(
+            N_(
+                "pinned assignment {kind} {supplier} -> {demand} ({hours} h) is no longer "
+                "possible: {why}"
+            ),
+            kind=k,
+            supplier=s,
+            demand=d,
+            hours=prev["hours"].iloc[i],
+            why=_why_impossible(dataset, k, s, d),
         )
-    n = len(arcs)
-    h0 = np.zeros(n, dtype=np.int64)
+    )
+
+
+def _previous_flow(
+    problem: Problem,
+    prev: pd.DataFrame,
+    prev_arc: npt.NDArray[np.int64],
+    pin: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The previous hours on each arc of the new problem, and which arcs are pinned."""
+    gone = prev_arc < 0
+    h0 = np.zeros(len(problem.arcs), dtype=np.int64)
     np.add.at(h0, prev_arc[~gone], prev["hours"].to_numpy(np.int64)[~gone])
-    pinned_arc = np.zeros(n, dtype=bool)
+    pinned_arc = np.zeros(len(problem.arcs), dtype=bool)
     pinned_arc[prev_arc[pin]] = True
-    fixed = np.where(pinned_arc, h0, 0)
+    return h0, pinned_arc
+
+
+def _hours_left(
+    problem: Problem, fixed: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each supplier's and demand's hours once the pinned hours are routed; pins asking
+    more than one has are a :class:`ReplanError` naming it."""
+    arcs, sup = problem.arcs, problem.suppliers
     sup_left = sup.hours - np.bincount(arcs.supplier, weights=fixed, minlength=len(sup)).astype(
         np.int64
     )
@@ -323,8 +382,21 @@ def replan(
         if (left < 0).any():
             i = int(np.flatnonzero(left < 0)[0])
             raise ReplanError(Text(message, id=ids[i], hours=int(-left[i])))
+    return sup_left, dem_left
 
-    # Free arcs: the first h0 hours worth w + penalty, further hours w - penalty.
+
+def _solve_free(
+    problem: Problem,
+    h0: npt.NDArray[np.int64],
+    pinned_arc: npt.NDArray[np.bool_],
+    fixed: npt.NDArray[np.int64],
+    penalty: float,
+) -> tuple[npt.NDArray[np.int64], FlowResult]:
+    """The flow on every arc: the pinned hours, plus the optimal flow on the free arcs,
+    each split in two (the first ``h0`` hours worth ``w + penalty``, further hours
+    ``w - penalty``); and the split model's result (its bound)."""
+    sup_left, dem_left = _hours_left(problem, fixed)
+    arcs, sup = problem.arcs, problem.suppliers
     free = np.flatnonzero(~pinned_arc)
     keep = free[h0[free] > 0]
     origin = np.concatenate((keep, free))
@@ -343,44 +415,8 @@ def replan(
         ),
     )
     seg = solve_flow(split, capacity=seg_cap)
-    flow = fixed + np.bincount(origin, weights=seg.flow, minlength=n).astype(np.int64)
-
-    objective = float(np.dot(flow, arcs.weight))
-    gone_hours = int(prev["hours"].to_numpy(np.int64)[gone].sum())
-    changed = int(np.abs(flow - h0).sum()) + gone_hours
-    penalized = objective - penalty * changed
-    # The split model's value omits the constants: pinned hours' worth, and the
-    # penalty on every free previous hour (counted back when kept, at w + penalty).
-    constant = float(np.dot(fixed, arcs.weight)) - penalty * (int(h0[free].sum()) + gone_hours)
-    penalized_bound = max(seg.bound + constant, penalized)
-    bound = penalized_bound + penalty * changed
-    result = FlowResult(
-        flow=flow,
-        status=seg.status,
-        objective=objective,
-        bound=bound,
-        gap=(bound - objective) / max(abs(bound), 1.0),
-        wall_seconds=seg.wall_seconds,
-        solver=f"{seg.solver} (stable re-plan)",
-    )
-    t1 = time.perf_counter()
-    out = build_plan(
-        dataset,
-        problem,
-        rules,
-        result,
-        {"build": t1 - t0 - seg.wall_seconds, "solve": seg.wall_seconds},
-    )
-    out.kpis["replan"] = {
-        "change_penalty": penalty,
-        "pinned_assignments": int(pin.sum()),
-        "pinned_hours": int(fixed.sum()),
-        "penalized_objective": round(penalized, _DIGITS),
-        "penalized_bound": round(penalized_bound, _DIGITS),
-    }
-    out.kpis["churn"] = churn(prev, out.assignments)
-    out.kpis["churn"]["previous_unavailable"] = int(gone.sum())
-    return out
+    flow = fixed + np.bincount(origin, weights=seg.flow, minlength=len(arcs)).astype(np.int64)
+    return flow, seg
 
 
 def churn(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, Any]:

@@ -2,6 +2,6 @@
 
 ``python -m matcher.cli`` runs it too."""
 
-from matcher.cli.main import main
+from matcher.cli.commands import main
 
 __all__ = ["main"]

@@ -1,5 +1,7 @@
 """``python -m matcher.cli``: the ``matcher`` command."""
 
-from matcher.cli.main import main
+from matcher.cli.commands import main
+
+__all__: list[str] = []
 
 raise SystemExit(main())

@@ -1,6 +1,6 @@
 """The ``matcher scenario``, ``matcher compare`` and ``matcher replan`` commands.
 
-Registered by :func:`matcher.cli.main.build_parser`; errors follow the CLI's exit codes (a
+Registered by :func:`matcher.cli.commands.build_parser`; errors follow the CLI's exit codes (a
 scenario, plan folder or pin at fault: 2, with a message naming the file, change and
 field).
 """
@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from matcher.i18n import LANGS, N_, Text, translator
+from matcher.i18n import LANGS, N_, Text, pad_display, translator
 from matcher.params import PlanParams
 
 __all__ = ["register"]
@@ -34,8 +34,8 @@ def _lang_option(p: argparse.ArgumentParser) -> None:
 
 def _lang(args: argparse.Namespace) -> str:
     # The command line's one rule (--lang, else $MATCHER_LANG, else English), imported
-    # here: matcher.cli.main imports this module.
-    from matcher.cli.main import _lang as cli_lang
+    # here: matcher.cli.commands imports this module.
+    from matcher.cli.commands import _lang as cli_lang
 
     return cli_lang(args)
 
@@ -86,7 +86,7 @@ def cmd_scenario_run(args: argparse.Namespace) -> int:
     )
     failed = [o for o in outcomes if o.error]
     if comparison is not None and not args.quiet:
-        print(comparison.to_text(lang=lang), end="")
+        print(comparison.text(lang=lang), end="")
         print(
             _("Wrote {n} plan folder(s) and comparison.* to {out}").format(
                 n=len(outcomes) - len(failed), out=args.out
@@ -106,7 +106,7 @@ def cmd_scenario_check(args: argparse.Namespace) -> int:
         sc = load_scenario(path)
         params = scenario_params(sc, _params(args))
         ds = scenario_dataset(sc)
-        counts = ", ".join(f"{n} {t}" for t, n in ds.summary().items())
+        counts = ", ".join(f"{n} {t}" for t, n in ds.counts().items())
         changed = {k: v for k, v in params.to_dict().items() if getattr(PlanParams(), k) != v}
         line = (
             _("{path}: scenario {name}, {n} change(s), valid ({counts}); params {params}")
@@ -140,15 +140,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         print(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(comparison.to_text(lang=lang), end="")
+        print(comparison.text(lang=lang), end="")
     return EXIT_OK
 
 
 def cmd_replan(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from matcher.analysis.replan import ReplanError, replan
+    from matcher.analysis.replan import replan
     from matcher.csvsafe import restore_formulas
+    from matcher.errors import ReplanError
     from matcher.inputs.dataset import load_dataset
 
     pinned: object = "all" if args.pin_all else "none"
@@ -171,11 +172,9 @@ def cmd_replan(args: argparse.Namespace) -> int:
     )
     written = result.write(args.out) if args.out else []
     if not args.quiet:
-        from matcher.plans.planner import _label
-
         lang = _lang(args)
         _ = translator(lang)
-        print(result.summary(lang))
+        print(result.text(lang))
         r, c = result.kpis["replan"], result.kpis["churn"]
         penalty = _("penalty {penalty}/h, penalized objective {objective}, {n} pinned").format(
             penalty=f"{r['change_penalty']:g}",
@@ -183,7 +182,7 @@ def cmd_replan(args: argparse.Namespace) -> int:
             n=r["pinned_assignments"],
         )
         label = _("re-plan")
-        print(f"  {_label(label)} {penalty}")
+        print(f"  {pad_display(label, 16)} {penalty}")
         churn = _(
             "{kept} kept, {changed} changed, {added} added, {removed} removed; {hours} hours "
             "changed"
@@ -195,7 +194,7 @@ def cmd_replan(args: argparse.Namespace) -> int:
             hours=c["hours_changed"],
         )
         label = _("churn")
-        print(f"  {_label(label)} {churn}")
+        print(f"  {pad_display(label, 16)} {churn}")
         if written:
             print(
                 _("Wrote {files} to {out}").format(

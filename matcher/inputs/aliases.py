@@ -129,7 +129,7 @@ RESOURCE_KINDS: dict[str, tuple[str, ...]] = {
     "funds": ("经费", "资金"),
 }
 
-# The ties of the plan tables' `tie` column (matcher.model.eligibility.TIES): output only.
+# The ties of the plan tables' `tie` column (matcher.model.arcs.TIES): output only.
 TIES: dict[str, tuple[str, ...]] = {
     "residence": ("居住地报到",),
     "pairing": ("结对共建",),

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,7 +49,8 @@ MAX_WHOLE = 10**9  # the largest whole number (hours, households) a cell may hol
 _SHOW = 80  # characters of a bad value shown in a message
 
 # Cells of a column, for messages: a pandas column, an Arrow array or a numpy array.
-_Values: TypeAlias = "pd.Series | pa.Array | np.ndarray"
+_Values: TypeAlias = "pd.Series | pa.Array | npt.NDArray[np.object_]"
+_Mask: TypeAlias = npt.NDArray[np.bool_]  # one flag per row
 
 
 class _Collector:
@@ -71,7 +73,7 @@ class _Collector:
     def rows(
         self,
         raw: RawTable,
-        mask: np.ndarray,
+        mask: _Mask,
         column: str | None,
         values: _Values | None,
         expected: str,
@@ -108,7 +110,7 @@ def _what(col: Column) -> str:
     return str(col.kind.value)
 
 
-def _bools(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def _bools(array: pa.Array | pa.ChunkedArray) -> _Mask:
     """A boolean Arrow array as numpy (nulls as false)."""
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -132,7 +134,7 @@ def _series(arr: pa.Array) -> pd.Series:
     return series
 
 
-def _numbers(text: pa.Array, empty: np.ndarray) -> np.ndarray:
+def _numbers(text: pa.Array, empty: _Mask) -> npt.NDArray[np.float64]:
     """Cells as float64; empty or unparseable cells are NaN."""
     cells = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), text)
     try:
@@ -155,7 +157,7 @@ def _float(value: object) -> float:
         return float("nan")
 
 
-def _normalise_list(text: pa.Array, empty: np.ndarray) -> pa.Array:
+def _normalise_list(text: pa.Array, empty: _Mask) -> pa.Array:
     """``a; b;;a`` becomes ``a;b``: parts stripped, empty parts and repeats dropped.
 
     Vectorised: only the cells that need it are rewritten in Python.
@@ -191,7 +193,7 @@ def _normalise_list(text: pa.Array, empty: np.ndarray) -> pa.Array:
 
 def _check_column(
     raw: RawTable, col: Column, cells: pa.Array, out: _Collector
-) -> tuple[pd.Series, pa.Array, np.ndarray]:
+) -> tuple[pd.Series, pa.Array, _Mask]:
     """Check and convert one column.
 
     Returns the typed column, its trimmed text and a mask of the cells found wrong.
@@ -261,7 +263,7 @@ def _near(name: str, headers: list[str]) -> str:
 
 
 _Texts = dict[tuple[str, str], pa.Array]  # (table, column): its cells' text
-_Bad = dict[tuple[str, str], np.ndarray]  # (table, column): which of its cells were wrong
+_Bad = dict[tuple[str, str], _Mask]  # (table, column): which of its cells were wrong
 
 
 def _check_table(
@@ -272,6 +274,26 @@ def _check_table(
     The text of each column is kept in ``texts``, and its wrong cells in ``bad``, for the
     checks across columns and tables.
     """
+    if not _check_header(raw, table, out):
+        return None
+    headers = list(raw.names)
+    position = {name: i for i, name in reversed(list(enumerate(headers)))}
+    n = len(raw)
+    typed: dict[str, pd.Series] = {}
+    for col in table.columns:
+        key = (table.name, col.name)
+        if col.name in position:
+            cells = raw.columns[position[col.name]]
+            typed[col.name], texts[key], bad[key] = _check_column(raw, col, cells, out)
+        else:
+            typed[col.name], texts[key], bad[key] = _absent_column(col, n)
+    _keep_extra_columns(raw, {c.name for c in table.columns}, typed)
+    return pd.DataFrame(typed, index=pd.RangeIndex(n))
+
+
+def _check_header(raw: RawTable, table: Table, out: _Collector) -> bool:
+    """Whether the header names each of the table's columns at most once and every
+    required one; each fault reported."""
     headers = list(raw.names)
     spec = {c.name for c in table.columns}
     counts: dict[str, int] = {}
@@ -307,32 +329,30 @@ def _check_table(
                 ),
             )
         )
-    if missing or doubled:
-        return None
-    position = {name: i for i, name in reversed(list(enumerate(headers)))}
-    n = len(raw)
-    typed: dict[str, pd.Series] = {}
-    for col in table.columns:
-        if col.name in position:
-            cells = raw.columns[position[col.name]]
-            key = (table.name, col.name)
-            typed[col.name], texts[key], bad[key] = _check_column(raw, col, cells, out)
-            continue
-        # An optional column left out: every cell empty.
-        bad[table.name, col.name] = np.zeros(n, dtype=bool)
-        texts[table.name, col.name] = pa.array([""] * n, type=pa.string())
-        if col.kind is Kind.INT:
-            typed[col.name] = pd.Series(np.full(n, np.nan)).astype("Int64")
-        elif col.kind is Kind.FLOAT:
-            typed[col.name] = pd.Series(np.full(n, np.nan))
-        else:
-            typed[col.name] = _series(texts[table.name, col.name])
+    return not (missing or doubled)
+
+
+def _absent_column(col: Column, n: int) -> tuple[pd.Series, pa.Array, _Mask]:
+    """An optional column left out, as :func:`_check_column` gives it: every cell empty."""
+    text = pa.array([""] * n, type=pa.string())
+    if col.kind is Kind.INT:
+        typed = pd.Series(np.full(n, np.nan)).astype("Int64")
+    elif col.kind is Kind.FLOAT:
+        typed = pd.Series(np.full(n, np.nan))
+    else:
+        typed = _series(text)
+    return typed, text, np.zeros(n, dtype=bool)
+
+
+def _keep_extra_columns(raw: RawTable, spec: Set[str], typed: dict[str, pd.Series]) -> None:
+    """The columns the spec does not name added to ``typed`` as text, a repeated name
+    given a ``.1``, ``.2`` ... suffix."""
     # Extra columns are kept, as text, so that scripts can carry their own notes along.
     # Built in one dict (inserting columns one by one, or searching suffixes from 1 for
     # each repeat, costs the square of their number: a header of 100,000 blanks).
     seen = set(typed)
     suffix: dict[str, int] = {}
-    for i, name in enumerate(headers):
+    for i, name in enumerate(raw.names):
         if name in spec:
             continue
         label, k = name, suffix.get(name, 1)
@@ -341,7 +361,6 @@ def _check_table(
         suffix[name] = k
         seen.add(label)
         typed[label] = _series(raw.columns[i])
-    return pd.DataFrame(typed, index=pd.RangeIndex(n))
 
 
 def _check_unique(
@@ -460,71 +479,82 @@ def _check_rules(
         if key:
             _check_unique(raw, [texts[table.name, k] for k in key], key, out)
         _check_refs(table, raws, frames, texts, unread, out)
-    cadres = frames.get("cadres")
-    if cadres is not None:
-        lat = np.isnan(cadres["lat"].to_numpy(dtype="float64"))
-        lon = np.isnan(cadres["lon"].to_numpy(dtype="float64"))
-        fine = ~bad["cadres", "lat"] & ~bad["cadres", "lon"]
-        for column, mask in (("lon", lon & ~lat), ("lat", lat & ~lon)):
-            out.rows(
-                raws["cadres"],
-                mask & fine,
-                column,
-                np.full(len(mask), "", dtype=object),
-                Text(
-                    N_(
-                        "both lat and lon, or neither "
-                        "(the cadre then stands at home or at its unit)"
-                    )
-                ),
-            )
-    demands = frames.get("demands")
-    if demands is not None:
-        mh = demands["min_hours"]
-        over = (mh.notna() & (mh > demands["hours"])).fillna(False).to_numpy(dtype=bool)
-        over &= ~bad["demands", "hours"] & ~bad["demands", "min_hours"]
-        out.rows(
-            raws["demands"],
-            over,
-            "min_hours",
-            texts["demands", "min_hours"],
-            Text(N_("at most the demand's hours (column 'hours')")),
-        )
-    resources = frames.get("resources")
-    if resources is not None:
-        amount = resources["amount"].to_numpy(dtype="float64")
-        service = (resources["kind"] == "service").to_numpy(dtype=bool)
-        finite = np.isfinite(amount)
-        frac = service & finite & (amount != np.floor(amount))
-        big = service & finite & ~frac & (amount > MAX_WHOLE)
-        for mask, what in (
-            (frac, Text(N_("whole hours for a service resource"))),
-            (big, Text(N_("at most {most:,} hours for a service resource"), most=MAX_WHOLE)),
-        ):
-            out.rows(raws["resources"], mask, "amount", texts["resources", "amount"], what)
-    alliances = frames.get("alliances")
-    communities = frames.get("communities")
-    if alliances is not None and communities is not None:
+    if "cadres" in frames:
+        _check_cadre_places(raws["cadres"], frames["cadres"], bad, out)
+    if "demands" in frames:
+        _check_min_hours(raws["demands"], frames["demands"], texts, bad, out)
+    if "resources" in frames:
+        _check_service_amounts(raws["resources"], frames["resources"], texts, out)
+    if "alliances" in frames and "communities" in frames:
+        _check_alliance_streets(raws["alliances"], frames["alliances"], frames["communities"], out)
 
-        def place(frame: pd.DataFrame) -> pa.Array:
-            return pc.binary_join_element_wise(
-                _arrow(frame["district"]), _arrow(frame["street"]), "\x1f"
-            )
 
-        idle = ~_bools(pc.is_in(place(alliances), value_set=place(communities)))
+def _check_cadre_places(raw: RawTable, cadres: pd.DataFrame, bad: _Bad, out: _Collector) -> None:
+    """A cadre gives both lat and lon, or neither."""
+    lat = np.isnan(cadres["lat"].to_numpy(dtype="float64"))
+    lon = np.isnan(cadres["lon"].to_numpy(dtype="float64"))
+    fine = ~bad["cadres", "lat"] & ~bad["cadres", "lon"]
+    for column, mask in (("lon", lon & ~lat), ("lat", lat & ~lon)):
         out.rows(
-            raws["alliances"],
-            idle,
-            "street",
-            alliances["street"],
-            Text(
-                N_(
-                    "a (district, street) that some community has; "
-                    "this alliance covers no community"
-                )
-            ),
-            severity="warning",
+            raw,
+            mask & fine,
+            column,
+            np.full(len(mask), "", dtype=object),
+            Text(N_("both lat and lon, or neither (the cadre then stands at home or at its unit)")),
         )
+
+
+def _check_min_hours(
+    raw: RawTable, demands: pd.DataFrame, texts: _Texts, bad: _Bad, out: _Collector
+) -> None:
+    """A demand's ``min_hours`` is at most its ``hours``."""
+    mh = demands["min_hours"]
+    over = (mh.notna() & (mh > demands["hours"])).fillna(False).to_numpy(dtype=bool)
+    over &= ~bad["demands", "hours"] & ~bad["demands", "min_hours"]
+    out.rows(
+        raw,
+        over,
+        "min_hours",
+        texts["demands", "min_hours"],
+        Text(N_("at most the demand's hours (column 'hours')")),
+    )
+
+
+def _check_service_amounts(
+    raw: RawTable, resources: pd.DataFrame, texts: _Texts, out: _Collector
+) -> None:
+    """A service resource's amount is whole hours, at most :data:`MAX_WHOLE`."""
+    amount = resources["amount"].to_numpy(dtype="float64")
+    service = (resources["kind"] == "service").to_numpy(dtype=bool)
+    finite = np.isfinite(amount)
+    frac = service & finite & (amount != np.floor(amount))
+    big = service & finite & ~frac & (amount > MAX_WHOLE)
+    for mask, what in (
+        (frac, Text(N_("whole hours for a service resource"))),
+        (big, Text(N_("at most {most:,} hours for a service resource"), most=MAX_WHOLE)),
+    ):
+        out.rows(raw, mask, "amount", texts["resources", "amount"], what)
+
+
+def _check_alliance_streets(
+    raw: RawTable, alliances: pd.DataFrame, communities: pd.DataFrame, out: _Collector
+) -> None:
+    """A warning for each alliance whose (district, street) no community has."""
+
+    def place(frame: pd.DataFrame) -> pa.Array:
+        return pc.binary_join_element_wise(
+            _arrow(frame["district"]), _arrow(frame["street"]), "\x1f"
+        )
+
+    idle = ~_bools(pc.is_in(place(alliances), value_set=place(communities)))
+    out.rows(
+        raw,
+        idle,
+        "street",
+        alliances["street"],
+        Text(N_("a (district, street) that some community has; this alliance covers no community")),
+        severity="warning",
+    )
 
 
 def validate_raw(
@@ -632,29 +662,66 @@ def load_dataset(
     if is_workbook(folder) and folder.is_file():
         return _load_workbook(folder, max_errors=max_errors, limits=limits)
     if not folder.is_dir():
-        what = (
-            N_("no such folder; expected {need}")
-            if not folder.exists()
-            else N_("this is a file, not a folder; expected {need}")
+        raise _not_a_folder(folder)
+    read = _read_folder(folder, limits)
+    try:
+        dataset = validate_raw(
+            read.raws, str(folder), missing=read.hints, unread=read.unread, max_errors=max_errors
         )
-        need = Text(
-            N_(
-                "a dataset folder holding communities.csv, units.csv, cadres.csv, "
-                "demands.csv, or an .xlsx workbook with a sheet per table"
-            )
+    except DatasetError as exc:
+        read.issues.extend(exc.issues)
+        raise _kept(read.issues, str(folder), max_errors, exc.truncated) from None
+    if read.issues:
+        raise _kept(read.issues, str(folder), max_errors)
+    return dataset
+
+
+def _kept(
+    issues: list[ValidationIssue], source: str, max_errors: int, truncated: int = 0
+) -> DatasetError:
+    """The error listing the first ``max_errors`` issues and counting the rest (and
+    ``truncated`` more, already left out)."""
+    kept = issues[: max(max_errors, 0)]
+    return DatasetError(kept, source, truncated + len(issues) - len(kept))
+
+
+def _not_a_folder(folder: Path) -> DatasetError:
+    """The error for a path that is neither a dataset folder nor a workbook."""
+    what = (
+        N_("no such folder; expected {need}")
+        if not folder.exists()
+        else N_("this is a file, not a folder; expected {need}")
+    )
+    need = Text(
+        N_(
+            "a dataset folder holding communities.csv, units.csv, cadres.csv, "
+            "demands.csv, or an .xlsx workbook with a sheet per table"
         )
-        raise DatasetError(
-            [ValidationIssue(str(folder), None, None, None, Text(what, need=need))],
-            str(folder),
-        )
-    raws: dict[str, RawTable] = {}
-    issues: list[ValidationIssue] = []
-    unread: set[str] = set()
-    hints: dict[str, str] = {}
+    )
+    return DatasetError(
+        [ValidationIssue(str(folder), None, None, None, Text(what, need=need))],
+        str(folder),
+    )
+
+
+@dataclass
+class _FolderRead:
+    """A folder's tables as read: the tables, the problems found reading them, the
+    tables whose file could not be read, and hints for absent tables."""
+
+    raws: dict[str, RawTable] = field(default_factory=dict)
+    issues: list[ValidationIssue] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+def _read_folder(folder: Path, limits: ReadLimits | None) -> _FolderRead:
+    """Read each table's file in ``folder`` (a table in two files is not read)."""
+    read = _FolderRead()
     for name, paths in find_table_files(folder).items():
         if len(paths) > 1:
-            unread.add(name)
-            issues.append(
+            read.unread.add(name)
+            read.issues.append(
                 ValidationIssue(
                     paths[0].name,
                     None,
@@ -668,11 +735,10 @@ def load_dataset(
                     ),
                 )
             )
-            continue
-        if not paths:
+        elif not paths:
             near = near_names(folder, name)
             if near:
-                hints[name] = Text(
+                read.hints[name] = Text(
                     N_(
                         "; found {found}, but the table must be {table}.csv or "
                         "{table}.parquet, directly in this folder"
@@ -680,25 +746,14 @@ def load_dataset(
                     found=", ".join(near),
                     table=name,
                 )
-            continue
-        raw, found = read_file(paths[0], limits)
-        issues.extend(found)
-        if raw is None:
-            unread.add(name)
         else:
-            raws[name] = raw
-    try:
-        dataset = validate_raw(
-            raws, str(folder), missing=hints, unread=unread, max_errors=max_errors
-        )
-    except DatasetError as exc:
-        issues.extend(exc.issues)
-        kept = issues[: max(max_errors, 0)]
-        raise DatasetError(kept, str(folder), exc.truncated + len(issues) - len(kept)) from None
-    if issues:
-        kept = issues[: max(max_errors, 0)]
-        raise DatasetError(kept, str(folder), len(issues) - len(kept))
-    return dataset
+            raw, found = read_file(paths[0], limits)
+            read.issues.extend(found)
+            if raw is None:
+                read.unread.add(name)
+            else:
+                read.raws[name] = raw
+    return read
 
 
 def _load_workbook(path: Path, *, max_errors: int, limits: ReadLimits | None) -> Dataset:
@@ -711,11 +766,9 @@ def _load_workbook(path: Path, *, max_errors: int, limits: ReadLimits | None) ->
         dataset = validate_raw(book.raws, str(path), unread=book.unread, max_errors=max_errors)
     except DatasetError as exc:
         issues.extend(book.locate(i) for i in exc.issues)
-        kept = issues[: max(max_errors, 0)]
-        raise DatasetError(kept, str(path), exc.truncated + len(issues) - len(kept)) from None
+        raise _kept(issues, str(path), max_errors, exc.truncated) from None
     if issues:
-        kept = issues[: max(max_errors, 0)]
-        raise DatasetError(kept, str(path), len(issues) - len(kept))
+        raise _kept(issues, str(path), max_errors)
     return Dataset(
         source=dataset.source,
         tables=dataset.tables_,
@@ -911,6 +964,10 @@ class Dataset:
         """Write the dataset's tables to a folder in the spec's format."""
         return write_tables(self.tables(), out_dir, fmt)
 
-    def summary(self) -> dict[str, int]:
-        """Row counts per table."""
+    def counts(self) -> dict[str, int]:
+        """Row counts per table.
+
+        >>> load_dataset("tests/data/example/dataset").counts()["demands"]
+        5
+        """
         return {name: len(frame) for name, frame in self.tables_.items()}

@@ -19,7 +19,7 @@ and byte-identical files, and scale 5 (about 400,000 cadres) takes seconds.
 Examples
 --------
 >>> tables = generate(scale=0.05, seed=1)
->>> sorted(tables) == sorted(TABLES)
+>>> sorted(tables) == sorted(GENERATED_TABLES)
 True
 >>> len(tables["communities"])
 192
@@ -46,8 +46,8 @@ __all__ = [
     "CATEGORIES",
     "COLUMNS",
     "DISTRICTS",
-    "TABLES",
-    "GeneratorConfig",
+    "GENERATED_TABLES",
+    "GeneratorParams",
     "combine_cities",
     "draw_cadre_hours",
     "draw_cadre_units",
@@ -60,17 +60,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+StrArray = npt.NDArray[np.str_]
 
-TABLES: tuple[str, ...] = (
-    "communities",
-    "units",
-    "cadres",
-    "demands",
-    "resources",
-    "pairings",
-    "alliances",
-    "alliance_members",
-)
 
 CATEGORIES: tuple[str, ...] = (
     "elderly_care",
@@ -100,7 +91,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "alliances": ("alliance_id", "name", "district", "street"),
     "alliance_members": ("alliance_id", "unit_id"),
 }
-"""The columns of each generated table, in the order the spec gives them."""
+"""The columns of each generated table, in the order the spec gives them (the spec's
+required columns and the optional ones the generator fills)."""
+
+GENERATED_TABLES: tuple[str, ...] = tuple(COLUMNS)
+"""The tables the generator makes (a dataset's, without ``lead_options``)."""
 
 
 class _District(NamedTuple):
@@ -200,7 +195,7 @@ def _check_range(name: str, value: object, lo: float, hi: float = math.inf) -> N
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(
             Text(
-                N_("GeneratorConfig.{name} must be a number, got {value}"),
+                N_("GeneratorParams.{name} must be a number, got {value}"),
                 name=name,
                 value=repr(value),
             )
@@ -208,9 +203,9 @@ def _check_range(name: str, value: object, lo: float, hi: float = math.inf) -> N
     number = float(value)
     if not (math.isfinite(number) and lo <= number <= hi):
         message = (
-            N_("GeneratorConfig.{name} must be at least {lo}, got {value}")
+            N_("GeneratorParams.{name} must be at least {lo}, got {value}")
             if hi == math.inf
-            else N_("GeneratorConfig.{name} must be between {lo} and {hi}, got {value}")
+            else N_("GeneratorParams.{name} must be between {lo} and {hi}, got {value}")
         )
         raise ValueError(Text(message, name=name, lo=lo, hi=hi, value=repr(value)))
 
@@ -219,7 +214,7 @@ def _check_int(name: str, value: object, lo: int) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(
             Text(
-                N_("GeneratorConfig.{name} must be an integer, got {value}"),
+                N_("GeneratorParams.{name} must be an integer, got {value}"),
                 name=name,
                 value=repr(value),
             )
@@ -227,7 +222,7 @@ def _check_int(name: str, value: object, lo: int) -> None:
     if value < lo:
         raise ValueError(
             Text(
-                N_("GeneratorConfig.{name} must be at least {lo}, got {value}"),
+                N_("GeneratorParams.{name} must be at least {lo}, got {value}"),
                 name=name,
                 lo=lo,
                 value=repr(value),
@@ -245,7 +240,7 @@ def _check_pair(name: str, value: object, lo: int, hi: int) -> None:
         raise ValueError(
             Text(
                 N_(
-                    "GeneratorConfig.{name} must be a pair (low, high) of integers with "
+                    "GeneratorParams.{name} must be a pair (low, high) of integers with "
                     "{lo} <= low <= high <= {hi}, got {value}"
                 ),
                 name=name,
@@ -256,11 +251,31 @@ def _check_pair(name: str, value: object, lo: int, hi: int) -> None:
         )
 
 
+def _check_scale(scale: float) -> None:
+    """``scale`` is a finite number greater than 0."""
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise ValueError(
+            Text(
+                N_("GeneratorParams.{name} must be a number, got {value}"),
+                name="scale",
+                value=repr(scale),
+            )
+        )
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(
+            Text(
+                N_("GeneratorParams.{name} must be greater than 0, got {value}"),
+                name="scale",
+                value=repr(scale),
+            )
+        )
+
+
 def _check_names(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if not isinstance(value, tuple) or not all(v in allowed for v in value):
         raise ValueError(
             Text(
-                N_("GeneratorConfig.{name} must be a tuple of names from {allowed}, got {value}"),
+                N_("GeneratorParams.{name} must be a tuple of names from {allowed}, got {value}"),
                 name=name,
                 allowed=repr(allowed),
                 value=repr(value),
@@ -269,7 +284,7 @@ def _check_names(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if len(set(value)) != len(value):
         raise ValueError(
             Text(
-                N_("GeneratorConfig.{name} has repeated names: {value}"),
+                N_("GeneratorParams.{name} has repeated names: {value}"),
                 name=name,
                 value=repr(value),
             )
@@ -277,7 +292,7 @@ def _check_names(name: str, value: object, allowed: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class GeneratorConfig:
+class GeneratorParams:
     """Every knob of the synthetic city, with the article's Fuzhou as the default.
 
     Counts named ``n_*`` are the counts at ``scale=1``; the generated count is
@@ -341,12 +356,12 @@ class GeneratorConfig:
 
     Examples
     --------
-    >>> GeneratorConfig(scale=0.5).n_communities
+    >>> GeneratorParams(scale=0.5).n_communities
     3847
-    >>> GeneratorConfig(scale=-1)
+    >>> GeneratorParams(scale=-1)
     Traceback (most recent call last):
     ...
-    ValueError: GeneratorConfig.scale must be greater than 0, got -1
+    ValueError: GeneratorParams.scale must be greater than 0, got -1
     """
 
     scale: float = 1.0
@@ -385,23 +400,7 @@ class GeneratorConfig:
     geo_exponent: float = 0.65
 
     def __post_init__(self) -> None:
-        scale = self.scale
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-            raise ValueError(
-                Text(
-                    N_("GeneratorConfig.{name} must be a number, got {value}"),
-                    name="scale",
-                    value=repr(scale),
-                )
-            )
-        if not (math.isfinite(scale) and scale > 0):
-            raise ValueError(
-                Text(
-                    N_("GeneratorConfig.{name} must be greater than 0, got {value}"),
-                    name="scale",
-                    value=repr(scale),
-                )
-            )
+        _check_scale(self.scale)
         _check_int("seed", self.seed, 0)
         for name in (
             "n_communities",
@@ -432,7 +431,7 @@ class GeneratorConfig:
             raise ValueError(
                 Text(
                     N_(
-                        "GeneratorConfig.ample_categories must not share names with "
+                        "GeneratorParams.ample_categories must not share names with "
                         "short_categories"
                     )
                 )
@@ -450,7 +449,7 @@ class GeneratorConfig:
 
         Examples
         --------
-        >>> GeneratorConfig(scale=0.1).count(3847)
+        >>> GeneratorParams(scale=0.1).count(3847)
         385
         """
         return max(1, round(base * self.scale))
@@ -461,12 +460,12 @@ class GeneratorConfig:
         return float(max(self.scale, 1.0) ** self.geo_exponent)
 
 
-def _rng(cfg: GeneratorConfig, stream: int) -> np.random.Generator:
+def _rng(cfg: GeneratorParams, stream: int) -> np.random.Generator:
     # One independent stream per step, so changing one knob does not reshuffle the rest.
     return np.random.default_rng(np.random.SeedSequence([cfg.seed, stream]))
 
 
-def _ids(prefix: str, n: int, width: int) -> npt.NDArray[np.str_]:
+def _ids(prefix: str, n: int, width: int) -> StrArray:
     digits = np.char.zfill(np.arange(1, n + 1).astype(str), max(width, len(str(n))))
     return np.char.add(prefix, digits)
 
@@ -564,20 +563,20 @@ class _Units:
         return len(self.group)
 
 
-def _district_weights(cfg: GeneratorConfig, shares: bool = True) -> FloatArray:
+def _district_weights(cfg: GeneratorParams, shares: bool = True) -> FloatArray:
     w = np.array([d.share if shares else 1.0 for d in DISTRICTS])
     outlying = np.array([d.name in cfg.outlying_districts for d in DISTRICTS])
     return np.where(outlying, w * cfg.outlying_weight, w)
 
 
-def _district_offsets(cfg: GeneratorConfig) -> tuple[FloatArray, FloatArray]:
+def _district_offsets(cfg: GeneratorParams) -> tuple[FloatArray, FloatArray]:
     g = cfg.map_scale
     cx = np.array([(d.lon - _METRO_LON) * _KM_PER_DEG_LON * g for d in DISTRICTS])
     cy = np.array([(d.lat - _METRO_LAT) * _KM_PER_DEG_LAT * g for d in DISTRICTS])
     return cx, cy
 
 
-def _make_city(cfg: GeneratorConfig) -> _City:
+def _make_city(cfg: GeneratorParams) -> _City:
     rng = _rng(cfg, 1)
     g = cfg.map_scale
     n = cfg.count(cfg.n_communities)
@@ -633,7 +632,7 @@ def _make_city(cfg: GeneratorConfig) -> _City:
     )
 
 
-def _group_count(cfg: GeneratorConfig, base: int) -> int:
+def _group_count(cfg: GeneratorParams, base: int) -> int:
     return 0 if base == 0 else cfg.count(base)
 
 
@@ -663,7 +662,7 @@ def _unit_names(
     ]
 
 
-def _make_units(cfg: GeneratorConfig, city: _City) -> _Units:
+def _make_units(cfg: GeneratorParams, city: _City) -> _Units:
     rng = _rng(cfg, 2)
     g = cfg.map_scale
     cx, cy = _district_offsets(cfg)
@@ -722,7 +721,7 @@ def _make_units(cfg: GeneratorConfig, city: _City) -> _Units:
     )
 
 
-def _make_pairings(cfg: GeneratorConfig, city: _City, units: _Units) -> tuple[IntArray, IntArray]:
+def _make_pairings(cfg: GeneratorParams, city: _City, units: _Units) -> tuple[IntArray, IntArray]:
     rng = _rng(cfg, 3)
     muni = np.flatnonzero(units.group == _G_MUNI)
     n_m = len(muni)
@@ -804,7 +803,7 @@ def draw_cadre_hours(rng: np.random.Generator, n: int, lo: int, hi: int) -> IntA
 
 def place_cadres(
     rng: np.random.Generator,
-    cfg: GeneratorConfig,
+    cfg: GeneratorParams,
     *,
     households: IntArray,
     comm_x: FloatArray,
@@ -867,7 +866,7 @@ def place_cadres(
     return home, bx, by, own
 
 
-def _make_cadres(cfg: GeneratorConfig, city: _City, units: _Units) -> _Cadres:
+def _make_cadres(cfg: GeneratorParams, city: _City, units: _Units) -> _Cadres:
     rng = _rng(cfg, 4)
     n = cfg.count(cfg.n_cadres)
     size = np.array([_UNIT_SIZE[gr[0]] for gr in _GROUPS])[units.group]
@@ -933,7 +932,7 @@ class _Resources:
     split: FloatArray  # hours per category, each resource's amount split over its categories
 
 
-def _make_resources(cfg: GeneratorConfig, units: _Units) -> _Resources:
+def _make_resources(cfg: GeneratorParams, units: _Units) -> _Resources:
     rng = _rng(cfg, 5)
     providers = np.flatnonzero(np.isin(units.group, _PROVIDER_GROUPS))
     count = np.minimum(rng.poisson(cfg.resources_per_provider, len(providers)), 4)
@@ -968,7 +967,7 @@ class _Demands:
     priority: IntArray
 
 
-def _make_demands(cfg: GeneratorConfig, city: _City, total_hours: float) -> _Demands:
+def _make_demands(cfg: GeneratorParams, city: _City, total_hours: float) -> _Demands:
     rng = _rng(cfg, 6)
     n_cat = len(CATEGORIES)
     lo, hi = cfg.demands_per_community
@@ -1017,7 +1016,7 @@ def _calibrate(raw: FloatArray, target: float, cap: int) -> IntArray:
     return hours(hi)
 
 
-def _category_targets(cfg: GeneratorConfig, demand: FloatArray, supply: float) -> FloatArray:
+def _category_targets(cfg: GeneratorParams, demand: FloatArray, supply: float) -> FloatArray:
     """Hours of supply per category that give the configured shortage structure."""
     ratio = np.array([_CATEGORY_TRAITS[c][3] for c in CATEGORIES])
     fixed = np.zeros(len(CATEGORIES), dtype=bool)
@@ -1036,7 +1035,7 @@ def _category_targets(cfg: GeneratorConfig, demand: FloatArray, supply: float) -
 
 
 def _assign_skills(
-    cfg: GeneratorConfig, cadres: _Cadres, target: FloatArray
+    cfg: GeneratorParams, cadres: _Cadres, target: FloatArray
 ) -> npt.NDArray[np.object_]:
     """Skills per cadre so that the hours split over skills meet ``target`` per category.
 
@@ -1064,7 +1063,7 @@ def _assign_skills(
 
 
 def _make_alliances(
-    cfg: GeneratorConfig, city: _City, units: _Units
+    cfg: GeneratorParams, city: _City, units: _Units
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Each alliance's street, and (alliance, unit) member pairs."""
     rng = _rng(cfg, 8)
@@ -1115,7 +1114,7 @@ def _occurrence(values: IntArray) -> IntArray:
     return np.asarray(np.arange(len(values)) - first + 1, dtype=np.int64)
 
 
-def _optional(values: npt.NDArray[Any], present: BoolArray) -> pd.Series:
+def _optional(values: StrArray | npt.NDArray[np.object_], present: BoolArray) -> pd.Series:
     """A text column empty (missing) where ``present`` is false."""
     return pd.Series(values).where(present)
 
@@ -1131,12 +1130,12 @@ def generate(scale: float = 1.0, seed: int = 0, **overrides: Any) -> dict[str, p
     seed
         Seed of every random draw; the same arguments give identical frames.
     **overrides
-        Any other field of :class:`GeneratorConfig`.
+        Any other field of :class:`GeneratorParams`.
 
     Returns
     -------
     dict[str, pandas.DataFrame]
-        Keyed by the names in :data:`TABLES`, columns as in :data:`COLUMNS`. Ids and
+        Keyed by the names in :data:`GENERATED_TABLES`, columns as in :data:`COLUMNS`. Ids and
         text are strings, hours, amounts, households and priorities are ``int64``,
         coordinates and ``range_km`` are floats; empty optional cells are missing (NaN).
 
@@ -1145,7 +1144,7 @@ def generate(scale: float = 1.0, seed: int = 0, **overrides: Any) -> dict[str, p
     ValueError
         If a setting is out of range (the message names the field).
     TypeError
-        If an override is not a field of :class:`GeneratorConfig`.
+        If an override is not a field of :class:`GeneratorParams`.
 
     Examples
     --------
@@ -1155,12 +1154,38 @@ def generate(scale: float = 1.0, seed: int = 0, **overrides: Any) -> dict[str, p
     >>> list(t["cadres"].columns)
     ['cadre_id', 'unit_id', 'skills', 'hours', 'home_community_id', 'lat', 'lon']
     """
-    cfg = GeneratorConfig(scale=scale, seed=seed, **overrides)
+    cfg = GeneratorParams(scale=scale, seed=seed, **overrides)
     city = _make_city(cfg)
     units = _make_units(cfg, city)
     pair_unit, pair_comm = _make_pairings(cfg, city, units)
     cadres = _make_cadres(cfg, city, units)
     resources = _make_resources(cfg, units)
+    demands, skills = _match_supply(cfg, city, cadres, resources)
+    a_street, m_alliance, m_unit = _make_alliances(cfg, city, units)
+
+    comm_ids = _ids("C", city.n, 5)
+    alliance_ids = _ids("A", len(a_street), 4)
+    return {
+        "communities": _communities_frame(cfg, city, comm_ids),
+        "units": _units_frame(units),
+        "cadres": _cadres_frame(cadres, skills, units, comm_ids),
+        "demands": _demands_frame(demands, comm_ids),
+        "resources": _resources_frame(resources, units),
+        "pairings": pd.DataFrame(
+            {"unit_id": units.ids[pair_unit], "community_id": comm_ids[pair_comm]}
+        ),
+        "alliances": _alliances_frame(city, a_street, alliance_ids),
+        "alliance_members": pd.DataFrame(
+            {"alliance_id": alliance_ids[m_alliance], "unit_id": units.ids[m_unit]}
+        ),
+    }
+
+
+def _match_supply(
+    cfg: GeneratorParams, city: _City, cadres: _Cadres, resources: _Resources
+) -> tuple[_Demands, npt.NDArray[np.object_]]:
+    """The demands, sized to the supply (``supply_demand_ratio``), and each cadre's skills,
+    drawn so that the hours per category meet the short and ample targets."""
     supply = float(cadres.hours.sum() + resources.amount.sum())
     demands = _make_demands(cfg, city, supply / cfg.supply_demand_ratio)
     demand_by_cat = np.bincount(
@@ -1169,96 +1194,108 @@ def generate(scale: float = 1.0, seed: int = 0, **overrides: Any) -> dict[str, p
     target = _category_targets(cfg, demand_by_cat, supply)
     cadre_target = np.clip(target - resources.split, 0.0, None)
     cadre_target *= cadres.hours.sum() / max(cadre_target.sum(), 1e-9)
-    skills = _assign_skills(cfg, cadres, cadre_target)
-    a_street, m_alliance, m_unit = _make_alliances(cfg, city, units)
+    return demands, _assign_skills(cfg, cadres, cadre_target)
 
-    district_names = np.array([d.name for d in DISTRICTS])
-    comm_ids = _ids("C", city.n, 5)
+
+_DISTRICT_NAMES = np.array([d.name for d in DISTRICTS])
+
+
+def _communities_frame(cfg: GeneratorParams, city: _City, comm_ids: StrArray) -> pd.DataFrame:
+    """The communities table; names drawn from syllables (streams 9 and 10)."""
     a_syl = np.array(_SYLLABLE_A)[_rng(cfg, 9).integers(0, len(_SYLLABLE_A), city.n)]
     b_syl = np.array(_SYLLABLE_B)[_rng(cfg, 10).integers(0, len(_SYLLABLE_B), city.n)]
     c_lat, c_lon = _to_degrees(city.x, city.y)
+    return pd.DataFrame(
+        {
+            "community_id": comm_ids,
+            "name": np.char.add(np.char.add(a_syl, b_syl), " Community"),
+            "district": _DISTRICT_NAMES[city.district],
+            "street": city.street_name[city.street],
+            "lat": c_lat,
+            "lon": c_lon,
+            "households": city.households,
+        }
+    )
+
+
+def _units_frame(units: _Units) -> pd.DataFrame:
+    """The units table."""
     u_lat, u_lon = _to_degrees(units.x, units.y)
-    alliance_ids = _ids("A", len(a_street), 4)
+    return pd.DataFrame(
+        {
+            "unit_id": units.ids,
+            "name": units.names,
+            "kind": np.array([gr[1] for gr in _GROUPS])[units.group],
+            "level": np.array([gr[2] for gr in _GROUPS])[units.group],
+            "district": _DISTRICT_NAMES[units.district],
+            "lat": u_lat,
+            "lon": u_lon,
+        }
+    )
+
+
+def _cadres_frame(
+    cadres: _Cadres, skills: npt.NDArray[np.object_], units: _Units, comm_ids: StrArray
+) -> pd.DataFrame:
+    """The cadres table; a cadre without a home community has an empty cell."""
+    return pd.DataFrame(
+        {
+            "cadre_id": _ids("K", len(cadres.unit), 6),
+            "unit_id": units.ids[cadres.unit],
+            "skills": pd.Series(skills, dtype=str),
+            "hours": cadres.hours,
+            "home_community_id": _optional(comm_ids[np.maximum(cadres.home, 0)], cadres.home >= 0),
+            "lat": cadres.lat,
+            "lon": cadres.lon,
+        }
+    )
+
+
+def _demands_frame(demands: _Demands, comm_ids: StrArray) -> pd.DataFrame:
+    """The demands table."""
+    return pd.DataFrame(
+        {
+            "demand_id": _ids("D", len(demands.hours), 6),
+            "community_id": comm_ids[demands.community],
+            "category": np.array(CATEGORIES)[demands.category],
+            "hours": demands.hours,
+            "priority": demands.priority,
+        }
+    )
+
+
+def _resources_frame(resources: _Resources, units: _Units) -> pd.DataFrame:
+    """The resources table, all services; one for any category has empty ``categories``."""
+    res_n = len(resources.unit)
+    return pd.DataFrame(
+        {
+            "resource_id": _ids("R", res_n, 4),
+            "unit_id": units.ids[resources.unit],
+            "kind": np.full(res_n, "service"),
+            "categories": _optional(
+                _SKILLS[np.where(resources.code >= _NONE * 256, 0, resources.code)],
+                resources.code < _NONE * 256,
+            ),
+            "amount": resources.amount,
+            "range_km": resources.range_km,
+        }
+    )
+
+
+def _alliances_frame(city: _City, a_street: IntArray, alliance_ids: StrArray) -> pd.DataFrame:
+    """The alliances table: one per street in ``a_street``, named after it (a street's
+    second alliance and on numbered)."""
     nth = _occurrence(a_street)
     a_names = np.char.add(city.street_name[a_street], " Neighborhood Red Alliance")
     a_names = np.where(nth > 1, np.char.add(np.char.add(a_names, " "), nth.astype(str)), a_names)
-    cats = np.array(CATEGORIES)
-    res_n = len(resources.unit)
-
-    tables = {
-        "communities": pd.DataFrame(
-            {
-                "community_id": comm_ids,
-                "name": np.char.add(np.char.add(a_syl, b_syl), " Community"),
-                "district": district_names[city.district],
-                "street": city.street_name[city.street],
-                "lat": c_lat,
-                "lon": c_lon,
-                "households": city.households,
-            }
-        ),
-        "units": pd.DataFrame(
-            {
-                "unit_id": units.ids,
-                "name": units.names,
-                "kind": np.array([gr[1] for gr in _GROUPS])[units.group],
-                "level": np.array([gr[2] for gr in _GROUPS])[units.group],
-                "district": district_names[units.district],
-                "lat": u_lat,
-                "lon": u_lon,
-            }
-        ),
-        "cadres": pd.DataFrame(
-            {
-                "cadre_id": _ids("K", len(cadres.unit), 6),
-                "unit_id": units.ids[cadres.unit],
-                "skills": pd.Series(skills, dtype=str),
-                "hours": cadres.hours,
-                "home_community_id": _optional(
-                    comm_ids[np.maximum(cadres.home, 0)], cadres.home >= 0
-                ),
-                "lat": cadres.lat,
-                "lon": cadres.lon,
-            }
-        ),
-        "demands": pd.DataFrame(
-            {
-                "demand_id": _ids("D", len(demands.hours), 6),
-                "community_id": comm_ids[demands.community],
-                "category": cats[demands.category],
-                "hours": demands.hours,
-                "priority": demands.priority,
-            }
-        ),
-        "resources": pd.DataFrame(
-            {
-                "resource_id": _ids("R", res_n, 4),
-                "unit_id": units.ids[resources.unit],
-                "kind": np.full(res_n, "service"),
-                "categories": _optional(
-                    _SKILLS[np.where(resources.code >= _NONE * 256, 0, resources.code)],
-                    resources.code < _NONE * 256,
-                ),
-                "amount": resources.amount,
-                "range_km": resources.range_km,
-            }
-        ),
-        "pairings": pd.DataFrame(
-            {"unit_id": units.ids[pair_unit], "community_id": comm_ids[pair_comm]}
-        ),
-        "alliances": pd.DataFrame(
-            {
-                "alliance_id": alliance_ids,
-                "name": a_names,
-                "district": district_names[city.street_district[a_street]],
-                "street": city.street_name[a_street],
-            }
-        ),
-        "alliance_members": pd.DataFrame(
-            {"alliance_id": alliance_ids[m_alliance], "unit_id": units.ids[m_unit]}
-        ),
-    }
-    return tables
+    return pd.DataFrame(
+        {
+            "alliance_id": alliance_ids,
+            "name": a_names,
+            "district": _DISTRICT_NAMES[city.street_district[a_street]],
+            "street": city.street_name[a_street],
+        }
+    )
 
 
 _PLACE_COLUMNS = ("district", "street")
@@ -1321,20 +1358,27 @@ def combine_cities(
     for name in names:
         schema = TABLES_BY_NAME[name]
         ids = {c.name for c in schema.columns if c.kind in (Kind.ID, Kind.REF)}
-        frames = []
-        for city, prefix, (dlat, dlon) in zip(cities, prefixes, offsets, strict=True):
-            if name not in city:
-                continue
-            frame = city[name].copy()
-            for col in frame.columns:
-                if col in ids or col in _PLACE_COLUMNS:
-                    # Empty optional references (a cadre with no home) stay empty.
-                    frame[col] = frame[col].where(
-                        frame[col].isna(), prefix + frame[col].astype(str)
-                    )
-            if "lat" in frame.columns:
-                frame["lat"] = frame["lat"].astype(float) + dlat
-                frame["lon"] = frame["lon"].astype(float) + dlon
-            frames.append(frame)
+        frames = [
+            _moved(city[name], ids, prefix, offset)
+            for city, prefix, offset in zip(cities, prefixes, offsets, strict=True)
+            if name in city
+        ]
         out[name] = pd.concat(frames, ignore_index=True)
     return out
+
+
+def _moved(
+    frame: pd.DataFrame, ids: set[str], prefix: str, offset: tuple[float, float]
+) -> pd.DataFrame:
+    """A copy of one city's table with ``prefix`` before its ids, references and places,
+    and ``offset`` added to its coordinates."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if col in ids or col in _PLACE_COLUMNS:
+            # Empty optional references (a cadre with no home) stay empty.
+            frame[col] = frame[col].where(frame[col].isna(), prefix + frame[col].astype(str))
+    if "lat" in frame.columns:
+        dlat, dlon = offset
+        frame["lat"] = frame["lat"].astype(float) + dlat
+        frame["lon"] = frame["lon"].astype(float) + dlon
+    return frame

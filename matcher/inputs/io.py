@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -106,7 +107,7 @@ class RawTable:
     file: str
     names: tuple[str, ...]
     columns: tuple[pa.Array, ...]
-    rows: np.ndarray
+    rows: npt.NDArray[np.int64]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -249,7 +250,7 @@ class LineCheck:
             if issue is not None:
                 return issue
         data = chunk if isinstance(chunk, bytes) else chunk.tobytes()
-        crlf: np.ndarray | None = None  # per line end: 1 if its \r is not the line's
+        crlf: npt.NDArray[np.int64] | None = None  # per line end: 1 if its \r is not the line's
         if self.after_cr or data.find(b"\r") >= 0:
             lf = arr == 10
             cr = arr == 13
@@ -446,22 +447,7 @@ def _parse_slow(
                 continue
             if k > n:
                 if "".join(rec[n:]).strip():
-                    issues.append(
-                        ValidationIssue(
-                            file,
-                            row,
-                            None,
-                            _show(",".join(rec)),
-                            Text(
-                                N_(
-                                    "{n} fields, one per column of the header, but the row "
-                                    "has {k} (a value holding a comma must be in double quotes)"
-                                ),
-                                n=n,
-                                k=k,
-                            ),
-                        )
-                    )
+                    issues.append(_too_many_fields(file, row, rec, n))
                     continue
                 rec = rec[:n]
             elif k < n:
@@ -487,6 +473,24 @@ def _parse_slow(
     columns = list(zip(*records, strict=True)) if records else [() for _ in names]
     arrays = [pa.array(col, type=pa.string()) for col in columns]
     return _table(file, names, arrays, len(records)), []
+
+
+def _too_many_fields(file: str, row: int, rec: list[str], n: int) -> ValidationIssue:
+    """The issue for a row with more fields than the header's ``n``."""
+    return ValidationIssue(
+        file,
+        row,
+        None,
+        _show(",".join(rec)),
+        Text(
+            N_(
+                "{n} fields, one per column of the header, but the row "
+                "has {k} (a value holding a comma must be in double quotes)"
+            ),
+            n=n,
+            k=len(rec),
+        ),
+    )
 
 
 def _odd_header(file: str, header: list[str]) -> ValidationIssue | None:

@@ -345,7 +345,7 @@ def _lists(frames: dict[str, pd.DataFrame], lang: str) -> list[_List]:
 
 
 def _fill(book: Any, frames: dict[str, pd.DataFrame], lang: str) -> None:
-    _ = translator(lang)
+    """A sheet per table of ``frames``, then the hidden sheet of the drop-down lists."""
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     optional_head = book.add_format({"bold": False, "bg_color": "#F2F2F2", "border": 1})
     lists = _lists(frames, lang)
@@ -356,45 +356,75 @@ def _fill(book: Any, frames: dict[str, pd.DataFrame], lang: str) -> None:
         letter = column_letter(j)
         source = f"='{hidden_name}'!${letter}$2:${letter}${max(len(values), 1) + 1}"
         ranges.update(dict.fromkeys(users, source))
-
     for table in TABLES:
         if table.name not in frames:
             continue
-        frame = frames[table.name]
-        spec = {c.name: c for c in table.columns}
-        columns = [c.name for c in table.columns if c.name in frame.columns]
-        columns += [str(c) for c in frame.columns if str(c) not in spec]
         sheet = book.add_worksheet(sheet_name(table.name, lang))
-        widths = [_width(header_name(c, lang) if c in spec else c) for c in columns]
-        for i, row in enumerate(_rows(frame, columns), start=1):
-            for j, value in enumerate(row):
-                col = columns[j]
-                kind = spec[col].kind if col in spec else None
-                cell = _cell(table.name, col, kind, value, lang)
-                if cell is None:
-                    continue
-                if isinstance(cell, str):
-                    # never as a formula or a number: text stays text
-                    sheet.write_string(i, j, cell)
-                    if i <= _WIDTH_SAMPLE:
-                        widths[j] = max(widths[j], _width(cell))
-                else:
-                    sheet.write_number(i, j, cell)
-                    if i <= _WIDTH_SAMPLE:
-                        widths[j] = max(widths[j], len(repr(cell)))
-        for j, col in enumerate(columns):
-            if col not in spec:
-                sheet.write_string(0, j, col)
-                continue
-            c = spec[col]
-            sheet.write_string(0, j, header_name(col, lang), optional_head if c.optional else head)
-            sheet.write_comment(0, j, note(table, c, lang), {"x_scale": 2.2, "y_scale": 2.0})
-            _validate(sheet, table, c, j, ranges, lang)
-        for j, width in enumerate(widths):
-            sheet.set_column(j, j, min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH))
-        sheet.freeze_panes(1, 0)
+        _fill_sheet(sheet, table, frames[table.name], (head, optional_head), ranges, lang)
+    _fill_lists(book.add_worksheet(hidden_name), lists, head, lang)
 
-    hidden = book.add_worksheet(hidden_name)
+
+def _fill_sheet(
+    sheet: Any,
+    table: Table,
+    frame: pd.DataFrame,
+    heads: tuple[Any, Any],
+    ranges: dict[tuple[str, str], str],
+    lang: str,
+) -> None:
+    """One table's sheet: its rows, then the header with notes and data validations
+    (``heads``: the formats of a required and an optional column's header)."""
+    spec = {c.name: c for c in table.columns}
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    columns += [str(c) for c in frame.columns if str(c) not in spec]
+    widths = _write_rows(sheet, table.name, frame, columns, spec, lang)
+    head, optional_head = heads
+    for j, col in enumerate(columns):
+        if col not in spec:
+            sheet.write_string(0, j, col)
+            continue
+        c = spec[col]
+        sheet.write_string(0, j, header_name(col, lang), optional_head if c.optional else head)
+        sheet.write_comment(0, j, note(table, c, lang), {"x_scale": 2.2, "y_scale": 2.0})
+        _validate(sheet, table, c, j, ranges, lang)
+    for j, width in enumerate(widths):
+        sheet.set_column(j, j, min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH))
+    sheet.freeze_panes(1, 0)
+
+
+def _write_rows(
+    sheet: Any,
+    table: str,
+    frame: pd.DataFrame,
+    columns: list[str],
+    spec: Mapping[str, Column],
+    lang: str,
+) -> list[int]:
+    """The frame's rows written below the header; returns each column's width (of its
+    header and its first :data:`_WIDTH_SAMPLE` cells)."""
+    widths = [_width(header_name(c, lang) if c in spec else c) for c in columns]
+    for i, row in enumerate(_rows(frame, columns), start=1):
+        for j, value in enumerate(row):
+            col = columns[j]
+            kind = spec[col].kind if col in spec else None
+            cell = _cell(table, col, kind, value, lang)
+            if cell is None:
+                continue
+            if isinstance(cell, str):
+                # never as a formula or a number: text stays text
+                sheet.write_string(i, j, cell)
+                if i <= _WIDTH_SAMPLE:
+                    widths[j] = max(widths[j], _width(cell))
+            else:
+                sheet.write_number(i, j, cell)
+                if i <= _WIDTH_SAMPLE:
+                    widths[j] = max(widths[j], len(repr(cell)))
+    return widths
+
+
+def _fill_lists(hidden: Any, lists: list[_List], head: Any, lang: str) -> None:
+    """The hidden sheet of the drop-down lists: a column per list, titled."""
+    _ = translator(lang)
     for j, (title, values, _users) in enumerate(lists):
         hidden.write_string(0, j, title, head)
         for i, value in enumerate(values, start=1):

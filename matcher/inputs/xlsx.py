@@ -34,9 +34,10 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,8 +54,11 @@ from matcher.inputs.aliases import (
     value_lookup,
 )
 from matcher.inputs.io import RawTable, ReadLimits
-from matcher.inputs.schema import TABLES, TABLES_BY_NAME, Kind
+from matcher.inputs.schema import TABLES, TABLES_BY_NAME, Kind, Table
 from matcher.inputs.zipread import MAX_ENTRIES, UNZIP_ERRORS, inflate, listing_too_long
+
+if TYPE_CHECKING:
+    from python_calamine import CalamineWorkbook
 
 __all__ = [
     "CELL_BYTES",
@@ -196,6 +200,28 @@ def _too_many_parts() -> Text:
     return Text(N_("a workbook of at most {most:,} parts"), most=MAX_ENTRIES)
 
 
+def _parts_too_large(limits: ReadLimits) -> Text:
+    return Text(
+        N_("a workbook whose parts unpack to at most {most:,} bytes; this one's are larger"),
+        most=limits.max_file_bytes,
+    )
+
+
+def _range_too_large(rows: int, cols: int, budget: int) -> Text:
+    return Text(
+        N_(
+            "sheets whose used range (A1 to the last cell used) is not "
+            "mostly empty; one reaches cell {cell} ({rows:,} rows x "
+            "{cols:,} columns), more than the {budget:,} cells its size "
+            "allows (delete the stray cells far from the table)"
+        ),
+        cell=f"{column_letter(cols - 1)}{rows}",
+        rows=rows,
+        cols=cols,
+        budget=budget,
+    )
+
+
 def _check_zip(path: Path, file: str, limits: ReadLimits, parts: _Parts) -> ValidationIssue | None:
     """The workbook's parts unpacked and counted, within ``limits``, before calamine
     reads them; each sheet's cell references scanned for the far corner of its range
@@ -210,65 +236,9 @@ def _check_zip(path: Path, file: str, limits: ReadLimits, parts: _Parts) -> Vali
                 return _issue(file, _too_many_parts())
             total = 0
             for info in members:
-                name = info.filename
-                sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
-                keep = name in _NAMING_PARTS
-                kept = bytearray()
-                rows = cols = size = 0
-                tail = b""
-                for piece, _ in inflate(fp, info):
-                    total += len(piece)
-                    size += len(piece)
-                    if total > limits.max_file_bytes:
-                        return _issue(
-                            file,
-                            Text(
-                                N_(
-                                    "a workbook whose parts unpack to at most {most:,} bytes; "
-                                    "this one's are larger"
-                                ),
-                                most=limits.max_file_bytes,
-                            ),
-                        )
-                    if keep:
-                        kept += piece
-                    if not sheet:
-                        continue
-                    # A reference or tag cut by the piece's end is found with the next one.
-                    text = tail + piece
-                    tail = text[-256:]
-                    found = _REF.findall(text)
-                    if found:
-                        cols = max(cols, max(_column_index(c) for c in {c for c, _ in found}))
-                        rows = max(rows, max(int(r) for r in {r for _, r in found}))
-                    if b't="e"' in text:
-                        for tag in _ERROR_CELL.findall(text):
-                            ref = _REF.search(tag)
-                            if ref is not None:
-                                cell = (int(ref[2]), _column_index(ref[1]) - 1)
-                                parts.errors.setdefault(name, set()).add(cell)
-                if keep:
-                    parts.small[name] = bytes(kept)
-                budget = min(
-                    limits.max_file_bytes // CELL_BYTES,
-                    max(size // XML_PER_CELL, MIN_RANGE_CELLS),  # bytes seen, not claimed
-                )
-                if sheet and cols * rows > budget:
-                    return _issue(
-                        file,
-                        Text(
-                            N_(
-                                "sheets whose used range (A1 to the last cell used) is not "
-                                "mostly empty; one reaches cell {cell} ({rows:,} rows x "
-                                "{cols:,} columns), more than the {budget:,} cells its size "
-                                "allows (delete the stray cells far from the table)"
-                            ),
-                            cell=f"{column_letter(cols - 1)}{rows}",
-                            rows=rows,
-                            cols=cols,
-                            budget=budget,
-                        ),
-                    )
+                total, problem = _scan_part(fp, info, total, limits, parts)
+                if problem is not None:
+                    return _issue(file, problem)
     except (*UNZIP_ERRORS, KeyError):
         return _issue(
             file,
@@ -278,6 +248,60 @@ def _check_zip(path: Path, file: str, limits: ReadLimits, parts: _Parts) -> Vali
             ),
         )
     return None
+
+
+def _scan_part(
+    fp: IO[bytes], info: zipfile.ZipInfo, total: int, limits: ReadLimits, parts: _Parts
+) -> tuple[int, Text | None]:
+    """One part unpacked: the bytes of the parts so far (``total`` and this one's) held to
+    ``limits`` as they come, a sheet's references scanned, a naming part kept (into
+    ``parts``). Returns the new total and what is wrong, if anything."""
+    name = info.filename
+    sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+    keep = name in _NAMING_PARTS
+    kept = bytearray()
+    rows = cols = size = 0
+    tail = b""
+    for piece, _ in inflate(fp, info):
+        total += len(piece)
+        size += len(piece)
+        if total > limits.max_file_bytes:
+            return total, _parts_too_large(limits)
+        if keep:
+            kept += piece
+        if not sheet:
+            continue
+        # A reference or tag cut by the piece's end is found with the next one.
+        text = tail + piece
+        tail = text[-256:]
+        last_row, last_col = _scan_refs(text, name, parts)
+        rows, cols = max(rows, last_row), max(cols, last_col)
+    if keep:
+        parts.small[name] = bytes(kept)
+    budget = min(
+        limits.max_file_bytes // CELL_BYTES,
+        max(size // XML_PER_CELL, MIN_RANGE_CELLS),  # bytes seen, not claimed
+    )
+    if sheet and cols * rows > budget:
+        return total, _range_too_large(rows, cols, budget)
+    return total, None
+
+
+def _scan_refs(text: bytes, name: str, parts: _Parts) -> tuple[int, int]:
+    """The last row and (1-based) column that a piece of sheet ``name``'s XML refers to
+    (0 if none), its formula error cells added to ``parts``."""
+    rows = cols = 0
+    found = _REF.findall(text)
+    if found:
+        cols = max(_column_index(c) for c in {c for c, _ in found})
+        rows = max(int(r) for r in {r for _, r in found})
+    if b't="e"' in text:
+        for tag in _ERROR_CELL.findall(text):
+            ref = _REF.search(tag)
+            if ref is not None:
+                cell = (int(ref[2]), _column_index(ref[1]) - 1)
+                parts.errors.setdefault(name, set()).add(cell)
+    return rows, cols
 
 
 def _number_text(v: float) -> str:
@@ -395,22 +419,12 @@ def _read_sheet(
     limits: ReadLimits,
     errors: set[tuple[int, int]],
 ) -> RawTable | None:
-    """One sheet as a ``RawTable`` of text cells named by English column names."""
+    """One sheet as a ``RawTable`` of text cells named by English column names; ``None``
+    (with the reason in ``book.issues``) if it cannot be read."""
     rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
     width = max((len(r) for r in rows[:1]), default=0)
     if width > limits.max_columns:
-        book.issues.append(
-            _issue(
-                book.file,
-                Text(
-                    N_("at most {most:,} columns; the sheet has {n:,}"),
-                    most=limits.max_columns,
-                    n=width,
-                ),
-                sheet_name,
-                1,
-            )
-        )
+        book.issues.append(_too_wide(book.file, sheet_name, width, limits))
         return None
     known = column_lookup(table)
     h = _header_row(rows, known)
@@ -418,23 +432,58 @@ def _read_sheet(
     header = [_cell_text(v).strip() for v in rows[h]] if rows else []
     merged = _merged_header(sheet, h, len(header))
     if merged is not None:
-        span = f"{column_letter(merged[0])}{h + 1}:{column_letter(merged[1])}{h + 1}"
-        book.issues.append(
-            ValidationIssue(
-                book.file,
-                h + 1,
-                None,
-                span,
-                Text(
-                    N_(
-                        "one header cell per column, each naming its column; these cells are "
-                        "merged (unmerge them and name each column)"
-                    )
-                ),
-                sheet=sheet_name,
-            )
-        )
+        book.issues.append(_merged_issue(book.file, sheet_name, h + 1, merged))
         return None
+    names = _column_names(header, known, place)
+    wrong = _formula_errors(book.file, place, errors, names, header)
+    if wrong:
+        book.issues.extend(wrong)
+        return None
+    body = rows[h + 1 :]
+    columns = _sheet_columns(book, place, table, limits, body, names, header)
+    if columns is None:
+        return None
+    numbers = np.arange(h + 2, h + 2 + len(body), dtype=np.int64)
+    columns, numbers = _drop_blank_rows(columns, numbers)
+    label = f"{sheet_name} sheet"
+    book.places[label] = place
+    return RawTable(label, tuple(names), tuple(columns), numbers)
+
+
+def _too_wide(file: str, sheet_name: str, width: int, limits: ReadLimits) -> ValidationIssue:
+    return _issue(
+        file,
+        Text(
+            N_("at most {most:,} columns; the sheet has {n:,}"),
+            most=limits.max_columns,
+            n=width,
+        ),
+        sheet_name,
+        1,
+    )
+
+
+def _merged_issue(file: str, sheet_name: str, row: int, merged: tuple[int, int]) -> ValidationIssue:
+    """The header cells merged across columns ``merged`` on (1-based) ``row``."""
+    span = f"{column_letter(merged[0])}{row}:{column_letter(merged[1])}{row}"
+    return ValidationIssue(
+        file,
+        row,
+        None,
+        span,
+        Text(
+            N_(
+                "one header cell per column, each naming its column; these cells are "
+                "merged (unmerge them and name each column)"
+            )
+        ),
+        sheet=sheet_name,
+    )
+
+
+def _column_names(header: list[str], known: Mapping[str, str], place: SheetPlace) -> list[str]:
+    """The English name of each header cell (a blank one ``Unnamed: i``); the letter and
+    the header as written of each known column noted in ``place``."""
     names: list[str] = []
     for i, text in enumerate(header):
         name = known.get(fold(text), text) if text else f"Unnamed: {i}"
@@ -442,32 +491,51 @@ def _read_sheet(
         if name in known.values() and name not in place.letters:
             place.letters[name] = column_letter(i)
             place.headers[name] = text
-    wrong = sorted((r, c) for r, c in errors if r > h + 1 and c < len(names))
-    for r, c in wrong:
-        book.issues.append(
-            ValidationIssue(
-                book.file,
-                r,
-                names[c],
-                None,
-                Text(
-                    N_(
-                        "a value Excel could compute; this cell holds a formula error "
-                        "(#DIV/0!, #N/A, #VALUE! ...)"
-                    )
-                ),
-                sheet=sheet_name,
-                letter=column_letter(c),
-                header=header[c],
-            )
+    return names
+
+
+def _formula_errors(
+    file: str,
+    place: SheetPlace,
+    errors: set[tuple[int, int]],
+    names: list[str],
+    header: list[str],
+) -> list[ValidationIssue]:
+    """One issue per formula error cell below the header, in a named column."""
+    wrong = sorted((r, c) for r, c in errors if r > place.header_row and c < len(names))
+    return [
+        ValidationIssue(
+            file,
+            r,
+            names[c],
+            None,
+            Text(
+                N_(
+                    "a value Excel could compute; this cell holds a formula error "
+                    "(#DIV/0!, #N/A, #VALUE! ...)"
+                )
+            ),
+            sheet=place.sheet,
+            letter=column_letter(c),
+            header=header[c],
         )
-    if wrong:
-        return None
-    body = rows[h + 1 :]
-    n = len(body)
+        for r, c in wrong
+    ]
+
+
+def _sheet_columns(
+    book: Workbook,
+    place: SheetPlace,
+    table: str,
+    limits: ReadLimits,
+    body: list[list[Any]],
+    names: list[str],
+    header: list[str],
+) -> list[pa.Array] | None:
+    """The rows below the header as one Arrow text column per name, coded cells turned
+    into codes; ``None`` (with an issue in ``book``) if a cell is past the size limit."""
     columns: list[pa.Array] = []
-    spec = TABLES_BY_NAME[table]
-    kinds = {c.name: c.kind for c in spec.columns}
+    kinds = {c.name: c.kind for c in TABLES_BY_NAME[table].columns}
     for i, name in enumerate(names):
         cells = _texts([r[i] if i < len(r) else "" for r in body])
         array = pa.array(cells, type=pa.string())
@@ -479,35 +547,40 @@ def _read_sheet(
             book.issues.append(
                 ValidationIssue(
                     book.file,
-                    h + 2 + int(too_long[0]),
+                    place.header_row + 1 + int(too_long[0]),
                     name,
                     None,
                     Text(
                         N_("a cell of at most {most:,} bytes; this one is longer"),
                         most=limits.max_line_bytes,
                     ),
-                    sheet=sheet_name,
+                    sheet=place.sheet,
                     letter=column_letter(i),
                     header=header[i],
                 )
             )
             return None
         convert = _convert(table, name, kinds[name]) if name in kinds else None
-        if convert is not None and n:
+        if convert is not None and body:
             array = _per_value(array, convert)
         columns.append(array)
-    numbers = np.arange(h + 2, h + 2 + n, dtype=np.int64)
-    if n and columns:
-        blank = pc.equal(pc.utf8_trim_whitespace(columns[0]), "")
-        for column in columns[1:]:
-            blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(column), ""))
-        if pc.any(blank).as_py():
-            keep = pc.invert(blank)
-            columns = [c.filter(keep) for c in columns]
-            numbers = numbers[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
-    label = f"{sheet_name} sheet"
-    book.places[label] = place
-    return RawTable(label, tuple(names), tuple(columns), numbers)
+    return columns
+
+
+def _drop_blank_rows(
+    columns: list[pa.Array], numbers: npt.NDArray[np.int64]
+) -> tuple[list[pa.Array], npt.NDArray[np.int64]]:
+    """The columns without the rows whose every cell is blank, and the row numbers kept."""
+    if not len(numbers) or not columns:
+        return columns, numbers
+    blank = pc.equal(pc.utf8_trim_whitespace(columns[0]), "")
+    for column in columns[1:]:
+        blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(column), ""))
+    if not pc.any(blank).as_py():
+        return columns, numbers
+    keep = pc.invert(blank)
+    kept = np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)
+    return [c.filter(keep) for c in columns], numbers[kept]
 
 
 def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
@@ -517,51 +590,13 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
     sheets are ignored. What stops a sheet being read is in ``issues``, the table in
     ``unread``; a required table without a sheet is reported here too.
     """
-    from python_calamine import CalamineError, CalamineWorkbook
-
     limits = limits or ReadLimits()
     book = Workbook(path.name)
-    if path.suffix.lower() != SUFFIX:
-        book.issues.append(
-            _issue(
-                book.file,
-                Text(
-                    N_("an Excel workbook in the .xlsx format; this is a {suffix} file ({fix})"),
-                    suffix=path.suffix,
-                    fix=Text(_SAVE_XLSX),
-                ),
-            )
-        )
-        book.unread.update(t.name for t in TABLES)
-        return book
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        book.issues.append(
-            _issue(book.file, Text(N_("a readable file ({reason})"), reason=str(exc.strerror)))
-        )
-        book.unread.update(t.name for t in TABLES)
-        return book
     parts = _Parts()
-    problem = (
-        limits.too_large(book.file)
-        if size > limits.max_file_bytes
-        else _check_zip(path, book.file, limits, parts)
-    )
-    if problem is not None:
-        book.issues.append(problem)
-        book.unread.update(t.name for t in TABLES)
-        return book
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, OSError, ValueError) as exc:
-        detail = str(exc).replace(str(path), book.file)
-        book.issues.append(
-            _issue(
-                book.file,
-                Text(N_("an Excel workbook (.xlsx) calamine can read ({detail})"), detail=detail),
-            )
-        )
+    problem = _file_problem(path, book.file, limits, parts)
+    wb = _open(path, book.file) if problem is None else problem
+    if isinstance(wb, ValidationIssue):
+        book.issues.append(wb)
         book.unread.update(t.name for t in TABLES)
         return book
     errors = parts.sheet_errors()
@@ -571,59 +606,118 @@ def read_workbook(path: Path, limits: ReadLimits | None = None) -> Workbook:
         if held is not None:
             sheets.setdefault(held, []).append(name)
     for table in TABLES:
-        found = sheets.get(table.name, [])
-        if len(found) > 1:
-            book.unread.add(table.name)
-            book.issues.append(
-                _issue(
-                    book.file,
-                    Text(
-                        N_(
-                            "one sheet per table; sheets {sheets} all hold the {table} table, "
-                            "keep one"
-                        ),
-                        sheets=", ".join(found),
-                        table=table.name,
-                    ),
-                )
-            )
-        elif not found:
-            if table.required:
-                book.unread.add(table.name)
-                book.issues.append(
-                    _issue(
-                        book.file,
-                        Text(
-                            N_(
-                                "a sheet named '{table}' or '{sheet}' (the {table} table, which "
-                                "every dataset needs); the sheets are {sheets}"
-                            ),
-                            table=table.name,
-                            sheet=SHEETS[table.name][0],
-                            sheets=", ".join(wb.sheet_names) or Text(N_("none")),
-                        ),
-                    )
-                )
-        else:
-            try:
-                sheet = wb.get_sheet_by_name(found[0])
-                bad = errors.get(found[0], set())
-                raw = _read_sheet(book, sheet, found[0], table.name, limits, bad)
-            except CalamineError as exc:
-                book.issues.append(
-                    _issue(
-                        book.file,
-                        Text(N_("a sheet calamine can read ({detail})"), detail=str(exc)),
-                        found[0],
-                    )
-                )
-                raw = None
-            if raw is None:
-                book.unread.add(table.name)
-            else:
-                book.raws[table.name] = raw
+        _read_table(book, wb, table, sheets.get(table.name, []), limits, errors)
     wb.close()
     return book
+
+
+def _file_problem(
+    path: Path, file: str, limits: ReadLimits, parts: _Parts
+) -> ValidationIssue | None:
+    """Why the file is not read at all, if it is not: not an .xlsx, unreadable, or past
+    ``limits`` (its parts unpacked and scanned into ``parts`` to tell)."""
+    if path.suffix.lower() != SUFFIX:
+        return _issue(
+            file,
+            Text(
+                N_("an Excel workbook in the .xlsx format; this is a {suffix} file ({fix})"),
+                suffix=path.suffix,
+                fix=Text(_SAVE_XLSX),
+            ),
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return _issue(file, Text(N_("a readable file ({reason})"), reason=str(exc.strerror)))
+    if size > limits.max_file_bytes:
+        return limits.too_large(file)
+    return _check_zip(path, file, limits, parts)
+
+
+def _open(path: Path, file: str) -> CalamineWorkbook | ValidationIssue:
+    """The workbook opened by calamine, or why it cannot be."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
+        detail = str(exc).replace(str(path), file)
+        return _issue(
+            file,
+            Text(N_("an Excel workbook (.xlsx) calamine can read ({detail})"), detail=detail),
+        )
+
+
+def _read_table(
+    book: Workbook,
+    wb: CalamineWorkbook,
+    table: Table,
+    found: list[str],
+    limits: ReadLimits,
+    errors: Mapping[str, set[tuple[int, int]]],
+) -> None:
+    """The sheet holding ``table`` (of the sheets ``found`` naming it) read into ``book``;
+    or why not, in ``book.issues``, and the table in ``book.unread``."""
+    if len(found) > 1:
+        book.unread.add(table.name)
+        book.issues.append(
+            _issue(
+                book.file,
+                Text(
+                    N_("one sheet per table; sheets {sheets} all hold the {table} table, keep one"),
+                    sheets=", ".join(found),
+                    table=table.name,
+                ),
+            )
+        )
+    elif not found:
+        if table.required:
+            book.unread.add(table.name)
+            book.issues.append(_issue(book.file, _no_sheet(table, wb.sheet_names)))
+    else:
+        raw = _read_named_sheet(book, wb, found[0], table.name, limits, errors)
+        if raw is None:
+            book.unread.add(table.name)
+        else:
+            book.raws[table.name] = raw
+
+
+def _no_sheet(table: Table, sheet_names: list[str]) -> Text:
+    return Text(
+        N_(
+            "a sheet named '{table}' or '{sheet}' (the {table} table, which "
+            "every dataset needs); the sheets are {sheets}"
+        ),
+        table=table.name,
+        sheet=SHEETS[table.name][0],
+        sheets=", ".join(sheet_names) or Text(N_("none")),
+    )
+
+
+def _read_named_sheet(
+    book: Workbook,
+    wb: CalamineWorkbook,
+    name: str,
+    table: str,
+    limits: ReadLimits,
+    errors: Mapping[str, set[tuple[int, int]]],
+) -> RawTable | None:
+    """The sheet ``name`` read as ``table``; ``None`` (with an issue) if it is not."""
+    from python_calamine import CalamineError
+
+    try:
+        sheet = wb.get_sheet_by_name(name)
+        bad = errors.get(name, set())
+        return _read_sheet(book, sheet, name, table, limits, bad)
+    except CalamineError as exc:
+        book.issues.append(
+            _issue(
+                book.file,
+                Text(N_("a sheet calamine can read ({detail})"), detail=str(exc)),
+                name,
+            )
+        )
+        return None
 
 
 def write_workbook(

@@ -11,8 +11,12 @@ a ``networkx.MultiGraph``, keyed by relation:
 - ``residence``: unit -- community where some of the unit's cadres live, with
   ``cadres`` and ``hours`` attributes.
 
-Proximity ties are per supplier and distance; they live in the candidate arcs
-(:mod:`matcher.model.eligibility`), not here: this graph holds the organizations.
+The relations are not the ties (:data:`matcher.model.arcs.TIES`), from which
+they are read: ``pairing`` and ``residence`` are the ties of those names; the
+``alliance`` tie is the path unit -``member``- alliance -``covers``- community
+(:func:`community_ties`). Proximity ties are per supplier and distance; they live in
+the candidate arcs (:mod:`matcher.model.arcs`), not here: this graph holds the
+organizations.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pandas as pd
 from matcher.i18n import N_, Text
 from matcher.inputs.dataset import Dataset
 from matcher.inputs.io import is_missing
+from matcher.model.ties import TIES
 
 __all__ = [
     "ALLIANCE",
@@ -159,39 +164,21 @@ def community_ties(g: nx.MultiGraph, community_id: str) -> list[dict[str, Any]]:
             Text(N_("no community {community} in the graph"), community=repr(community_id))
         )
     found: list[dict[str, Any]] = []
+
+    def tie(unit: str, kind: str, via: str | None = None, cadres: int | None = None) -> None:
+        found.append(
+            {"unit_id": g.nodes[unit]["unit_id"], "tie": kind, "via": via, "cadres": cadres}
+        )
+
     for _, other, key, data in g.edges(c, keys=True, data=True):
-        if key == "residence":
-            found.append(
-                {
-                    "unit_id": g.nodes[other]["unit_id"],
-                    "tie": "residence",
-                    "via": None,
-                    "cadres": data["cadres"],
-                }
-            )
-        elif key == "pairing":
-            found.append(
-                {
-                    "unit_id": g.nodes[other]["unit_id"],
-                    "tie": "pairing",
-                    "via": None,
-                    "cadres": None,
-                }
-            )
-        elif key == "covers":
+        if key in ("residence", "pairing"):  # a relation that is itself the tie of that name
+            tie(other, key, cadres=data.get("cadres"))
+        elif key == "covers":  # the alliance tie: unit -member- alliance -covers- community
             alliance = g.nodes[other]["alliance_id"]
             for _, unit, k2 in g.edges(other, keys=True):
                 if k2 == "member":
-                    found.append(
-                        {
-                            "unit_id": g.nodes[unit]["unit_id"],
-                            "tie": "alliance",
-                            "via": alliance,
-                            "cadres": None,
-                        }
-                    )
-    order = {"residence": 0, "pairing": 1, "alliance": 2}
-    found.sort(key=lambda t: (order[t["tie"]], t["unit_id"], t["via"] or ""))
+                    tie(unit, "alliance", via=alliance)
+    found.sort(key=lambda t: (TIES.index(t["tie"]), t["unit_id"], t["via"] or ""))
     return found
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.inputs.dataset import Dataset
-from matcher.model.eligibility import Problem
+from matcher.model.arcs import Problem
 from matcher.params import PlanParams
 
 __all__ = ["ActiveRules", "active_rules", "coverage_targets", "demand_reach", "funder_pairs"]

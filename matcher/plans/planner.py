@@ -1,196 +1,43 @@
-"""The planner's entry point: ``plan(dataset, params) -> Plan``, and the plan's tables.
+"""The planner's entry point: ``plan(dataset, params) -> Plan``.
 
-A ``Plan`` carries the spec's tables (``assignments``, ``demand_status``) as pandas
-frames, the KPIs, the solver's status, bound and gap, and can write itself to a folder.
+The way of a plan: the validated dataset (:mod:`matcher.inputs`), its ties and candidate
+arcs (:mod:`matcher.model`), the solve (:mod:`matcher.solvers`), then the tables of
+:mod:`matcher.plans.tables` with their reasons and KPIs, gathered in a
+:class:`~matcher.plans.result.Plan`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import time
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from matcher.errors import ParameterError
-from matcher.i18n import N_, SOURCE_LANG, Text, translator
+from matcher.i18n import N_, Text
 from matcher.inputs.dataset import Dataset, load_dataset
-from matcher.inputs.io import write_frame_csv
-from matcher.model.eligibility import SUPPLIER_KINDS, TIES, Problem, build_problem, index_dataset
+from matcher.model.arcs import Problem, build_problem, index_dataset
 from matcher.model.rules import ActiveRules, active_rules
+from matcher.model.suppliers import SUPPLIER_KINDS
+from matcher.model.ties import TIES
 from matcher.params import AUTO_COLUMNS_SUPPLIERS, PlanParams
-from matcher.plans.reasons import REASON_TEXTS, decide_reasons
+from matcher.plans.kpis import compute_kpis, rounded
+from matcher.plans.reasons import decide_reasons
+from matcher.plans.result import Plan
+from matcher.plans.tables import (
+    ASSIGNMENT_COLUMNS,
+    DEMAND_STATUS_COLUMNS,
+    FUNDING,
+    LEADS,
+    empty_table,
+)
 from matcher.solvers.flow import FlowResult
 from matcher.solvers.outcomes import ColumnResult, Duals, IntegerResult, NotApplicable, part_kpis
 from matcher.solvers.parts import solve_flow_parts
 
-__all__ = [
-    "ASSIGNMENT_COLUMNS",
-    "DEMAND_STATUS_COLUMNS",
-    "FUNDING_COLUMNS",
-    "LEAD_COLUMNS",
-    "REASONS",
-    "TIMING_KEYS",
-    "Plan",
-    "build_plan",
-    "compute_kpis",
-    "coverage_by",
-    "demand_reasons",
-    "format_summary",
-    "plan",
-    "ratio",
-]
-
-ASSIGNMENT_COLUMNS = (
-    "supplier_kind",
-    "supplier_id",
-    "unit_id",
-    "demand_id",
-    "community_id",
-    "category",
-    "hours",
-    "km",
-    "tie",
-)
-DEMAND_STATUS_COLUMNS = (
-    "demand_id",
-    "community_id",
-    "district",
-    "category",
-    "priority",
-    "hours",
-    "covered_hours",
-    "funds",
-    "funded",
-    "status",
-    "reason",
-)
-REASONS = tuple(REASON_TEXTS)
-"""Reason codes for a demand not fully met, in the order the spec checks them (the keys of
-:data:`matcher.plans.reasons.REASON_TEXTS`, which say what each means)."""
-
-FUNDING_COLUMNS = ("resource_id", "unit_id", "demand_id", "community_id", "amount")
-LEAD_COLUMNS = ("demand_id", "unit_id", "effort", "cost")
-
-TIMING_KEYS = ("solve_seconds", "seconds")
-"""KPI keys that measure time and so differ between otherwise identical runs."""
-
-_DIGITS = 6
-
-
-@dataclass(frozen=True)
-class Plan:
-    """An optimal plan and everything needed to read, check and present it.
-
-    Attributes
-    ----------
-    assignments
-        Who gives how many hours to which demand, through which tie (spec columns).
-    demand_status
-        Every demand with its covered hours, status (met, partial, unmet) and reason.
-    kpis
-        The spec's KPIs plus utilization and zero-coverage communities (JSON-ready).
-    params
-        The parameters the plan was made with.
-    solver
-        The solver's result: status, objective, bound, gap, wall seconds.
-    timings
-        Wall seconds of each stage (``build``, ``solve``, ``tables``).
-    dataset_source, dataset_hash
-        Where the dataset came from and its content hash.
-    funding
-        Which funder gives how many yuan to which demand (empty without the funds rule).
-    leads
-        The lead unit of each demand in ``lead_options.csv`` (empty without it).
-    """
-
-    assignments: pd.DataFrame
-    demand_status: pd.DataFrame
-    kpis: dict[str, Any]
-    params: PlanParams
-    solver: FlowResult = field(repr=False)
-    timings: dict[str, float] = field(default_factory=dict)
-    dataset_source: str = ""
-    dataset_hash: str = ""
-    funding: pd.DataFrame = field(default_factory=lambda: _empty(FUNDING_COLUMNS))
-    leads: pd.DataFrame = field(default_factory=lambda: _empty(LEAD_COLUMNS))
-
-    @property
-    def objective(self) -> float:
-        """The plan's objective value."""
-        return self.solver.objective
-
-    @property
-    def duals(self) -> Duals | None:
-        """The LP duals of the plan's suppliers and demands (what an hour more of each
-        adds at the margin), when the column solver made it (``None`` otherwise):
-        ``plan(..., warm_start=this)`` starts from them."""
-        return self.solver.duals if isinstance(self.solver, ColumnResult) else None
-
-    @property
-    def status(self) -> str:
-        """The solver's status (``"optimal"`` when proven)."""
-        return self.solver.status
-
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write the plan's tables, ``kpis.json`` and ``run.json`` into a folder.
-
-        Tables: ``assignments.csv``, ``demand_status.csv``, ``funding.csv`` and
-        ``leads.csv`` (the last two with only a header when their rule is off).
-        ``run.json`` records the parameters, the dataset's hash and stage timings, so a
-        plan folder says how it was made.
-        """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        tables = {
-            "assignments.csv": self.assignments,
-            "demand_status.csv": self.demand_status,
-            "funding.csv": self.funding,
-            "leads.csv": self.leads,
-        }
-        paths = []
-        for name, frame in tables.items():
-            write_frame_csv(frame, out / name)
-            paths.append(out / name)
-        paths.append(out / "kpis.json")
-        paths[-1].write_text(_json(self.kpis), encoding="utf-8")
-        run = {
-            "dataset": self.dataset_source,
-            "dataset_hash": self.dataset_hash,
-            "params": self.params.to_dict(),
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
-        }
-        run_path = out / "run.json"
-        run_path.write_text(_json(run), encoding="utf-8")
-        return [*paths, run_path]
-
-    def summary(self, lang: str = SOURCE_LANG) -> str:
-        """A few lines for people, in ``lang``: status, coverage, objective, reasons,
-        districts."""
-        return format_summary(self, lang)
-
-
-def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-
-
-def _json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _r(x: float) -> float:
-    return round(float(x), _DIGITS)
-
-
-def ratio(num: float, den: float) -> float | None:
-    """``num / den`` rounded as ``kpis.json`` rounds ratios; ``None`` when ``den`` is 0."""
-    return _r(num / den) if den > 0 else None
+__all__ = ["build_plan", "demand_reasons", "plan"]
 
 
 def demand_reasons(
@@ -323,73 +170,6 @@ def _demand_status(
         },
         columns=list(DEMAND_STATUS_COLUMNS),
     )
-
-
-def coverage_by(status: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
-    """Hours demanded and covered and their ratio per value of ``key`` of a
-    ``demand_status`` table (``kpis.json``'s ``coverage_by_district``/``_category``)."""
-    grouped = status.groupby(key, sort=True)[["hours", "covered_hours"]].sum()
-    return {
-        str(name): {
-            "hours_demanded": int(row.hours),
-            "hours_covered": int(row.covered_hours),
-            "coverage": ratio(row.covered_hours, row.hours),
-        }
-        for name, row in grouped.iterrows()
-    }
-
-
-def compute_kpis(
-    problem: Problem, status: pd.DataFrame, flow: np.ndarray, result: FlowResult
-) -> dict[str, Any]:
-    """The plan's KPIs: every key the spec names, plus utilization and zero coverage."""
-    arcs = problem.arcs
-    hours_demanded = int(problem.demand_hours.sum())
-    hours_covered = int(flow.sum())
-    s = problem.suppliers
-    used = np.bincount(arcs.supplier, weights=flow, minlength=len(s)).astype(np.int64)
-    utilization: dict[str, Any] = {
-        "hours_available": int(s.hours.sum()),
-        "hours_used": int(used.sum()),
-        "utilization": ratio(used.sum(), s.hours.sum()),
-        "suppliers": len(s),
-        "suppliers_used": int((used > 0).sum()),
-    }
-    for code, kind in enumerate(SUPPLIER_KINDS):
-        mask = s.kind == code
-        utilization[f"{kind}_hours_available"] = int(s.hours[mask].sum())
-        utilization[f"{kind}_hours_used"] = int(used[mask].sum())
-        utilization[f"{kind}_utilization"] = ratio(used[mask].sum(), s.hours[mask].sum())
-    per_comm = status.groupby("community_id", sort=False)[["hours", "covered_hours"]].sum()
-    zero = per_comm[(per_comm["hours"] > 0) & (per_comm["covered_hours"] == 0)]
-    counts = status["status"].value_counts()
-    reasons = status.loc[status["reason"] != "", "reason"].value_counts()
-    return {
-        "objective": _r(result.objective),
-        "weighted_hours": _r(np.dot(flow, problem.demand_priority[arcs.demand])),
-        # From the km written in assignments.csv (4 decimals), so the tables add up.
-        "travel_hour_km": _r(np.dot(flow, np.round(arcs.km, 4))),
-        "hours_demanded": hours_demanded,
-        "hours_covered": hours_covered,
-        "coverage": ratio(hours_covered, hours_demanded),
-        "demands": len(status),
-        "demands_met": int(counts.get("met", 0)),
-        "demands_partial": int(counts.get("partial", 0)),
-        "demands_unmet": int(counts.get("unmet", 0)),
-        "reasons": {r: int(reasons.get(r, 0)) for r in REASONS if reasons.get(r, 0)},
-        "coverage_by_district": coverage_by(status, "district"),
-        "coverage_by_category": coverage_by(status, "category"),
-        "supplier_utilization": utilization,
-        "communities_zero_coverage": sorted(str(c) for c in zero.index),
-        "communities_zero_coverage_count": len(zero),
-        "solver": result.solver,
-        "solver_status": result.status,
-        "proven_optimal": result.proven_optimal,
-        "bound": _r(result.bound),
-        "gap": float(f"{result.gap:.3g}") if math.isfinite(result.gap) else None,
-        "candidate_arcs": len(arcs),
-        "solve_seconds": round(result.wall_seconds, 4),
-    }
 
 
 def plan(
@@ -537,26 +317,27 @@ def build_plan(
             "columns": result.columns,
             "pivots": result.pivots,
         }
-    extra: dict[str, pd.DataFrame] = {}
+    funding, leads = empty_table(FUNDING), empty_table(LEADS)
     if isinstance(result, IntegerResult):
-        kpis["start_objective"] = _r(result.start_objective or 0.0)
+        kpis["start_objective"] = rounded(result.start_objective or 0.0)
         for name, part in (("labour", result.labour), ("funds", result.funds)):
             if part is not None:
                 kpis[name] = part_kpis(part)
         if result.funding is not None and result.funded is not None:
-            kpis["funds_granted"] = _r(result.funding["amount"].sum())
+            kpis["funds_granted"] = rounded(result.funding["amount"].sum())
             kpis["demands_funded"] = int(result.funded.sum())
         if result.leads is not None:
             kpis["leads"] = part_kpis(result.leads)
         if result.findings:
             kpis["diagnosis"] = [f.to_dict() for f in result.findings]
         if result.funding is not None:
-            extra["funding"] = result.funding
+            funding = result.funding
         if result.lead_table is not None:
-            extra["leads"] = result.lead_table
+            leads = result.lead_table
     t3 = time.perf_counter()
     return Plan(
-        **extra,
+        funding=funding,
+        leads=leads,
         assignments=assignments,
         demand_status=status,
         kpis=kpis,
@@ -566,116 +347,3 @@ def build_plan(
         dataset_source=dataset.source,
         dataset_hash=dataset.content_hash,
     )
-
-
-def _pct(x: float | None, lang: str = SOURCE_LANG) -> str:
-    _ = translator(lang)
-    return _("n/a") if x is None else f"{100 * x:.1f}%"
-
-
-def _label(label: str, width: int = 16) -> str:
-    """``label`` padded to ``width`` columns as a terminal shows them (a Chinese
-    character takes two)."""
-    shown = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in label)
-    return label + " " * max(width - shown, 0)
-
-
-def format_summary(p: Plan, lang: str = SOURCE_LANG) -> str:
-    """A short human-readable summary of a plan, in ``lang`` (statuses, rules, reasons
-    and ids keep their codes, as the plan's tables have them)."""
-    _ = translator(lang)
-    k = p.kpis
-    u = k["supplier_utilization"]
-
-    def line(label: str, text: str) -> str:
-        return f"  {_label(label)} {text}"
-
-    lines = [
-        _(
-            "Plan: {status} (bound {bound}, gap {gap}), solved in {seconds} s over {arcs} "
-            "candidate arcs"
-        ).format(
-            status=k["solver_status"],
-            bound=f"{k['bound']:,.4f}",
-            gap=f"{k['gap']:.1e}",
-            seconds=f"{k['solve_seconds']:.3f}",
-            arcs=f"{k['candidate_arcs']:,}",
-        ),
-        line(
-            _("objective"),
-            _("{objective}  (weighted hours {weighted}, travel {travel} hour-km)").format(
-                objective=f"{k['objective']:,.4f}",
-                weighted=f"{k['weighted_hours']:,.1f}",
-                travel=f"{k['travel_hour_km']:,.1f}",
-            ),
-        ),
-        line(
-            _("hours covered"),
-            _("{covered} of {demanded} ({share})").format(
-                covered=f"{k['hours_covered']:,}",
-                demanded=f"{k['hours_demanded']:,}",
-                share=_pct(k["coverage"], lang),
-            ),
-        ),
-        line(
-            _("demands"),
-            _("{n}: {met} met, {partial} partial, {unmet} unmet").format(
-                n=f"{k['demands']:,}",
-                met=f"{k['demands_met']:,}",
-                partial=f"{k['demands_partial']:,}",
-                unmet=f"{k['demands_unmet']:,}",
-            ),
-        ),
-        line(
-            _("suppliers used"),
-            _("{used} of {suppliers}; {hours_used} of {hours} hours ({share})").format(
-                used=f"{u['suppliers_used']:,}",
-                suppliers=f"{u['suppliers']:,}",
-                hours_used=f"{u['hours_used']:,}",
-                hours=f"{u['hours_available']:,}",
-                share=_pct(u["utilization"], lang),
-            ),
-        ),
-    ]
-    if k.get("rules"):
-        lines.append(line(_("integer rules"), ", ".join(k["rules"])))
-    if "leads" in k:
-        lead = k["leads"]
-        lines.append(
-            line(
-                _("lead units"),
-                _("cost {cost} ({status}, bound {bound})").format(
-                    cost=f"{lead['objective']:,.2f}",
-                    status=lead["status"],
-                    bound=f"{lead['bound']:,.2f}",
-                ),
-            )
-        )
-    if "demands_funded" in k:
-        lines.append(
-            line(
-                _("funds"),
-                _("{n} demands funded, {yuan} yuan").format(
-                    n=f"{k['demands_funded']:,}", yuan=f"{k['funds_granted']:,.2f}"
-                ),
-            )
-        )
-    for finding in k.get("diagnosis", []):
-        message = finding["message"]
-        if isinstance(message, Text):
-            message = message.render(lang)
-        lines.append(line(_("diagnosis"), f"[{finding['rule']}] {message}"))
-    if k["reasons"]:
-        reasons = ", ".join(f"{r} {n:,}" for r, n in k["reasons"].items())
-        lines.append(line(_("not fully met"), reasons))
-    districts = ", ".join(
-        f"{d} {_pct(v['coverage'], lang)}" for d, v in k["coverage_by_district"].items()
-    )
-    lines.append(line(_("by district"), districts))
-    zero = k["communities_zero_coverage"]
-    if zero:
-        shown = ", ".join(zero[:5]) + (" ..." if len(zero) > 5 else "")
-        lines.append(
-            line(_("zero coverage"), _("{n} communities: {ids}").format(n=len(zero), ids=shown))
-        )
-    return "\n".join(lines)

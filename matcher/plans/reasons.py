@@ -11,7 +11,7 @@ import numpy as np
 
 from matcher.i18n import N_, translator
 
-__all__ = ["REASON_TEXTS", "decide_reasons", "reason_text", "status_name"]
+__all__ = ["REASONS", "REASON_TEXTS", "decide_reasons", "reason_text", "status_name"]
 
 REASON_TEXTS: dict[str, tuple[str, str]] = {
     "no_eligible_supplier": (
@@ -35,6 +35,9 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
 }
 """Each reason code of the spec: what it means for people, in a sentence and in a few
 words (translated by the catalogues)."""
+
+REASONS = tuple(REASON_TEXTS)
+"""Reason codes for a demand not fully met, in the order the spec checks them."""
 
 
 def status_name(status: object, lang: str = "en") -> str:

@@ -42,19 +42,18 @@ from matcher.errors import ParameterError
 from matcher.i18n import Text, Translator, check_lang, translator
 from matcher.inputs.aliases import category_name, district_name, header_name
 from matcher.inputs.names import display_name
-from matcher.plans.planner import coverage_by, ratio
+from matcher.plans.io import as_plan, plan_dataset
+from matcher.plans.kpis import coverage_by, ratio
 from matcher.plans.reasons import reason_text, status_name
-from matcher.report.html import PlanTables, plan_dataset, read_plan
 
 if TYPE_CHECKING:
     from matcher.inputs.dataset import Dataset
-    from matcher.plans.planner import Plan
+    from matcher.plans.result import Plan
 
 __all__ = [
     "A4",
     "SUFFIX",
     "kpi_rows",
-    "plan_source",
     "scoped_kpis",
     "sheet_names",
     "write_project_list",
@@ -71,24 +70,6 @@ _LINE_PT = 15  # a line of 10-point text, in points (CJK fonts set lines wider a
 
 
 # ---- reading the plan -----------------------------------------------------------------
-
-
-def _tables(plan: Plan | PlanTables | str | Path) -> PlanTables:
-    if isinstance(plan, PlanTables):
-        return plan
-    if isinstance(plan, str | Path):
-        return read_plan(plan)
-    return PlanTables.from_plan(plan)
-
-
-def plan_source(plan: PlanTables, dataset: Dataset | str | Path | None) -> Dataset:
-    """The plan's dataset, checked by its content hash (:func:`matcher.report.html.plan_dataset`):
-    ``dataset`` if given, else the folder or the workbook (``.xlsx``) its ``run.json``
-    names."""
-    if dataset is None and plan.dataset_source and Path(plan.dataset_source).is_file():
-        # a plan of a workbook names the workbook (plan_dataset looks for folders only)
-        dataset = plan.dataset_source
-    return plan_dataset(plan, dataset)
 
 
 def scoped_kpis(
@@ -146,18 +127,34 @@ def _names(frame: pd.DataFrame, key: str, lang: str) -> dict[str, str]:
 
 
 def _rows(
-    plan: PlanTables,
+    plan: Plan,
     dataset: Dataset,
     lang: str,
     districts: Sequence[str] | None,
     cadres: bool,
 ) -> _Rows:
+    """The rows of ``districts`` (``None``: all), each unit's cadres listed with ``cadres``."""
+    unit_names = _names(dataset.units, "unit_id", lang)
+    status = _status(plan, dataset, lang, districts, unit_names)
+    units = _units(plan, set(status["demand_id"]), unit_names, lang, cadres)
+    return _Rows(status, units)
+
+
+def _status(
+    plan: Plan,
+    dataset: Dataset,
+    lang: str,
+    districts: Sequence[str] | None,
+    unit_names: Mapping[str, str],
+) -> pd.DataFrame:
+    """The plan's ``demand_status`` rows of ``districts``, with the community's name, the
+    demand's description and its lead units, in the list's order: by district, then in the
+    dataset's order of communities, then in the plan's."""
     status = plan.demand_status.copy()
     if districts is not None:
         status = status[status["district"].astype(str).isin(list(districts))]
     communities = dataset.communities
     community_names = _names(communities, "community_id", lang)
-    unit_names = _names(dataset.units, "unit_id", lang)
     order = {c: i for i, c in enumerate(communities["community_id"].astype(str))}
     status["community_id"] = status["community_id"].astype(str)
     status["district"] = status["district"].astype(str)
@@ -167,29 +164,42 @@ def _rows(
     status["community_name"] = (
         status["community_id"].map(community_names).fillna(status["community_id"])
     )
-    demands = dataset.demands
-    if "description" in demands.columns:
-        text = demands["description"].fillna("").astype(str)
-        described = dict(zip(demands["demand_id"].astype(str), text, strict=True))
-        status["description"] = status["demand_id"].map(described).fillna("")
-    else:
-        status["description"] = ""
-    leads = plan.leads
-    if len(leads):
-        lead_names = (
-            leads.assign(
-                demand_id=leads["demand_id"].astype(str),
-                name=leads["unit_id"].astype(str).map(lambda u: unit_names.get(u, u)),
-            )
-            .groupby("demand_id", sort=False)["name"]
-            .agg(translator(lang).pgettext("list separator", ", ").join)
-        )
-        status["lead_unit"] = status["demand_id"].map(lead_names).fillna("")
-    else:
-        status["lead_unit"] = ""
-    status = status.sort_values(["district", "_community_order", "_row"], kind="stable")
+    status["description"] = _descriptions(dataset.demands, status["demand_id"])
+    status["lead_unit"] = _lead_units(plan.leads, status["demand_id"], unit_names, lang)
+    return status.sort_values(["district", "_community_order", "_row"], kind="stable")
 
-    kept = set(status["demand_id"])
+
+def _descriptions(demands: pd.DataFrame, demand_ids: pd.Series) -> pd.Series | str:
+    """Each demand's description (``""`` where the dataset has none)."""
+    if "description" not in demands.columns:
+        return ""
+    text = demands["description"].fillna("").astype(str)
+    described = dict(zip(demands["demand_id"].astype(str), text, strict=True))
+    return demand_ids.map(described).fillna("")
+
+
+def _lead_units(
+    leads: pd.DataFrame, demand_ids: pd.Series, unit_names: Mapping[str, str], lang: str
+) -> pd.Series | str:
+    """Each demand's lead units by name, joined in ``lang`` (``""`` for none)."""
+    if not len(leads):
+        return ""
+    lead_names = (
+        leads.assign(
+            demand_id=leads["demand_id"].astype(str),
+            name=leads["unit_id"].astype(str).map(lambda u: unit_names.get(u, u)),
+        )
+        .groupby("demand_id", sort=False)["name"]
+        .agg(translator(lang).pgettext("list separator", ", ").join)
+    )
+    return demand_ids.map(lead_names).fillna("")
+
+
+def _units(
+    plan: Plan, kept: set[str], unit_names: Mapping[str, str], lang: str, cadres: bool
+) -> pd.DataFrame:
+    """The hours each unit gives each demand in ``kept`` (with ``cadres``, also the unit's
+    cadres on it), largest first within a demand."""
     assignments = plan.assignments
     assignments = assignments[assignments["demand_id"].astype(str).isin(kept)].copy()
     assignments["demand_id"] = assignments["demand_id"].astype(str)
@@ -200,27 +210,31 @@ def _rows(
         hours=("hours", "sum"), unit_name=("unit_name", "first")
     )
     if cadres:
-        # each unit's cadres on the demand with their hours: "K0001 (4), K0002 (8)"
-        own = assignments[assignments["supplier_kind"] == "cadre"]
-        lists: dict[tuple[str, str], list[str]] = {}
-        # a plain loop: pandas' group-wise string join is many times slower here
-        for demand, unit, cadre, hours in zip(
-            own["demand_id"].to_numpy(object),
-            own["unit_id"].to_numpy(object),
-            own["supplier_id"].astype(str).to_numpy(object),
-            own["hours"].to_numpy(),
-            strict=True,
-        ):
-            lists.setdefault((demand, unit), []).append(f"{cadre} ({int(hours)})")
-        join = translator(lang).pgettext("list separator", ", ").join
-        units["cadres"] = [
-            join(lists[k]) if k in lists else None
-            for k in zip(
-                units["demand_id"].to_numpy(object), units["unit_id"].to_numpy(object), strict=True
-            )
-        ]
-    units = units.sort_values(["demand_id", "hours", "unit_id"], ascending=[True, False, True])
-    return _Rows(status, units)
+        units["cadres"] = _cadre_lists(assignments, units, lang)
+    return units.sort_values(["demand_id", "hours", "unit_id"], ascending=[True, False, True])
+
+
+def _cadre_lists(assignments: pd.DataFrame, units: pd.DataFrame, lang: str) -> list[str | None]:
+    """For each row of ``units``, the unit's cadres on the demand with their hours:
+    ``"K0001 (4), K0002 (8)"`` (``None`` for none)."""
+    own = assignments[assignments["supplier_kind"] == "cadre"]
+    lists: dict[tuple[str, str], list[str]] = {}
+    # a plain loop: pandas' group-wise string join is many times slower here
+    for demand, unit, cadre, hours in zip(
+        own["demand_id"].to_numpy(object),
+        own["unit_id"].to_numpy(object),
+        own["supplier_id"].astype(str).to_numpy(object),
+        own["hours"].to_numpy(),
+        strict=True,
+    ):
+        lists.setdefault((demand, unit), []).append(f"{cadre} ({int(hours)})")
+    join = translator(lang).pgettext("list separator", ", ").join
+    return [
+        join(lists[k]) if k in lists else None
+        for k in zip(
+            units["demand_id"].to_numpy(object), units["unit_id"].to_numpy(object), strict=True
+        )
+    ]
 
 
 # ---- writing --------------------------------------------------------------------------
@@ -432,6 +446,16 @@ def _district_sheet(
         len(status),
     ).format(n=len(status), covered=f"{covered:,}", demanded=f"{demanded:,}", share=share)
     ws.write_string(1, 0, line, w.f["subtitle"])
+    cols = _district_cols(_, lang, cadres)
+    rows = _district_rows(_, status, _served(units, cadres), cols, lang, cadres)
+    total: list[object] = [_("Total"), None, None, None, None, demanded, covered, None]
+    total += [int(units["hours"].sum()) if len(units) else 0]
+    total += [None] * (len(cols) - len(total))
+    _table(w, ws, 2, cols, rows, total)
+
+
+def _district_cols(_: Translator, lang: str, cadres: bool) -> list[_Col]:
+    """A district sheet's columns (the cadres' only with ``cadres``)."""
     cols = [
         _Col(_("Community"), "wrap", 20),
         _Col(header_name("demand_id", lang), "text"),
@@ -450,7 +474,11 @@ def _district_sheet(
         _Col(_("Status"), "text"),
         _Col(_("Reason"), "wrap", 20),
     ]
-    # a demand's serving units: (unit, hours, cadres), largest first
+    return cols
+
+
+def _served(units: pd.DataFrame, cadres: bool) -> dict[str, list[tuple[str, int, str | None]]]:
+    """A demand's serving units: (unit, hours, cadres), largest first (``units``' order)."""
     served: dict[str, list[tuple[str, int, str | None]]] = {}
     listed = units["cadres"].to_numpy() if cadres else np.full(len(units), None)
     for demand, unit, hours, who in zip(
@@ -461,49 +489,55 @@ def _district_sheet(
         strict=True,
     ):
         served.setdefault(demand, []).append((unit, int(hours), who))
+    return served
+
+
+def _district_rows(
+    _: Translator,
+    status: pd.DataFrame,
+    served: Mapping[str, list[tuple[str, int, str | None]]],
+    cols: Sequence[_Col],
+    lang: str,
+    cadres: bool,
+) -> Iterable[tuple[Sequence[object], Sequence[str] | None]]:
+    """A district sheet's rows, each with its formats: a demand's figures and its first
+    serving unit on one row, its further serving units on rows of their own."""
     statuses = {s: status_name(s, _.lang) for s in ("met", "partial", "unmet")}
     cats = {c: category_name(c, lang) for c in status["category"].astype(str).unique()}
     reasons = {r: reason_text(r, lang, short=True) for r in status["reason"].fillna("").unique()}
     fmts = [c.fmt for c in cols]
     by_status = {s: [*fmts[:-2], s, "wrap"] for s in ("partial", "unmet")}
-
-    def rows() -> Iterable[tuple[Sequence[object], Sequence[str] | None]]:
-        rec: Any  # a row of the frame (itertuples types its fields loosely)
-        for rec in status.itertuples(index=False):
-            units_ = served.get(rec.demand_id, [])
-            unit, unit_hours, who = units_[0] if units_ else (None, None, None)
-            first: list[object] = [
-                rec.community_name,
-                rec.demand_id,
-                rec.description,
-                cats[str(rec.category)],
-                _number(rec.priority),
-                _number(rec.hours),
-                _number(rec.covered_hours),
-                unit,
-                unit_hours,
-            ]
+    rec: Any  # a row of the frame (itertuples types its fields loosely)
+    for rec in status.itertuples(index=False):
+        units_ = served.get(rec.demand_id, [])
+        unit, unit_hours, who = units_[0] if units_ else (None, None, None)
+        first: list[object] = [
+            rec.community_name,
+            rec.demand_id,
+            rec.description,
+            cats[str(rec.category)],
+            _number(rec.priority),
+            _number(rec.hours),
+            _number(rec.covered_hours),
+            unit,
+            unit_hours,
+        ]
+        if cadres:
+            first.append(who)
+        first += [
+            rec.lead_unit,
+            statuses.get(rec.status, rec.status),
+            reasons.get(rec.reason, rec.reason),
+        ]
+        yield first, by_status.get(rec.status, fmts)
+        # further serving units: rows of their own, the demand's figures not
+        # repeated (so that each column adds up)
+        for unit, unit_hours, who in units_[1:]:
+            more: list[object] = [None] * len(cols)
+            more[7], more[8] = unit, unit_hours
             if cadres:
-                first.append(who)
-            first += [
-                rec.lead_unit,
-                statuses.get(rec.status, rec.status),
-                reasons.get(rec.reason, rec.reason),
-            ]
-            yield first, by_status.get(rec.status, fmts)
-            # further serving units: rows of their own, the demand's figures not
-            # repeated (so that each column adds up)
-            for unit, unit_hours, who in units_[1:]:
-                more: list[object] = [None] * len(cols)
-                more[7], more[8] = unit, unit_hours
-                if cadres:
-                    more[9] = who
-                yield more, fmts
-
-    total: list[object] = [_("Total"), None, None, None, None, demanded, covered, None]
-    total += [int(units["hours"].sum()) if len(units) else 0]
-    total += [None] * (len(cols) - len(total))
-    _table(w, ws, 2, cols, rows(), total)
+                more[9] = who
+            yield more, fmts
 
 
 def _unmet_sheet(w: _Writer, name: str, status: pd.DataFrame, lang: str) -> None:
@@ -647,22 +681,47 @@ def _summary_sheet(
     ws = w.sheet(name, _("Summary"), 0, grid=False)
     ws.write_string(0, 0, w.title, w.f["title"])
     ws.write_string(1, 0, subtitle, w.f["subtitle"])
-    row = 3
+    row = _kpi_table(w, ws, 3, kpis, city)
+    row = _reasons_table(w, ws, row, kpis.get("reasons") or {}, lang)
+    _coverage_tables(w, ws, name, row, kpis, lang)
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 3, 13)
+    ws.set_column(4, 5, 2)
+
+
+def _kpi_table(w: _Writer, ws: Any, top: int, kpis: Mapping[str, Any], city: bool) -> int:
+    """The summary's table of KPIs from row ``top``; returns the row of the next table."""
+    _ = w._
+    row = top
     w.write_row(ws, row, [_("Indicator"), _("Value")], ["head", "head"])
     for key, label, fmt in kpi_rows(_, city):
         row += 1
         w.write_row(ws, row, [label, _value(kpis, key)], ["btext", f"b{fmt}"])
-    row += 2
+    return row + 2
 
-    reasons = kpis.get("reasons") or {}
-    if reasons:
-        w.write_row(ws, row, [_("Why demands fall short"), _("Demands")], ["head", "head"])
-        for code, n in reasons.items():
-            row += 1
-            label = reason_text(code, lang, short=True) or code
-            w.write_row(ws, row, [label, n], ["btext", "bint"])
-        row += 2
 
+def _reasons_table(w: _Writer, ws: Any, top: int, reasons: Mapping[str, int], lang: str) -> int:
+    """The summary's count of demands by the reason they fall short, from row ``top`` (none
+    without ``reasons``); returns the row of the next table."""
+    if not reasons:
+        return top
+    _ = w._
+    row = top
+    w.write_row(ws, row, [_("Why demands fall short"), _("Demands")], ["head", "head"])
+    for code, n in reasons.items():
+        row += 1
+        label = reason_text(code, lang, short=True) or code
+        w.write_row(ws, row, [label, n], ["btext", "bint"])
+    return row + 2
+
+
+def _coverage_tables(
+    w: _Writer, ws: Any, sheet: str, top: int, kpis: Mapping[str, Any], lang: str
+) -> None:
+    """The summary's hours asked and covered by district and by category from row ``top``,
+    each with its chart down the right-hand side, one below the other."""
+    _ = w._
+    row = top
     chart_row = 3  # the charts go down the right-hand side, one below the other
     asked, got = _("Hours asked"), _("Hours covered")
     for key, label, title, words in (
@@ -694,18 +753,15 @@ def _summary_sheet(
                 [shown, v.get("hours_demanded"), v.get("hours_covered"), v.get("coverage")],
                 ["btext", "bint", "bint", "bpct"],
             )
-        chart = _chart(w, name, first, row, title, (asked, got))
+        chart = _chart(w, sheet, first, row, title, (asked, got))
         ws.insert_chart(chart_row, _CHART_COLUMN, chart, {"x_offset": 10, "y_offset": 4})
         height = max(220, 26 * (row - first + 1) + 90)
         chart_row += math.ceil(height / _ROW_PX) + 1
         row += 2
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 3, 13)
-    ws.set_column(4, 5, 2)
 
 
 def write_project_list(
-    plan: Plan | PlanTables | str | Path,
+    plan: Plan | str | Path,
     dataset: Dataset | str | Path | None,
     out: str | Path | IO[bytes],
     lang: str = "zh",
@@ -717,7 +773,7 @@ def write_project_list(
     Parameters
     ----------
     plan
-        The plan: a plan folder (``matcher plan --out``), its :class:`PlanTables`, or a
+        The plan: a plan folder (``matcher plan --out``), or a
         :class:`~matcher.plans.planner.Plan`. Its tables are read as they are, not recomputed.
     dataset
         The plan's dataset (names of communities and units, descriptions of demands): a
@@ -747,23 +803,45 @@ def write_project_list(
     PlanFolderError
         The plan folder cannot be read, or the dataset is not the plan's.
     """
-    import xlsxwriter  # type: ignore[import-untyped]
-
     check_lang(lang)
     if isinstance(out, str | Path) and Path(out).suffix.lower() != SUFFIX:
         raise ParameterError("out", str(out), "a file name ending in .xlsx")
-    tables = _tables(plan)
-    loaded = plan_source(tables, dataset)
+    tables = as_plan(plan)
+    loaded = plan_dataset(tables, dataset)
     _ = translator(lang)
     rows = _rows(tables, loaded, lang, districts, cadres=not public)
-    kpis = scoped_kpis(tables.kpis, rows.status, districts)
+    kpis = _summary_kpis(tables.kpis, rows.status, districts)
+    label = tables.label.render(lang) if isinstance(tables.label, Text) else tables.label
+    title = _("Project list: {plan}").format(plan=label or _("plan"))
+    subtitle = _subtitle(_, lang, public, districts)
+    plan_districts = sorted(rows.status["district"].astype(str).unique())
+    titles = [_("Summary"), *(district_name(d, lang) for d in plan_districts), _("Unmet demands")]
+    names = sheet_names(titles)
+    book = _workbook(out, title, _)
+    try:
+        w = _Writer(book, _, title)
+        _summary_sheet(w, names[0], kpis, lang, subtitle, districts is None)
+        _district_sheets(w, names[1:-1], plan_districts, rows, lang, not public)
+        _unmet_sheet(w, names[-1], rows.status, lang)
+    finally:
+        book.close()
+    return names
+
+
+def _summary_kpis(
+    kpis: Mapping[str, Any], status: pd.DataFrame, districts: Sequence[str] | None
+) -> dict[str, Any]:
+    """:func:`scoped_kpis`, some districts' coverage in the order of their names."""
+    scoped = scoped_kpis(kpis, status, districts)
     if districts is not None:
         # a district the plan has no demand in still gets no sheet, but is named
-        shown = kpis.get("coverage_by_district") or {}
-        kpis["coverage_by_district"] = {d: shown[d] for d in sorted(shown)}
+        shown = scoped.get("coverage_by_district") or {}
+        scoped["coverage_by_district"] = {d: shown[d] for d in sorted(shown)}
+    return scoped
 
-    label = tables.label.render(lang) if isinstance(tables.label, Text) else tables.label
-    title = _("Project list: {plan}").format(plan=label)
+
+def _subtitle(_: Translator, lang: str, public: bool, districts: Sequence[str] | None) -> str:
+    """The summary's subtitle: the districts shown (when not all), and who the list is for."""
     parts = []
     if districts is not None:
         parts.append(
@@ -777,11 +855,13 @@ def write_project_list(
         parts.append(_("For public notice: units and hours only, no personal data"))
     else:
         parts.append(_("For the joint meeting: names cadres, not for public notice"))
-    subtitle = _.pgettext("clause separator", "; ").join(parts)
+    return _.pgettext("clause separator", "; ").join(parts)
 
-    plan_districts = sorted(rows.status["district"].astype(str).unique())
-    titles = [_("Summary"), *(district_name(d, lang) for d in plan_districts), _("Unmet demands")]
-    names = sheet_names(titles)
+
+def _workbook(out: str | Path | IO[bytes], title: str, _: Translator) -> Any:
+    """The xlsxwriter workbook writing to ``out`` (a file or a binary stream), its
+    properties the title alone."""
+    import xlsxwriter  # type: ignore[import-untyped]
 
     target = str(out) if isinstance(out, str | Path) else out
     # Not constant_memory: it measured slower here (each cell's text written out inline,
@@ -789,16 +869,21 @@ def write_project_list(
     book = xlsxwriter.Workbook(target, {"in_memory": not isinstance(out, str | Path)})
     # the file's properties carry no person's name (no author, no company)
     book.set_properties({"title": title, "subject": _("Project list"), "author": ""})
-    try:
-        w = _Writer(book, _, title)
-        _summary_sheet(w, names[0], kpis, lang, subtitle, districts is None)
-        groups = dict(tuple(rows.status.groupby("district", sort=False)))
-        by_demand = rows.units.set_index("demand_id", drop=False)
-        for sheet, district in zip(names[1:-1], plan_districts, strict=True):
-            status = groups[district]
-            units = by_demand[by_demand.index.isin(status["demand_id"])]
-            _district_sheet(w, sheet, district, status, units, lang, not public)
-        _unmet_sheet(w, names[-1], rows.status, lang)
-    finally:
-        book.close()
-    return names
+    return book
+
+
+def _district_sheets(
+    w: _Writer,
+    names: Sequence[str],
+    districts: Sequence[str],
+    rows: _Rows,
+    lang: str,
+    cadres: bool,
+) -> None:
+    """One sheet per district, named ``names``, in order."""
+    groups = dict(tuple(rows.status.groupby("district", sort=False)))
+    by_demand = rows.units.set_index("demand_id", drop=False)
+    for sheet, district in zip(names, districts, strict=True):
+        status = groups[district]
+        units = by_demand[by_demand.index.isin(status["demand_id"])]
+        _district_sheet(w, sheet, district, status, units, lang, cadres)

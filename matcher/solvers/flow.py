@@ -20,10 +20,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from matcher.errors import SolverError
 from matcher.i18n import N_, Text
-from matcher.model.eligibility import Problem
+from matcher.model.arcs import Problem
 
 __all__ = ["FlowResult", "solve_flow", "useful_arcs"]
 
@@ -87,7 +88,7 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     Parameters
     ----------
     problem
-        From :func:`matcher.model.eligibility.build_problem`.
+        From :func:`matcher.model.arcs.build_problem`.
     capacity
         Optional hours each arc may carry at most (besides its supplier's and demand's
         hours); stable re-planning splits an arc into pieces of limited capacity.
@@ -105,15 +106,13 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     Examples
     --------
     >>> from matcher.inputs.dataset import load_dataset
-    >>> from matcher.model.eligibility import build_problem
+    >>> from matcher.model.arcs import build_problem
     >>> r = solve_flow(build_problem(load_dataset("tests/data/example/dataset")))
     >>> r.status, round(r.objective, 4)
     ('optimal', 139.6961)
     """
     start = time.perf_counter()
     arcs = problem.arcs
-    sup_hours = problem.suppliers.hours
-    dem_hours = problem.demand_hours
     scale = problem.params.cost_scale
     # Every arc scoring above zero enters, even one whose score rounds to 0 at this scale:
     # it then costs one unit, an error below 1/scale per hour that the bound accounts for.
@@ -125,8 +124,41 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     flow = np.zeros(len(arcs), dtype=_I)
     if len(idx) == 0:
         return FlowResult(flow, "optimal", 0.0, 0.0, 0.0, time.perf_counter() - start)
+    net = _network(problem, idx, cost, capacity)
+    flow[idx], optimal_cost = _min_cost_flow(net)
+    objective = float(np.dot(flow[idx], arcs.weight[idx]))
+    bound = max(_bound(problem, idx, cost, -optimal_cost / scale), objective)
+    gap = (bound - objective) / max(abs(bound), 1.0)
+    return FlowResult(flow, "optimal", objective, bound, gap, time.perf_counter() - start)
 
-    # Only suppliers and demands on some useful arc enter the network.
+
+@dataclass(frozen=True)
+class _Network:
+    """The flow network: source -> supplier -> demand -> sink, plus an idle arc
+    source -> sink; the supplier -> demand arcs (one per useful arc) come right after
+    the source's arcs."""
+
+    tails: npt.NDArray[np.int64]
+    heads: npt.NDArray[np.int64]
+    caps: npt.NDArray[np.int64]
+    costs: npt.NDArray[np.int64]
+    n_nodes: int
+    source: int
+    sink: int
+    total_supply: int
+    first_mid: int  # the first supplier -> demand arc
+    n_mid: int
+
+
+def _network(
+    problem: Problem,
+    idx: npt.NDArray[np.int64],
+    cost: npt.NDArray[np.float64],
+    capacity: np.ndarray | None,
+) -> _Network:
+    """The network of the useful arcs ``idx``; only suppliers and demands on one enter."""
+    arcs = problem.arcs
+    sup_hours, dem_hours = problem.suppliers.hours, problem.demand_hours
     sups, sup_node = np.unique(arcs.supplier[idx], return_inverse=True)
     dems, dem_node = np.unique(arcs.demand[idx], return_inverse=True)
     n_s, n_d = len(sups), len(dems)
@@ -140,7 +172,7 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
                     "scores scaled by cost_scale={scale} overflow the flow solver's "
                     "integers; lower cost_scale"
                 ),
-                scale=f"{scale:g}",
+                scale=f"{problem.params.cost_scale:g}",
             )
         )
     total_supply = int(sup_hours[sups].sum())
@@ -169,27 +201,38 @@ def solve_flow(problem: Problem, capacity: np.ndarray | None = None) -> FlowResu
     costs = np.concatenate(
         (np.zeros(n_s, _I), -cost[idx].astype(_I), np.zeros(n_d, _I), np.zeros(1, _I))
     )
+    return _Network(tails, heads, caps, costs, n_nodes, source, sink, total_supply, n_s, len(idx))
+
+
+def _min_cost_flow(net: _Network) -> tuple[npt.NDArray[np.int64], int]:
+    """OR-Tools' optimal flow on the supplier -> demand arcs, and its cost."""
     from ortools.graph.python import min_cost_flow  # not loaded by column-solver plans
 
     mcf = min_cost_flow.SimpleMinCostFlow()
-    arc_ids = mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    supplies = np.zeros(n_nodes, _I)
-    supplies[source], supplies[sink] = total_supply, -total_supply
-    mcf.set_nodes_supplies(np.arange(n_nodes, dtype=_I), supplies)
+    arc_ids = mcf.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, net.costs)
+    supplies = np.zeros(net.n_nodes, _I)
+    supplies[net.source], supplies[net.sink] = net.total_supply, -net.total_supply
+    mcf.set_nodes_supplies(np.arange(net.n_nodes, dtype=_I), supplies)
     status = mcf.solve()
     if status != mcf.OPTIMAL:
         raise SolverError(Text(N_("min-cost flow ended with status {status}"), status=repr(status)))
-    mid = arc_ids[n_s : n_s + len(idx)]
-    flow[idx] = mcf.flows(mid)
-    objective = float(np.dot(flow[idx], arcs.weight[idx]))
-    rounded_optimum = -mcf.optimal_cost() / scale
-    # Any plan moves at most H hours, each scored within err of its integer cost.
-    err = float(np.abs(arcs.weight[idx] - cost[idx] / scale).max())
+    mid = arc_ids[net.first_mid : net.first_mid + net.n_mid]
+    return mcf.flows(mid), int(mcf.optimal_cost())
+
+
+def _bound(
+    problem: Problem,
+    idx: npt.NDArray[np.int64],
+    cost: npt.NDArray[np.float64],
+    rounded_optimum: float,
+) -> float:
+    """A proven bound on the true objective from the optimum of the integer costs: any
+    plan moves at most H hours, each scored within ``err`` of its integer cost."""
+    arcs = problem.arcs
+    err = float(np.abs(arcs.weight[idx] - cost[idx] / problem.params.cost_scale).max())
     positive = arcs.weight > 0
     max_hours = min(
-        int(sup_hours[np.unique(arcs.supplier[positive])].sum()),
-        int(dem_hours[np.unique(arcs.demand[positive])].sum()),
+        int(problem.suppliers.hours[np.unique(arcs.supplier[positive])].sum()),
+        int(problem.demand_hours[np.unique(arcs.demand[positive])].sum()),
     )
-    bound = max(rounded_optimum + err * max_hours, objective)
-    gap = (bound - objective) / max(abs(bound), 1.0)
-    return FlowResult(flow, "optimal", objective, bound, gap, time.perf_counter() - start)
+    return rounded_optimum + err * max_hours

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.model.eligibility import Problem
+from matcher.model.arcs import Problem
 
 __all__ = ["solve_greedy"]
 
@@ -24,7 +24,7 @@ def solve_greedy(problem: Problem) -> tuple[np.ndarray, float]:
     Examples
     --------
     >>> from matcher.inputs.dataset import load_dataset
-    >>> from matcher.model.eligibility import build_problem
+    >>> from matcher.model.arcs import build_problem
     >>> flow, objective = solve_greedy(build_problem(load_dataset("tests/data/example/dataset")))
     >>> int(flow.sum()), round(objective, 4)
     (34, 122.9116)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import Finding
-from matcher.model.eligibility import Arcs
+from matcher.model.arcs import Arcs
 from matcher.solvers.flow import FlowResult
 
 __all__ = ["ColumnResult", "Duals", "IntegerResult", "NotApplicable", "Part", "part_kpis"]

@@ -27,7 +27,8 @@ import numpy as np
 
 from matcher.errors import ParameterError, SolverError
 from matcher.i18n import N_, Text
-from matcher.model.eligibility import Arcs, Problem, Suppliers
+from matcher.model.arcs import Arcs, Problem
+from matcher.model.suppliers import Suppliers
 from matcher.params import PlanParams
 from matcher.solvers.flow import FlowResult, solve_flow, useful_arcs
 
@@ -59,7 +60,7 @@ def connected_components(problem: Problem) -> tuple[int, np.ndarray, np.ndarray]
     Parameters
     ----------
     problem
-        From :func:`matcher.model.eligibility.build_problem`.
+        From :func:`matcher.model.arcs.build_problem`.
 
     Returns
     -------
@@ -71,7 +72,7 @@ def connected_components(problem: Problem) -> tuple[int, np.ndarray, np.ndarray]
     Examples
     --------
     >>> from matcher.inputs.dataset import load_dataset
-    >>> from matcher.model.eligibility import build_problem
+    >>> from matcher.model.arcs import build_problem
     >>> n, sup, dem = connected_components(
     ...     build_problem(load_dataset("tests/data/example/dataset"))
     ... )
@@ -384,7 +385,7 @@ def solve_flow_parts(
     Parameters
     ----------
     problem
-        From :func:`matcher.model.eligibility.build_problem`.
+        From :func:`matcher.model.arcs.build_problem`.
     engine
         ``"local"``: every part in this process; ``"ray"``: parts grouped into about
         ``4 * jobs`` tasks of similar size, on a local Ray instance of ``jobs`` CPUs, on
@@ -416,7 +417,7 @@ def solve_flow_parts(
     Examples
     --------
     >>> from matcher.inputs.dataset import load_dataset
-    >>> from matcher.model.eligibility import build_problem
+    >>> from matcher.model.arcs import build_problem
     >>> r = solve_flow_parts(build_problem(load_dataset("tests/data/example/dataset")))
     >>> r.status, round(r.objective, 4)
     ('optimal', 139.6961)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from matcher.cli import main as cli
+from matcher.cli import commands as cli
 
 
 class FakeEntryPoint:

@@ -29,7 +29,7 @@ def test_upload_formats_share_one_dataset_by_content(
     assert first.headers["location"] == f"/datasets/{ds['id']}"
     expected = matcher.load_dataset("tests/data/example/dataset")
     assert ds["content_hash"] == expected.content_hash
-    assert ds["tables"] == expected.summary()
+    assert ds["tables"] == expected.counts()
     assert ds["districts"] == ["Gulou", "Taijiang"]
     assert ds["name"] == "example"
 

@@ -14,7 +14,7 @@ import pytest
 
 import matcher
 from api.settings import Settings
-from matcher.plans.planner import TIMING_KEYS
+from matcher.plans.tables import TIMING_KEYS
 
 EXAMPLE = "tests/data/example/dataset"
 

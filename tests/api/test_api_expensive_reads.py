@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from matcher.analysis.explain import (
 )
 from matcher.inputs.generate import generate
 from matcher.inputs.io import write_tables
-from matcher.report.html import PlanTables, build_report
+from matcher.report.html import build_report
 
 SCALE = 0.1
 RUN_ARTIFACTS = {
@@ -146,15 +147,7 @@ def test_reads_are_kept_equal_the_library_and_are_cut_to_districts(
                 strict=True,
             )
         )[:10000]
-        tables = PlanTables(
-            label="weekly",
-            assignments=plan.assignments,
-            demand_status=plan.demand_status,
-            kpis=dict(plan.kpis),
-            params=plan.params.to_dict(),
-            dataset_source="city",
-            dataset_hash=ds["content_hash"],
-        )
+        tables = replace(plan, label="weekly", dataset_source="city")
         body = re.compile(r"<main>.*</main>", re.S)
         local = build_report(tables, dataset)
         assert body.search(report.text).group(0) == body.search(local).group(0)  # type: ignore[union-attr]
@@ -322,7 +315,7 @@ def test_reads_past_their_memory_are_refused_not_fatal(
         got = c.get(f"/runs/{run['id']}/summaries", headers=s.h("viewer"))
         assert got.status_code == 200
         dataset = matcher.load_dataset(folder)
-        tables = PlanTables.from_plan(matcher.plan(dataset))
+        tables = matcher.plan(dataset)
         plain = plain_summaries(tables, dataset, ExplainParams(langs=("en",)))
         assert got.json() == plain.to_dict("records")
         assert not any("Bottleneck" in row["text"] for row in got.json())
@@ -338,14 +331,14 @@ def test_the_cheaper_reads_equal_the_arc_listing_definitions(
     explanation (here against the explanation made from the full problem)."""
     import numpy as np
 
-    from matcher.analysis.explain import _context, _demand_explanation
-    from matcher.model.eligibility import build_problem
-    from matcher.report.html import skill_supply
+    from matcher.analysis.explain import demand_explanations
+    from matcher.model.arcs import build_problem
+    from matcher.report.supply import skill_supply
 
     folder, _ = city
     dataset = matcher.load_dataset(folder)
     plan = matcher.plan(dataset, matcher.PlanParams.from_mapping(params))
-    tables = PlanTables.from_plan(plan)
+    tables = plan
     # Supply within reach: hours of the suppliers with an arc of the skill scoring > 0.
     problem = build_problem(dataset, plan.params)
     a, s = problem.arcs, problem.suppliers
@@ -360,10 +353,11 @@ def test_the_cheaper_reads_equal_the_arc_listing_definitions(
         skilled = skill_supply(dataset, tables).set_index("category")["skilled_hours"]
         assert (got < skilled).any()
     # A demand's explanation, from the plan's arcs and the demand's only.
-    full = _context(tables, dataset)
     status = plan.demand_status
-    for demand in status.loc[status["status"] != "met", "demand_id"].astype(str).head(8):
-        for nearest in (1, 5, 30):
-            want = _demand_explanation(full, demand, ExplainParams(nearest=nearest))
+    demands = status.loc[status["status"] != "met", "demand_id"].astype(str).head(8).tolist()
+    for nearest in (1, 5, 30):
+        full = demand_explanations(tables, dataset, demands, ExplainParams(nearest=nearest))
+        assert list(full) == demands
+        for demand in demands:
             have = demand_explanation(tables, dataset, demand, ExplainParams(nearest=nearest))
-            assert have.to_dict() == want.to_dict()
+            assert have.to_dict() == full[demand].to_dict()

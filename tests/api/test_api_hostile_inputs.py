@@ -18,7 +18,7 @@ from conftest import EXAMPLE, LiveServer, zip_folder
 from factories import formula_dataset
 
 from api.worker import internal_error
-from matcher.cli import main as cli
+from matcher.cli import commands as cli
 from matcher.csvsafe import safe_cell
 from matcher.inputs.io import write_tables
 

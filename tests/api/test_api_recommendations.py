@@ -16,8 +16,12 @@ from sqlalchemy import MetaData, create_engine, insert, text
 
 import matcher
 from api.db.session import make_engine, make_sessionmaker, session_scope
-from matcher.analysis.alliances import AllianceParams, recommend_alliances
-from matcher.analysis.pairings import PairingParams, recommend_pairings
+from matcher.analysis.recommend import (
+    AllianceParams,
+    PairingParams,
+    recommend_alliances,
+    recommend_pairings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRINGS = ROOT / "tests" / "data" / "pairings" / "tiny"

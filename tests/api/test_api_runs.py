@@ -14,7 +14,7 @@ import pytest
 
 import matcher
 from matcher.errors import InfeasibleError
-from matcher.plans.planner import TIMING_KEYS
+from matcher.plans.tables import TIMING_KEYS
 from tests.api.conftest import zip_folder
 
 EXAMPLE = "tests/data/example/dataset"

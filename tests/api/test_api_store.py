@@ -83,7 +83,7 @@ def test_plan_rows_are_queryable_sql_tables(
         )
     assert objective == pytest.approx(expected.kpis["objective"])
     assert gulou == pytest.approx(by_district["Gulou"]["coverage"])
-    assert stored == len(matcher.load_dataset("tests/data/example/dataset").summary())
+    assert stored == len(matcher.load_dataset("tests/data/example/dataset").counts())
 
 
 def test_restart_keeps_finished_work_and_fails_interrupted_runs(

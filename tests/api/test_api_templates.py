@@ -30,7 +30,7 @@ def test_the_template_is_served_in_either_language(svc: Any, lang: str, tmp_path
     assert header.comment is not None
     path = tmp_path / "template.xlsx"
     path.write_bytes(r.content)
-    assert matcher.load_dataset(path).summary()["demands"] == 1
+    assert matcher.load_dataset(path).counts()["demands"] == 1
 
 
 def test_the_default_is_chinese_and_a_filled_template_uploads(svc: Any) -> None:

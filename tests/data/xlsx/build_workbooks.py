@@ -1,4 +1,4 @@
-"""Build the workbooks of tests/test_xlsx.py from the worked example (tests/data/example).
+"""Build the workbooks of tests/inputs/test_xlsx.py from the worked example (tests/data/example).
 
 Each workbook holds the example's tables with Chinese sheet and column names and
 Chinese category/kind/level words, and one kind of cell as people type them; its name

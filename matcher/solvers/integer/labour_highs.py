@@ -1,0 +1,293 @@
+"""The labour model as a MIP for HiGHS: the same rules as
+:mod:`~matcher.solvers.integer.labour_cpsat`, with exact scores.
+
+Its columns are the hours ``x`` per useful arc, then an open flag ``y`` per demand with a
+minimum, then a serves flag ``z`` per (cadre, community) pair of the cadres that could
+exceed their community limit. Its rows: supply and demand hours, ``min_hours`` (two rows
+per demand), the community limit (a link per arc, a count per cadre), coverage floors.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from matcher.model.arcs import Problem
+from matcher.model.rules import ActiveRules, coverage_targets
+from matcher.model.suppliers import CADRE
+from matcher.params import PlanParams
+from matcher.solvers.integer.highs import highs_in_time, highs_mip, run_until, set_start
+from matcher.solvers.integer.labour import (
+    LabourArcs,
+    LabourSolution,
+    LabourStart,
+    keep_start,
+    labour_arcs,
+    labour_start,
+)
+from matcher.solvers.outcomes import Part
+
+__all__ = ["solve_labour_highs"]
+
+_I = npt.NDArray[np.int64]
+_F = npt.NDArray[np.float64]
+
+
+def solve_labour_highs(
+    problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float
+) -> LabourSolution | None:
+    """The same labour model as :func:`~matcher.solvers.integer.labour_cpsat.solve_labour`,
+    as a MIP for HiGHS.
+
+    Scores stay exact (no integer scaling), HiGHS starts from the repaired flow, and its
+    dual bound is the bound reported. Returns ``None`` when HiGHS finds the floors
+    infeasible, so that CP-SAT can name the communities at fault. When HiGHS could not
+    set its model up in the time left, or overruns it, the repaired start is the plan.
+    """
+    began = time.perf_counter()
+    useful = labour_arcs(problem, rules)
+    start = labour_start(problem, rules, deadline)
+    if not highs_in_time(2 * len(useful.idx), deadline - time.perf_counter()):
+        return _keep(rules, start, began)  # not even the rows of supply and demand would fit
+    cols = _variables(problem, rules, useful)
+    rows = _constraints(problem, rules, useful, cols)
+    mat = rows.matrix(cols.n)
+    left = deadline - time.perf_counter()
+    if not highs_in_time(mat.nnz, left):
+        # Too little time left for HiGHS even to set up a model this size (it does not
+        # check its limit while it does).
+        return _keep(rules, start, began)
+    cost, upper = _objective(problem, useful, cols)
+    lower, higher = rows.bounds()
+    h = highs_mip(mat, cost, upper, lower, higher, params, left, maximize=True)
+    set_start(h, _start(problem, useful, cols, start))
+    if not run_until(h, deadline):
+        return _keep(
+            rules, start, began
+        )  # HiGHS overran the limit in a phase that does not check it
+    return _read_back(h, problem, useful, cols, start, params, began)
+
+
+def _keep(rules: ActiveRules, start: LabourStart, began: float) -> LabourSolution | None:
+    """The repaired start as the plan; with floors (which it may miss) none: they are
+    left to CP-SAT, which also names what fails."""
+    if rules.coverage_floor is not None:
+        return None
+    return keep_start(start, began, "highs")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The MIP's columns: ``x`` per useful arc, then ``y`` per demand in ``ydem``, then
+    ``z`` per pair in ``pair_key``; with what the rows need to know of each ``x``."""
+
+    sup: _I
+    dem: _I
+    comm: _I
+    cadre: npt.NDArray[np.bool_]
+    ydem: _I
+    """Demands with a minimum that have an arc (sorted, distinct)."""
+    n_c: int
+    pair_key: _I
+    """``cadre * n_c + community`` of the pairs of cadres that can exceed the limit (sorted)."""
+
+    @property
+    def n_x(self) -> int:
+        return len(self.sup)
+
+    @property
+    def n(self) -> int:
+        return self.n_x + len(self.ydem) + len(self.pair_key)
+
+
+def _variables(problem: Problem, rules: ActiveRules, useful: LabourArcs) -> _Columns:
+    """Which columns the model has (see :class:`_Columns`)."""
+    arcs = problem.arcs
+    sup, dem = arcs.supplier[useful.idx], arcs.demand[useful.idx]
+    comm = problem.demand_community[dem]
+    ydem = np.intersect1d(np.flatnonzero(rules.min_hours > 0), dem).astype(np.int64)
+    cadre = problem.suppliers.kind[sup] == CADRE
+    if rules.max_communities_per_cadre is not None:
+        n_c = len(problem.community_ids)
+        pair_key = np.unique(sup[cadre] * n_c + comm[cadre])
+        counts = np.bincount(pair_key // n_c, minlength=len(problem.suppliers.hours))
+        limit = rules.max_communities_per_cadre
+        pair_key = pair_key[counts[pair_key // n_c] > limit]  # only cadres that can exceed
+    else:
+        n_c, pair_key = 1, np.zeros(0, dtype=np.int64)
+    return _Columns(sup, dem, comm, cadre, ydem, n_c, pair_key)
+
+
+@dataclass
+class _Rows:
+    """The constraint matrix, built a block of rows at a time (as coordinates)."""
+
+    rows: list[_I] = field(default_factory=list)
+    cols: list[_I] = field(default_factory=list)
+    vals: list[_F] = field(default_factory=list)
+    lo: list[_F] = field(default_factory=list)
+    hi: list[_F] = field(default_factory=list)
+    n_rows: int = 0
+
+    def block(self, r: _I, c: _I, v: _F, low: _F, high: _F) -> None:
+        """Add ``len(low)`` rows ``low <= sum v x <= high``; ``r`` counts from the first."""
+        self.rows.append(r + self.n_rows)
+        self.cols.append(c)
+        self.vals.append(v)
+        self.lo.append(low)
+        self.hi.append(high)
+        self.n_rows += len(low)
+
+    def matrix(self, n: int) -> Any:
+        """The rows so far as a CSC matrix of ``n`` columns."""
+        coords = (np.concatenate(self.rows), np.concatenate(self.cols))
+        return sp.csc_matrix((np.concatenate(self.vals), coords), shape=(self.n_rows, n))
+
+    def bounds(self) -> tuple[_F, _F]:
+        """The rows' lower and upper bounds."""
+        return np.concatenate(self.lo), np.concatenate(self.hi)
+
+
+def _constraints(problem: Problem, rules: ActiveRules, useful: LabourArcs, cols: _Columns) -> _Rows:
+    """Every row of the model, rule by rule."""
+    out = _Rows()
+    j = np.arange(cols.n_x)
+    us, sup_row = np.unique(cols.sup, return_inverse=True)
+    hours_s = problem.suppliers.hours
+    out.block(sup_row, j, np.ones(cols.n_x), np.full(len(us), -np.inf), hours_s[us].astype(float))
+    ud, dem_row = np.unique(cols.dem, return_inverse=True)
+    hours_d = problem.demand_hours
+    out.block(dem_row, j, np.ones(cols.n_x), np.full(len(ud), -np.inf), hours_d[ud].astype(float))
+    if len(cols.ydem):
+        _min_hours_rows(out, rules.min_hours, hours_d, cols)
+    if len(cols.pair_key):
+        _limit_rows(out, useful.cap[useful.idx], rules.max_communities_per_cadre or 0, cols)
+    if rules.coverage_floor is not None:
+        targets = coverage_targets(problem, rules.coverage_floor)
+        cs = np.flatnonzero(targets > 0)
+        cpos = np.full(len(problem.community_ids), -1)
+        cpos[cs] = np.arange(len(cs))
+        on = cpos[cols.comm] >= 0
+        out.block(
+            cpos[cols.comm[on]],
+            j[on],
+            np.ones(on.sum()),
+            targets[cs].astype(float),
+            np.full(len(cs), np.inf),
+        )
+    return out
+
+
+def _min_hours_rows(out: _Rows, mins: _I, hours_d: _I, cols: _Columns) -> None:
+    """Rule ``min_hours``: ``x(d) - min * y >= 0`` and ``x(d) - hours * y <= 0``."""
+    on = np.isin(cols.dem, cols.ydem)
+    r = np.searchsorted(cols.ydem, cols.dem[on]).astype(np.int64)  # ydem: sorted, distinct
+    k = len(cols.ydem)
+    j = np.arange(cols.n_x)[on]
+    yc = cols.n_x + np.arange(k)
+    out.block(
+        np.concatenate((r, np.arange(k))),
+        np.concatenate((j, yc)),
+        np.concatenate((np.ones(on.sum()), -mins[cols.ydem].astype(float))),
+        np.zeros(k),
+        np.full(k, np.inf),
+    )
+    out.block(
+        np.concatenate((r, np.arange(k))),
+        np.concatenate((j, yc)),
+        np.concatenate((np.ones(on.sum()), -hours_d[cols.ydem].astype(float))),
+        np.full(k, -np.inf),
+        np.zeros(k),
+    )
+
+
+def _limit_rows(out: _Rows, cap: _I, limit: int, cols: _Columns) -> None:
+    """Rule ``max_communities_per_cadre``: ``x <= cap * z`` per arc of a limited pair, and
+    at most ``limit`` pairs ``z`` per cadre. ``cap`` is per useful arc."""
+    z0 = cols.n_x + len(cols.ydem)
+    key = cols.sup * cols.n_c + cols.comm
+    zpos = np.searchsorted(cols.pair_key, key)
+    zpos[zpos >= len(cols.pair_key)] = 0
+    linked = cols.cadre & (cols.pair_key[zpos] == key)
+    m = int(linked.sum())
+    out.block(
+        np.concatenate((np.arange(m), np.arange(m))),
+        np.concatenate((np.arange(cols.n_x)[linked], z0 + zpos[linked])),
+        np.concatenate((np.ones(m), -cap[linked].astype(float))),
+        np.full(m, -np.inf),
+        np.zeros(m),
+    )
+    zs, z_row = np.unique(cols.pair_key // cols.n_c, return_inverse=True)
+    out.block(
+        z_row,
+        z0 + np.arange(len(cols.pair_key)),
+        np.ones(len(cols.pair_key)),
+        np.full(len(zs), -np.inf),
+        np.full(len(zs), float(limit)),
+    )
+
+
+def _objective(problem: Problem, useful: LabourArcs, cols: _Columns) -> tuple[_F, _F]:
+    """Each column's score (the arc's weight; 0 for the flags) and its upper bound."""
+    extra = cols.n - cols.n_x
+    cost = np.concatenate((problem.arcs.weight[useful.idx], np.zeros(extra)))
+    upper = np.concatenate((useful.cap[useful.idx].astype(float), np.ones(extra)))
+    return cost, upper
+
+
+def _start(problem: Problem, useful: LabourArcs, cols: _Columns, start: LabourStart) -> _F:
+    """The repaired flow as a value per column: its hours, the demands it opens and the
+    pairs it serves."""
+    hint = np.zeros(cols.n)
+    hint[: cols.n_x] = start.flow[useful.idx]
+    got = np.bincount(problem.arcs.demand, weights=start.flow, minlength=len(problem.demand_hours))
+    hint[cols.n_x : cols.n_x + len(cols.ydem)] = got[cols.ydem] > 0
+    if len(cols.pair_key):
+        on = (start.flow[useful.idx] > 0) & cols.cadre
+        served = np.unique((cols.sup * cols.n_c + cols.comm)[on])
+        hint[cols.n_x + len(cols.ydem) :] = np.isin(cols.pair_key, served)
+    return hint
+
+
+def _read_back(
+    h: Any,
+    problem: Problem,
+    useful: LabourArcs,
+    cols: _Columns,
+    start: LabourStart,
+    params: PlanParams,
+    began: float,
+) -> LabourSolution | None:
+    """HiGHS's hours per arc (the repaired start when it found none), its bound and status;
+    ``None`` when it proved the model infeasible."""
+    import highspy
+
+    model_status = h.getModelStatus()
+    if model_status == highspy.HighsModelStatus.kInfeasible:
+        return None
+    info = h.getInfo()
+    values = np.asarray(h.getSolution().col_value)
+    flow = np.zeros(len(start.flow), dtype=np.int64)
+    found = len(values) == cols.n and info.primal_solution_status == highspy.kSolutionStatusFeasible
+    if cols.n > 0 and found:
+        flow[useful.idx] = np.rint(values[: cols.n_x]).astype(np.int64)
+    else:
+        flow = start.flow
+    objective = float(np.dot(flow, problem.arcs.weight))
+    optimal = model_status in (
+        highspy.HighsModelStatus.kOptimal,
+        highspy.HighsModelStatus.kModelEmpty,
+    )
+    bound = float(info.mip_dual_bound)
+    if not math.isfinite(bound) or cols.n == 0:
+        bound = start.relaxed.bound
+    bound = max(min(bound, start.relaxed.bound), objective)
+    state = "optimal" if optimal and params.gap_limit == 0 else "feasible"
+    part = Part(state, objective, bound, time.perf_counter() - began, engine="highs")
+    return flow, part, start.objective
