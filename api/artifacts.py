@@ -52,6 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from fastapi import Request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -149,8 +150,13 @@ DEMAND_STATUS_CSV = list(store.DEMAND_STATUS_FIELDS)
 def stored_plan(session: Session, run: Run, districts: list[str] | None = None) -> Plan:
     """A stored run as the library's :class:`~matcher.plans.result.Plan`: its tables
     (only ``districts``' rows when given), KPIs, parameters and dataset."""
-    assignments = crud.result_frame(session, Assignment, ASSIGNMENT_CSV, run.id, {}, districts)
-    status = crud.result_frame(session, DemandStatus, DEMAND_STATUS_CSV, run.id, {}, districts)
+
+    def rows(model: Any, fields: list[str]) -> pd.DataFrame:
+        query = crud.ResultQuery(model, fields, run.id, {}, districts)
+        return crud.result_frame(session, query)
+
+    assignments = rows(Assignment, ASSIGNMENT_CSV)
+    status = rows(DemandStatus, DEMAND_STATUS_CSV)
     assignments["km"] = assignments["km"].astype("float64")
     status["funds"] = status["funds"].astype("float64")
     dataset = session.get(DatasetRow, run.dataset_id)
@@ -163,7 +169,7 @@ def stored_plan(session: Session, run: Run, districts: list[str] | None = None) 
         {
             "assignments": assignments,
             "demand_status": status,
-            "leads": crud.result_frame(session, Lead, list(LEAD_COLUMNS), run.id, {}, districts),
+            "leads": rows(Lead, list(LEAD_COLUMNS)),
         },
         run.kpis or {},
         record,

@@ -33,6 +33,7 @@ from api.db.models import (
 from api.db.session import rowcount
 
 __all__ = [
+    "ResultQuery",
     "RunFilters",
     "add_queued",
     "cancel_run",
@@ -224,50 +225,46 @@ def cancel_run(session: Session, run: Run) -> bool:
 # ---- a plan's result tables ---------------------------------------------------------
 
 
-def _filtered(
-    model: Any, stmt: Select[Any], filters: dict[str, str | None], districts: list[str] | None
-) -> Select[Any]:
-    if districts is not None:
-        stmt = stmt.where(model.district.in_(districts))
-    for column, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(getattr(model, column) == value)
-    return stmt
+@dataclass(frozen=True)
+class ResultQuery:
+    """Rows of a run's result table to read: ``model``'s rows of ``run_id`` whose columns
+    have the values of ``filters`` (a ``None`` value: any) and whose district is in
+    ``districts`` (``None``: all), as their ``fields``, in the plan's order."""
+
+    model: Any
+    fields: list[str]
+    run_id: str
+    filters: dict[str, str | None]
+    districts: list[str] | None
+
+    def where(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` narrowed to the query's rows."""
+        model = self.model
+        stmt = stmt.where(model.run_id == self.run_id)
+        if self.districts is not None:
+            stmt = stmt.where(model.district.in_(self.districts))
+        for column, value in self.filters.items():
+            if value is not None:
+                stmt = stmt.where(getattr(model, column) == value)
+        return stmt
 
 
 def result_page(
-    session: Session,
-    model: Any,
-    fields: list[str],
-    run_id: str,
-    filters: dict[str, str | None],
-    districts: list[str] | None,
-    limit: int,
-    offset: int,
+    session: Session, query: ResultQuery, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of a run's result table ``model`` (its ``fields`` of each row, in the
-    plan's order) and how many rows match: ``filters`` are column values, ``districts``
-    (``None``: all) the districts to keep."""
-    base = _filtered(model, select(model).where(model.run_id == run_id), filters, districts)
+    """A page of the rows of ``query`` (their fields) and how many rows match."""
+    model = query.model
+    base = query.where(select(model))
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(base.order_by(model.row_no).limit(limit).offset(offset)).scalars().all()
-    return [{f: getattr(r, f) for f in fields} for r in rows], int(total)
+    return [{f: getattr(r, f) for f in query.fields} for r in rows], int(total)
 
 
-def result_frame(
-    session: Session,
-    model: Any,
-    fields: list[str],
-    run_id: str,
-    filters: dict[str, str | None],
-    districts: list[str] | None,
-) -> pd.DataFrame:
-    """Every matching row of a run's result table ``model``, as a frame of ``fields``
-    in the plan's order (filtered as :func:`result_page`)."""
-    columns = [getattr(model, f) for f in fields]
-    stmt = _filtered(model, select(*columns).where(model.run_id == run_id), filters, districts)
-    rows = [tuple(r) for r in session.execute(stmt.order_by(model.row_no)).all()]
-    return pd.DataFrame.from_records(rows, columns=fields)
+def result_frame(session: Session, query: ResultQuery) -> pd.DataFrame:
+    """Every row of ``query``, as a frame of its fields."""
+    stmt = query.where(select(*[getattr(query.model, f) for f in query.fields]))
+    rows = [tuple(r) for r in session.execute(stmt.order_by(query.model.row_no)).all()]
+    return pd.DataFrame.from_records(rows, columns=query.fields)
 
 
 def demand_district(session: Session, run_id: str, demand_id: str) -> str | None:

@@ -26,6 +26,8 @@ __all__ = [
     "RowsLimit",
     "RowsOffset",
     "RunId",
+    "RunRead",
+    "RunReadDep",
     "SessionDep",
     "SettingsDep",
     "Viewer",
@@ -36,6 +38,7 @@ __all__ = [
     "get_session",
     "get_settings",
     "require",
+    "run_read",
     "single_query_values",
     "too_many",
 ]
@@ -262,3 +265,26 @@ def district_scope(who: Principal, district: str | None) -> list[str] | None:
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Planner = Annotated[Principal, Depends(require("planner"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+@dataclass(frozen=True)
+class RunRead:
+    """A viewer's read of one run's stored results (its bottlenecks, summaries, project
+    list, report): the parameters those routes share, ahead of their own query ones."""
+
+    run_id: str
+    request: Request
+    session: Session
+    who: Principal
+
+
+def run_read(run_id: RunId, request: Request, session: SessionDep, who: Viewer) -> RunRead:
+    """The :class:`RunRead` of a request.
+
+    FastAPI lists a dependency's parameters after the route's own ones of the same kind
+    (path, query): a route with a second path parameter (a demand's id) would list it
+    before the run's, so such routes declare ``run_id`` themselves."""
+    return RunRead(run_id, request, session, who)
+
+
+RunReadDep = Annotated[RunRead, Depends(run_read)]

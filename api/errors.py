@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -94,6 +95,7 @@ def expected_text(exc: ParameterError) -> LangText | str:
     return LangText(expected.render) if isinstance(expected, Text) else expected
 
 
+@dataclass(eq=False)  # eq=False: compared and hashed by identity, as exceptions are
 class ApiError(Exception):
     """An error response: HTTP status, a stable code, a message and optional items.
 
@@ -101,22 +103,15 @@ class ApiError(Exception):
     rendered in the request's language (:func:`request_lang`); codes never change.
     """
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        errors: list[dict[str, Any]] | None = None,
-        truncated: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.errors = errors
-        self.truncated = truncated
-        self.headers = headers
+    status: int
+    code: str
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+    truncated: int | None = None
+    headers: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail)  # str(exc) and exc.args stay the message
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

@@ -57,19 +57,35 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, _too_large_text(max_bytes))
 
 
-class BodySizeLimit:
+class _HttpMiddleware:
+    """A pure ASGI middleware acting on HTTP requests only: other scopes (lifespan,
+    websockets) pass through untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a non-HTTP scope on, hand an HTTP request to :meth:`http`."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (``self.app`` serves it when it is let through)."""
+        raise NotImplementedError
+
+
+class BodySizeLimit(_HttpMiddleware):
     """Refuse bodies over ``max_bytes``: by ``Content-Length`` before reading, and by
     counting the bytes of a streamed (chunked) body as they arrive."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse a request body over the limit before the route reads it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -211,36 +227,35 @@ def rate_text(item: RateLimitItem) -> str:
     )
 
 
-class AddressRateLimit:
+class AddressRateLimit(_HttpMiddleware):
     """Refuse requests from a client address past its rate (429 with Retry-After), before
     any routing, key lookup or body reading."""
 
     def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
-        self.app = app
+        super().__init__(app)
         self.limits = limits
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse an address over its rate limit before anything else runs."""
-        if scope["type"] == "http":
-            refused = self.limits.hit_address(client_address(scope))
-            if refused is not None:
-                item, wait = refused
-                await reply(
-                    scope,
-                    send,
-                    429,
-                    "rate_limited",
-                    Text(
-                        N_(
-                            "too many requests from this address (the limit is {limit}, "
-                            "MATCHER_RATE_LIMIT_PER_ADDRESS); retry in {wait} s"
-                        ),
-                        limit=rate_text(item),
-                        wait=wait,
+        refused = self.limits.hit_address(client_address(scope))
+        if refused is not None:
+            item, wait = refused
+            await reply(
+                scope,
+                send,
+                429,
+                "rate_limited",
+                Text(
+                    N_(
+                        "too many requests from this address (the limit is {limit}, "
+                        "MATCHER_RATE_LIMIT_PER_ADDRESS); retry in {wait} s"
                     ),
-                    [(b"retry-after", str(wait).encode())],
-                )
-                return
+                    limit=rate_text(item),
+                    wait=wait,
+                ),
+                [(b"retry-after", str(wait).encode())],
+            )
+            return
         await self.app(scope, receive, send)
 
 
@@ -311,7 +326,7 @@ def html_policy(page: bytes, docs: bool = False) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-class SecurityHeaders:
+class SecurityHeaders(_HttpMiddleware):
     """Headers on every response: ``X-Content-Type-Options: nosniff``,
     ``Referrer-Policy: no-referrer``, ``X-Frame-Options: DENY`` and a
     Content-Security-Policy; an HTML page's policy allows exactly its own inline blocks,
@@ -319,14 +334,11 @@ class SecurityHeaders:
     anyway)."""
 
     def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
-        self.app = app
+        super().__init__(app)
         self.docs_paths = docs_paths
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add the security headers to every response."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         held: Message | None = None
         chunks: list[bytes] = []
 

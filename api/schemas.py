@@ -24,6 +24,7 @@ from matcher.params import (
 )
 
 __all__ = [
+    "AssignmentBase",
     "AssignmentPublic",
     "DatasetCreate",
     "DatasetPublic",
@@ -443,8 +444,9 @@ def scope_kpis(kpis: dict[str, Any] | None, districts: list[str] | None) -> dict
 # ---- results --------------------------------------------------------------------------
 
 
-class AssignmentPublic(BaseModel):
-    """One assignment: hours of a supplier given to a demand, through a tie."""
+class AssignmentBase(BaseModel):
+    """Who serves what in an assignment: the supplier and its unit, the demand and where
+    it is (the fields every view of an assignment starts with)."""
 
     supplier_kind: str
     supplier_id: str
@@ -453,6 +455,11 @@ class AssignmentPublic(BaseModel):
     community_id: str
     district: str
     category: str
+
+
+class AssignmentPublic(AssignmentBase):
+    """One assignment: hours of a supplier given to a demand, through a tie."""
+
     hours: int
     km: float
     tie: str

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -106,15 +106,8 @@ class UploadLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UploadLimits:
-        """The limits the settings name."""
-        return cls(
-            max_unzipped_bytes=settings.max_unzipped_bytes,
-            max_file_bytes=settings.max_file_bytes,
-            max_columns=settings.max_columns,
-            max_line_bytes=settings.max_line_bytes,
-            max_unzip_ratio=settings.max_unzip_ratio,
-            max_errors=settings.max_errors,
-        )
+        """The limits the settings name (each field is the setting of its name)."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
     @property
     def read(self) -> ReadLimits:

@@ -62,6 +62,11 @@ class ValidationIssue:
     letter: str | None = None
     header: str | None = None
 
+    @classmethod
+    def of_file(cls, file: str, expected: str, severity: str = "error") -> ValidationIssue:
+        """A problem with a whole file (no row, column or value to name)."""
+        return cls(file, None, None, None, expected, severity)
+
     def where(self, lang: str = SOURCE_LANG) -> str:
         """Where the issue is, as the user sees the file: ``demands.csv, row 4, column
         'priority'``, or for a workbook ``需求 sheet, row 7, column E 优先级``; in ``lang``."""

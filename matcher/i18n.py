@@ -29,6 +29,7 @@ import gettext as _gettext
 import io
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
     "negotiate",
     "pad_display",
     "render",
+    "thousands",
     "translator",
 ]
 
@@ -252,3 +254,12 @@ def pad_display(text: str, width: int) -> str:
     '覆盖  |'
     """
     return text + " " * max(width - display_width(text), 0)
+
+
+def thousands(counts: Mapping[str, int]) -> dict[str, str]:
+    """Each count written with thousands separators, as every language here writes them.
+
+    >>> thousands({"hours": 12345})
+    {'hours': '12,345'}
+    """
+    return {k: f"{v:,}" for k, v in counts.items()}

@@ -28,6 +28,9 @@ import pandas as pd
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
+from matcher.inputs.dataset import Dataset, dataset_from_frames
+from matcher.inputs.generate import generate
+
 # --------------------------------------------------------------------------------------
 # Formula cells
 # --------------------------------------------------------------------------------------
@@ -674,3 +677,29 @@ def lp_stable_optimum(
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     assert res.status == 0, res.message
     return float(-res.fun) - change_penalty * gone
+
+
+# ---- a city whose integer search runs into its time limit (tests/solvers/test_time_limits.py,
+# tests/api/test_api_hostile_inputs.py)
+
+LIMIT_S = 3.0
+OVERHEAD_S = 1.0
+"""What a plan may take beyond its limit: building its tables after the search, and a
+HiGHS run winding up (``ABANDON_AFTER_S``). Measured on this project's 2-core machine
+with three other test runs beside it (load average 5 to 6), by ``.venv/bin/python
+tests/solvers/test_time_limits.py``, which prints each engine's wall time: at most 0.48 s over
+the limit in 18 runs (3 s and 6 s limits, both scales, both engines); 1 s leaves room
+for a busier machine."""
+
+
+def hard_city(scale: float) -> Dataset:
+    """A generated city with ``min_hours`` on a third of the demands."""
+    tables = generate(scale=scale, seed=3)
+    demands = tables["demands"].copy()
+    rng = np.random.default_rng(0)
+    hours = demands["hours"].to_numpy()
+    pick = rng.random(len(demands)) < 1 / 3
+    mins = np.maximum(1, hours // 3 + rng.integers(0, 2, len(demands)))
+    demands["min_hours"] = np.where(pick & (hours > 0), np.minimum(mins, hours), np.nan)
+    tables["demands"] = demands
+    return dataset_from_frames(tables, "hard-city")

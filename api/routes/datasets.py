@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path as FilePath
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.types import DecoratedCallable
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -30,7 +32,7 @@ from api.settings import Settings
 from matcher.errors import ValidationIssue
 from matcher.i18n import N_, Text, translator
 
-__all__ = ["XLSX_TYPE", "router", "workbook_response"]
+__all__ = ["XLSX_TYPE", "file_route", "router", "workbook_response"]
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=responses(400, 401, 403, 413))
 
@@ -38,6 +40,14 @@ DatasetId = Annotated[str, Path(min_length=1, max_length=32, description="A data
 
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_route(
+    router: APIRouter, path: str, body: dict[str, Any], summary: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``router``'s GET route at ``path`` answering with a file rather than JSON: ``body``
+    is its 200 entry in the OpenAPI document (media type, schema, headers)."""
+    return router.get(path, response_class=Response, responses={200: body}, summary=summary)
 
 
 def workbook_response(description: str, example: str) -> dict[str, Any]:

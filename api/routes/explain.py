@@ -44,13 +44,14 @@ from api.deps import (
     RowsLimit,
     RowsOffset,
     RunId,
+    RunReadDep,
     SessionDep,
     Viewer,
     district_scope,
 )
 from api.errors import ApiError, request_lang, responses
 from api.routes.results import check_dataset, succeeded_run
-from api.schemas import DemandStatusPublic, Page
+from api.schemas import AssignmentBase, DemandStatusPublic, Page
 from matcher.analysis.explain import DemandExplanation, explanation_in
 from matcher.i18n import N_, Text
 
@@ -95,16 +96,9 @@ class DemandDetailPublic(DemandStatusPublic):
     community_name: str
 
 
-class ValuedAssignmentPublic(BaseModel):
+class ValuedAssignmentPublic(AssignmentBase):
     """An assignment with the value it adds to the objective."""
 
-    supplier_kind: str
-    supplier_id: str
-    unit_id: str
-    demand_id: str
-    community_id: str
-    district: str
-    category: str
     priority: int
     hours: int
     km: float
@@ -174,10 +168,7 @@ def _scoped_row(row: dict[str, Any], named: dict[str, Any], districts: list[str]
 
 @router.get("/{run_id}/bottlenecks", response_model=Page[BottleneckPublic])
 def get_bottlenecks(
-    run_id: RunId,
-    request: Request,
-    session: SessionDep,
-    who: Viewer,
+    read: RunReadDep,
     district: District = None,
     limit: RowsLimit = 100,
     offset: RowsOffset = 0,
@@ -185,10 +176,11 @@ def get_bottlenecks(
     """The marginal value of one more hour of each skill in each district, ranked (the
     most valuable first), with the supplier to add it at and the demands that would take
     it. 409 for a run whose labour model has integer rules (it has no marginal values)."""
-    run = succeeded_run(session, run_id)
+    who = read.who
+    run = succeeded_run(read.session, read.run_id)
     districts = district_scope(who, district)
-    check_dataset(session, run)
-    data = artifacts.read(request, run.id, artifacts.BOTTLENECKS).json()
+    check_dataset(read.session, run)
+    data = artifacts.read(read.request, run.id, artifacts.BOTTLENECKS).json()
     rows = []
     for row, named in zip(data["rows"], data["scope"], strict=True):
         if districts is not None and row["district"] not in districts:
@@ -253,10 +245,7 @@ def get_demand_explanation(
 
 @router.get("/{run_id}/summaries", response_model=list[SummaryPublic])
 def get_summaries(
-    run_id: RunId,
-    request: Request,
-    session: SessionDep,
-    who: Viewer,
+    read: RunReadDep,
     district: District = None,
     lang: LangQuery = None,
     scope: Annotated[
@@ -267,11 +256,11 @@ def get_summaries(
     """A few sentences per district and per community: hours demanded and covered,
     demands met, partial and unmet, the largest shortfalls with their main reason, the
     units giving the most hours and (districts) the bottleneck skill."""
-    lang = lang or request_lang(request)
-    run = succeeded_run(session, run_id)
-    districts = district_scope(who, district)
-    check_dataset(session, run)
-    data = artifacts.read(request, run.id, artifacts.summaries_name(lang)).json()
+    lang = lang or request_lang(read.request)
+    run = succeeded_run(read.session, read.run_id)
+    districts = district_scope(read.who, district)
+    check_dataset(read.session, run)
+    data = artifacts.read(read.request, run.id, artifacts.summaries_name(lang)).json()
     rows: list[dict[str, Any]] = []
     for row, where in zip(data["rows"], data["districts"], strict=True):
         if districts is not None and where not in districts:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from api.deps import LangQuery, RunId, SessionDep, Viewer, district_scope
+from api.deps import LangQuery, RunReadDep, district_scope
 from api.errors import request_lang, responses
 from api.projectlists import project_list_bytes
 from api.routes.datasets import XLSX_TYPE as XLSX
-from api.routes.datasets import workbook_response
+from api.routes.datasets import file_route, workbook_response
 from api.routes.results import succeeded_run
 
 __all__ = ["router"]
@@ -48,22 +48,15 @@ _WORKBOOK = workbook_response(
     "not fully met",
     "project-list-RUN-zh-public.xlsx",
 )
+_SUMMARY = "The plan's project list as an Excel workbook to print"
 
 
 # ---- the route ------------------------------------------------------------------------
 
 
-@router.get(
-    "/{run_id}/project-list.xlsx",
-    response_class=Response,
-    responses={200: _WORKBOOK},
-    summary="The plan's project list as an Excel workbook to print",
-)
+@file_route(router, "/{run_id}/project-list.xlsx", _WORKBOOK, _SUMMARY)
 def project_list(
-    run_id: RunId,
-    request: Request,
-    session: SessionDep,
-    who: Viewer,
+    read: RunReadDep,
     lang: LangQuery = None,
     public: Public = False,
     district: District = None,
@@ -76,10 +69,10 @@ def project_list(
     public notice: units and hours only, no cadre ids. With `district`, or for a
     district-scoped key, only those districts' sheets and rows, and a summary counted
     over them."""
-    districts = district_scope(who, district)
-    run = succeeded_run(session, run_id)
-    chosen: str = lang or request_lang(request)
-    content = project_list_bytes(session, run, chosen, public, districts)
+    districts = district_scope(read.who, district)
+    run = succeeded_run(read.session, read.run_id)
+    chosen: str = lang or request_lang(read.request)
+    content = project_list_bytes(read.session, run, chosen, public, districts)
     name = f"project-list-{run.id}-{chosen}{'-public' if public else ''}.xlsx"
     headers: dict[str, Any] = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(content, media_type=XLSX, headers=headers)

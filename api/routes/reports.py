@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from api import artifacts
 from api.db.models import DatasetRow
-from api.deps import LangQuery, RunId, SessionDep, Viewer
+from api.deps import LangQuery, RunReadDep
 from api.errors import ApiError, request_lang, responses
+from api.routes.datasets import file_route
 from api.routes.results import succeeded_run
 from matcher.i18n import N_, Text
 from matcher.report.html import HTML_LANG
@@ -53,17 +54,9 @@ _HTML = {
 }
 
 
-@router.get(
-    "/{run_id}/report",
-    response_class=Response,
-    responses={200: _HTML},
-    summary="The plan's HTML report",
-)
+@file_route(router, "/{run_id}/report", _HTML, "The plan's HTML report")
 def report(
-    run_id: RunId,
-    request: Request,
-    session: SessionDep,
-    who: Viewer,
+    read: RunReadDep,
     against: Against = None,
     lang: LangQuery = None,
 ) -> Response:
@@ -79,6 +72,7 @@ def report(
     Served from the store: the run's worker made the page once the plan was stored; a
     comparison is made on first request in a read worker and kept (503 with Retry-After
     when as many reads are being computed as the server allows)."""
+    request, session, who = read.request, read.session, read.who
     if who.districts is not None:
         raise ApiError(
             403,
@@ -92,10 +86,10 @@ def report(
                 districts=", ".join(who.districts),
             ),
         )
-    run = succeeded_run(session, run_id)
+    run = succeeded_run(session, read.run_id)
     if session.get(DatasetRow, run.dataset_id) is None:
         raise ApiError(
-            409, "no_dataset", Text(N_("the dataset of run {run_id} is gone"), run_id=run_id)
+            409, "no_dataset", Text(N_("the dataset of run {run_id} is gone"), run_id=read.run_id)
         )
     page_lang = request_lang(request)  # ?lang= when given (checked above), else the header
     if against is None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api import crud, store
 from api.db.models import Assignment, DatasetRow, DemandStatus, Funding, Lead, Run
-from api.deps import RunId, SessionDep, Viewer, district_scope
+from api.deps import Principal, RunId, SessionDep, Viewer, district_scope
 from api.errors import ApiError, no_results, responses
 from api.routes.runs import get_run
 from api.schemas import (
@@ -148,23 +148,23 @@ def _add_table_routes(
     filter_model: type[BaseModel] = StatusFilters if by_status else UnitFilters
     paged_model: type[BaseModel] = PagedStatusFilters if by_status else PagedUnitFilters
 
+    def query_for(
+        session: Session, run_id: str, who: Principal, filters: TableFilters, columns: list[str]
+    ) -> crud.ResultQuery:
+        """The rows a request reads: 404/409 unless the run succeeded, 403 for a district
+        the key may not read."""
+        succeeded_run(session, run_id)
+        districts = district_scope(who, filters.district)
+        return crud.ResultQuery(model, columns, run_id, _filters(filters), districts)
+
     def page(
         run_id: RunId,
         session: SessionDep,
         who: Viewer,
         filters: PagedUnitFilters,  # replaced below by the table's filter model
     ) -> Any:
-        succeeded_run(session, run_id)
-        items, total = crud.result_page(
-            session,
-            model,
-            fields,
-            run_id,
-            _filters(filters),
-            district_scope(who, filters.district),
-            filters.limit,
-            filters.offset,
-        )
+        query = query_for(session, run_id, who, filters, fields)
+        items, total = crud.result_page(session, query, filters.limit, filters.offset)
         return {"items": items, "total": total, "limit": filters.limit, "offset": filters.offset}
 
     def download(fmt: str) -> Any:
@@ -174,15 +174,7 @@ def _add_table_routes(
             who: Viewer,
             filters: UnitFilters,  # replaced below by the table's filter model
         ) -> Response:
-            succeeded_run(session, run_id)
-            frame = crud.result_frame(
-                session,
-                model,
-                csv_fields,
-                run_id,
-                _filters(filters),
-                district_scope(who, filters.district),
-            )
+            frame = crud.result_frame(session, query_for(session, run_id, who, filters, csv_fields))
             for column in csv_fields:
                 if column in ("funds", "km", "amount", "effort", "cost"):
                     frame[column] = frame[column].astype("float64")
@@ -275,9 +267,8 @@ def communities_geojson(
     districts = district_scope(who, district)
     check_dataset(session, run)
     communities = store.load_frames(session, run.dataset_id)["communities"]
-    status = crud.result_frame(
-        session, DemandStatus, ["community_id", "hours", "covered_hours"], run_id, {}, None
-    )
+    fields = ["community_id", "hours", "covered_hours"]
+    status = crud.result_frame(session, crud.ResultQuery(DemandStatus, fields, run_id, {}, None))
     collection = export.communities_geojson(communities, status, districts)
     body = json.dumps(collection, ensure_ascii=False)
     return Response(body, media_type="application/geo+json")

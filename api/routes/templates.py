@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import LANG_PATTERN, Viewer
 from api.errors import responses
 from api.routes.datasets import XLSX_TYPE as XLSX
-from api.routes.datasets import workbook_response
+from api.routes.datasets import file_route, workbook_response
 from matcher.i18n import LANGS
 from matcher.inputs.template import write_template
 
@@ -43,12 +43,7 @@ def template_bytes(lang: str) -> bytes:
     return out.getvalue()
 
 
-@router.get(
-    "/template.xlsx",
-    response_class=Response,
-    responses={200: _WORKBOOK},
-    summary="The Excel template to fill in",
-)
+@file_route(router, "/template.xlsx", _WORKBOOK, "The Excel template to fill in")
 def template(_who: Viewer, lang: Lang = "zh") -> Response:
     """The workbook to fill in with the lists (what `matcher template` writes): a sheet
     per table named in Chinese or English, a note on each header saying what the column

@@ -12,9 +12,9 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from matcher.cli.scenario import register as register_scenario_commands
 from matcher.errors import (
@@ -25,7 +25,16 @@ from matcher.errors import (
     SolverError,
     ValidationIssue,
 )
-from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, Translator, pad_display, translator
+from matcher.i18n import (
+    LANGS,
+    N_,
+    SOURCE_LANG,
+    Text,
+    Translator,
+    pad_display,
+    thousands,
+    translator,
+)
 from matcher.params import PlanParams
 
 if TYPE_CHECKING:
@@ -33,6 +42,8 @@ if TYPE_CHECKING:
 
     from matcher.analysis.recommend import AllianceResult, PairingResult
     from matcher.inputs.dataset import Dataset
+
+_Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 __all__ = [
     "EXIT_FAIL",
@@ -226,28 +237,10 @@ def _print_graph_summary(
 
     print(_("Tie graph of {dataset}").format(dataset=dataset))
     nodes = _("{communities} communities, {units} units, {alliances} alliances")
-    print(
-        line(
-            _("nodes"),
-            nodes.format(
-                communities=f"{n['community']:,}",
-                units=f"{n['unit']:,}",
-                alliances=f"{n['alliance']:,}",
-            ),
-        )
-    )
+    counts = {"communities": n["community"], "units": n["unit"], "alliances": n["alliance"]}
+    print(line(_("nodes"), nodes.format(**thousands(counts))))
     edges = _("{pairing} pairing, {member} member, {covers} covers, {residence} residence")
-    print(
-        line(
-            _("edges"),
-            edges.format(
-                pairing=f"{e['pairing']:,}",
-                member=f"{e['member']:,}",
-                covers=f"{e['covers']:,}",
-                residence=f"{e['residence']:,}",
-            ),
-        )
-    )
+    print(line(_("edges"), edges.format(**thousands(e))))
     components = _("{n} (largest {largest} nodes)").format(
         n=f"{summary['components']:,}", largest=f"{summary['largest_component']:,}"
     )
@@ -480,32 +473,27 @@ def build_parser() -> argparse.ArgumentParser:
         "enterprises and social organizations can give, optimally.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_validate(sub)
-    _add_plan(sub)
-    _add_graph(sub)
-    _add_generate(sub)
-    _add_report(sub)
-    _add_export(sub)
-    _add_pairings(sub)
-    _add_alliances(sub)
-    _add_explain(sub)
-    _add_template(sub)
+    for add, run in _COMMANDS:
+        p = add(sub)
+        _add_lang_option(p)
+        p.set_defaults(func=run)
+    # The template's --lang has its own default and place, so it adds the option itself.
+    _add_template(sub).set_defaults(func=cmd_template)
     register_scenario_commands(sub)
     add_plugin_commands(sub)
     return parser
 
 
-def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_validate(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher validate`` subcommand."""
     p = sub.add_parser("validate", help="check a dataset folder and list every problem")
     p.add_argument("dataset", help="a dataset folder (CSV or Parquet tables), or an .xlsx workbook")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_validate)
+    return p
 
 
-def _add_plan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_plan(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher plan`` subcommand."""
     p = sub.add_parser("plan", help="make the optimal plan for a dataset")
     p.add_argument("dataset", help="a dataset folder, or an .xlsx workbook")
@@ -522,11 +510,10 @@ def _add_plan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--ray-address", help="a running Ray cluster (default: RAY_ADDRESS)")
     p.add_argument("--jobs", type=int, help="CPUs of a local Ray (default: one per core)")
     _add_param_option(p)
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_plan)
+    return p
 
 
-def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_graph(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher graph`` subcommand."""
     p = sub.add_parser("graph", help="summarise the tie graph; export it")
     p.add_argument("dataset", help="a dataset folder, or an .xlsx workbook")
@@ -534,22 +521,20 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--export", type=Path, help="write the graph to FILE.graphml or FILE.json")
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
     _add_param_option(p)
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_graph)
+    return p
 
 
-def _add_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_generate(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher generate`` subcommand."""
     p = sub.add_parser("generate", help="write a seeded synthetic city dataset")
     p.add_argument("out", type=Path, help="folder to write")
     p.add_argument("--scale", type=float, default=1.0, help="1.0 = the article's Fuzhou")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_generate)
+    return p
 
 
-def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_report(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher report`` subcommand."""
     p = sub.add_parser("report", help="write a plan's self-contained HTML report")
     p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
@@ -557,11 +542,10 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
     p.add_argument("--compare", help="another plan folder to compare with")
     p.add_argument("--title", help="the report's title")
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_report)
+    return p
 
 
-def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_export(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher export`` subcommand."""
     p = sub.add_parser(
         "export",
@@ -584,11 +568,10 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--dataset", help="the plan's dataset (default: the one in run.json)")
     p.add_argument("--format", choices=("csv", "parquet", "both"), default="both")
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_export)
+    return p
 
 
-def _add_pairings(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_pairings(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher pairings`` subcommand."""
     p = sub.add_parser("pairings", help="recommend unit-community pairings (dual registration)")
     _add_recommend_options(p)
@@ -610,11 +593,10 @@ def _add_pairings(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default="auto",
         help="value of a pairing: exact re-solve, proxy estimate, or auto (default)",
     )
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_pairings)
+    return p
 
 
-def _add_alliances(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_alliances(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher alliances`` subcommand."""
     p = sub.add_parser("alliances", help="recommend street alliances for unserved demand")
     _add_recommend_options(p)
@@ -622,11 +604,10 @@ def _add_alliances(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--radius-km", type=float, default=10.0, help="candidate members within this (10 km)"
     )
     p.add_argument("--max-members", type=int, help="at most this many new members per street")
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_alliances)
+    return p
 
 
-def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_explain(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher explain`` subcommand."""
     p = sub.add_parser("explain", help="explain a plan: values, shortfalls, bottlenecks")
     p.add_argument("plan", help="a plan folder (written by matcher plan --out)")
@@ -635,11 +616,10 @@ def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--bottlenecks", action="store_true", help="rank skills by marginal value")
     p.add_argument("--nearest", type=int, default=5, help="suppliers listed per demand (5)")
     p.add_argument("--out", type=Path, help="folder for the explanation's tables")
-    _add_lang_option(p)
-    p.set_defaults(func=cmd_explain)
+    return p
 
 
-def _add_template(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_template(sub: _Subparsers) -> argparse.ArgumentParser:
     """The ``matcher template`` subcommand."""
     p = sub.add_parser("template", help="write an Excel workbook to fill in (the lists)")
     p.add_argument("out", type=Path, help="the .xlsx file to write")
@@ -649,7 +629,25 @@ def _add_template(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="DATASET",
         help="fill it with a dataset (folder or .xlsx) instead of the example rows",
     )
-    p.set_defaults(func=cmd_template)
+    return p
+
+
+_COMMANDS: tuple[
+    tuple[Callable[[_Subparsers], argparse.ArgumentParser], Callable[[argparse.Namespace], int]],
+    ...,
+] = (
+    (_add_validate, cmd_validate),
+    (_add_plan, cmd_plan),
+    (_add_graph, cmd_graph),
+    (_add_generate, cmd_generate),
+    (_add_report, cmd_report),
+    (_add_export, cmd_export),
+    (_add_pairings, cmd_pairings),
+    (_add_alliances, cmd_alliances),
+    (_add_explain, cmd_explain),
+)
+"""The built-in subcommands but ``template``, in the order ``matcher --help`` lists them:
+each adds its parser and options, then gets ``--lang`` (last) and runs its ``cmd_*``."""
 
 
 PLUGIN_GROUP = "matcher.commands"
@@ -690,22 +688,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatasetError as exc:
         print(exc.text(lang), file=sys.stderr)
         return EXIT_INPUT
-    except InfeasibleError as exc:
-        print(_("error: {message}").format(message=exc.render(lang)), file=sys.stderr)
-        return EXIT_INPUT
-    except ParameterError as exc:
-        print(_("error: {message}").format(message=exc.render(lang)), file=sys.stderr)
-        return EXIT_INPUT
-    except ValueError as exc:
-        print(_("error: {message}").format(message=message(exc)), file=sys.stderr)
-        return EXIT_INPUT
-    except SolverError as exc:
-        print(_("solver error: {message}").format(message=message(exc)), file=sys.stderr)
-        return EXIT_FAIL
-    except MatcherError as exc:
-        print(_("error: {message}").format(message=message(exc)), file=sys.stderr)
-        return EXIT_FAIL
-    except OSError as exc:
-        print(_("error: {message}").format(message=message(exc)), file=sys.stderr)
-        return EXIT_INPUT
+    except (MatcherError, ValueError, OSError) as exc:
+        # The library's own errors render in the chosen language; the rest as they came.
+        rendered = isinstance(exc, InfeasibleError | ParameterError)
+        text = (
+            exc.render(lang) if isinstance(exc, InfeasibleError | ParameterError) else message(exc)
+        )
+        if isinstance(exc, SolverError):
+            print(_("solver error: {message}").format(message=text), file=sys.stderr)
+            return EXIT_FAIL
+        print(_("error: {message}").format(message=text), file=sys.stderr)
+        # Bad input (exit 2), or the library refusing what it was given correctly (1).
+        refused = isinstance(exc, MatcherError) and not (rendered or isinstance(exc, ValueError))
+        return EXIT_FAIL if refused else EXIT_INPUT
     return code

@@ -804,11 +804,8 @@ def dataset_from_frames(
         known = ", ".join(TABLES_BY_NAME)
         raise DatasetError(
             [
-                ValidationIssue(
+                ValidationIssue.of_file(
                     str(n),
-                    None,
-                    None,
-                    None,
                     Text(N_("not a table; expected one of {known}"), known=known),
                 )
                 for n in unknown
@@ -838,6 +835,21 @@ def _column_bytes(series: pd.Series) -> bytes:
     data = arr.buffers()[2]
     text = b"" if data is None else data.to_pybytes()[offsets[0] : offsets[-1]]
     return b"s" + np.diff(offsets).astype("<i8").tobytes() + text
+
+
+class _TableView:
+    """A dataset's table as a read-only attribute: ``ds.demands`` is
+    ``ds.table("demands")``."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, ds: Dataset, owner: type | None = None) -> pd.DataFrame:
+        return ds.table(self.name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -890,45 +902,14 @@ class Dataset:
     def __iter__(self) -> Iterator[str]:
         return iter(self.tables_)
 
-    @property
-    def communities(self) -> pd.DataFrame:
-        """``communities.csv``."""
-        return self.table("communities")
-
-    @property
-    def units(self) -> pd.DataFrame:
-        """``units.csv``."""
-        return self.table("units")
-
-    @property
-    def cadres(self) -> pd.DataFrame:
-        """``cadres.csv``."""
-        return self.table("cadres")
-
-    @property
-    def demands(self) -> pd.DataFrame:
-        """``demands.csv``."""
-        return self.table("demands")
-
-    @property
-    def resources(self) -> pd.DataFrame:
-        """``resources.csv`` (empty if not given)."""
-        return self.table("resources")
-
-    @property
-    def pairings(self) -> pd.DataFrame:
-        """``pairings.csv`` (empty if not given)."""
-        return self.table("pairings")
-
-    @property
-    def alliances(self) -> pd.DataFrame:
-        """``alliances.csv`` (empty if not given)."""
-        return self.table("alliances")
-
-    @property
-    def alliance_members(self) -> pd.DataFrame:
-        """``alliance_members.csv`` (empty if not given)."""
-        return self.table("alliance_members")
+    communities = _TableView("``communities.csv``.")
+    units = _TableView("``units.csv``.")
+    cadres = _TableView("``cadres.csv``.")
+    demands = _TableView("``demands.csv``.")
+    resources = _TableView("``resources.csv`` (empty if not given).")
+    pairings = _TableView("``pairings.csv`` (empty if not given).")
+    alliances = _TableView("``alliances.csv`` (empty if not given).")
+    alliance_members = _TableView("``alliance_members.csv`` (empty if not given).")
 
     @functools.cached_property
     def content_hash(self) -> str:

@@ -31,7 +31,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -191,15 +191,14 @@ _INSTITUTIONS = (
 _SCARCE_WEIGHT_BY_PROVIDER = {"enterprise": 0.0, "social_org": 1.0, "institution": 0.3}
 
 
+def _refuse(message: str, name: str, value: object) -> NoReturn:
+    """A generator parameter that cannot take ``value``: ``message`` names it."""
+    raise ValueError(Text(message, name=name, value=repr(value)))
+
+
 def _check_range(name: str, value: object, lo: float, hi: float = math.inf) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            Text(
-                N_("GeneratorParams.{name} must be a number, got {value}"),
-                name=name,
-                value=repr(value),
-            )
-        )
+        _refuse(N_("GeneratorParams.{name} must be a number, got {value}"), name, value)
     number = float(value)
     if not (math.isfinite(number) and lo <= number <= hi):
         message = (
@@ -212,13 +211,7 @@ def _check_range(name: str, value: object, lo: float, hi: float = math.inf) -> N
 
 def _check_int(name: str, value: object, lo: int) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(
-            Text(
-                N_("GeneratorParams.{name} must be an integer, got {value}"),
-                name=name,
-                value=repr(value),
-            )
-        )
+        _refuse(N_("GeneratorParams.{name} must be an integer, got {value}"), name, value)
     if value < lo:
         raise ValueError(
             Text(
@@ -282,13 +275,7 @@ def _check_names(name: str, value: object, allowed: tuple[str, ...]) -> None:
             )
         )
     if len(set(value)) != len(value):
-        raise ValueError(
-            Text(
-                N_("GeneratorParams.{name} has repeated names: {value}"),
-                name=name,
-                value=repr(value),
-            )
-        )
+        _refuse(N_("GeneratorParams.{name} has repeated names: {value}"), name, value)
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ class ReadLimits:
             if decoded
             else N_("a file of at most {most:,} bytes; this one is larger")
         )
-        return ValidationIssue(file, None, None, None, Text(what, most=self.max_file_bytes))
+        return ValidationIssue.of_file(file, Text(what, most=self.max_file_bytes))
 
     def too_wide(self, file: str, columns: int) -> ValidationIssue:
         """The issue of a table past ``max_columns``."""
@@ -308,11 +308,8 @@ def check_csv_bytes(
 def _decode(data: bytes, file: str) -> tuple[str | None, ValidationIssue | None]:
     """The file's text (a UTF-8 BOM dropped), or the issue saying why it is not UTF-8."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return None, ValidationIssue(
+        return None, ValidationIssue.of_file(
             file,
-            None,
-            None,
-            None,
             Text(
                 N_("the file is UTF-16 ('Unicode text'), not UTF-8 text; {fix}"),
                 fix=Text(_RESAVE),
@@ -512,11 +509,8 @@ def _odd_header(file: str, header: list[str]) -> ValidationIssue | None:
 def _parse_csv(data: bytes, text: str, file: str) -> tuple[RawTable | None, list[ValidationIssue]]:
     if not text or text.isspace():
         return None, [
-            ValidationIssue(
+            ValidationIssue.of_file(
                 file,
-                None,
-                None,
-                None,
                 Text(
                     N_(
                         "the file is empty; expected a header row naming the columns, "
@@ -665,11 +659,8 @@ def _read_parquet(path: Path, limits: ReadLimits) -> tuple[RawTable | None, list
         # pyarrow's messages may name the file's full path: only its name is shown.
         detail = str(exc).replace(str(path), file).replace(str(path.parent), "")
         return None, [
-            ValidationIssue(
+            ValidationIssue.of_file(
                 file,
-                None,
-                None,
-                None,
                 Text(N_("not a readable Parquet file ({detail})"), detail=detail),
             )
         ]
@@ -697,11 +688,8 @@ def read_file(
         data = path.read_bytes()
     except OSError as exc:
         return None, [
-            ValidationIssue(
+            ValidationIssue.of_file(
                 file,
-                None,
-                None,
-                None,
                 Text(N_("the file cannot be read ({reason})"), reason=str(exc.strerror)),
             )
         ]

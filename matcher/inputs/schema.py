@@ -126,6 +126,10 @@ def _ref(name: str, table: str, optional: bool = False) -> Column:
     )
 
 
+def _not_negative(name: str, kind: Kind, expected: Text, optional: bool = True) -> Column:
+    return Column(name, kind, optional=optional, lo=0, expected=expected)
+
+
 def _text(name: str, optional: bool = False) -> Column:
     return Column(name, Kind.TEXT, optional=optional, expected=Text(N_("a non-empty text")))
 
@@ -158,12 +162,10 @@ TABLES: tuple[Table, ...] = (
             _text("district"),
             _lat(),
             _lon(),
-            Column(
+            _not_negative(
                 "lead_capacity",
                 Kind.FLOAT,
-                optional=True,
-                lo=0,
-                expected=Text(N_("a number 0 or more (the effort the unit can lead)")),
+                Text(N_("a number 0 or more (the effort the unit can lead)")),
             ),
         ),
     ),
@@ -193,20 +195,12 @@ TABLES: tuple[Table, ...] = (
             Column(
                 "priority", Kind.INT, lo=1, hi=5, expected=Text(N_("a whole number from 1 to 5"))
             ),
-            Column(
+            _not_negative(
                 "min_hours",
                 Kind.INT,
-                optional=True,
-                lo=0,
-                expected=Text(N_("a whole number of hours, 0 or more, at most the demand's hours")),
+                Text(N_("a whole number of hours, 0 or more, at most the demand's hours")),
             ),
-            Column(
-                "funds",
-                Kind.FLOAT,
-                optional=True,
-                lo=0,
-                expected=Text(N_("an amount in yuan, 0 or more")),
-            ),
+            _not_negative("funds", Kind.FLOAT, Text(N_("an amount in yuan, 0 or more"))),
             _text("description", optional=True),
         ),
     ),
@@ -222,11 +216,11 @@ TABLES: tuple[Table, ...] = (
                 optional=True,
                 expected=Text(N_("categories joined by ';' (empty for any)")),
             ),
-            Column(
+            _not_negative(
                 "amount",
                 Kind.FLOAT,
-                lo=0,
-                expected=Text(N_("an amount 0 or more (whole hours for service, yuan for funds)")),
+                Text(N_("an amount 0 or more (whole hours for service, yuan for funds)")),
+                optional=False,
             ),
             Column(
                 "range_km",

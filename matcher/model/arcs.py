@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.inputs.dataset import Dataset
-from matcher.model.arrays import IntArray, csr, csr_expand, id_codes, id_index
+from matcher.model.arrays import ArrayRows, IntArray, csr, csr_expand, id_codes, id_index
 from matcher.model.geo import haversine_km
 from matcher.model.suppliers import (
     FloatArray,
@@ -51,7 +51,7 @@ _I = np.int64
 
 
 @dataclass(frozen=True)
-class Arcs:
+class Arcs(ArrayRows):
     """Candidate arcs: a supplier that may give hours to a demand.
 
     Sorted by supplier, then community, then demand. ``weight`` is what one hour on the
@@ -64,9 +64,6 @@ class Arcs:
     km: FloatArray
     tie: Int8Array
     weight: FloatArray
-
-    def __len__(self) -> int:
-        return len(self.supplier)
 
 
 @dataclass(frozen=True)
@@ -226,14 +223,8 @@ def index_dataset(dataset: Dataset, params: PlanParams | None = None) -> TieInde
 
 
 def build_problem(dataset: Dataset, params: PlanParams | None = None) -> Problem:
-    """Index a dataset for the solvers and find every candidate arc.
-
-    Parameters
-    ----------
-    dataset
-        A validated dataset.
-    params
-        Run parameters (defaults if ``None``).
+    """Index a dataset for the solvers (as :func:`index_dataset` does) and find every
+    candidate arc.
 
     Examples
     --------

@@ -11,12 +11,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["IntArray", "csr", "csr_expand", "empty_pairs", "id_codes", "id_index"]
+__all__ = ["ArrayRows", "IntArray", "csr", "csr_expand", "empty_pairs", "id_codes", "id_index"]
 
 IntArray = npt.NDArray[np.int64]
 """Indices and counts."""
 
 _I = np.int64
+
+
+class ArrayRows:
+    """Arrays of one length held as fields, one row per index (suppliers, arcs): its
+    ``len()`` is that length, read from the first field."""
+
+    def __len__(self) -> int:
+        return len(next(iter(vars(self).values())))
 
 
 def empty_pairs() -> tuple[IntArray, IntArray]:

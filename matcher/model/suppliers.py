@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.inputs.dataset import Dataset
-from matcher.model.arrays import IntArray, csr, id_codes, id_index
+from matcher.model.arrays import ArrayRows, IntArray, csr, id_codes, id_index
 from matcher.params import PlanParams
 
 __all__ = [
@@ -45,7 +45,7 @@ _I = np.int64
 
 
 @dataclass(frozen=True)
-class Suppliers:
+class Suppliers(ArrayRows):
     """Every supplier as arrays: cadres first (in file order), then service resources.
 
     Attributes
@@ -81,9 +81,6 @@ class Suppliers:
     radius_km: FloatArray
     skill_ptr: IntArray
     skill_cat: IntArray
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 def supplier_locations(

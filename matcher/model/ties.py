@@ -65,16 +65,9 @@ def residence_tie(suppliers: Suppliers) -> tuple[IntArray, IntArray]:
 def pairing_tie(
     suppliers: Suppliers, pair_unit: np.ndarray, pair_community: np.ndarray, n_units: int
 ) -> tuple[IntArray, IntArray]:
-    """Tie 2, ``pairing``: a supplier is tied to every community its unit is paired with.
-
-    Parameters
-    ----------
-    pair_unit, pair_community
-        The pairings as unit and community indices.
-    """
-    ptr, comm = csr(pair_unit, pair_community, n_units)
-    owner, c = csr_expand(ptr, comm, suppliers.unit)
-    return owner, c
+    """Tie 2, ``pairing``: a supplier is tied to every community its unit is paired with
+    (``pair_unit``, ``pair_community``: the pairings as unit and community indices)."""
+    return _through_units(suppliers, pair_unit, pair_community, n_units)
 
 
 def alliance_communities(
@@ -104,14 +97,18 @@ def alliance_communities(
 def alliance_tie(
     suppliers: Suppliers, unit_comm_unit: np.ndarray, unit_comm_comm: np.ndarray, n_units: int
 ) -> tuple[IntArray, IntArray]:
-    """Tie 3, ``alliance``: a supplier is tied to the communities its unit's alliances cover.
+    """Tie 3, ``alliance``: a supplier is tied to the communities its unit's alliances
+    cover (``unit_comm_unit``, ``unit_comm_comm``: the pairs of
+    :func:`alliance_communities`)."""
+    return _through_units(suppliers, unit_comm_unit, unit_comm_comm, n_units)
 
-    Parameters
-    ----------
-    unit_comm_unit, unit_comm_comm
-        Unit-community pairs from :func:`alliance_communities`.
-    """
-    ptr, comm = csr(unit_comm_unit, unit_comm_comm, n_units)
+
+def _through_units(
+    suppliers: Suppliers, unit: np.ndarray, community: np.ndarray, n_units: int
+) -> tuple[IntArray, IntArray]:
+    """Each supplier tied to every community its unit is linked to by the
+    (``unit``, ``community``) pairs: ``(supplier, community)`` index arrays."""
+    ptr, comm = csr(unit, community, n_units)
     return csr_expand(ptr, comm, suppliers.unit)
 
 

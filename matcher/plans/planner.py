@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from matcher.errors import ParameterError
@@ -37,7 +38,7 @@ from matcher.solvers.flow import FlowResult
 from matcher.solvers.outcomes import ColumnResult, Duals, IntegerResult, NotApplicable, part_kpis
 from matcher.solvers.parts import solve_flow_parts
 
-__all__ = ["build_plan", "demand_reasons", "plan"]
+__all__ = ["assignment_table", "build_plan", "carried_arcs", "demand_reasons", "plan"]
 
 
 def demand_reasons(
@@ -101,15 +102,21 @@ def demand_reasons(
     )
 
 
-def _assignments(problem: Problem, dataset: Dataset, flow: np.ndarray) -> pd.DataFrame:
-    arcs = problem.arcs
+def carried_arcs(problem: Problem, flow: np.ndarray) -> npt.NDArray[np.int64]:
+    """The arcs that carry hours, in the order of ``assignments.csv``: demands in file
+    order; for each, cadres before services, each in file order."""
     on = np.flatnonzero(flow > 0)
-    sup = arcs.supplier[on]
-    dem = arcs.demand[on]
-    s = problem.suppliers
-    # Demands in file order; for each, cadres before services, each in file order.
-    order = np.lexsort((s.row[sup], s.kind[sup], dem))
-    on, sup, dem = on[order], sup[order], dem[order]
+    s, arcs = problem.suppliers, problem.arcs
+    sup, dem = arcs.supplier[on], arcs.demand[on]
+    return on[np.lexsort((s.row[sup], s.kind[sup], dem))]
+
+
+def assignment_table(problem: Problem, flow: np.ndarray) -> pd.DataFrame:
+    """The ``assignments`` table of a flow on ``problem.arcs``
+    (:data:`~matcher.plans.tables.ASSIGNMENTS`)."""
+    arcs, s = problem.arcs, problem.suppliers
+    on = carried_arcs(problem, flow)
+    sup, dem = arcs.supplier[on], arcs.demand[on]
     return pd.DataFrame(
         {
             "supplier_kind": np.asarray(SUPPLIER_KINDS, dtype=object)[s.kind[sup]],
@@ -307,7 +314,7 @@ def build_plan(
     # Column generation never lists every arc; it decides the reasons over all of them.
     reasons = result.reasons if isinstance(result, ColumnResult) else None
     status = _demand_status(problem, dataset, result.flow, rules, funded, reasons)
-    assignments = _assignments(problem, dataset, result.flow)
+    assignments = assignment_table(problem, result.flow)
     kpis = compute_kpis(problem, status, result.flow, result)
     kpis["rules"] = rules.names()
     if isinstance(result, ColumnResult):

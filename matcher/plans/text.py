@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from matcher.i18n import SOURCE_LANG, Text, Translator, pad_display, translator
+from matcher.i18n import SOURCE_LANG, Text, Translator, pad_display, thousands, translator
 
 if TYPE_CHECKING:
     from matcher.plans.result import Plan
@@ -41,6 +41,15 @@ def plan_text(p: Plan, lang: str = SOURCE_LANG) -> str:
     return "\n".join([head, *(f"  {pad_display(label, 16)} {text}" for label, text in rows)])
 
 
+_DEMAND_COUNTS = (("n", ""), ("met", "_met"), ("partial", "_partial"), ("unmet", "_unmet"))
+_SUPPLIER_COUNTS = (
+    ("used", "suppliers_used"),
+    ("suppliers", "suppliers"),
+    ("hours_used", "hours_used"),
+    ("hours", "hours_available"),
+)
+
+
 def _figures(k: Mapping[str, Any], _: Translator) -> list[tuple[str, str]]:
     """Objective, hours, demands and suppliers: (label, text) rows."""
     u = k["supplier_utilization"]
@@ -56,27 +65,20 @@ def _figures(k: Mapping[str, Any], _: Translator) -> list[tuple[str, str]]:
         (
             _("hours covered"),
             _("{covered} of {demanded} ({share})").format(
-                covered=f"{k['hours_covered']:,}",
-                demanded=f"{k['hours_demanded']:,}",
+                **thousands({"covered": k["hours_covered"], "demanded": k["hours_demanded"]}),
                 share=_pct(k["coverage"], _),
             ),
         ),
         (
             _("demands"),
             _("{n}: {met} met, {partial} partial, {unmet} unmet").format(
-                n=f"{k['demands']:,}",
-                met=f"{k['demands_met']:,}",
-                partial=f"{k['demands_partial']:,}",
-                unmet=f"{k['demands_unmet']:,}",
+                **thousands({key: k[f"demands{part}"] for key, part in _DEMAND_COUNTS})
             ),
         ),
         (
             _("suppliers used"),
             _("{used} of {suppliers}; {hours_used} of {hours} hours ({share})").format(
-                used=f"{u['suppliers_used']:,}",
-                suppliers=f"{u['suppliers']:,}",
-                hours_used=f"{u['hours_used']:,}",
-                hours=f"{u['hours_available']:,}",
+                **thousands({key: u[name] for key, name in _SUPPLIER_COUNTS}),
                 share=_pct(u["utilization"], _),
             ),
         ),

@@ -100,9 +100,7 @@ def scoped_kpis(
         "hours_covered": covered,
         "coverage": ratio(covered, demanded),
         "demands": len(status),
-        "demands_met": int(counts.get("met", 0)),
-        "demands_partial": int(counts.get("partial", 0)),
-        "demands_unmet": int(counts.get("unmet", 0)),
+        **{f"demands_{name}": int(counts.get(name, 0)) for name in ("met", "partial", "unmet")},
         "reasons": {str(r): int(n) for r, n in reasons.items()},
         "coverage_by_district": coverage_by(status, "district"),
         "coverage_by_category": coverage_by(status, "category"),
@@ -454,16 +452,24 @@ def _district_sheet(
     _table(w, ws, 2, cols, rows, total)
 
 
-def _district_cols(_: Translator, lang: str, cadres: bool) -> list[_Col]:
-    """A district sheet's columns (the cadres' only with ``cadres``)."""
-    cols = [
-        _Col(_("Community"), "wrap", 20),
+def _demand_cols(_: Translator, lang: str, width: int) -> list[_Col]:
+    """The columns of a demand in every sheet that lists demands: its id, description
+    (``width`` wide), category, priority, hours asked and hours covered."""
+    return [
         _Col(header_name("demand_id", lang), "text"),
-        _Col(_("Demand"), "wrap", 38),
+        _Col(_("Demand"), "wrap", width),
         _Col(header_name("category", lang), "text"),
         _Col(header_name("priority", lang), "int", 7),
         _Col(_("Hours asked"), "int", 9),
         _Col(_("Hours covered"), "int", 9),
+    ]
+
+
+def _district_cols(_: Translator, lang: str, cadres: bool) -> list[_Col]:
+    """A district sheet's columns (the cadres' only with ``cadres``)."""
+    cols = [
+        _Col(_("Community"), "wrap", 20),
+        *_demand_cols(_, lang, 38),
         _Col(_("Serving unit"), "wrap", 28),
         _Col(_("Unit's hours"), "int", 9),
     ]
@@ -564,12 +570,7 @@ def _unmet_sheet(w: _Writer, name: str, status: pd.DataFrame, lang: str) -> None
     cols = [
         _Col(header_name("district", lang), "text"),
         _Col(_("Community"), "text"),
-        _Col(header_name("demand_id", lang), "text"),
-        _Col(_("Demand"), "wrap", 36),
-        _Col(header_name("category", lang), "text"),
-        _Col(header_name("priority", lang), "int", 7),
-        _Col(_("Hours asked"), "int", 9),
-        _Col(_("Hours covered"), "int", 9),
+        *_demand_cols(_, lang, 36),
         _Col(_("Hours short"), "int", 9),
         _Col(_("Status"), "text"),
         _Col(_("Reason"), "wrap", 40),

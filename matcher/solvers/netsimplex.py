@@ -123,26 +123,24 @@ _RENUMBER_DIV = 16
 
 _STATUS = {0: "optimal", 1: "infeasible", 2: "unbounded"}
 
+_Arcs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""The arc arrays, indexed by arc (artificial ``0..n-1``, then real): ``src``, ``tgt``,
+``cap``, ``cost``, ``flow`` and ``state``."""
+_Tree = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""The basis tree's arrays, indexed by node (module doc, "Algorithm"): ``parent``,
+``pred``, ``pred_dir``, ``thread``, ``rev_thread``, ``succ_num`` and ``last_succ``."""
+
 
 @numba.njit(cache=True)
 def _init_tree(
     n: int,
     supply: np.ndarray,
-    src: np.ndarray,
-    tgt: np.ndarray,
-    cap: np.ndarray,
-    cost: np.ndarray,
-    flow: np.ndarray,
-    state: np.ndarray,
-    parent: np.ndarray,
-    pred: np.ndarray,
-    pred_dir: np.ndarray,
-    thread: np.ndarray,
-    rev_thread: np.ndarray,
-    succ_num: np.ndarray,
-    last_succ: np.ndarray,
+    arcs: _Arcs,
+    tree: _Tree,
 ) -> None:
     """Build the initial basis: a star of artificial arcs ``0..n-1`` around the root."""
+    src, tgt, cap, cost, flow, state = arcs
+    parent, pred, pred_dir, thread, rev_thread, succ_num, last_succ = tree
     root = n
     parent[root] = -1
     pred[root] = -1
@@ -183,10 +181,7 @@ def _set_big_m(
     big_m: int,
     src: np.ndarray,
     cost: np.ndarray,
-    parent: np.ndarray,
-    pred: np.ndarray,
-    pred_dir: np.ndarray,
-    thread: np.ndarray,
+    tree: _Tree,
     pi: np.ndarray,
 ) -> None:
     """Give the root->demand artificial arcs cost ``big_m``; recompute ``pi`` from the tree.
@@ -194,6 +189,7 @@ def _set_big_m(
     Recomputing is ``O(n)`` and makes the warm start independent of how ``M`` changed:
     the basis (hence primal feasibility) is untouched, only the duals move.
     """
+    parent, pred, pred_dir, thread = tree[:4]
     root = n
     for e in range(n):
         if src[e] == root:
@@ -213,19 +209,8 @@ def _set_big_m(
 def _simplex(
     n: int,
     n_arcs_total: int,
-    src: np.ndarray,
-    tgt: np.ndarray,
-    cap: np.ndarray,
-    cost: np.ndarray,
-    flow: np.ndarray,
-    state: np.ndarray,
-    parent: np.ndarray,
-    pred: np.ndarray,
-    pred_dir: np.ndarray,
-    thread: np.ndarray,
-    rev_thread: np.ndarray,
-    succ_num: np.ndarray,
-    last_succ: np.ndarray,
+    arcs: _Arcs,
+    tree: _Tree,
     pi: np.ndarray,
     dirty: np.ndarray,
     search_lo: int,
@@ -239,6 +224,8 @@ def _simplex(
     real arcs are ``n..n_arcs_total-1``; ``search_lo >= n``. ``status`` is 0 (no flow left
     on artificial arcs) or 1 (some left: infeasible if ``search_lo == n``).
     """
+    src, tgt, cap, cost, flow, state = arcs
+    parent, pred, pred_dir, thread, rev_thread, succ_num, last_succ = tree
     first_arc = search_lo
     n_search = n_arcs_total - first_arc
     pivots = 0
@@ -508,13 +495,7 @@ def _renumber(
     n_arcs_total: int,
     src: np.ndarray,
     tgt: np.ndarray,
-    parent: np.ndarray,
-    pred: np.ndarray,
-    pred_dir: np.ndarray,
-    thread: np.ndarray,
-    rev_thread: np.ndarray,
-    succ_num: np.ndarray,
-    last_succ: np.ndarray,
+    tree: _Tree,
     pi: np.ndarray,
     supply: np.ndarray,
 ) -> np.ndarray:
@@ -524,6 +505,7 @@ def _renumber(
     subtree along the thread; in thread order that walk reads memory nearly in sequence
     instead of jumping across the node arrays (see :meth:`NetworkSimplex._renumber`).
     """
+    parent, pred, pred_dir, thread, rev_thread, succ_num, last_succ = tree
     root = n
     new_of = np.empty(n + 1, dtype=np.int64)
     new_of[root] = root
@@ -653,19 +635,8 @@ class NetworkSimplex:
         _init_tree(
             n,
             self._supply,
-            self._src,
-            self._tgt,
-            self._cap,
-            self._cost,
-            self._flow,
-            self._state,
-            self._parent,
-            self._pred,
-            self._pred_dir,
-            self._thread,
-            self._rev_thread,
-            self._succ_num,
-            self._last_succ,
+            self._arcs(),
+            self._tree(),
         )
         self._int_of = np.arange(n, dtype=np.int64)  # caller's node id -> internal id
         self._max_abs_cost = 0
@@ -680,6 +651,20 @@ class NetworkSimplex:
         """Pivots between renumberings; ``None``: ``max(_MIN_RENUMBER, n // _RENUMBER_DIV)``."""
         self.list_length: int | None = None
         """Candidate list length; ``None``: ``max(5, 0.5 * sqrt(arcs priced))`` (module doc)."""
+
+    def _arcs(self) -> _Arcs:
+        return self._src, self._tgt, self._cap, self._cost, self._flow, self._state
+
+    def _tree(self) -> _Tree:
+        return (
+            self._parent,
+            self._pred,
+            self._pred_dir,
+            self._thread,
+            self._rev_thread,
+            self._succ_num,
+            self._last_succ,
+        )
 
     # ------------------------------------------------------------------ building
     @property
@@ -837,13 +822,7 @@ class NetworkSimplex:
             self._n + self._m,
             self._src,
             self._tgt,
-            self._parent,
-            self._pred,
-            self._pred_dir,
-            self._thread,
-            self._rev_thread,
-            self._succ_num,
-            self._last_succ,
+            self._tree(),
             self._pi,
             self._supply,
         )
@@ -862,10 +841,7 @@ class NetworkSimplex:
             self._big_m,
             self._src,
             self._cost,
-            self._parent,
-            self._pred,
-            self._pred_dir,
-            self._thread,
+            self._tree(),
             self._pi,
         )
 
@@ -896,19 +872,8 @@ class NetworkSimplex:
         return _simplex(
             self._n,
             self._n + self._m if hi is None else hi,
-            self._src,
-            self._tgt,
-            self._cap,
-            self._cost,
-            self._flow,
-            self._state,
-            self._parent,
-            self._pred,
-            self._pred_dir,
-            self._thread,
-            self._rev_thread,
-            self._succ_num,
-            self._last_succ,
+            self._arcs(),
+            self._tree(),
             self._pi,
             self._dirty,
             search_lo,

@@ -229,7 +229,7 @@ def test_a_runs_time_limit_is_honoured_by_its_engine(
     hard city (min_hours on a third of the demands, one community per cadre) asks for
     LIMIT_S through the service; its plan (build, search, tables) ends within the
     library's documented overhead."""
-    from test_time_limits import LIMIT_S, OVERHEAD_S, hard_city
+    from factories import LIMIT_S, OVERHEAD_S, hard_city
 
     s: LiveServer = live_server()
     before = s.rss_mib()

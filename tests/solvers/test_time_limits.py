@@ -13,40 +13,19 @@ import time
 
 import numpy as np
 import pytest
+from factories import LIMIT_S, OVERHEAD_S, hard_city
 
 import matcher
-from matcher.inputs.dataset import Dataset, dataset_from_frames
-from matcher.inputs.generate import generate
+from matcher.inputs.dataset import Dataset
 from matcher.model.rules import ActiveRules
 from matcher.params import PlanParams
 from matcher.solvers.integer import split_deadline
 from matcher.solvers.integer.highs import highs_in_time
 
-LIMIT_S = 3.0
 SCALES = (0.02, 0.05)
 """Scale 0.02 (85,000 useful arcs): HiGHS and CP-SAT search until the limit stops them;
 scale 0.05: setting up either solver would take longer than is left, so the repaired
 start is the plan."""
-OVERHEAD_S = 1.0
-"""What a plan may take beyond its limit: building its tables after the search, and a
-HiGHS run winding up (``ABANDON_AFTER_S``). Measured on this project's 2-core machine
-with three other test runs beside it (load average 5 to 6), by ``.venv/bin/python
-tests/solvers/test_time_limits.py``, which prints each engine's wall time: at most 0.48 s over
-the limit in 18 runs (3 s and 6 s limits, both scales, both engines); 1 s leaves room
-for a busier machine."""
-
-
-def hard_city(scale: float) -> Dataset:
-    """A generated city with ``min_hours`` on a third of the demands."""
-    tables = generate(scale=scale, seed=3)
-    demands = tables["demands"].copy()
-    rng = np.random.default_rng(0)
-    hours = demands["hours"].to_numpy()
-    pick = rng.random(len(demands)) < 1 / 3
-    mins = np.maximum(1, hours // 3 + rng.integers(0, 2, len(demands)))
-    demands["min_hours"] = np.where(pick & (hours > 0), np.minimum(mins, hours), np.nan)
-    tables["demands"] = demands
-    return dataset_from_frames(tables, "hard-city")
 
 
 @pytest.fixture(scope="module", params=SCALES)

@@ -22,8 +22,7 @@ import pandas as pd
 from matcher.analysis.explain.context import PlanContext, plan_context
 from matcher.inputs.dataset import Dataset
 from matcher.inputs.io import plain_value
-from matcher.model.suppliers import SUPPLIER_KINDS
-from matcher.model.ties import TIES
+from matcher.plans.planner import assignment_table, carried_arcs
 from matcher.plans.result import Plan
 
 ASSIGNMENT_VALUE_COLUMNS = (
@@ -68,31 +67,18 @@ def assignment_values(
 def value_table(ctx: PlanContext) -> pd.DataFrame:
     """:func:`assignment_values` of a plan already set against its problem."""
     p = ctx.problem
-    on = np.flatnonzero(ctx.flow > 0)
-    s = p.suppliers
-    sup, dem = p.arcs.supplier[on], p.arcs.demand[on]
-    order = np.lexsort((s.row[sup], s.kind[sup], dem))
-    on, sup, dem = on[order], sup[order], dem[order]
+    # The plan's assignments table, in its order, with each arc's district, priority and score.
+    on = carried_arcs(p, ctx.flow)
+    dem = p.arcs.demand[on]
     score = p.arcs.weight[on]
     hours = ctx.flow[on]
-    return pd.DataFrame(
-        {
-            "supplier_kind": np.asarray(SUPPLIER_KINDS, dtype=object)[s.kind[sup]],
-            "supplier_id": s.ids[sup],
-            "unit_id": p.unit_ids[s.unit[sup]],
-            "demand_id": p.demand_ids[dem],
-            "community_id": p.community_ids[p.demand_community[dem]],
-            "district": p.community_district[p.demand_community[dem]],
-            "category": np.asarray(p.categories, dtype=object)[p.demand_category[dem]],
-            "priority": p.demand_priority[dem],
-            "hours": hours,
-            "km": np.round(p.arcs.km[on], 4),
-            "tie": np.asarray(TIES, dtype=object)[p.arcs.tie[on]],
-            "hour_score": np.round(score, 6),
-            "value": np.round(hours * score, 6),
-        },
-        columns=list(ASSIGNMENT_VALUE_COLUMNS),
+    table = assignment_table(p, ctx.flow).assign(
+        district=p.community_district[p.demand_community[dem]],
+        priority=p.demand_priority[dem],
+        hour_score=np.round(score, 6),
+        value=np.round(hours * score, 6),
     )
+    return table[list(ASSIGNMENT_VALUE_COLUMNS)]
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -16,16 +16,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
+from matcher.analysis.compare import KPIS
 from matcher.errors import ParameterError
-from matcher.i18n import N_, Text, translator
+from matcher.i18n import N_, Text, Translator, translator
 from matcher.inputs.dataset import Dataset, load_dataset
 from matcher.inputs.io import write_frame_csv
 from matcher.model.arcs import Problem
@@ -38,6 +39,7 @@ __all__ = [
     "SCOPE_KEYS",
     "Judgement",
     "Scope",
+    "TieResult",
     "before_after",
     "format_before_after",
     "recommend",
@@ -210,19 +212,22 @@ def _delta(before: Any, after: Any) -> Any:
     return round(float(after) - float(before), 6)
 
 
-KPI_ROWS = (
-    "objective",
-    "weighted_hours",
-    "travel_hour_km",
-    "hours_demanded",
-    "hours_covered",
-    "coverage",
-    "demands_met",
-    "demands_partial",
-    "demands_unmet",
-    "communities_zero_coverage_count",
+_NOT_IN_BEFORE_AFTER = (
+    "demands",
+    "hours_available",
+    "hours_used",
+    "utilization",
+    "suppliers",
+    "suppliers_used",
+    "candidate_arcs",
+    "solver_status",
+    "gap",
 )
-"""The plan KPIs the before/after table compares, in its order."""
+
+KPI_ROWS = tuple(key for key in KPIS if key not in _NOT_IN_BEFORE_AFTER)
+"""The plan KPIs the before/after table compares, in its order: those of
+:data:`matcher.analysis.compare.KPIS` on the plan's outcome (not the demand count, the
+supply side or the solver's figures)."""
 
 
 def before_after(before: Plan, after: Plan) -> pd.DataFrame:
@@ -288,6 +293,65 @@ def write_result(
     path = out / summary_name
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return [*paths, path]
+
+
+@dataclass(frozen=True)
+class TieResult:
+    """What every tie recommendation's result has: the plans that judge it, their
+    comparison and the summary; each kind adds its own tables (:attr:`files`) and lines
+    of text (:meth:`lines`).
+
+    Attributes
+    ----------
+    comparison
+        :func:`before_after` of the plans without and with the recommended ties.
+    summary
+        JSON-ready figures (:meth:`Judgement.summary`).
+    dataset
+        The dataset with the recommended ties (validated), ready to plan.
+    before, after
+        The plans without and with them.
+    """
+
+    comparison: pd.DataFrame
+    summary: dict[str, Any]
+    dataset: Dataset = field(repr=False)
+    before: Plan = field(repr=False)
+    after: Plan = field(repr=False)
+
+    files: ClassVar[tuple[tuple[str, str], ...]]
+    """The CSV files :meth:`write` writes, in order, each with the attribute holding its
+    table."""
+    summary_name: ClassVar[str]
+    """The JSON file :meth:`write` writes the summary to."""
+
+    @property
+    def gain(self) -> float:
+        """The true gain of the whole set: the plan's objective after minus before."""
+        return float(self.after.objective - self.before.objective)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write the tables of :attr:`files` (CSV) and the summary (JSON,
+        :attr:`summary_name`) into ``out_dir``; return the paths written."""
+        tables = [(name, getattr(self, attribute)) for name, attribute in self.files]
+        return write_result(out_dir, tables, self.summary_name, self.summary)
+
+    def text(self, lang: str = "en") -> str:
+        """A few lines for people, in ``lang``: the kind's own (:meth:`lines`), then the
+        before/after table."""
+        _ = translator(lang)
+        lines = [*self.lines(_), _("Before/after:"), format_before_after(self.comparison, lang)]
+        return "\n".join(lines)
+
+    def lines(self, _: Translator) -> list[str]:
+        """The kind's lines of :meth:`text`, translated by ``_``."""
+        raise NotImplementedError
+
+    def scope_text(self, _: Translator) -> str:
+        """The summary's scope for people: the summary keeps it in English (it is data);
+        "all communities" is a phrase, translated by ``_``."""
+        scope = str(self.summary["scope"])
+        return scope if scope != Scope().text() else _("all communities")
 
 
 _Prepared = TypeVar("_Prepared")

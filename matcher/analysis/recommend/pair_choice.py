@@ -4,6 +4,7 @@ within the partners' and units' limits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,28 @@ from matcher.i18n import N_, Text
 __all__ = ["choose_pairings"]
 
 _VALUE_SCALE = 10_000  # values enter CP-SAT as whole 1e-4 units of objective
+
+
+@dataclass(frozen=True)
+class _Room:
+    """The room the pairings that stay leave, which every pairing rule reads.
+
+    Attributes
+    ----------
+    scope_mask
+        Per community (file order): in scope.
+    caps
+        Per unit: the most communities it may be paired with.
+    base_count
+        Per community: its pairings that stay.
+    base_load
+        Per unit: its pairings that stay.
+    """
+
+    scope_mask: np.ndarray
+    caps: np.ndarray
+    base_count: np.ndarray
+    base_load: np.ndarray
 
 
 def choose_pairings(
@@ -44,17 +67,18 @@ def choose_pairings(
     that lacks 30 are not worth twice as much. A candidate whose value serves no unmet
     hours (it frees cadres elsewhere) earns its value as it is.
     """
-    _check_room(cands, base_count, base_load, caps, scope_mask, params, units, comms)
+    room = _Room(scope_mask, caps, base_count, base_load)
+    _check_room(cands, room, params, units, comms)
     model = cp_model.CpModel()
     y = [model.new_bool_var(f"y{k}") for k in range(len(cands))]
     terms = _value_terms(model, y, cands, values, served, unmet, params.km_penalty)
-    by_unit = _add_limits(model, y, cands, base_count, base_load, caps, scope_mask, params)
+    by_unit = _add_limits(model, y, cands, room, params)
     # One objective: value minus a small charge per km, so that among pairings of (nearly)
     # equal value the nearer unit is chosen, and a pairing worth nothing is made only
     # where a community needs a partner.
     stages: list[tuple[Any, bool]] = []
     if params.balance:
-        stages.append((_balance_deviation(model, y, cands, base_count, scope_mask, districts),
+        stages.append((_balance_deviation(model, y, cands, room, districts),
                        False))  # fmt: skip
     objective = sum(terms)
     stages.append((objective, True))
@@ -103,16 +127,14 @@ def _add_limits(
     model: cp_model.CpModel,
     y: list[Any],
     cands: Candidates,
-    base_count: np.ndarray,
-    base_load: np.ndarray,
-    caps: np.ndarray,
-    scope_mask: np.ndarray,
+    room: _Room,
     params: PairingParams,
 ) -> dict[int, list[int]]:
     """The pairing rules: partners per community (at least ``min_partners``, at most
     ``max_partners``), the units' caps and ``max_new``. Returns each unit's candidates."""
     by_comm: dict[int, list[int]] = {}
     by_unit: dict[int, list[int]] = {}
+    scope_mask, base_count = room.scope_mask, room.base_count
     for k in range(len(y)):
         by_comm.setdefault(int(cands.community[k]), []).append(k)
         by_unit.setdefault(int(cands.unit[k]), []).append(k)
@@ -121,13 +143,13 @@ def _add_limits(
         if need > 0:
             model.add(sum(y[k] for k in by_comm.get(c, [])) >= need)
     for u, ks in by_unit.items():
-        model.add(sum(y[k] for k in ks) <= max(int(caps[u]) - int(base_load[u]), 0))
+        model.add(sum(y[k] for k in ks) <= max(int(room.caps[u]) - int(room.base_load[u]), 0))
     if params.max_new is not None:
         model.add(sum(y) <= params.max_new)
     if params.max_partners is not None:
         for c in np.flatnonzero(scope_mask).tolist():
-            room = max(params.max_partners - int(base_count[c]), 0)
-            model.add(sum(y[k] for k in by_comm.get(c, [])) <= room)
+            left = max(params.max_partners - int(base_count[c]), 0)
+            model.add(sum(y[k] for k in by_comm.get(c, [])) <= left)
     return by_unit
 
 
@@ -184,8 +206,7 @@ def _balance_deviation(
     model: cp_model.CpModel,
     y: list[Any],
     cands: Candidates,
-    base_count: np.ndarray,
-    scope_mask: np.ndarray,
+    room: _Room,
     districts: np.ndarray,
 ) -> Any:
     """A variable for the largest gap between a district's pairings and its even share.
@@ -194,7 +215,8 @@ def _balance_deviation(
     pairings and ``T`` all pairings in scope, the gap is ``|C * P_d - c_d * T|`` (in
     ``1/C`` pairings): at most ``C`` means within one pairing of the share.
     """
-    in_scope = np.flatnonzero(scope_mask)
+    base_count = room.base_count
+    in_scope = np.flatnonzero(room.scope_mask)
     names = sorted(set(districts[in_scope].tolist()))
     n_comm = len(in_scope)
     total = sum(int(base_count[c]) for c in in_scope) + sum(y)
@@ -213,22 +235,19 @@ def _balance_deviation(
 
 def _check_room(
     cands: Candidates,
-    base_count: np.ndarray,
-    base_load: np.ndarray,
-    caps: np.ndarray,
-    scope_mask: np.ndarray,
+    room: _Room,
     params: PairingParams,
     units: pd.DataFrame,
     comms: pd.DataFrame,
 ) -> None:
     """Name the communities that cannot reach ``min_partners`` whatever is chosen."""
-    room = np.maximum(caps - base_load, 0)
-    open_units = room[cands.unit] > 0
+    free = np.maximum(room.caps - room.base_load, 0)
+    open_units = free[cands.unit] > 0
     avail = np.bincount(cands.community[open_units], minlength=len(comms))
-    need = np.maximum(params.min_partners - base_count, 0) * scope_mask
+    need = np.maximum(params.min_partners - room.base_count, 0) * room.scope_mask
     short = np.flatnonzero(avail < need)
     total_need = int(need.sum())
-    total_room = int(room[np.unique(cands.unit[open_units])].sum()) if open_units.any() else 0
+    total_room = int(free[np.unique(cands.unit[open_units])].sum()) if open_units.any() else 0
     findings = [
         *_short_findings(comms["community_id"].to_numpy(object)[short], params.min_partners),
         *_total_findings(total_need, total_room, params),

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import pandas as pd
 
-from matcher.analysis.recommend.core import Scope, format_before_after, write_result
-from matcher.i18n import translator
-from matcher.inputs.dataset import Dataset
-from matcher.plans.result import Plan
+from matcher.analysis.recommend.core import TieResult
+from matcher.i18n import Translator
 
 __all__ = ["PairingResult"]
 
 
 @dataclass(frozen=True)
-class PairingResult:
-    """A pairing recommendation and the plans that judge it.
+class PairingResult(TieResult):
+    """A pairing recommendation and the plans that judge it (with the attributes of
+    :class:`.TieResult`: ``comparison``, ``summary`` -- counts, total value, the true gain
+    of the set, parameters --, ``dataset``, ``before`` and ``after``).
 
     Attributes
     ----------
@@ -35,48 +34,24 @@ class PairingResult:
     units
         Per unit with a pairing or a candidate: cap, load (communities paired) before
         and after.
-    comparison
-        :func:`matcher.analysis.recommend.before_after` of the plans without and with the
-        recommended pairings.
-    summary
-        JSON-ready figures: counts, total value, the true gain of the set, parameters.
-    dataset
-        The dataset with the recommended pairings (validated), ready to plan.
-    before, after
-        The plans without and with them.
     """
 
     pairings: pd.DataFrame
     recommendations: pd.DataFrame
     districts: pd.DataFrame
     units: pd.DataFrame
-    comparison: pd.DataFrame
-    summary: dict[str, Any]
-    dataset: Dataset = field(repr=False)
-    before: Plan = field(repr=False)
-    after: Plan = field(repr=False)
 
-    @property
-    def gain(self) -> float:
-        """The true gain of the whole set: the plan's objective after minus before."""
-        return float(self.after.objective - self.before.objective)
+    files: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("pairings.csv", "pairings"),
+        ("pairing_recommendations.csv", "recommendations"),
+        ("pairing_districts.csv", "districts"),
+        ("pairing_units.csv", "units"),
+        ("before_after.csv", "comparison"),
+    )
+    summary_name: ClassVar[str] = "pairing_summary.json"
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``pairings.csv`` (dataset format plus ``status``),
-        ``pairing_recommendations.csv``, ``pairing_districts.csv``, ``pairing_units.csv``,
-        ``before_after.csv`` and ``pairing_summary.json``."""
-        tables = (
-            ("pairings.csv", self.pairings),
-            ("pairing_recommendations.csv", self.recommendations),
-            ("pairing_districts.csv", self.districts),
-            ("pairing_units.csv", self.units),
-            ("before_after.csv", self.comparison),
-        )
-        return write_result(out_dir, tables, "pairing_summary.json", self.summary)
-
-    def text(self, lang: str = "en") -> str:
-        """A few lines for people, in ``lang``."""
-        _ = translator(lang)
+    def lines(self, _: Translator) -> list[str]:
+        """The counts and values, then the first 15 recommendations, translated by ``_``."""
         s = self.summary
         # Whole sentences with and without dropped pairings: word order differs by language.
         head = (
@@ -87,11 +62,9 @@ class PairingResult:
             if s["dropped_pairings"]
             else _("Pairings for {scope}: {new} new ({candidates} candidates, values {value_kind})")
         )
-        # The summary keeps the scope in English (it is data); "every community" is a phrase.
-        scope = s["scope"] if s["scope"] != Scope().text() else _("all communities")
         lines = [
             head.format(
-                scope=scope,
+                scope=self.scope_text(_),
                 new=s["new_pairings"],
                 dropped=s["dropped_pairings"],
                 candidates=f"{s['candidates']:,}",
@@ -121,6 +94,4 @@ class PairingResult:
             )
         if len(self.recommendations) > 15:
             lines.append(_("  ... {n} more").format(n=len(self.recommendations) - 15))
-        lines.append(_("Before/after:"))
-        lines.append(format_before_after(self.comparison, lang))
-        return "\n".join(lines)
+        return lines

@@ -236,15 +236,27 @@ def _check_columns(
     allowed = _columns(tables, table)
     for name in names:
         if name not in allowed:
-            raise scenario.error(
+            raise _columns_error(
+                scenario,
                 change,
-                Text(
-                    N_("unknown column of {table}; expected one of {names}"),
-                    table=table,
-                    names=", ".join(allowed),
-                ),
+                N_("unknown column of {table}; expected one of {names}"),
+                table,
+                allowed,
                 f"{field}.{name}",
             )
+
+
+def _columns_error(
+    scenario: Scenario,
+    change: Change,
+    message: str,
+    table: str,
+    names: Sequence[str],
+    field: str,
+) -> ScenarioError:
+    """The scenario's error at ``field`` of ``change``: ``message`` (marked with ``N_``)
+    about ``table`` and the column ``names`` it lists."""
+    return scenario.error(change, Text(message, table=table, names=", ".join(names)), field)
 
 
 def _add(
@@ -280,13 +292,12 @@ def _select(
     if change.get("ids") is not None:
         id_col = spec.id_column
         if id_col is None:
-            raise scenario.error(
+            raise _columns_error(
+                scenario,
                 change,
-                Text(
-                    N_("{table} has no id column; give rows with {names}"),
-                    table=table,
-                    names=", ".join(spec.key),
-                ),
+                N_("{table} has no id column; give rows with {names}"),
+                table,
+                spec.key,
                 "ids",
             )
         ids = [str(v) for v in change.get("ids")]
@@ -299,13 +310,12 @@ def _select(
             _check_columns(scenario, change, tables, table, list(row), f"rows[{i}]")
             missing = [k for k in key if k not in row]
             if missing:
-                raise scenario.error(
+                raise _columns_error(
+                    scenario,
                     change,
-                    Text(
-                        N_("missing; a row of {table} is named by {names}"),
-                        table=table,
-                        names=", ".join(key),
-                    ),
+                    N_("missing; a row of {table} is named by {names}"),
+                    table,
+                    key,
                     f"rows[{i}].{missing[0]}",
                 )
             hit = np.ones(len(frame), dtype=bool)

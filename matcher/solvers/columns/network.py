@@ -27,7 +27,8 @@ every path is a plain arc.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -107,6 +108,9 @@ class Network:
     def n_cells(self) -> int:
         """Number of demand cells."""
         return len(self.cell_kg)
+
+
+_NETWORK_FIELDS = frozenset(f.name for f in fields(Network))
 
 
 def _factorize(*columns: npt.NDArray[np.generic]) -> _Ints:
@@ -258,6 +262,11 @@ def _demand_cells(ix: TieIndex) -> _Cells:
     )
 
 
+def _network_fields(part: _Classes | _Groups | _Cells) -> dict[str, Any]:
+    """The fields of ``part`` that :class:`Network` keeps, by name."""
+    return {f.name: getattr(part, f.name) for f in fields(part) if f.name in _NETWORK_FIELDS}
+
+
 def build_network(ix: TieIndex) -> Network:
     """Aggregate a dataset's suppliers and demands into the column-generation network.
 
@@ -271,46 +280,18 @@ def build_network(ix: TieIndex) -> Network:
     classes = _supplier_classes(ix)
     groups = _groups(ix, classes)
     cells = _demand_cells(ix)
-    near_ptr, near_comm, near_km, near_border = near_communities(
-        ix, classes.site_lat, classes.site_lon, classes.site_r
-    )
+    sites = (classes.site_lat, classes.site_lon, classes.site_r)
+    near_ptr, near_comm, near_km, near_border = near_communities(ix, *sites)
     unit_tie_ptr, unit_tie_comm, (tie_ptr, tie_comm, tie_km, tie_border) = tied_communities(
-        ix,
-        classes.class_site,
-        classes.class_unit,
-        classes.class_home,
-        classes.site_lat,
-        classes.site_lon,
-        classes.site_r,
+        ix, classes.class_site, classes.class_unit, classes.class_home, *sites
     )
     return Network(
-        class_of=classes.class_of,
-        class_site=classes.class_site,
-        class_unit=classes.class_unit,
-        class_home=classes.class_home,
-        class_hours=classes.class_hours,
-        class_members=classes.class_members,
-        class_member_ptr=classes.class_member_ptr,
-        class_skill_ptr=groups.class_skill_ptr,
-        class_skill_owner=groups.class_skill_owner,
-        class_skill_cat=groups.class_skill_cat,
-        class_skill_group=groups.class_skill_group,
-        site_lat=classes.site_lat,
-        site_lon=classes.site_lon,
-        site_r=classes.site_r,
-        site_group_ptr=groups.site_group_ptr,
+        **_network_fields(classes),
+        **_network_fields(groups),
+        **_network_fields(cells),
         near_ptr=near_ptr,
         near_comm=near_comm,
         near_km=near_km,
-        group_site=groups.group_site,
-        group_cat=groups.group_cat,
-        cell_of=cells.cell_of,
-        cell_kg=cells.cell_kg,
-        cell_prio=cells.cell_prio,
-        cell_hours=cells.cell_hours,
-        kg_cell_ptr=cells.kg_cell_ptr,
-        kg_cells=cells.kg_cells,
-        kg_demands=cells.kg_demands,
         comm_lat=ix.community_lat,
         comm_lon=ix.community_lon,
         unit_tie_ptr=unit_tie_ptr,

@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 
+_F = npt.NDArray[np.float64]
+
+
 def quiet_highs() -> Any:
     """A HiGHS instance that prints nothing (its banner goes to the C-level stdout)."""
     import highspy
@@ -47,13 +50,7 @@ def quiet_highs() -> Any:
 
 
 def integer_lp(
-    mat: Any,
-    cost: npt.NDArray[np.float64],
-    upper: npt.NDArray[np.float64],
-    row_lower: npt.NDArray[np.float64],
-    row_upper: npt.NDArray[np.float64],
-    *,
-    maximize: bool = False,
+    mat: Any, cost: _F, upper: _F, row_lower: _F, row_upper: _F, *, maximize: bool = False
 ) -> Any:
     """The all-integer MIP ``min/max cost @ x`` s.t. ``row_lower <= mat @ x <= row_upper``.
 
@@ -103,24 +100,16 @@ def highs_in_time(nonzeros: int, seconds: float) -> bool:
     return seconds >= 0.05 + SETUP_SECONDS_PER_NONZERO * nonzeros
 
 
-def highs_mip(
-    mat: Any,
-    cost: npt.NDArray[np.float64],
-    upper: npt.NDArray[np.float64],
-    row_lower: npt.NDArray[np.float64],
-    row_upper: npt.NDArray[np.float64],
-    params: PlanParams,
-    time_limit: float,
-    maximize: bool,
-) -> Any:
-    """A HiGHS instance holding :func:`integer_lp`, seeded and limited, ready to run."""
+def highs_mip(lp: Any, nonzeros: int, params: PlanParams, time_limit: float) -> Any:
+    """A HiGHS instance holding ``lp`` (from :func:`integer_lp`, of ``nonzeros``
+    nonzeros), seeded and limited, ready to run."""
     h = quiet_highs()
     h.setOptionValue("random_seed", params.seed)
     h.setOptionValue("mip_rel_gap", params.gap_limit)
     # A little is kept back for reading the solution out within the limit.
     h.setOptionValue("time_limit", max(0.97 * time_limit, 0.1))
-    stop_at(h, time.perf_counter() + max(time_limit, 0.1), mat.nnz)
-    h.passModel(integer_lp(mat, cost, upper, row_lower, row_upper, maximize=maximize))
+    stop_at(h, time.perf_counter() + max(time_limit, 0.1), nonzeros)
+    h.passModel(lp)
     return h
 
 

@@ -22,7 +22,13 @@ from matcher.model.arcs import Problem
 from matcher.model.rules import ActiveRules, coverage_targets
 from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
-from matcher.solvers.integer.highs import highs_in_time, highs_mip, run_until, set_start
+from matcher.solvers.integer.highs import (
+    highs_in_time,
+    highs_mip,
+    integer_lp,
+    run_until,
+    set_start,
+)
 from matcher.solvers.integer.labour import (
     LabourArcs,
     LabourSolution,
@@ -65,7 +71,8 @@ def solve_labour_highs(
         return _keep(rules, start, began)
     cost, upper = _objective(problem, useful, cols)
     lower, higher = rows.bounds()
-    h = highs_mip(mat, cost, upper, lower, higher, params, left, maximize=True)
+    lp = integer_lp(mat, cost, upper, lower, higher, maximize=True)
+    h = highs_mip(lp, mat.nnz, params, left)
     set_start(h, _start(problem, useful, cols, start))
     if not run_until(h, deadline):
         return _keep(
