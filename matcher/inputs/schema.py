@@ -86,26 +86,16 @@ UNIT_LEVELS = ("municipal", "district", "street", "none")
 RESOURCE_KINDS = ("service", "funds")
 
 
+def _degrees(name: str, limit: float, expected: Text, optional: bool) -> Column:
+    return Column(name, Kind.FLOAT, optional, lo=-limit, hi=limit, expected=expected)
+
+
 def _lat(optional: bool = False) -> Column:
-    return Column(
-        "lat",
-        Kind.FLOAT,
-        optional,
-        lo=-90.0,
-        hi=90.0,
-        expected=Text(N_("a latitude in degrees, -90 to 90")),
-    )
+    return _degrees("lat", 90.0, Text(N_("a latitude in degrees, -90 to 90")), optional)
 
 
 def _lon(optional: bool = False) -> Column:
-    return Column(
-        "lon",
-        Kind.FLOAT,
-        optional,
-        lo=-180.0,
-        hi=180.0,
-        expected=Text(N_("a longitude in degrees, -180 to 180")),
-    )
+    return _degrees("lon", 180.0, Text(N_("a longitude in degrees, -180 to 180")), optional)
 
 
 def _hours() -> Column:
@@ -132,6 +122,17 @@ def _not_negative(name: str, kind: Kind, expected: Text, optional: bool = True) 
 
 def _text(name: str, optional: bool = False) -> Column:
     return Column(name, Kind.TEXT, optional=optional, expected=Text(N_("a non-empty text")))
+
+
+def _links(name: str, *refs: tuple[str, str]) -> Table:
+    """An optional table of links between rows of other tables: a row per pair of ids,
+    each pair once."""
+    return Table(
+        name,
+        tuple(_ref(column, table) for column, table in refs),
+        required=False,
+        key=tuple(column for column, _ in refs),
+    )
 
 
 TABLES: tuple[Table, ...] = (
@@ -233,23 +234,13 @@ TABLES: tuple[Table, ...] = (
         ),
         required=False,
     ),
-    Table(
-        "pairings",
-        (_ref("unit_id", "units"), _ref("community_id", "communities")),
-        required=False,
-        key=("unit_id", "community_id"),
-    ),
+    _links("pairings", ("unit_id", "units"), ("community_id", "communities")),
     Table(
         "alliances",
         (_id("alliance_id"), _text("name"), _text("district"), _text("street")),
         required=False,
     ),
-    Table(
-        "alliance_members",
-        (_ref("alliance_id", "alliances"), _ref("unit_id", "units")),
-        required=False,
-        key=("alliance_id", "unit_id"),
-    ),
+    _links("alliance_members", ("alliance_id", "alliances"), ("unit_id", "units")),
     Table(
         "lead_options",
         (

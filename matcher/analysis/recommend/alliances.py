@@ -50,20 +50,10 @@ def recommend_alliances(
     params: AllianceParams | None = None,
     plan_params: PlanParams | None = None,
 ) -> AllianceResult:
-    """Recommend an alliance per street for the demand no tied supplier can serve.
-
-    Parameters
-    ----------
-    dataset
-        A validated dataset, or a folder to load one from.
-    params
-        The recommendation's parameters (defaults if ``None``).
-    plan_params
-        The plan's parameters (defaults if ``None``).
-
-    Returns
-    -------
-    AllianceResult
+    """Recommend an alliance per street for the demand no tied supplier can serve:
+    ``dataset`` (validated, or a folder to load one from), ``params`` and ``plan_params``
+    as :func:`~matcher.analysis.recommend.pairings.recommend_pairings` takes them, with
+    :class:`.AllianceParams`; an :class:`.AllianceResult`.
 
     Examples
     --------

@@ -17,34 +17,6 @@ from matcher.solvers.columns.network import Network
 
 __all__ = ["dual_bound"]
 
-_KgCells = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-"""What the arcs to a (community, category) ``kg`` can gain: ``kg_cell_ptr`` and
-``kg_cells`` (each kg's cells), ``cell_prio`` and ``v_cell`` (each cell's priority and
-dual), and ``b_kg`` (per kg, the largest ``pw * prio - v`` of its cells)."""
-
-
-@numba.njit(cache=True, inline="always")
-def _raise(
-    best: float,
-    kg: int,
-    km: float,
-    kg_info: _KgCells,
-    pw: float,
-    tc: float,
-) -> float:
-    """``best`` raised to the largest ``w - v_cell`` of the arcs at ``km`` to the cells
-    of ``kg`` (``b_kg[kg]`` bounds them: when it shows none can beat ``best``, none is
-    scanned)."""
-    kg_cell_ptr, kg_cells, cell_prio, v_cell, b_kg = kg_info
-    if b_kg[kg] - tc * km <= best:
-        return best
-    for q in range(kg_cell_ptr[kg], kg_cell_ptr[kg + 1]):
-        cell = kg_cells[q]
-        w = pw * cell_prio[cell] - tc * km
-        if w > 0 and w - v_cell[cell] > best:
-            best = w - v_cell[cell]
-    return best
-
 
 @numba.njit(cache=True)
 def _group_best(
@@ -54,15 +26,20 @@ def _group_best(
     near_comm: np.ndarray,
     near_km: np.ndarray,
     n_cat: int,
-    kg_info: _KgCells,
+    kg_cell_ptr: np.ndarray,
+    kg_cells: np.ndarray,
+    cell_prio: np.ndarray,
+    v_cell: np.ndarray,
+    b_kg: np.ndarray,
     b_comm: np.ndarray,
     pw: float,
     tc: float,
 ) -> np.ndarray:
     """Per group, ``max(0, max over its arcs of (w - v_cell))``.
 
-    ``b_comm`` is, per community, the largest ``b_kg`` of its categories
-    (:data:`_KgCells`): a community whose distance already costs more is skipped.
+    ``b_kg`` is, per (community, category), the largest ``pw * prio - v`` of its cells
+    (``b_comm``: over a community's categories): a community whose distance already
+    costs more is skipped.
     """
     best = np.zeros(len(group_cat))
     for site in range(len(site_group_ptr) - 1):
@@ -79,7 +56,13 @@ def _group_best(
                 continue
             for group in range(g_lo, g_hi):
                 kg = comm * n_cat + group_cat[group]
-                best[group] = _raise(best[group], kg, km, kg_info, pw, tc)
+                if b_kg[kg] - tc * km <= best[group]:
+                    continue
+                for q in range(kg_cell_ptr[kg], kg_cell_ptr[kg + 1]):
+                    cell = kg_cells[q]
+                    w = pw * cell_prio[cell] - tc * km
+                    if w > 0 and w - v_cell[cell] > best[group]:
+                        best[group] = w - v_cell[cell]
     return best
 
 
@@ -93,7 +76,11 @@ def _class_duals(
     class_skill_cat: np.ndarray,
     class_skill_group: np.ndarray,
     n_cat: int,
-    kg_info: _KgCells,
+    kg_cell_ptr: np.ndarray,
+    kg_cells: np.ndarray,
+    cell_prio: np.ndarray,
+    v_cell: np.ndarray,
+    b_kg: np.ndarray,
     pw: float,
     tc: float,
     u_class: np.ndarray,
@@ -113,7 +100,13 @@ def _class_duals(
             km = tie_km[t]
             for sk in range(class_skill_ptr[cls], class_skill_ptr[cls + 1]):
                 kg = comm * n_cat + class_skill_cat[sk]
-                u = _raise(u, kg, km, kg_info, pw, tc)
+                if b_kg[kg] - tc * km <= u:
+                    continue
+                for q in range(kg_cell_ptr[kg], kg_cell_ptr[kg + 1]):
+                    cell = kg_cells[q]
+                    w = pw * cell_prio[cell] - tc * km
+                    if w > 0 and w - v_cell[cell] > u:
+                        u = w - v_cell[cell]
         u_class[cls] = u
 
 
@@ -129,7 +122,6 @@ def dual_bound(net: Network, params: PlanParams, v_cell: npt.NDArray[np.float64]
     b_kg = np.full(n_kg, -np.inf)
     np.maximum.at(b_kg, net.cell_kg, pw * net.cell_prio - v_cell)
     b_comm = b_kg.reshape(-1, net.n_cat).max(axis=1) if n_kg else np.zeros(0)
-    kg_info = (net.kg_cell_ptr, net.kg_cells, net.cell_prio, v_cell, b_kg)
     group_best = _group_best(
         net.site_group_ptr,
         net.group_cat,
@@ -137,7 +129,11 @@ def dual_bound(net: Network, params: PlanParams, v_cell: npt.NDArray[np.float64]
         net.near_comm,
         net.near_km,
         net.n_cat,
-        kg_info,
+        net.kg_cell_ptr,
+        net.kg_cells,
+        net.cell_prio,
+        v_cell,
+        b_kg,
         b_comm,
         pw,
         tc,
@@ -152,7 +148,11 @@ def dual_bound(net: Network, params: PlanParams, v_cell: npt.NDArray[np.float64]
         net.class_skill_cat,
         net.class_skill_group,
         net.n_cat,
-        kg_info,
+        net.kg_cell_ptr,
+        net.kg_cells,
+        net.cell_prio,
+        v_cell,
+        b_kg,
         pw,
         tc,
         u,

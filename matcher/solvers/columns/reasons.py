@@ -20,24 +20,6 @@ __all__ = ["reasons"]
 _I = np.int64
 
 
-@numba.njit(cache=True, inline="always")
-def _add(
-    kg: int,
-    km: float,
-    count: np.ndarray,
-    kg_want: np.ndarray,
-    out: np.ndarray,
-    far_km: np.ndarray,
-) -> None:
-    """Add the three counts ``count`` of suppliers at ``km`` to a wanted ``kg``."""
-    if not kg_want[kg]:
-        return
-    for z in range(3):
-        out[kg, z] += count[z]
-    if count[2] > 0 and km > far_km[kg]:
-        far_km[kg] = km
-
-
 @numba.njit(cache=True)
 def _scan_eligible(
     site_group_ptr: np.ndarray,
@@ -70,13 +52,25 @@ def _scan_eligible(
             comm = near_comm[j]
             km = near_km[j]
             for group in range(g_lo, g_hi):
-                _add(comm * n_cat + group_cat[group], km, group_count[group], kg_want, out, far_km)
+                kg = comm * n_cat + group_cat[group]
+                if not kg_want[kg]:
+                    continue
+                for z in range(3):
+                    out[kg, z] += group_count[group, z]
+                if group_count[group, 2] > 0 and km > far_km[kg]:
+                    far_km[kg] = km
     for cls in range(len(tie_ptr) - 1):
         for t in range(tie_ptr[cls], tie_ptr[cls + 1]):
             comm = tie_comm[t]
             km = tie_km[t]
             for sk in range(class_skill_ptr[cls], class_skill_ptr[cls + 1]):
-                _add(comm * n_cat + class_skill_cat[sk], km, class_count[cls], kg_want, out, far_km)
+                kg = comm * n_cat + class_skill_cat[sk]
+                if not kg_want[kg]:
+                    continue
+                for z in range(3):
+                    out[kg, z] += class_count[cls, z]
+                if class_count[cls, 2] > 0 and km > far_km[kg]:
+                    far_km[kg] = km
 
 
 def reasons(
