@@ -1,5 +1,5 @@
 """The planner service: a thin FastAPI layer over :mod:`matcher`.
 
 ``matcher serve`` starts it; :func:`api.main.create_app` builds the application.
-Nothing here plans: every plan is made by :func:`matcher.plans.planner` in a worker process.
+Nothing here plans: every plan is made by :func:`matcher.plan` in a worker process.
 """

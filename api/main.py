@@ -33,7 +33,7 @@ __all__ = ["DESCRIPTION", "create_app"]
 
 DESCRIPTION = """\
 The co-construction planner as a service: upload datasets, queue planning runs (solved
-by `matcher.plans.planner` in worker processes), and read plans as JSON, CSV, Parquet or GeoJSON.
+by `matcher.plan` in worker processes), and read plans as JSON, CSV, Parquet or GeoJSON.
 
 Every route but `/health` and the docs needs an API key (`X-API-Key` header, or
 `Authorization: Bearer`). Roles: viewer (read), planner (datasets and runs), admin (keys).

@@ -128,7 +128,7 @@ def _placed(columns: tuple[str, ...], after: str) -> list[str]:
     return [*columns[:i], *missing, *columns[i:]]
 
 
-# The SQL tables hold the plan's own columns (matcher.plans.planner declares them), so dashboards
+# The SQL tables hold the plan's own columns (matcher.plans.tables declares them), so dashboards
 # and CSV agree, plus each row's place.
 ASSIGNMENT_FIELDS = _placed(ASSIGNMENT_COLUMNS, after="community_id")
 DEMAND_STATUS_FIELDS = list(DEMAND_STATUS_COLUMNS)

@@ -4,7 +4,7 @@ The dispatcher (a thread in the server process) claims queued runs with an atomi
 ``UPDATE ... WHERE status = 'queued'``, starts one process per run (``forkserver``
 context, ``matcher`` preloaded) up to ``max_concurrent_runs``, and stops a process when
 its run is cancelled or passes its time limit. The worker loads the dataset from the
-store, calls :func:`matcher.plans.planner` and writes the plan in one transaction, and only if
+store, calls :func:`matcher.plan` and writes the plan in one transaction, and only if
 the run is still ``running`` under the worker's claim token. A worker whose server
 dies exits by itself. On startup, runs left ``running`` by a stopped server are marked
 ``failed`` (:data:`INTERRUPTED`).
@@ -116,7 +116,7 @@ def run_in_worker(
         The server's process id; the worker exits when it is gone.
     solve_engine, ray_address
         Where the plan's labour flow is solved (settings ``engine`` and ``ray_address``);
-        see :func:`matcher.plans.planner`.
+        see :func:`matcher.plan`.
     read_memory_mb
         Memory the run's reads may take once the plan is stored (:mod:`api.artifacts`).
     """

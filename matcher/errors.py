@@ -15,6 +15,7 @@ __all__ = [
     "InfeasibleError",
     "MatcherError",
     "ParameterError",
+    "PhaseError",
     "PlanFolderError",
     "ReplanError",
     "ScenarioError",
@@ -250,6 +251,31 @@ class ScenarioError(MatcherError, ValueError):
             "field": self.field,
             "problem": self.problem,
         }
+
+
+class PhaseError(MatcherError, ValueError):
+    """An action the cycle's phase does not allow; names the phase and what it allows.
+
+    Attributes
+    ----------
+    phase, action
+        Where the cycle is, and what was asked.
+    allowed
+        The actions that phase allows (empty when none).
+    """
+
+    def __init__(self, phase: str, action: str, allowed: Sequence[str]) -> None:
+        self.phase = phase
+        self.action = action
+        self.allowed = tuple(allowed)
+        super().__init__(
+            Text(
+                N_("action {action} is not allowed in phase {phase}; allowed: {allowed}"),
+                action=repr(action),
+                phase=repr(phase),
+                allowed=", ".join(self.allowed) if self.allowed else Text(N_("none")),
+            )
+        )
 
 
 class SolverError(MatcherError):

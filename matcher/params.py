@@ -84,7 +84,7 @@ class PlanParams:
         Default 1e6 (scores exact to 1e-6 per hour).
     time_limit_s
         Wall-time limit in seconds of a plan under integer rules, counted from the start
-        of :func:`matcher.plans.planner`; the best plan found by then is returned with its bound
+        of :func:`matcher.plan`; the best plan found by then is returned with its bound
         and gap. The labour model, funds and lead units share it (``SHARES`` in
         :mod:`matcher.solvers.integer`), and a solver that would not even set its model
         up in the time left is not started (the repaired start is kept), so a plan ends

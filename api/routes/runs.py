@@ -339,7 +339,7 @@ def create_run(
     who: Planner,
     idempotency_key: IdempotencyKey = None,
 ) -> RunPublic:
-    """Queue a run of ``matcher.plans.planner`` on a stored dataset; 202 with ``Location``.
+    """Queue a run of ``matcher.plan`` on a stored dataset; 202 with ``Location``.
 
     ``params`` are checked by ``matcher.PlanParams``. With ``scenario``, its changes are
     applied to the dataset first (a 422 names the change and the field when one does not

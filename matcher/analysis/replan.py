@@ -64,7 +64,7 @@ def previous_assignments(previous: Plan | str | Path | pd.DataFrame) -> pd.DataF
     Parameters
     ----------
     previous
-        A :class:`~matcher.plans.planner.Plan`, a plan folder (its ``assignments.csv``) or a frame
+        A :class:`~matcher.plans.result.Plan`, a plan folder (its ``assignments.csv``) or a frame
         with those columns. Rows of the same key are added up; zero-hour rows dropped.
 
     Raises

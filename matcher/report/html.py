@@ -1,7 +1,7 @@
 """A plan people can look at: one self-contained HTML report with a map and charts.
 
-:func:`build_report` turns a plan (a folder written by :meth:`Plan.write`, a
-:class:`~matcher.plans.planner.Plan`, or :class:`Plan`) and its dataset into one HTML page
+:func:`build_report` turns a plan (a folder written by :meth:`Plan.write`, or a
+:class:`~matcher.plans.result.Plan`) and its dataset into one HTML page
 that needs no network: every chart is inline SVG (:mod:`matcher.report.charts`,
 :mod:`matcher.report.map`), the only script is a few lines inlined from
 ``static/report.js`` (the pairing-ties switch and the map's zoom), the style sheet is
@@ -114,7 +114,7 @@ def build_report(
     Parameters
     ----------
     plan
-        A plan folder, a :class:`~matcher.plans.planner.Plan`, or :class:`Plan`.
+        A plan folder or a :class:`~matcher.plans.result.Plan`.
     dataset
         The plan's dataset or its folder; default the folder named in the plan's
         ``run.json``. Its content hash must be the plan's.

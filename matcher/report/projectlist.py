@@ -775,7 +775,7 @@ def write_project_list(
     ----------
     plan
         The plan: a plan folder (``matcher plan --out``), or a
-        :class:`~matcher.plans.planner.Plan`. Its tables are read as they are, not recomputed.
+        :class:`~matcher.plans.result.Plan`. Its tables are read as they are, not recomputed.
     dataset
         The plan's dataset (names of communities and units, descriptions of demands): a
         ``Dataset`` or a folder or workbook; ``None``, the one the plan's ``run.json``
