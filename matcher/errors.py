@@ -10,6 +10,7 @@ from matcher.i18n import N_, SOURCE_LANG, Text, translator
 __all__ = [
     "CompareError",
     "DatasetError",
+    "DeliveryError",
     "ExplainError",
     "Finding",
     "InfeasibleError",
@@ -274,6 +275,29 @@ class PhaseError(MatcherError, ValueError):
                 action=repr(action),
                 phase=repr(phase),
                 allowed=", ".join(self.allowed) if self.allowed else Text(N_("none")),
+            )
+        )
+
+
+class DeliveryError(MatcherError, ValueError):
+    """A delivery's status cannot move as asked; names the delivery and its status.
+
+    Attributes
+    ----------
+    delivery_id, status, wanted
+        The delivery, its status now, and the status asked for.
+    """
+
+    def __init__(self, delivery_id: str, status: str, wanted: str) -> None:
+        self.delivery_id = delivery_id
+        self.status = status
+        self.wanted = wanted
+        super().__init__(
+            Text(
+                N_("delivery {delivery} is {status}: it cannot become {wanted}"),
+                delivery=repr(delivery_id),
+                status=repr(status),
+                wanted=repr(wanted),
             )
         )
 
