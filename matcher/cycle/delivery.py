@@ -36,6 +36,7 @@ import pandas as pd
 
 from matcher.errors import DeliveryError, ParameterError, ValidationIssue
 from matcher.i18n import N_, Text
+from matcher.plans.tables import ASSIGNMENT_COLUMNS
 
 __all__ = [
     "ASSIGNMENT_KEY",
@@ -85,18 +86,7 @@ STATUS_MOVES: frozenset[tuple[str, str]] = frozenset(
 )
 """The status moves allowed, as (from, to); any other is refused."""
 
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "supplier_kind",
-    "supplier_id",
-    "unit_id",
-    "demand_id",
-    "community_id",
-    "category",
-    "hours",
-    "km",
-    "tie",
-    "hours_delivered",
-)
+EXPORT_COLUMNS: tuple[str, ...] = (*ASSIGNMENT_COLUMNS, "hours_delivered")
 """The bulk format: the plan's ``assignments`` columns plus ``hours_delivered``."""
 
 PROGRESS_STATUSES: tuple[str, ...] = ("not_started", "in_progress", "done")
@@ -337,11 +327,7 @@ def check_delivery_rows(
         if key not in planned:
             issues.append(
                 ValidationIssue(
-                    file,
-                    line,
-                    "demand_id",
-                    key[2],
-                    Text(N_("an assignment of the published plan")),
+                    file, line, "demand_id", key[2], Text(N_("an assignment of the published plan"))
                 )
             )
             continue
@@ -377,11 +363,7 @@ def check_delivery_rows(
         if hours > left:
             issues.append(
                 ValidationIssue(
-                    file,
-                    line,
-                    "hours_delivered",
-                    _cell(value),
-                    Text(N_("at most {n}"), n=left),
+                    file, line, "hours_delivered", _cell(value), Text(N_("at most {n}"), n=left)
                 )
             )
     return issues
