@@ -18,6 +18,7 @@ Two halves, kept apart on purpose:
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -433,6 +434,16 @@ class ReferenceModel:
     arcs: dict[Key, RefArc]
 
 
+def reference_for(tables: Mapping[str, pd.DataFrame], params: Any) -> ReferenceModel:
+    """:func:`reference_model` with the distance and score knobs of a ``PlanParams``."""
+    return reference_model(
+        tables,
+        max_travel_km=params.max_travel_km,
+        travel_cost_per_km=params.travel_cost_per_km,
+        priority_weight=params.priority_weight,
+    )
+
+
 def reference_model(
     tables: Mapping[str, pd.DataFrame],
     *,
@@ -703,3 +714,23 @@ def hard_city(scale: float) -> Dataset:
     demands["min_hours"] = np.where(pick & (hours > 0), np.minimum(mins, hours), np.nan)
     tables["demands"] = demands
     return dataset_from_frames(tables, "hard-city")
+
+
+# ---- broken datasets (tests/data/broken/<case>: files laid over the example)
+
+BROKEN = Path(__file__).parent / "data" / "broken"
+
+
+def build_case(case: str, dest: Path) -> Path:
+    """Copy the example dataset to ``dest`` and lay the case's files over it.
+
+    A ``DELETE`` file in the case lists files (one a line) to remove from the copy.
+    """
+    shutil.copytree(Path(__file__).parent / "data" / "example" / "dataset", dest)
+    for path in sorted((BROKEN / case).iterdir()):
+        if path.name == "DELETE":
+            for name in path.read_text(encoding="utf-8").split():
+                (dest / name).unlink()
+        else:
+            shutil.copyfile(path, dest / path.name)
+    return dest

@@ -690,7 +690,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except (MatcherError, ValueError, OSError) as exc:
         # The library's own errors render in the chosen language; the rest as they came.
-        rendered = isinstance(exc, InfeasibleError | ParameterError)
         text = (
             exc.render(lang) if isinstance(exc, InfeasibleError | ParameterError) else message(exc)
         )
@@ -699,6 +698,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_FAIL
         print(_("error: {message}").format(message=text), file=sys.stderr)
         # Bad input (exit 2), or the library refusing what it was given correctly (1).
-        refused = isinstance(exc, MatcherError) and not (rendered or isinstance(exc, ValueError))
+        refused = isinstance(exc, MatcherError) and not isinstance(
+            exc, InfeasibleError | ParameterError | ValueError
+        )
         return EXIT_FAIL if refused else EXIT_INPUT
     return code

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from factories import build_case
 
 from matcher.cli import main
 from matcher.errors import DatasetError
@@ -31,21 +31,6 @@ EXAMPLE = DATA / "example" / "dataset"
 BROKEN = DATA / "broken"
 BROKEN_CASES = sorted(p.name for p in BROKEN.iterdir() if p.is_dir() and p.name[:6] != "valid_")
 EXIT_INPUT = 2
-
-
-def build_case(case: str, dest: Path) -> Path:
-    """Copy the example dataset to ``dest`` and lay the case's files over it.
-
-    A ``DELETE`` file in the case lists files (one a line) to remove from the copy.
-    """
-    shutil.copytree(EXAMPLE, dest)
-    for path in sorted((BROKEN / case).iterdir()):
-        if path.name == "DELETE":
-            for name in path.read_text(encoding="utf-8").split():
-                (dest / name).unlink()
-        else:
-            shutil.copyfile(path, dest / path.name)
-    return dest
 
 
 def run_cli(args: Sequence[str]) -> subprocess.CompletedProcess[str]:

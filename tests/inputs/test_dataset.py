@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
+from factories import build_case
 
 from matcher.errors import DatasetError, ValidationIssue
 from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
@@ -25,21 +26,6 @@ from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
 DATA = Path(__file__).parents[1] / "data"
 EXAMPLE = DATA / "example" / "dataset"
 BROKEN = DATA / "broken"
-
-
-def build_case(case: str, dest: Path) -> Path:
-    """Copy the example dataset to ``dest`` and lay the case's files over it.
-
-    A ``DELETE`` file in the case lists files (one a line) to remove from the copy.
-    """
-    shutil.copytree(EXAMPLE, dest)
-    for path in sorted((BROKEN / case).iterdir()):
-        if path.name == "DELETE":
-            for name in path.read_text(encoding="utf-8").split():
-                (dest / name).unlink()
-        else:
-            shutil.copyfile(path, dest / path.name)
-    return dest
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from factories import PROFILES, haversine, random_tables, reference_model
+from factories import PROFILES, haversine, random_tables, reference_for, reference_model
 
 from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.model.arcs import Problem, build_problem, hour_score, skill_arcs
@@ -460,12 +460,7 @@ def test_arcs_and_first_ties_match_the_reference(
 ) -> None:
     tables = random_tables(seed, PROFILES[profile])
     p = build_problem(dataset_from_frames(tables), params)
-    ref = reference_model(
-        tables,
-        max_travel_km=params.max_travel_km,
-        travel_cost_per_km=params.travel_cost_per_km,
-        priority_weight=params.priority_weight,
-    )
+    ref = reference_for(tables, params)
     assert _arc_ties(p) == {k: a.tie for k, a in ref.arcs.items()}
     got = {
         k: (float(km), float(w))

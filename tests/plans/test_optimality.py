@@ -21,6 +21,7 @@ from factories import (
     brute_force_optimum,
     lp_optimum,
     random_tables,
+    reference_for,
     reference_model,
 )
 
@@ -41,12 +42,7 @@ def assert_same_objective(actual: float, expected: float) -> None:
 def _solve(profile: str, seed: int, params: PlanParams) -> tuple[Plan, ReferenceModel]:
     tables = random_tables(seed, PROFILES[profile])
     result = plan(dataset_from_frames(tables), params)
-    model = reference_model(
-        tables,
-        max_travel_km=params.max_travel_km,
-        travel_cost_per_km=params.travel_cost_per_km,
-        priority_weight=params.priority_weight,
-    )
+    model = reference_for(tables, params)
     return result, model
 
 

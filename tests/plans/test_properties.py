@@ -22,6 +22,7 @@ from factories import (
     ReferenceModel,
     haversine,
     random_tables,
+    reference_for,
     reference_model,
     reference_reasons,
 )
@@ -71,12 +72,7 @@ def _solve(case: tuple[int, str, PlanParams]) -> Solved:
     seed, profile, params = case
     tables = random_tables(seed, PROFILES[profile])
     result = plan(dataset_from_frames(tables), params)
-    model = reference_model(
-        tables,
-        max_travel_km=params.max_travel_km,
-        travel_cost_per_km=params.travel_cost_per_km,
-        priority_weight=params.priority_weight,
-    )
+    model = reference_for(tables, params)
     flow: dict[Key, int] = {}
     for r in result.assignments.itertuples():
         key = (r.supplier_kind, r.supplier_id, r.demand_id)

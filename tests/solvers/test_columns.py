@@ -24,6 +24,7 @@ from factories import (
     brute_force_optimum,
     lp_optimum,
     random_tables,
+    reference_for,
     reference_model,
     reference_reasons,
 )
@@ -341,12 +342,7 @@ def test_objective_and_reasons_equal_the_independent_model(
 ) -> None:
     tables = random_tables(seed, PROFILES[profile])
     result = plan(dataset_from_frames(tables), params)
-    model = reference_model(
-        tables,
-        max_travel_km=params.max_travel_km,
-        travel_cost_per_km=params.travel_cost_per_km,
-        priority_weight=params.priority_weight,
-    )
+    model = reference_for(tables, params)
     optimum = lp_optimum(model)
     assert isinstance(result.solver, ColumnResult)
     assert result.status == "optimal"
@@ -471,14 +467,7 @@ def _changed(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFra
 
 
 def _optimum(tables: dict[str, pd.DataFrame], params: PlanParams) -> float:
-    return lp_optimum(
-        reference_model(
-            tables,
-            max_travel_km=params.max_travel_km,
-            travel_cost_per_km=params.travel_cost_per_km,
-            priority_weight=params.priority_weight,
-        )
-    )
+    return lp_optimum(reference_for(tables, params))
 
 
 @pytest.mark.parametrize(("profile", "seed", "params"), LP_CASES[::3])
