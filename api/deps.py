@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -112,6 +112,9 @@ class Principal:
     key_id: int
     role: str
     districts: list[str] | None
+    streets: list[str] | None = None
+    communities: list[str] | None = None
+    units: list[str] | None = None
 
     def can_read_district(self, district: str) -> bool:
         """Whether the key may read results of ``district``."""
@@ -221,7 +224,18 @@ def _principal(
             Text(N_("the API key is not valid (unknown or revoked)")),
             headers=_UNAUTHORIZED,
         )
-    return Principal(row.id, row.role, list(row.districts) if row.districts else None)
+
+    def scope(values: list[Any] | None) -> list[str] | None:
+        return [str(v) for v in values] if values else None
+
+    return Principal(
+        row.id,
+        row.role,
+        scope(row.districts),
+        scope(row.streets),
+        scope(row.communities),
+        scope(row.units),
+    )
 
 
 def require(role: str) -> Callable[..., Principal]:

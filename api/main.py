@@ -15,6 +15,7 @@ from api.errors import install_handlers, responses
 from api.middleware import AddressRateLimit, BodySizeLimit, RateLimits, SecurityHeaders
 from api.routes import (
     compare,
+    cycles,
     datasets,
     explain,
     health,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
         keys,
         recommendations,
         templates,
+        cycles,
     )
     for module in routers:
         app.include_router(module.router)

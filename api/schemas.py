@@ -51,7 +51,9 @@ __all__ = [
     "scope_kpis",
 ]
 
-Role = Literal["viewer", "planner", "admin"]
+Role = Literal[
+    "viewer", "planner", "admin", "community", "unit", "street_reviewer", "district_reviewer"
+]
 District = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 T = TypeVar("T")
@@ -522,6 +524,18 @@ class KeyCreate(BaseModel):
         description="Districts the key may read results of; null (or omitted) = all "
         "districts. An empty list is refused: it would read as no district, never all.",
     )
+    streets: list[District] | None = Field(
+        default=None, min_length=1, max_length=1000, description="A street reviewer's streets."
+    )
+    communities: list[District] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10000,
+        description="The communities a community key acts for.",
+    )
+    units: list[District] | None = Field(
+        default=None, min_length=1, max_length=10000, description="The units a unit key acts for."
+    )
 
 
 class KeyPublic(BaseModel):
@@ -532,6 +546,9 @@ class KeyPublic(BaseModel):
     prefix: str = Field(description="The key's first characters, to recognise it.")
     role: Role
     districts: list[str] | None
+    streets: list[str] | None = None
+    communities: list[str] | None = None
+    units: list[str] | None = None
     created_at: datetime
     revoked_at: datetime | None
 
@@ -544,6 +561,9 @@ class KeyPublic(BaseModel):
             prefix=row.prefix,
             role=row.role,  # type: ignore[arg-type]
             districts=row.districts,
+            streets=row.streets,
+            communities=row.communities,
+            units=row.units,
             created_at=as_utc(row.created_at) or row.created_at,
             revoked_at=as_utc(row.revoked_at),
         )

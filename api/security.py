@@ -9,10 +9,11 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import ApiKey, utcnow
+from api.db.models import CYCLE_KEY_ROLES, ApiKey, utcnow
 from matcher.i18n import N_, Text
 
 __all__ = [
+    "KEY_ROLES",
     "ROLE_RANK",
     "TOKEN_PREFIX",
     "allows",
@@ -24,6 +25,10 @@ __all__ = [
 ]
 
 ROLE_RANK = {"viewer": 0, "planner": 1, "admin": 2}
+"""The roles of the plan API, each with the rights of those below it."""
+
+KEY_ROLES: tuple[str, ...] = (*ROLE_RANK, *CYCLE_KEY_ROLES)
+"""Every role a key may have: the plan API's, and the cycle's (which read no runs)."""
 TOKEN_PREFIX = "mk_"
 
 
@@ -38,11 +43,20 @@ def new_token() -> str:
 
 
 def create_key(
-    session: Session, role: str, name: str = "", districts: list[str] | None = None
+    session: Session,
+    role: str,
+    name: str = "",
+    districts: list[str] | None = None,
+    *,
+    streets: list[str] | None = None,
+    communities: list[str] | None = None,
+    units: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Store a new key; returns its row and the token (shown once, never stored).
 
-    ``districts`` of ``None`` reads every district; a list reads only those.
+    ``districts`` of ``None`` reads every district; a list reads only those. A cycle's
+    key may be narrowed further to ``streets`` (a street reviewer), ``communities`` (a
+    community) or ``units`` (a unit).
 
     Raises
     ------
@@ -51,11 +65,11 @@ def create_key(
         or names an empty district: an empty scope would otherwise be stored as no
         scope and read every district. The message is a :class:`~matcher.i18n.Text`.
     """
-    if role not in ROLE_RANK:
+    if role not in KEY_ROLES:
         raise ValueError(
             Text(
                 N_("role must be one of {roles}, got {role}"),
-                roles=", ".join(ROLE_RANK),
+                roles=", ".join(KEY_ROLES),
                 role=repr(role),
             )
         )
@@ -67,6 +81,9 @@ def create_key(
         key_hash=hash_key(token),
         role=role,
         districts=scope,
+        streets=_names(streets, "streets"),
+        communities=_names(communities, "communities"),
+        units=_names(units, "units"),
         created_at=utcnow(),
     )
     session.add(row)
@@ -93,6 +110,16 @@ def check_districts(districts: list[str] | None) -> list[str] | None:
     if any(not n for n in names):
         raise ValueError(Text(N_("districts must not contain an empty district name")))
     return sorted(set(names))
+
+
+def _names(values: list[str] | None, field: str) -> list[str] | None:
+    """A narrower scope as stored: ``None``, or sorted distinct stripped names."""
+    if values is None:
+        return None
+    names = sorted({str(v).strip() for v in values})
+    if not names or any(not n for n in names):
+        raise ValueError(Text(N_("{field} must name at least one, and no empty name"), field=field))
+    return names
 
 
 def find_key(session: Session, token: str) -> ApiKey | None:

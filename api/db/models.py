@@ -26,16 +26,30 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CYCLE_KEY_ROLES",
     "ROLES",
     "RUN_STATUSES",
     "ApiKey",
     "Assignment",
+    "AuditEntry",
     "Base",
+    "Cycle",
+    "CycleComment",
+    "CycleDelivery",
+    "CycleEdit",
+    "CycleEntry",
+    "CycleObjection",
+    "CyclePoints",
+    "CycleProject",
+    "CycleRating",
+    "CycleReview",
+    "CycleVersion",
     "DatasetRow",
     "DatasetTable",
     "DemandStatus",
     "Funding",
     "Lead",
+    "RatingToken",
     "Recommendation",
     "RecommendationRow",
     "Run",
@@ -48,6 +62,8 @@ __all__ = [
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "running")
 ROLES = ("viewer", "planner", "admin")
+CYCLE_KEY_ROLES = ("community", "unit", "street_reviewer", "district_reviewer")
+"""Key roles that act on cycles only (matcher.cycle.roles); they read no runs."""
 
 
 def utcnow() -> datetime:
@@ -81,6 +97,11 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     districts: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # The cycle's narrower scopes (null: no narrowing): a street reviewer's streets, a
+    # community key's communities, a unit key's units.
+    streets: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    communities: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    units: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -314,3 +335,254 @@ class RunArtifact(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- The quarterly cycle (api.cycles; docs/cycle.md) -------------------------------
+
+
+def _cycle_key() -> Mapped[str]:
+    """A ``cycle_id`` column: the cycle a row belongs to (cycles are never deleted)."""
+    return mapped_column(String(32), ForeignKey("cycles.id"), index=True)
+
+
+class Cycle(Base):
+    """A quarter's cycle of the three lists in a district (or some of its streets)."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    district: Mapped[str] = mapped_column(String(200), index=True)
+    # null: the whole district
+    streets: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    period: Mapped[str] = mapped_column(String(16), index=True)
+    phase: Mapped[str] = mapped_column(String(32))
+    skipped: Mapped[list[Any]] = mapped_column(JSON)
+    # planned first day of phases, ISO dates by phase
+    starts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The standing data the lists start from (a stored dataset); the snapshot of the
+    # lists taken when planning opens; the run adopted as the draft project list.
+    base_dataset_id: Mapped[str] = mapped_column(String(32), ForeignKey("datasets.id"))
+    dataset_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("datasets.id"), nullable=True
+    )
+    draft_run_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("runs.id"), nullable=True
+    )
+    previous_cycle_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("cycles.id"), nullable=True
+    )
+    next_cycle_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    phase_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CycleEntry(Base):
+    """A row a cycle's lists gained or changed since its base dataset: a demand, a
+    resource, a cadre ..., its cells as the dataset's columns, and who entered it, when
+    and from where (``origin``: hotline, joint_meeting, home_visit, carried_over ...)."""
+
+    __tablename__ = "cycle_entries"
+    __table_args__ = (Index("ix_cycle_entries_row", "cycle_id", "table_name", "row_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_key: Mapped[str] = mapped_column(String(400))
+    community_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    unit_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(32))
+    carried_from: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    times_carried: Mapped[int] = mapped_column(Integer, default=0)
+    entered_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entered_role: Mapped[str] = mapped_column(String(32))
+    entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class CycleEdit(Base):
+    """One edit of a draft project list, the run it was made on and the re-planned run."""
+
+    __tablename__ = "cycle_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    action: Mapped[str] = mapped_column(String(32))
+    edits: Mapped[list[Any]] = mapped_column(JSON)
+    run_before: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    run_after: Mapped[str] = mapped_column(String(32))
+    churn: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    by_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CycleComment(Base):
+    """A comment of the discussion (商议): support, objection or question."""
+
+    __tablename__ = "cycle_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    demand_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    by_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    role: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CycleReview(Base):
+    """A review's decision (approve / return) on the draft run it saw; an edit after it
+    voids it (``voided_at``)."""
+
+    __tablename__ = "cycle_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    phase: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    by_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class CycleObjection(Base):
+    """An objection to the public notice (公示), filed by anyone; ``contact`` is never
+    shown. Publishing needs every objection answered."""
+
+    __tablename__ = "cycle_objections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    community_id: Mapped[str] = mapped_column(String(200))
+    demand_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    filed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    upheld: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    answered_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class CycleVersion(Base):
+    """A published version of a cycle's project list: frozen (never updated), with its
+    diff against the version before."""
+
+    __tablename__ = "cycle_versions"
+
+    cycle_id: Mapped[str] = mapped_column(String(32), ForeignKey("cycles.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = mapped_column(String(32), ForeignKey("runs.id"))
+    published_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class CycleProject(Base):
+    """One project of a published version (public columns only: no cadre)."""
+
+    __tablename__ = "cycle_projects"
+
+    cycle_id: Mapped[str] = mapped_column(String(32), ForeignKey("cycles.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    demand_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(200), index=True)
+    district: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+    planned_hours: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    lead_unit: Mapped[str] = mapped_column(String(200), default="")
+    units: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class CycleDelivery(Base):
+    """Hours delivered on one assignment of the published list (pending -> approved /
+    rejected by the community)."""
+
+    __tablename__ = "cycle_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    version: Mapped[int] = mapped_column(Integer)
+    supplier_kind: Mapped[str] = mapped_column(String(16))
+    supplier_id: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[str] = mapped_column(String(200))
+    demand_id: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class RatingToken(Base):
+    """A resident's rating token for a community's projects (only its SHA-256 kept)."""
+
+    __tablename__ = "rating_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    community_id: Mapped[str] = mapped_column(String(200))
+    issued_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CycleRating(Base):
+    """A rating (1-5) of a delivered project, once per person (token) per project."""
+
+    __tablename__ = "cycle_ratings"
+    __table_args__ = (
+        Index("ix_cycle_ratings_once", "cycle_id", "demand_id", "rater", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = _cycle_key()
+    demand_id: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[str] = mapped_column(String(200))
+    # who rated: a token's hash (a resident) or "key:<id>" (a community committee)
+    rater: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(32))
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CyclePoints(Base):
+    """A cadre's approved hours and points (积分) in a closed cycle."""
+
+    __tablename__ = "cycle_points"
+
+    cycle_id: Mapped[str] = mapped_column(String(32), ForeignKey("cycles.id"), primary_key=True)
+    cadre_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(200))
+    approved_hours: Mapped[int] = mapped_column(Integer)
+    points: Mapped[float] = mapped_column(Float)
+
+
+class AuditEntry(Base):
+    """One action on a cycle: who (key and role), when, what, the state before and
+    after, and who may read it (``private``, ``reviewers``, ``public``). Append-only:
+    no code path updates or deletes it, and the store refuses to (a trigger)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(400), default="")
+    before: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    visibility: Mapped[str] = mapped_column(String(16))

@@ -23,7 +23,15 @@ router = APIRouter(prefix="/keys", tags=["keys"], responses=responses(400, 401, 
 def make_key(body: KeyCreate, session: SessionDep, _who: Admin) -> KeyCreated:
     """Create a key; the response carries the key itself, shown this once."""
     try:
-        row, token = create_key(session, body.role, body.name, body.districts)
+        row, token = create_key(
+            session,
+            body.role,
+            body.name,
+            body.districts,
+            streets=body.streets,
+            communities=body.communities,
+            units=body.units,
+        )
     except ValueError as exc:  # the schema refuses these first; the store never gets one
         first = exc.args[0] if exc.args else ""
         message = first if isinstance(first, Text) else str(exc)

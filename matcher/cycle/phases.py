@@ -98,6 +98,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("return", "district_review", "planning", "the district returns it"),
     Transition("publish", "public_notice", NEXT, "every objection answered: published"),
     Transition("withdraw", "public_notice", "planning", "an objection upheld: plan again"),
+    Transition("revise", "published", "planning", "the published list changes: a new version"),
     Transition("start_delivery", "published", NEXT, "the projects start"),
     Transition("start_evaluation", "delivery", NEXT, "delivered; residents rate"),
     Transition("close", "evaluation", NEXT, "the quarter ends"),

@@ -63,7 +63,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_rows("public", "public_notice", "object", "read_notice"),
     *_rows("planner", "public_notice", "answer_objection", "publish", "withdraw"),
     *_rows("public", "published", "read_notice"),
-    *_rows("planner", "published", "start_delivery"),
+    *_rows("planner", "published", "start_delivery", "revise"),
     # Delivery: units record hours, communities confirm or reject them.
     *_rows("unit", "delivery", "record_delivery"),
     *_rows("community", "delivery", "confirm_delivery", "reject_delivery"),

@@ -28,6 +28,7 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from api.db.models import CYCLE_KEY_ROLES  # noqa: E402
 from api.db.session import (  # noqa: E402
     make_engine,
     make_sessionmaker,
@@ -227,7 +228,8 @@ class Service:
 
 
 def make_keys(url: str) -> dict[str, str]:
-    """Keys for admin, planner, viewer and a viewer scoped to Gulou, in the store."""
+    """Keys for admin, planner, viewer, a viewer and a planner scoped to Gulou, and each
+    cycle role (community, unit, street_reviewer, district_reviewer) in Gulou."""
     engine = make_engine(url)
     migrate(engine)
     keys = {}
@@ -236,6 +238,9 @@ def make_keys(url: str) -> dict[str, str]:
             keys[role] = create_key(session, role, f"test {role}")[1]
         keys["gulou"] = create_key(session, "viewer", "Gulou only", ["Gulou"])[1]
         keys["gulou_planner"] = create_key(session, "planner", "Gulou planner", ["Gulou"])[1]
+        # The cycle's roles, in Gulou (narrower ones are made by the tests that need them)
+        for role in CYCLE_KEY_ROLES:
+            keys[role] = create_key(session, role, f"Gulou {role}", ["Gulou"])[1]
     engine.dispose()
     return keys
 
