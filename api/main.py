@@ -15,12 +15,18 @@ from api.errors import install_handlers, responses
 from api.middleware import AddressRateLimit, BodySizeLimit, RateLimits, SecurityHeaders
 from api.routes import (
     compare,
+    cycle_delivery,
+    cycle_drafts,
+    cycle_lists,
+    cycle_notice,
     cycles,
     datasets,
     explain,
     health,
     keys,
     projectlist,
+    public,
+    public_ratings,
     recommendations,
     reports,
     results,
@@ -120,6 +126,12 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
         recommendations,
         templates,
         cycles,
+        cycle_lists,
+        cycle_drafts,
+        cycle_notice,
+        public,
+        cycle_delivery,
+        public_ratings,
     )
     for module in routers:
         app.include_router(module.router)

@@ -314,7 +314,8 @@ def html_policy(page: bytes, docs: bool = False) -> str:
         or "'none'",
         "img-src": "data:",
         "base-uri": "'none'",
-        "form-action": "'none'",
+        # the service's own forms (the public notice's objection form) post to it
+        "form-action": "'self'",
         "frame-ancestors": "'none'",
     }
     if docs:

@@ -644,13 +644,14 @@ def lp_stable_optimum(
     previous: Mapping[Key, int],
     change_penalty: float,
     pinned: frozenset[Key] = frozenset(),
+    forbidden: frozenset[Key] = frozenset(),
 ) -> float:
     """The stable re-planning objective's optimum as an LP (scipy HiGHS).
 
     maximize sum w*x - change_penalty * sum |x - h0| over the model's arcs, with ``h0`` the
     previous hours (0 for a new arc), pinned arcs fixed at ``x = h0``, and the previous
-    hours of pairs that are no longer arcs counted as removed. ``|x - h0|`` is a variable
-    ``u >= x - h0, u >= h0 - x``; the LP optimum is integral (the model is a network flow
+    hours of pairs that are no longer arcs counted as removed, forbidden arcs at 0.
+    ``|x - h0|`` is a variable ``u >= x - h0, u >= h0 - x``; the LP optimum is integral (the model is a network flow
     with a convex piecewise-linear cost).
     """
     keys = list(model.arcs)
@@ -683,7 +684,10 @@ def lp_stable_optimum(
     ).astype(float)
     w = np.array([model.arcs[k].weight for k in keys])
     c = np.concatenate((-w, np.full(n, change_penalty)))
-    bounds = [(h0[j], h0[j]) if keys[j] in pinned else (0, None) for j in range(n)]
+    bounds = [
+        (h0[j], h0[j]) if keys[j] in pinned else (0, 0) if keys[j] in forbidden else (0, None)
+        for j in range(n)
+    ]
     bounds += [(0, None)] * n
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     assert res.status == 0, res.message

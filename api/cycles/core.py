@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.cycles import audit
 from api.cycles.access import Actor, authorize, forbidden_role, in_scope, may_read
-from api.db.models import Cycle, CycleReview, DatasetRow, utcnow
+from api.db.models import Cycle, CycleEdit, CycleReview, CycleVersion, DatasetRow, utcnow
 from api.db.session import rowcount
 from api.errors import ApiError, not_found
 from matcher.cycle.phases import Schedule
@@ -29,10 +29,12 @@ __all__ = [
     "ON_MOVE",
     "REVIEW_PHASES",
     "create_cycle",
+    "dataset_in_use",
     "get_cycle",
     "list_cycles",
     "move",
     "parameter_error",
+    "run_in_use",
     "schedule_of",
     "valid_approvals",
 ]
@@ -144,7 +146,7 @@ def list_cycles(
     offset: int,
 ) -> tuple[list[Cycle], int]:
     """A page of the cycles in the actor's districts, newest first, and their total."""
-    where = []
+    where: list[ColumnElement[bool]] = []
     if actor.districts is not None:
         where.append(Cycle.district.in_(list(actor.districts)))
     if district is not None:
@@ -321,6 +323,30 @@ def move(session: Session, cycle: Cycle, actor: Actor, action: str, reason: str 
     return target
 
 
-def count_cycles(session: Session) -> int:
-    """How many cycles the store holds."""
-    return int(session.execute(select(func.count()).select_from(Cycle)).scalar_one())
+def run_in_use(session: Session, run_id: str) -> str | None:
+    """The id of a cycle that uses the run (its draft, an edit's run before or after, a
+    review's, a published version's), or ``None``: such a run may not be deleted."""
+    queries = (
+        select(Cycle.id).where(Cycle.draft_run_id == run_id),
+        select(CycleVersion.cycle_id).where(CycleVersion.run_id == run_id),
+        select(CycleEdit.cycle_id).where(
+            or_(CycleEdit.run_before == run_id, CycleEdit.run_after == run_id)
+        ),
+        select(CycleReview.cycle_id).where(CycleReview.run_id == run_id),
+    )
+    for query in queries:
+        found = session.execute(query.limit(1)).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+    return None
+
+
+def dataset_in_use(session: Session, dataset_id: str) -> str | None:
+    """The id of a cycle whose lists start from or were snapshot as the dataset, or
+    ``None``: such a dataset may not be deleted."""
+    found = session.execute(
+        select(Cycle.id)
+        .where(or_(Cycle.base_dataset_id == dataset_id, Cycle.dataset_id == dataset_id))
+        .limit(1)
+    ).scalar_one_or_none()
+    return None if found is None else str(found)

@@ -95,7 +95,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(32))
     districts: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     # The cycle's narrower scopes (null: no narrowing): a street reviewer's streets, a
     # community key's communities, a unit key's units.

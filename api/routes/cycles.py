@@ -46,7 +46,7 @@ def create_cycle(body: CycleCreate, session: SessionDep, actor: ActorDep) -> Cyc
         dataset_id=body.dataset_id,
         streets=body.streets,
         skipped=body.skipped,
-        starts=dict(body.starts),
+        starts={str(k): v for k, v in body.starts.items()},
         options=body.options,
     )
     return CyclePublic.from_row(cycle, actor)

@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 
 import matcher
 from api import crud, uploads
+from api.cycles.core import dataset_in_use
 from api.db.models import DatasetRow
 from api.deps import Planner, SessionDep, SettingsDep, Viewer
 from api.errors import (
@@ -325,6 +326,17 @@ def delete_dataset(dataset_id: DatasetId, session: SessionDep, _who: Planner) ->
     row = session.get(DatasetRow, dataset_id)
     if row is None:
         raise not_found("dataset", dataset_id)
+    cycle = dataset_in_use(session, dataset_id)
+    if cycle is not None:
+        raise ApiError(
+            409,
+            "dataset_in_use",
+            Text(
+                N_("dataset {id} holds the lists of cycle {cycle}: it is kept"),
+                id=dataset_id,
+                cycle=cycle,
+            ),
+        )
     active = crud.dataset_run_statuses(session, dataset_id)
     if active:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(active))

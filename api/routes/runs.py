@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 import matcher
 from api import crud, store
+from api.cycles.core import run_in_use
 from api.db.models import ACTIVE_STATUSES, DatasetRow, Run, utcnow
 from api.deps import Planner, Principal, RunId, SessionDep, SettingsDep, Viewer, too_many
 from api.errors import ApiError, expected_text, not_found, parameter_text, responses
@@ -467,9 +468,24 @@ def cancel_run(run_id: RunId, request: Request, session: SessionDep, _who: Plann
 
 @router.delete("/{run_id}", status_code=204, responses=responses(404, 409, 422))
 def delete_run(run_id: RunId, session: SessionDep, _who: Planner) -> Response:
-    """Delete a finished run and its results (cancel a queued or running one first)."""
+    """Delete a finished run and its results (cancel a queued or running one first); a
+    run a cycle's project lists use is kept (409)."""
     run = get_run(session, run_id)
     refuse_active(run_id, run)
+    cycle = run_in_use(session, run_id)
+    if cycle is not None:
+        raise ApiError(
+            409,
+            "run_in_use",
+            Text(
+                N_(
+                    "run {id} is part of cycle {cycle}'s project lists (a draft, an edit, a "
+                    "review or a published version): it is kept"
+                ),
+                id=run_id,
+                cycle=cycle,
+            ),
+        )
     store.delete_results(session, run_id)
     session.delete(run)
     return Response(status_code=204)

@@ -182,6 +182,7 @@ def replan(
     *,
     change_penalty: float = 0.0,
     pinned: Pinned = "none",
+    forbidden: Iterable[tuple[str, str, str]] = (),
 ) -> Plan:
     """The optimal plan that keeps a previous plan where it can.
 
@@ -199,6 +200,9 @@ def replan(
     pinned
         Previous assignments kept exactly: ``"all"``, ``"none"`` (default), or their
         keys ``(supplier_kind, supplier_id, demand_id)``.
+    forbidden
+        Supplier-demand pairs ``(supplier_kind, supplier_id, demand_id)`` the plan must
+        not use (an assignment a planner excluded); one that is also pinned is refused.
 
     Returns
     -------
@@ -227,8 +231,13 @@ def replan(
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     params = params or PlanParams()
-    prev = previous_assignments(previous)
-    pin = _pinned_mask(prev, pinned)
+    prev_all = previous_assignments(previous)
+    banned = _forbidden_frame(forbidden)
+    prev = _without(prev_all, banned)
+    pin = _pinned_mask(prev_all, pinned)
+    if len(prev) < len(prev_all) and pin[~_kept(prev_all, banned)].any():
+        raise ParameterError("forbidden", "pinned", Text(N_("pairs that are not pinned as well")))
+    pin = pin[_kept(prev_all, banned)]
     t0 = time.perf_counter()
     rules = active_rules(dataset, params)
     _refuse_integer_rules(rules)
@@ -237,6 +246,9 @@ def replan(
     gone = prev_arc < 0
     _check_pins_possible(dataset, prev, pin & gone)
     h0, pinned_arc = _previous_flow(problem, prev, prev_arc, pin)
+    # a forbidden pair is held at 0 hours, as a pin would hold it
+    ban_arc = _previous_arcs(problem, banned)
+    pinned_arc[ban_arc[ban_arc >= 0]] = True
     fixed = np.where(pinned_arc, h0, 0)
     flow, seg = _solve_free(problem, h0, pinned_arc, fixed, penalty)
 
@@ -275,9 +287,31 @@ def replan(
         "penalized_objective": rounded(penalized),
         "penalized_bound": rounded(penalized_bound),
     }
-    out.kpis["churn"] = churn(prev, out.assignments)
+    out.kpis["replan"]["forbidden_pairs"] = len(banned)
+    out.kpis["churn"] = churn(prev_all, out.assignments)
     out.kpis["churn"]["previous_unavailable"] = int(gone.sum())
     return out
+
+
+def _forbidden_frame(forbidden: Iterable[tuple[str, str, str]]) -> pd.DataFrame:
+    """The forbidden pairs as a frame of the assignment key (hours 0)."""
+    rows = [tuple(str(v).strip() for v in key) for key in forbidden]
+    frame = pd.DataFrame(rows, columns=list(KEY), dtype=object)
+    frame["hours"] = 0
+    return frame.drop_duplicates(list(KEY))
+
+
+def _kept(prev: pd.DataFrame, banned: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which previous assignments are not forbidden."""
+    if not len(banned):
+        return np.ones(len(prev), dtype=bool)
+    marked = prev[list(KEY)].merge(banned[list(KEY)], on=list(KEY), how="left", indicator=True)
+    return np.asarray(marked["_merge"].to_numpy() == "left_only", dtype=bool)
+
+
+def _without(prev: pd.DataFrame, banned: pd.DataFrame) -> pd.DataFrame:
+    """The previous assignments but the forbidden ones."""
+    return prev[_kept(prev, banned)].reset_index(drop=True)
 
 
 def _refuse_integer_rules(rules: ActiveRules) -> None:

@@ -10,7 +10,7 @@ A planner edits the draft through the stable re-plan
 :class:`Edit` into the ``previous`` assignments and ``pinned`` keys to pass to it:
 
 - ``exclude``: the assignment must not be kept; it is dropped from the previous
-  assignments (so it is neither pinned nor favoured by the change penalty);
+  assignments and listed in ``excluded``, which the re-plan takes as ``forbidden``;
 - ``pin``: the assignment is kept exactly;
 - ``move_hours``: ``hours`` of the assignment go to another supplier (``to_kind``,
   ``to_id``) on the same demand; the receiving row is added (or raised) and pinned, and
@@ -50,10 +50,24 @@ from matcher.i18n import N_, Text
 from matcher.model.suppliers import SUPPLIER_KINDS
 from matcher.plans.result import Plan
 
-__all__ = ["ACTIONS", "DraftEdits", "Edit", "edit_draft", "project_units", "projects"]
+__all__ = [
+    "ACTIONS",
+    "EDIT_CHANGE_PENALTY",
+    "DraftEdits",
+    "Edit",
+    "edit_draft",
+    "project_units",
+    "projects",
+]
 
 ACTIONS = ("exclude", "pin", "move_hours")
 """The edits a planner may make to the draft."""
+
+EDIT_CHANGE_PENALTY = 0.01
+"""The objective an edit's re-plan gives up per hour changed against the draft: above 0,
+so that of equally good plans the one closest to the draft wins (at 0 any optimum may,
+however far from it; docs/cycle.md has the figures), and small, so that a plan better by
+more than a hundredth per hour moved still wins."""
 
 Key = tuple[str, str, str]
 """An assignment's key: ``(supplier_kind, supplier_id, demand_id)``."""

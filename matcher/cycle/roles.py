@@ -49,7 +49,16 @@ PERMISSIONS: tuple[Permission, ...] = (
     # Collecting the lists: communities their demands, units their resources and cadres.
     *_rows("community", "collecting", "add_demand", "edit_demand"),
     *_rows("unit", "collecting", "add_resource", "add_cadre", "edit_resource"),
-    *_rows("planner", "collecting", "add_demand", "add_resource", "add_cadre", "open_planning"),
+    *_rows(
+        "planner",
+        "collecting",
+        "add_demand",
+        "edit_demand",
+        "add_resource",
+        "add_cadre",
+        "edit_resource",
+        "open_planning",
+    ),
     # Planning: runs and scenarios on the cycle's dataset, the draft project list.
     *_rows("planner", "planning", "run_plan", "adopt_run", "edit_draft", "submit"),
     # Discussion (两议): committees and residents' representatives comment.
@@ -66,12 +75,13 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_rows("planner", "published", "start_delivery", "revise"),
     # Delivery: units record hours, communities confirm or reject them.
     *_rows("unit", "delivery", "record_delivery"),
-    *_rows("community", "delivery", "confirm_delivery", "reject_delivery"),
-    *_rows("planner", "delivery", "record_delivery", "start_evaluation"),
-    # Evaluation (评议): residents and committees rate delivered projects.
+    *_rows("community", "delivery", "confirm_delivery", "reject_delivery", "issue_rating_tokens"),
+    *_rows("planner", "delivery", "record_delivery", "issue_rating_tokens", "start_evaluation"),
+    # Evaluation (评议): residents (with a token handed out by their community) and
+    # committees rate delivered projects.
     *_rows("public", "evaluation", "rate", "read_notice"),
-    *_rows("community", "evaluation", "rate"),
-    *_rows("planner", "evaluation", "close"),
+    *_rows("community", "evaluation", "rate", "issue_rating_tokens"),
+    *_rows("planner", "evaluation", "issue_rating_tokens", "close"),
     # Closed: the next cycle opens from this one.
     *_rows("planner", "closed", "open_next"),
 )

@@ -138,6 +138,33 @@ def test_penalized_objective_equals_an_lp(seed: int, profile: str, penalty: floa
     assert result.kpis["churn"]["hours_changed"] == changed
 
 
+@pytest.mark.parametrize(("seed", "penalty"), [(0, 0.0), (1, 0.01), (2, 0.5), (3, 2.0)])
+def test_forbidden_pairs_are_not_used_and_the_objective_equals_an_lp(
+    seed: int, penalty: float
+) -> None:
+    tables, before, ds = week(seed, "dense")
+    model = reference_model(tables)
+    previous = flows(before)
+    # Forbid every other previous assignment still possible, and one arc never used.
+    banned = [k for k in sorted(previous) if k in model.arcs][::2]
+    banned += [next(k for k in sorted(model.arcs) if k not in previous)]
+    kept = {k: h for k, h in previous.items() if k not in banned}
+    frame = pd.DataFrame(
+        [(*k, h) for k, h in kept.items()],
+        columns=["supplier_kind", "supplier_id", "demand_id", "hours"],
+    )
+    result = replan(ds, frame, change_penalty=penalty, forbidden=banned)
+    new = flows(result)
+    assert not set(new) & set(banned)
+    expected = lp_stable_optimum(model, kept, penalty, forbidden=frozenset(banned))
+    r = result.kpis["replan"]
+    assert close(r["penalized_objective"], expected), (r, expected)
+    assert r["forbidden_pairs"] == len(banned)
+    assert result.kpis["bound"] >= result.objective - 1e-9
+    with pytest.raises(ParameterError, match="forbidden"):
+        replan(ds, before, pinned=[banned[0]], forbidden=banned[:1])
+
+
 def test_churn_counts_equal_a_count_by_hand() -> None:
     tables, before, ds = week(2, "dense")
     result = replan(ds, before, change_penalty=0.5)

@@ -312,7 +312,7 @@ def test_security_headers_and_the_reports_policy(report_server: tuple[Any, str])
     assert page.headers["x-frame-options"] == "DENY"
     policy = _policy(page.headers["content-security-policy"])
     assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
-    assert policy["base-uri"] == ["'none'"] and policy["form-action"] == ["'none'"]
+    assert policy["base-uri"] == ["'none'"] and policy["form-action"] == ["'self'"]
     inline = _Inline()
     inline.feed(page.text)
     assert inline.scripts and inline.styles and inline.attrs and not inline.external

@@ -328,6 +328,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash"),
     )
     op.create_index(op.f("ix_rating_tokens_cycle_id"), "rating_tokens", ["cycle_id"], unique=False)
+    # "district_reviewer" is longer than the 16 characters roles had
+    with op.batch_alter_table("api_keys") as batch:
+        batch.alter_column(
+            "role", type_=sa.String(length=32), existing_type=sa.String(length=16), nullable=False
+        )
     op.add_column("api_keys", sa.Column("streets", sa.JSON(), nullable=True))
     op.add_column("api_keys", sa.Column("communities", sa.JSON(), nullable=True))
     op.add_column("api_keys", sa.Column("units", sa.JSON(), nullable=True))
@@ -338,6 +343,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in FROZEN:
         _thaw(table)
+    with op.batch_alter_table("api_keys") as batch:
+        batch.alter_column(
+            "role", type_=sa.String(length=16), existing_type=sa.String(length=32), nullable=False
+        )
     op.drop_column("api_keys", "units")
     op.drop_column("api_keys", "communities")
     op.drop_column("api_keys", "streets")

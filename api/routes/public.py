@@ -1,0 +1,439 @@
+"""``/public``: the public notice (公示) of a cycle's project list, for everyone, no key.
+
+- ``GET /public/cycles/{id}/communities/{community_id}``: a community's page (HTML, in
+  Chinese unless ``?lang=en`` or ``Accept-Language`` asks for English), with the
+  objection form and the cycle's public record;
+- ``.../communities/{community_id}.json``: the same as JSON;
+- ``GET /public/cycles/{id}/projects.csv``: the whole list as CSV;
+- ``POST /public/cycles/{id}/objections`` (JSON) and ``.../objections/form`` (the
+  page's form): an objection, during ``public_notice``.
+
+The list is the draft during ``public_notice`` and the newest published version in the
+other phases where the public may ``read_notice`` (published, evaluation). In any other
+phase the page says the list is not on notice (HTTP 200: the address stays valid, the
+page says why it is empty), while the JSON and CSV answer 404 ``not_on_notice``.
+
+Nothing here names a cadre, a cadre's home, a place's coordinates or an objector's
+contact. Writes are limited per client address (:data:`PUBLIC_WRITE_RATE`, a moving
+window of the ``limits`` library) whenever the service's rate limits are on.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path as FsPath
+from typing import Annotated
+from urllib.parse import parse_qs
+
+import jinja2
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.orm import Session
+
+from api.cycles import notice
+from api.cycles.schemas_notice import (
+    NoticeAnswer,
+    NoticeProject,
+    NoticePublic,
+    NoticeUnit,
+    ObjectionCreate,
+    ObjectionFiled,
+)
+from api.deps import SessionDep
+from api.errors import ApiError, request_lang, responses
+from api.middleware import client_address, rate_text
+from api.schemas import as_utc
+from matcher.cycle.phases import PHASE_NAMES
+from matcher.i18n import LANGS, N_, Text, negotiate, render, translator
+from matcher.inputs.aliases import category_name, district_name
+
+__all__ = [
+    "ACTION_NAMES",
+    "PAGE_TEXTS",
+    "PUBLIC_WRITE_RATE",
+    "STATUS_NAMES",
+    "PublicWriteLimit",
+    "page_lang",
+    "router",
+]
+
+router = APIRouter(prefix="/public", tags=["public"], responses=responses(404, 429))
+
+PUBLIC_WRITE_RATE = "10/minute"
+"""Objections one client address may file (a moving window), when rate limits are on."""
+
+CycleId = Annotated[str, Path(min_length=1, max_length=32, description="A cycle's id.")]
+CommunityId = Annotated[
+    str, Path(min_length=1, max_length=200, description="A community's id in the lists.")
+]
+
+STATUS_NAMES = {
+    "met": N_("met"),
+    "partial": N_("partly met"),
+    "unmet": N_("not met"),
+}
+"""A project's status for people."""
+
+ACTION_NAMES = {
+    "create_cycle": N_("cycle opened"),
+    "open_planning": N_("lists closed, planning opened"),
+    "submit": N_("list submitted"),
+    "approve": N_("list approved"),
+    "return": N_("list returned"),
+    "publish": N_("list published"),
+    "publish_version": N_("version frozen"),
+    "withdraw": N_("list withdrawn"),
+    "revise": N_("list revised"),
+    "start_delivery": N_("delivery started"),
+    "start_evaluation": N_("evaluation started"),
+    "close": N_("cycle closed"),
+    "object": N_("objection filed"),
+    "answer_objection": N_("objection answered"),
+}
+"""The public record's actions for people."""
+
+PAGE_TEXTS = {
+    "title": N_("Project list on public notice"),
+    "period": N_("Quarter"),
+    "district": N_("District"),
+    "phase": N_("Phase"),
+    "since": N_("Since"),
+    "version": N_("Version"),
+    "draft": N_("draft on public notice"),
+    "projects": N_("Projects"),
+    "demand": N_("Project"),
+    "category": N_("Category"),
+    "hours": N_("Hours asked"),
+    "planned": N_("Hours planned"),
+    "status": N_("Status"),
+    "units": N_("Serving units (hours)"),
+    "lead": N_("Lead unit"),
+    "no_projects": N_("This community has no project on the list."),
+    "not_on_notice": N_("The project list of this cycle is not on public notice now."),
+    "object": N_("Object to the list"),
+    "object_help": N_(
+        "Anyone may object while the list is on notice; the planners answer every "
+        "objection before the list is published. Your contact is seen by the planners only."
+    ),
+    "body": N_("Your objection"),
+    "contact": N_("Contact (optional)"),
+    "send": N_("Send"),
+    "thanks": N_("Thank you: your objection is filed with number {id}."),
+    "back": N_("Back to the list"),
+    "error": N_("Your objection was not filed"),
+    "answers": N_("Answers to objections"),
+    "upheld": N_("upheld"),
+    "not_upheld": N_("not upheld"),
+    "record": N_("Public record"),
+    "action": N_("Action"),
+    "when": N_("When (UTC)"),
+    "language": N_("Language"),
+}
+"""Every text of the notice page, translated for the reader."""
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(FsPath(__file__).resolve().parent.parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+class PublicWriteLimit:
+    """A moving-window limit of the public's writes per client address.
+
+    Parameters
+    ----------
+    rate
+        As the ``limits`` library writes it (``"10/minute"``).
+    storage
+        The library's storage URI (the service's ``rate_limit_storage``).
+    """
+
+    def __init__(self, rate: str = PUBLIC_WRITE_RATE, storage: str = "memory://") -> None:
+        self.items = parse_many(rate)
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+
+    def hit(self, address: str) -> ApiError | None:
+        """Count a write from ``address``; the 429 to answer if it is past the limit."""
+        import math
+        import time
+
+        for item in self.items:
+            if not self.limiter.hit(item, "public_write", address):
+                reset = self.limiter.get_window_stats(item, "public_write", address).reset_time
+                wait = max(1, math.ceil(reset - time.time()))
+                return ApiError(
+                    429,
+                    "rate_limited",
+                    Text(
+                        N_(
+                            "too many objections from this address (the limit is {limit}); "
+                            "retry in {wait} s"
+                        ),
+                        limit=rate_text(item),
+                        wait=wait,
+                    ),
+                    headers={"Retry-After": str(wait)},
+                )
+        return None
+
+
+_LIMIT_LOCK = threading.Lock()
+
+
+def _write_limit(request: Request) -> ApiError | None:
+    """The 429 of a public write past its limit (none while rate limits are off)."""
+    settings = request.app.state.settings
+    if not settings.rate_limits:
+        return None
+    with _LIMIT_LOCK:
+        limit = getattr(request.app.state, "public_write_limit", None)
+        if limit is None:
+            limit = PublicWriteLimit(PUBLIC_WRITE_RATE, settings.rate_limit_storage)
+            request.app.state.public_write_limit = limit
+    refused: ApiError | None = limit.hit(client_address(request.scope))
+    return refused
+
+
+def page_lang(request: Request) -> str:
+    """The page's language: ``?lang=``, else ``Accept-Language``, else Chinese."""
+    if request.query_params.get("lang") in LANGS:
+        return request_lang(request)
+    return negotiate(request.headers.get("accept-language"), default="zh")
+
+
+def _notice(session: Session, cycle_id: str, community_id: str, lang: str) -> NoticePublic:
+    """A community's notice (404 for an unknown cycle or community)."""
+    cycle = notice.public_cycle(session, cycle_id)
+    name = notice.community_name(session, cycle, community_id)
+    if name is None:
+        raise ApiError(
+            404,
+            "not_found",
+            Text(N_("no community with id {ident} in this cycle"), ident=repr(community_id)),
+        )
+    listed = notice.notice_list(session, cycle, community_id)
+    units = notice.unit_names(session, cycle)
+    projects = [
+        NoticeProject(
+            demand_id=p["demand_id"],
+            category=p["category"],
+            hours=p["hours"],
+            planned_hours=p["planned_hours"],
+            status=p["status"],
+            lead_unit=p["lead_unit"],
+            units=[
+                NoticeUnit(unit_id=u["unit_id"], name=units.get(u["unit_id"], ""), hours=u["hours"])
+                for u in p["units"]
+            ],
+        )
+        for p in listed.projects
+    ]
+    answers = [
+        NoticeAnswer(
+            demand_id=o.demand_id,
+            answer=o.answer or "",
+            upheld=bool(o.upheld),
+            answered_at=as_utc(o.answered_at) or cycle.phase_since,
+        )
+        for o in notice.answered(session, cycle, community_id)
+    ]
+    return NoticePublic(
+        cycle_id=cycle.id,
+        district=cycle.district,
+        period=cycle.period,
+        phase=cycle.phase,
+        phase_name=translator(lang)(PHASE_NAMES[cycle.phase]),
+        on_notice=listed.on_notice,
+        source=listed.source,  # type: ignore[arg-type]  # one of the three
+        version=listed.version,
+        since=as_utc(listed.since),
+        community_id=community_id,
+        community_name=name,
+        projects=projects,
+        answers=answers,
+        audit=[
+            {"action": e.action, "at": as_utc(e.at)} for e in notice.public_entries(session, cycle)
+        ],
+    )
+
+
+def _page(
+    data: NoticePublic,
+    lang: str,
+    *,
+    status: int = 200,
+    filed: int | None = None,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    _ = translator(lang)
+    t = {k: _(v) for k, v in PAGE_TEXTS.items()}
+    if filed is not None:
+        t["thanks"] = t["thanks"].format(id=filed)
+    other = "en" if lang == "zh" else "zh"
+    html = _TEMPLATES.get_template("public/notice.html").render(
+        lang=lang,
+        html_lang="zh-CN" if lang == "zh" else lang,
+        other_lang=other,
+        other_name="English" if other == "en" else "中文",
+        t=t,
+        n=data,
+        district=district_name(data.district, lang),
+        category=lambda code: category_name(code, lang),
+        status_name=lambda code: _(STATUS_NAMES[code]) if code in STATUS_NAMES else code,
+        action_name=lambda a: _(ACTION_NAMES[a]) if a in ACTION_NAMES else a,
+        when=lambda d: "" if d is None else d.strftime("%Y-%m-%d %H:%M"),
+        can_object=data.phase == "public_notice",
+        filed=filed,
+        error=error,
+        form=form or {},
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+@router.get(
+    "/cycles/{cycle_id}/communities/{community_id}.json",
+    response_model=NoticePublic,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def notice_json(
+    cycle_id: CycleId, community_id: CommunityId, request: Request, session: SessionDep
+) -> Response:
+    """A community's notice as JSON (404 ``not_on_notice`` outside the notice)."""
+    lang = page_lang(request)
+    data = _notice(session, cycle_id, community_id, lang)
+    if not data.on_notice:
+        raise notice.not_on_notice(notice.public_cycle(session, cycle_id))
+    return Response(data.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/cycles/{cycle_id}/communities/{community_id}",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}},
+)
+def notice_page(
+    cycle_id: CycleId, community_id: CommunityId, request: Request, session: SessionDep
+) -> HTMLResponse:
+    """A community's projects on public notice (or published) as a page, with the
+    objection form during the notice and the cycle's public record."""
+    lang = page_lang(request)
+    return _page(_notice(session, cycle_id, community_id, lang), lang)
+
+
+@router.get(
+    "/cycles/{cycle_id}/projects.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def notice_csv(cycle_id: CycleId, session: SessionDep) -> Response:
+    """The whole list on notice (or the newest published version) as CSV: public
+    columns only; 404 ``not_on_notice`` in the phases the public may not read it."""
+    return Response(
+        notice.notice_csv(session, cycle_id),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="cycle-{cycle_id}-projects.csv"'},
+    )
+
+
+@router.post(
+    "/cycles/{cycle_id}/objections",
+    status_code=201,
+    response_model=ObjectionFiled,
+    responses=responses(409, 422),
+)
+def file_objection(
+    cycle_id: CycleId, body: ObjectionCreate, request: Request, session: SessionDep
+) -> ObjectionFiled:
+    """Object to the list on notice (anyone, no key, during ``public_notice``). The
+    contact, if given, is seen by the planners only."""
+    refused = _write_limit(request)
+    if refused is not None:
+        raise refused
+    row = notice.file_objection(
+        session,
+        cycle_id,
+        community_id=body.community_id,
+        demand_id=body.demand_id,
+        body=body.body,
+        contact=body.contact,
+    )
+    return ObjectionFiled(
+        id=row.id,
+        cycle_id=row.cycle_id,
+        community_id=row.community_id,
+        demand_id=row.demand_id,
+        filed_at=as_utc(row.filed_at) or row.filed_at,
+    )
+
+
+def _form_error(exc: Exception, lang: str) -> str:
+    if isinstance(exc, ApiError):
+        return str(render(exc.detail, lang))
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        from api.errors import validation_message
+
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {validation_message(e, lang)}"
+            for e in exc.errors()
+        )
+    raise exc
+
+
+@router.post(
+    "/cycles/{cycle_id}/objections/form",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
+        }
+    },
+)
+async def file_objection_form(cycle_id: CycleId, request: Request) -> HTMLResponse:
+    """The page's objection form (``application/x-www-form-urlencoded``: community_id,
+    demand_id, body, contact): a thank-you page, or the page with the error shown."""
+    from pydantic import ValidationError
+    from starlette.concurrency import run_in_threadpool
+
+    from api.db.session import session_scope
+
+    lang = page_lang(request)
+    raw = (await request.body()).decode("utf-8", "replace")
+    fields = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items() if v}
+    form = {k: fields.get(k, "") for k in ("community_id", "demand_id", "body", "contact")}
+
+    def handle() -> HTMLResponse:
+        with session_scope(request.app.state.sessionmaker) as session:
+            community = form["community_id"].strip()
+            data = _notice(session, cycle_id, community or "-", lang)
+            try:
+                refused = _write_limit(request)
+                if refused is not None:
+                    raise refused
+                body = ObjectionCreate(
+                    community_id=community,
+                    demand_id=form["demand_id"].strip() or None,
+                    body=form["body"],
+                    contact=form["contact"].strip() or None,
+                )
+                row = notice.file_objection(
+                    session,
+                    cycle_id,
+                    community_id=body.community_id,
+                    demand_id=body.demand_id,
+                    body=body.body,
+                    contact=body.contact,
+                )
+            except (ApiError, ValidationError) as exc:
+                status = exc.status if isinstance(exc, ApiError) else 422
+                return _page(data, lang, status=status, error=_form_error(exc, lang), form=form)
+            return _page(data, lang, filed=row.id)
+
+    return await run_in_threadpool(handle)
