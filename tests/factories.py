@@ -651,8 +651,8 @@ def lp_stable_optimum(
     maximize sum w*x - change_penalty * sum |x - h0| over the model's arcs, with ``h0`` the
     previous hours (0 for a new arc), pinned arcs fixed at ``x = h0``, and the previous
     hours of pairs that are no longer arcs counted as removed, forbidden arcs at 0.
-    ``|x - h0|`` is a variable ``u >= x - h0, u >= h0 - x``; the LP optimum is integral (the model is a network flow
-    with a convex piecewise-linear cost).
+    ``|x - h0|`` is a variable ``u >= x - h0, u >= h0 - x``; the LP optimum is integral
+    (the model is a network flow with a convex piecewise-linear cost).
     """
     keys = list(model.arcs)
     gone = sum(h for k, h in previous.items() if k not in model.arcs)
