@@ -72,8 +72,59 @@ def _routes() -> set[tuple[str, str]]:
     return {(m.upper(), path) for path, ops in schema["paths"].items() for m in ops}
 
 
+def _cycle_routes(prefix: str) -> list[tuple[str, str]]:
+    return sorted(r for r in _routes() if r[1].startswith(prefix))
+
+
+CYCLE_ROUTES = _cycle_routes("/cycles")
+"""The cycle's routes: any key's role is checked against the role table
+(matcher.cycle.roles; tests/api/test_api_cycle_roles.py), never a rank."""
+
+PUBLIC_ROUTES = _cycle_routes("/public")
+"""The public notice and evaluation: no key."""
+
+CYCLE_IDS = {
+    "cycle_id": "nope",
+    "action": "submit",
+    "table": "demands",
+    "row_id": "D1",
+    "version": "1",
+    "delivery_id": "1",
+    "objection_id": "1",
+    "community_id": "C1",
+}
+
+
 def test_matrix_covers_every_route() -> None:
-    assert _routes() == set(MATRIX) | OPEN
+    assert _routes() == set(MATRIX) | OPEN | set(CYCLE_ROUTES) | set(PUBLIC_ROUTES)
+    assert CYCLE_ROUTES and PUBLIC_ROUTES
+
+
+@pytest.mark.parametrize(("method", "path"), CYCLE_ROUTES)
+def test_every_cycle_route_needs_a_key(world, method: str, path: str) -> None:
+    svc, _ids = world
+    url = path.format(**CYCLE_IDS)
+    for headers in ({}, {"X-API-Key": "mk_wrong"}):
+        r = svc.client.request(method, url, json={}, headers=headers)
+        assert r.status_code == 401, (headers, r.text)
+    # a valid key of any role passes authentication (the cycle does not exist: 404)
+    r = svc.client.request(method, url, json={}, headers=svc.h("community"))
+    assert r.status_code in (200, 404, 422), r.text
+
+
+@pytest.mark.parametrize(("method", "path"), PUBLIC_ROUTES)
+def test_public_routes_need_no_key(world, method: str, path: str) -> None:
+    svc, _ids = world
+    r = svc.client.request(method, path.format(**CYCLE_IDS), json={})
+    assert r.status_code in (404, 422), r.text
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
+def test_cycle_roles_do_not_use_the_plan_api(world, method: str, path: str) -> None:
+    svc, ids = world
+    for role in ("community", "unit", "street_reviewer", "district_reviewer"):
+        r = _call(svc, method, path, ids, svc.h(role))
+        assert r.status_code == 403, (role, r.text)
 
 
 @pytest.fixture(scope="module")

@@ -276,13 +276,19 @@ def test_edit_rows(svc: Service, demo_zip: bytes) -> None:
         f"/cycles/{cid}/lists/demands/NOPE", json={"values": {"hours": 1}}, headers=narrow
     )
     assert r.status_code == 404
-    # the planner has no edit_demand (the role table): 403
+    # the planner edits any demand (the joint meeting's corrections); a unit none: 403
     r = svc.client.patch(
         f"/cycles/{cid}/lists/demands/D0001",
         json={"values": {"hours": 2}},
         headers=svc.h("planner"),
     )
-    assert r.status_code == 403
+    assert r.status_code == 200 and r.json()["row"]["hours"] == 2
+    r = svc.client.patch(
+        f"/cycles/{cid}/lists/demands/D0001",
+        json={"values": {"hours": 3}},
+        headers=svc.h("unit"),
+    )
+    assert r.status_code == 403 and r.json()["code"] == "forbidden_role"
     # a unit edits its resource
     r = svc.client.patch(
         f"/cycles/{cid}/lists/resources/R-JCY-CANTEEN",

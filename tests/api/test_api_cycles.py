@@ -48,7 +48,14 @@ def test_a_planner_makes_a_cycle_and_everyone_in_scope_reads_it(svc: Any, demo: 
     assert cycle["phase"] == "collecting"
     assert "discussion" not in cycle["phases"]
     assert cycle["moves"] == ["open_planning"]
-    assert cycle["your_actions"] == ["add_cadre", "add_demand", "add_resource", "open_planning"]
+    assert cycle["your_actions"] == [
+        "add_cadre",
+        "add_demand",
+        "add_resource",
+        "edit_demand",
+        "edit_resource",
+        "open_planning",
+    ]
     for role in ("community", "unit", "street_reviewer", "district_reviewer", "gulou", "admin"):
         r = svc.client.get(f"/cycles/{cycle['id']}", headers=svc.h(role))
         assert r.status_code == 200, (role, r.text)
