@@ -37,6 +37,7 @@ __all__ = [
     "district_scope",
     "get_session",
     "get_settings",
+    "limit_public_write",
     "require",
     "run_read",
     "single_query_values",
@@ -127,6 +128,30 @@ _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
 def too_many(detail: str | Text, wait: int, code: str = "rate_limited") -> ApiError:
     """A 429 asking to retry in ``wait`` seconds."""
     return ApiError(429, code, detail, headers={"Retry-After": str(wait)})
+
+
+_PUBLIC_WRITES = {
+    "objections": N_(
+        "too many objections from this address (the limit is {limit}, "
+        "MATCHER_RATE_LIMIT_OBJECTIONS); retry in {wait} s"
+    ),
+    "ratings": N_(
+        "too many ratings from this address (the limit is {limit}, "
+        "MATCHER_RATE_LIMIT_RATINGS); retry in {wait} s"
+    ),
+}
+
+
+def limit_public_write(request: Request, kind: str) -> None:
+    """429 when the client address has made too many public writes of ``kind``
+    (``objections``, ``ratings``); nothing while the service's rate limits are off."""
+    limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    if limits is None:
+        return
+    refused = limits.hit_public(kind, client_address(request.scope))
+    if refused is not None:
+        item, wait = refused
+        raise too_many(Text(_PUBLIC_WRITES[kind], limit=rate_text(item), wait=wait), wait)
 
 
 def current_principal(

@@ -12,7 +12,13 @@ import matcher
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.deps import single_query_values
 from api.errors import install_handlers, responses
-from api.middleware import AddressRateLimit, BodySizeLimit, RateLimits, SecurityHeaders
+from api.middleware import (
+    AddressRateLimit,
+    BodySizeLimit,
+    RateLimits,
+    RefuseNul,
+    SecurityHeaders,
+)
 from api.routes import (
     compare,
     cycle_delivery,
@@ -135,6 +141,8 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
     )
     for module in routers:
         app.include_router(module.router)
+    # inside the body limit: the bodies it reads are already bounded
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.rate_limits = None
     if settings.rate_limits:
@@ -143,6 +151,7 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
             settings.rate_limit_per_address,
             settings.rate_limit_failed_auth,
             settings.rate_limit_storage,
+            {"objections": settings.rate_limit_objections, "ratings": settings.rate_limit_ratings},
         )
         # outside the body limit: a flooding address is refused before its body is read
         app.add_middleware(AddressRateLimit, limits=app.state.rate_limits)

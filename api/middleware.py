@@ -11,6 +11,9 @@ import json
 import math
 import re
 import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
 
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
@@ -31,6 +34,7 @@ __all__ = [
     "BodySizeLimit",
     "BodyTooLarge",
     "RateLimits",
+    "RefuseNul",
     "SecurityHeaders",
     "client_address",
     "html_policy",
@@ -74,6 +78,117 @@ class _HttpMiddleware:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one HTTP request (``self.app`` serves it when it is let through)."""
         raise NotImplementedError
+
+
+NUL = "\x00"
+_NUL_TEXT = N_("text may not contain the NUL character (U+0000)")
+
+
+def _nul_path(value: Any, where: str) -> str | None:
+    """Where in a parsed JSON value a string (or key) holds a NUL, if anywhere."""
+    if isinstance(value, str):
+        return where if NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if NUL in str(key):
+                return where
+            found = _nul_path(item, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_path(item, f"{where}.{i}" if where else str(i))
+            if found is not None:
+                return found
+    return None
+
+
+class RefuseNul(_HttpMiddleware):
+    """Refuse a NUL character (U+0000) in the path, the query, or a JSON or form body
+    with 422 naming where it is: PostgreSQL cannot store one in text, and no field of
+    the service has a use for it (uploaded files are checked by their readers)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Look at the path and query first, then at a JSON or form body."""
+        field = self._in_url(scope)
+        if field is not None:
+            await self._refuse(scope, send, field)
+            return
+        kind = _content_type(scope)
+        if kind not in ("application/json", "application/x-www-form-urlencoded"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            more = bool(message.get("more_body"))
+        body = b"".join(chunks)
+        field = _nul_in_body(body, kind)
+        if field is not None:
+            await self._refuse(scope, send, field)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    def _in_url(scope: Scope) -> str | None:
+        if NUL in scope.get("path", ""):
+            return "path"
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                if NUL in name or NUL in value:
+                    return name.replace(NUL, "") or "query"
+        return None
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, field: str) -> None:
+        await reply(
+            scope,
+            send,
+            422,
+            "invalid_request",
+            Text(_NUL_TEXT),
+            [(b"connection", b"close")],
+            [{"field": field, "message": Text(_NUL_TEXT)}],
+        )
+
+
+def _content_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return str(value.decode("latin-1")).split(";")[0].strip().lower()
+    return ""
+
+
+def _nul_in_body(body: bytes, kind: str) -> str | None:
+    """The field of a JSON or form body that holds a NUL, if one does."""
+    if kind == "application/json":
+        if b"\\u0000" not in body and b"\x00" not in body:
+            return None
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None  # the route's own parser names what is wrong
+        return _nul_path(parsed, "body")
+    if b"%00" not in body and b"\x00" not in body:
+        return None
+    for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+        if NUL in name or NUL in value:
+            return name.replace(NUL, "") or "body"
+    return None
 
 
 class BodySizeLimit(_HttpMiddleware):
@@ -138,13 +253,20 @@ async def reply(
     code: str,
     detail: str,
     headers: list[tuple[bytes, bytes]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Send a JSON error ``{"detail", "code"}`` as the whole response; a
-    :class:`~matcher.i18n.Text` detail in the request's language (``?lang=``,
-    ``Accept-Language``), as the app's own errors."""
+    """Send a JSON error ``{"detail", "code"}`` (and ``errors``) as the whole response;
+    a :class:`~matcher.i18n.Text` detail or item message in the request's language
+    (``?lang=``, ``Accept-Language``), as the app's own errors."""
+    lang = request_lang(Request(scope))
     if isinstance(detail, Text):
-        detail = detail.render(request_lang(Request(scope)))
-    body = json.dumps({"detail": detail, "code": code}).encode()
+        detail = detail.render(lang)
+    payload: dict[str, Any] = {"detail": detail, "code": code}
+    if errors:
+        payload["errors"] = [
+            {k: v.render(lang) if isinstance(v, Text) else v for k, v in e.items()} for e in errors
+        ]
+    body = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",
@@ -169,12 +291,23 @@ class RateLimits:
         Rates as the library writes them (``"600/minute"``, ``"10/second;600/minute"``).
     storage
         The library's storage URI (``memory://``: this process; ``redis://...``: shared).
+    public
+        The public's writes (no key), by kind (``objections``, ``ratings``), each with its
+        rate per client address.
     """
 
-    def __init__(self, per_key: str, per_address: str, failed_auth: str, storage: str) -> None:
+    def __init__(
+        self,
+        per_key: str,
+        per_address: str,
+        failed_auth: str,
+        storage: str,
+        public: Mapping[str, str] | None = None,
+    ) -> None:
         self.per_key = parse_many(per_key)
         self.per_address = parse_many(per_address)
         self.failed_auth = parse_many(failed_auth)
+        self.public = {kind: parse_many(rate) for kind, rate in (public or {}).items()}
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
 
     def _retry_after(self, item: RateLimitItem, *ids: str) -> int:
@@ -192,6 +325,10 @@ class RateLimits:
         """Count a request from ``address``; the limit passed and seconds to wait if
         it is refused, else ``None``."""
         return self._hit(self.per_address, "address", address)
+
+    def hit_public(self, kind: str, address: str) -> tuple[RateLimitItem, int] | None:
+        """Count a public write of ``kind`` from ``address``; as :meth:`hit_address`."""
+        return self._hit(self.public.get(kind, []), "public", kind, address)
 
     def hit_key(self, key_id: int) -> tuple[RateLimitItem, int] | None:
         """Count a request with key ``key_id``; as :meth:`hit_address`."""

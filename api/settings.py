@@ -72,6 +72,16 @@ class Settings(BaseSettings):
         "client address may send; past it every keyed request from that address gets 429 "
         "until the window frees up (a correct guess could not be told from a wrong one).",
     )
+    rate_limit_objections: str = Field(
+        default="10/minute;50/day",
+        description="MATCHER_RATE_LIMIT_OBJECTIONS: objections to a public notice one client "
+        "address may file (no key is needed to file one).",
+    )
+    rate_limit_ratings: str = Field(
+        default="20/minute;200/day",
+        description="MATCHER_RATE_LIMIT_RATINGS: residents' ratings one client address may "
+        "send (each needs a token; the limit slows the guessing of tokens).",
+    )
     rate_limit_storage: str = Field(
         default="memory://",
         description="MATCHER_RATE_LIMIT_STORAGE: where the limits library counts requests "
@@ -86,7 +96,13 @@ class Settings(BaseSettings):
         "Retry-After. 0: no cap.",
     )
 
-    @field_validator("rate_limit_per_key", "rate_limit_per_address", "rate_limit_failed_auth")
+    @field_validator(
+        "rate_limit_per_key",
+        "rate_limit_per_address",
+        "rate_limit_failed_auth",
+        "rate_limit_objections",
+        "rate_limit_ratings",
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         """A rate the limits library reads; a typo fails at start-up, not per request."""

@@ -10,16 +10,11 @@ the ratings, :mod:`matcher.cycle.points` gives the points and
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
-import time
 import uuid
 from typing import Any
 
 import pandas as pd
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -56,8 +51,6 @@ from matcher.i18n import N_, Text
 from matcher.inputs.io import plain_value
 
 __all__ = [
-    "RATING_RATE",
-    "RatingLimiter",
     "aggregate",
     "close",
     "hash_token",
@@ -74,30 +67,10 @@ POINTS_READERS = ("planner", "admin", "street_reviewer", "district_reviewer", "u
 """Who reads a cycle's points (a unit key: its units' cadres only); cadre ids are
 personal data, never public."""
 
-RATING_RATE = "20/minute;200/hour"
-"""How many ratings one client address may send (public ratings)."""
-
 
 def hash_token(token: str) -> str:
     """The SHA-256 (hex) kept of a rating token."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class RatingLimiter:
-    """A moving-window limit on public ratings per client address (``limits``)."""
-
-    def __init__(self, rate: str = RATING_RATE, storage: str = "memory://") -> None:
-        self.items = parse_many(rate)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
-
-    def hit(self, address: str) -> int | None:
-        """Count a rating from ``address``: ``None`` if allowed, else the whole seconds
-        to wait."""
-        for item in self.items:
-            if not self.limiter.hit(item, "rating", address):
-                reset = self.limiter.get_window_stats(item, "rating", address).reset_time
-                return max(1, math.ceil(reset - time.time()))
-        return None
 
 
 # ---- rating tokens ---------------------------------------------------------------------

@@ -14,13 +14,12 @@ phase the page says the list is not on notice (HTTP 200: the address stays valid
 page says why it is empty), while the JSON and CSV answer 404 ``not_on_notice``.
 
 Nothing here names a cadre, a cadre's home, a place's coordinates or an objector's
-contact. Writes are limited per client address (:data:`PUBLIC_WRITE_RATE`, a moving
-window of the ``limits`` library) whenever the service's rate limits are on.
+contact. Objections are limited per client address (``MATCHER_RATE_LIMIT_OBJECTIONS``,
+:func:`api.deps.limit_public_write`) whenever the service's rate limits are on.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path as FsPath
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -28,9 +27,6 @@ from urllib.parse import parse_qs
 import jinja2
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
 from api.cycles import notice
@@ -42,9 +38,8 @@ from api.cycles.schemas_notice import (
     ObjectionCreate,
     ObjectionFiled,
 )
-from api.deps import SessionDep
+from api.deps import SessionDep, limit_public_write
 from api.errors import ApiError, request_lang, responses
-from api.middleware import client_address, rate_text
 from api.schemas import as_utc
 from matcher.cycle.phases import PHASE_NAMES
 from matcher.i18n import LANGS, N_, Text, negotiate, render, translator
@@ -53,17 +48,12 @@ from matcher.inputs.aliases import category_name, district_name
 __all__ = [
     "ACTION_NAMES",
     "PAGE_TEXTS",
-    "PUBLIC_WRITE_RATE",
     "STATUS_NAMES",
-    "PublicWriteLimit",
     "page_lang",
     "router",
 ]
 
 router = APIRouter(prefix="/public", tags=["public"], responses=responses(404, 429))
-
-PUBLIC_WRITE_RATE = "10/minute"
-"""Objections one client address may file (a moving window), when rate limits are on."""
 
 CycleId = Annotated[str, Path(min_length=1, max_length=32, description="A cycle's id.")]
 CommunityId = Annotated[
@@ -139,63 +129,6 @@ _TEMPLATES = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
-
-
-class PublicWriteLimit:
-    """A moving-window limit of the public's writes per client address.
-
-    Parameters
-    ----------
-    rate
-        As the ``limits`` library writes it (``"10/minute"``).
-    storage
-        The library's storage URI (the service's ``rate_limit_storage``).
-    """
-
-    def __init__(self, rate: str = PUBLIC_WRITE_RATE, storage: str = "memory://") -> None:
-        self.items = parse_many(rate)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
-
-    def hit(self, address: str) -> ApiError | None:
-        """Count a write from ``address``; the 429 to answer if it is past the limit."""
-        import math
-        import time
-
-        for item in self.items:
-            if not self.limiter.hit(item, "public_write", address):
-                reset = self.limiter.get_window_stats(item, "public_write", address).reset_time
-                wait = max(1, math.ceil(reset - time.time()))
-                return ApiError(
-                    429,
-                    "rate_limited",
-                    Text(
-                        N_(
-                            "too many objections from this address (the limit is {limit}); "
-                            "retry in {wait} s"
-                        ),
-                        limit=rate_text(item),
-                        wait=wait,
-                    ),
-                    headers={"Retry-After": str(wait)},
-                )
-        return None
-
-
-_LIMIT_LOCK = threading.Lock()
-
-
-def _write_limit(request: Request) -> ApiError | None:
-    """The 429 of a public write past its limit (none while rate limits are off)."""
-    settings = request.app.state.settings
-    if not settings.rate_limits:
-        return None
-    with _LIMIT_LOCK:
-        limit = getattr(request.app.state, "public_write_limit", None)
-        if limit is None:
-            limit = PublicWriteLimit(PUBLIC_WRITE_RATE, settings.rate_limit_storage)
-            request.app.state.public_write_limit = limit
-    refused: ApiError | None = limit.hit(client_address(request.scope))
-    return refused
 
 
 def page_lang(request: Request) -> str:
@@ -351,9 +284,7 @@ def file_objection(
 ) -> ObjectionFiled:
     """Object to the list on notice (anyone, no key, during ``public_notice``). The
     contact, if given, is seen by the planners only."""
-    refused = _write_limit(request)
-    if refused is not None:
-        raise refused
+    limit_public_write(request, "objections")
     row = notice.file_objection(
         session,
         cycle_id,
@@ -414,9 +345,7 @@ async def file_objection_form(cycle_id: CycleId, request: Request) -> HTMLRespon
             community = form["community_id"].strip()
             data = _notice(session, cycle_id, community or "-", lang)
             try:
-                refused = _write_limit(request)
-                if refused is not None:
-                    raise refused
+                limit_public_write(request, "objections")
                 body = ObjectionCreate(
                     community_id=community,
                     demand_id=form["demand_id"].strip() or None,

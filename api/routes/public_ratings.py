@@ -1,9 +1,8 @@
 """``/public/cycles/{id}/ratings``: residents rate delivered projects with the tokens
 their community handed out, and anyone reads each project's count and mean. No key.
 
-Ratings are limited per client address (:class:`api.cycles.evaluation.RatingLimiter`,
-``app.state.rating_limiter``; :data:`api.cycles.evaluation.RATING_RATE` unless the app
-sets another).
+Ratings are limited per client address (``MATCHER_RATE_LIMIT_RATINGS``,
+:func:`api.deps.limit_public_write`) whenever the service's rate limits are on.
 """
 
 from __future__ import annotations
@@ -13,26 +12,13 @@ from fastapi import APIRouter, Request
 from api.cycles import core, evaluation
 from api.cycles.access import PUBLIC
 from api.cycles.schemas_delivery import PublicRatingCreate, PublicRatingPublic
-from api.deps import SessionDep, too_many
+from api.deps import SessionDep, limit_public_write
 from api.errors import responses
-from api.middleware import client_address
 from api.routes.cycles import CycleId
-from matcher.i18n import N_, Text
 
-__all__ = ["rating_limiter", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/public", tags=["public"], responses=responses(404))
-
-
-def rating_limiter(request: Request) -> evaluation.RatingLimiter:
-    """The app's limiter of public ratings (made on first use, in the storage of the
-    service's rate limits)."""
-    limiter: evaluation.RatingLimiter | None = getattr(request.app.state, "rating_limiter", None)
-    if limiter is None:
-        storage = getattr(request.app.state.settings, "rate_limit_storage", "memory://")
-        limiter = evaluation.RatingLimiter(storage=storage)
-        request.app.state.rating_limiter = limiter
-    return limiter
 
 
 @router.post(
@@ -46,11 +32,7 @@ def rate(
 ) -> PublicRatingPublic:
     """Rate a delivered project 1 to 5 with a token of its community (phase
     evaluation), once per token and project; answers the project's ratings so far."""
-    wait = rating_limiter(request).hit(client_address(request.scope))
-    if wait is not None:
-        raise too_many(
-            Text(N_("too many ratings from this address; retry in {wait} s"), wait=wait), wait
-        )
+    limit_public_write(request, "ratings")
     cycle = core.get_cycle(session, cycle_id, PUBLIC)
     evaluation.rate_public(
         session,

@@ -274,19 +274,20 @@ def test_tokens_and_ratings(each_svc: Service) -> None:
     assert [e["after"]["rating"] for e in rates] == [5, 4, 2, 3, 3]
 
 
-def test_public_ratings_are_rate_limited(svc: Service) -> None:
-    from api.cycles.evaluation import RatingLimiter
-
-    c = delivery_cycle(svc)
-    row = c.assignments.iloc[0]
-    deliver(svc, c.id, row, 1, "approved")
-    ts = tokens(svc, c.id, str(row["community_id"]), 3)
-    move(svc, c.id, "start_evaluation")
-    svc.client.app.state.rating_limiter = RatingLimiter("2/minute")
-    assert rate(svc, c.id, str(row["demand_id"]), ts[0], 4).status_code == 201
-    assert rate(svc, c.id, str(row["demand_id"]), ts[0], 4).status_code == 409
-    r = rate(svc, c.id, str(row["demand_id"]), ts[1], 4)
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, r.text
+def test_public_ratings_are_rate_limited(
+    sqlite_url: str, service_factory: Callable[..., AbstractContextManager[Service]]
+) -> None:
+    with service_factory(sqlite_url, rate_limits=True, rate_limit_ratings="2/minute") as svc:
+        c = delivery_cycle(svc)
+        row = c.assignments.iloc[0]
+        deliver(svc, c.id, row, 1, "approved")
+        ts = tokens(svc, c.id, str(row["community_id"]), 3)
+        move(svc, c.id, "start_evaluation")
+        assert rate(svc, c.id, str(row["demand_id"]), ts[0], 4).status_code == 201
+        assert rate(svc, c.id, str(row["demand_id"]), ts[0], 4).status_code == 409
+        r = rate(svc, c.id, str(row["demand_id"]), ts[1], 4)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, r.text
+        assert "MATCHER_RATE_LIMIT_RATINGS" in r.json()["detail"]
 
 
 def _factor(values: list[int], weight: float, neutral: float, least: int) -> float:

@@ -285,3 +285,45 @@ def test_the_internal_error_message_is_plain() -> None:
     text = internal_error("abc123def456")
     assert text == "internal error while planning; see the server log (reference abc123def456)"
     assert not LEAK.search(text)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("GET", "/runs/a%00b", {}, "path"),
+        ("GET", "/runs?label=a%00", {}, "label"),
+        ("POST", "/runs", {"json": {"dataset_id": "d", "label": "a\u0000"}}, "body.label"),
+        ("POST", "/cycles", {"json": {"district": "G\u0000", "period": "2026-Q4"}}, "body.district"),
+        (
+            "POST",
+            "/public/cycles/c/objections",
+            {"json": {"community_id": "C", "body": "a\u0000"}},
+            "body.body",
+        ),
+        (
+            "POST",
+            "/public/cycles/c/objections/form",
+            {
+                "content": b"community_id=C&body=a%00",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+            },
+            "body",
+        ),
+    ],
+)
+def test_a_nul_character_is_a_422_naming_where_on_every_store(
+    db_url: str, service_factory: Any, method: str, path: str, kwargs: Any, field: str
+) -> None:
+    """PostgreSQL cannot keep U+0000 in text: it is refused before any route, on every
+    store alike, naming the field (a JSON escape of a backslash is no NUL)."""
+    kwargs = dict(kwargs)
+    with service_factory(db_url) as svc:
+        headers = {**svc.h("planner"), **kwargs.pop("headers", {})}
+        r = svc.client.request(method, path, headers=headers, **kwargs)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "invalid_request"
+        assert r.json()["errors"][0]["field"] == field
+        escaped = svc.client.post(
+            "/public/cycles/c/objections", json={"community_id": "C", "body": "a\\u0000"}
+        )
+        assert escaped.status_code == 404  # text "\u0000" is six characters, not a NUL
