@@ -142,7 +142,8 @@ def _call(args: argparse.Namespace) -> Any:  # noqa: C901, PLR0911, PLR0912 -- o
             **_file(args.file),
         )
     if verb == "lists":
-        return _request(args, "GET", f"{c}/lists/{args.table}")
+        page = {"limit": args.limit, "offset": args.offset}
+        return _request(args, "GET", f"{c}/lists/{args.table}", params=page)
     if verb == "run":
         body = {"params": dict(p.split("=", 1) for p in args.param or ())}
         run = _request(args, "POST", f"{c}/runs", json=body)
@@ -254,6 +255,8 @@ def _verbs(sub: Any) -> None:  # noqa: PLR0915 -- one parser per subcommand, in 
     )
     p = verb("lists", "the rows of one list")
     p.add_argument("table", choices=("demands", "resources", "cadres"))
+    p.add_argument("--limit", type=int, default=1000, help="rows per page")
+    p.add_argument("--offset", type=int, default=0, help="rows to skip")
     p = verb("run", "plan the cycle's lists (planner)")
     p.add_argument("--param", action="append", help="a plan parameter, name=value")
     p.add_argument("--wait", action="store_true", help="wait until the run has finished")

@@ -293,7 +293,12 @@ def test_the_internal_error_message_is_plain() -> None:
         ("GET", "/runs/a%00b", {}, "path"),
         ("GET", "/runs?label=a%00", {}, "label"),
         ("POST", "/runs", {"json": {"dataset_id": "d", "label": "a\u0000"}}, "body.label"),
-        ("POST", "/cycles", {"json": {"district": "G\u0000", "period": "2026-Q4"}}, "body.district"),
+        (
+            "POST",
+            "/cycles",
+            {"json": {"district": "G\u0000", "period": "2026-Q4"}},
+            "body.district",
+        ),
         (
             "POST",
             "/public/cycles/c/objections",
