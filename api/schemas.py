@@ -29,6 +29,7 @@ __all__ = [
     "DatasetCreate",
     "DatasetPublic",
     "DemandStatusPublic",
+    "District",
     "ErrorPublic",
     "FundingPublic",
     "HealthPublic",
@@ -54,7 +55,19 @@ __all__ = [
 Role = Literal[
     "viewer", "planner", "admin", "community", "unit", "street_reviewer", "district_reviewer"
 ]
-District = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+District = Annotated[
+    str,
+    # Something besides white space (stripped), and no control characters (some are white
+    # space to Python's strip but not to pydantic's): the pattern says in the schema what
+    # stripping and the check of the stored scope would otherwise refuse unannounced.
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+    ),
+]
+"""A name or id given by a client: a district, a street, a community, a unit, a row."""
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.cycles.access import Actor
 from api.db.models import AuditEntry, Cycle
-from api.schemas import as_utc
+from api.schemas import District, as_utc
 from matcher.cycle.phases import PHASES, actions_in
 from matcher.cycle.roles import actions_for
 
@@ -23,7 +23,7 @@ __all__ = [
     "Reason",
 ]
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = District
 """A district, street, community, unit or row id."""
 
 Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-Q[1-4]$")]

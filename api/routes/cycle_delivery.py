@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from api.cycles import core, delivery, evaluation
 from api.cycles.access import ActorDep
@@ -28,22 +28,20 @@ from api.cycles.schemas_delivery import (
 )
 from api.deps import RowsLimit, RowsOffset, SessionDep
 from api.errors import responses
-from api.routes.cycles import CycleId
+from api.routes.cycles import CYCLE_RESPONSES, CycleId
 from api.schemas import Page, as_utc
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/cycles", tags=["cycles"], responses=responses(401, 403, 404, 413))
+router = APIRouter(prefix="/cycles", tags=["cycles"], responses=CYCLE_RESPONSES)
 
 DeliveryId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A delivery's id.")]
 
-CsvBody = Annotated[
-    bytes,
-    Body(
-        media_type="text/csv",
-        description="The export's assignments columns plus hours_delivered (UTF-8 CSV).",
-    ),
-]
+_CSV_BODY = {
+    "required": True,
+    "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+    "description": "The export's assignments columns plus hours_delivered (UTF-8 CSV).",
+}
 
 
 @router.post(
@@ -75,15 +73,24 @@ def record_delivery(
     status_code=201,
     response_model=list[DeliveryPublic],
     responses=responses(409, 422),
+    openapi_extra={"requestBody": _CSV_BODY},
 )
-def record_delivery_file(
-    cycle_id: CycleId, body: CsvBody, session: SessionDep, actor: ActorDep
+async def record_delivery_file(
+    cycle_id: CycleId, request: Request, session: SessionDep, actor: ActorDep
 ) -> list[DeliveryPublic]:
     """Record a CSV of delivered hours (the export's format plus ``hours_delivered``):
-    all rows or none, 422 listing every problem (file, row, column, value, expected)."""
-    cycle = core.get_cycle(session, cycle_id, actor)
-    rows = delivery.record_file(session, cycle, actor, body)
-    return [DeliveryPublic.from_row(r) for r in rows]
+    all rows or none, 422 listing every problem (file, row, column, value, expected); an
+    empty or unreadable body is one of them."""
+    from starlette.concurrency import run_in_threadpool
+
+    body = await request.body()
+
+    def record() -> list[DeliveryPublic]:
+        cycle = core.get_cycle(session, cycle_id, actor)
+        rows = delivery.record_file(session, cycle, actor, body)
+        return [DeliveryPublic.from_row(r) for r in rows]
+
+    return await run_in_threadpool(record)
 
 
 @router.get("/{cycle_id}/deliveries", response_model=Page[DeliveryPublic])

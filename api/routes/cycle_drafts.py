@@ -22,15 +22,13 @@ from api.cycles.schemas_drafts import (
 from api.db.models import CycleEdit, Run
 from api.deps import Principal, SessionDep, SettingsDep, current_principal
 from api.errors import responses
-from api.routes.cycles import CycleId
+from api.routes.cycles import CYCLE_RESPONSES, CycleId
 from api.routes.runs import ACCEPTED
 from api.schemas import RunPublic
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/cycles/{cycle_id}", tags=["cycles"], responses=responses(401, 403, 404, 413)
-)
+router = APIRouter(prefix="/cycles/{cycle_id}", tags=["cycles"], responses=CYCLE_RESPONSES)
 
 
 def _result(session: SessionDep, row: CycleEdit) -> EditResult:

@@ -19,16 +19,12 @@ from api.cycles.schemas_lists import (
 )
 from api.deps import RowsLimit, RowsOffset, SessionDep
 from api.errors import responses
-from api.routes.cycles import CycleId
+from api.routes.cycles import CYCLE_RESPONSES, CycleId
 from api.schemas import Page
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/cycles/{cycle_id}/lists",
-    tags=["cycles"],
-    responses=responses(401, 403, 404, 413),
-)
+router = APIRouter(prefix="/cycles/{cycle_id}/lists", tags=["cycles"], responses=CYCLE_RESPONSES)
 
 RowId = Annotated[str, Path(min_length=1, max_length=200, description="A row's id.")]
 

@@ -22,11 +22,11 @@ from api.cycles.schemas_notice import (
 )
 from api.deps import SessionDep
 from api.errors import responses
-from api.routes.cycles import CycleId
+from api.routes.cycles import CYCLE_RESPONSES, CycleId
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/cycles", tags=["cycles"], responses=responses(401, 403, 404, 413))
+router = APIRouter(prefix="/cycles", tags=["cycles"], responses=CYCLE_RESPONSES)
 
 ObjectionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="An objection's id.")]
 VersionNo = Annotated[int, Path(ge=1, le=100000, description="A published version's number.")]

@@ -18,9 +18,15 @@ from api.errors import responses
 from api.schemas import Page
 from matcher.cycle.phases import TRANSITIONS
 
-__all__ = ["CycleId", "router"]
+__all__ = ["CYCLE_RESPONSES", "PUBLIC_RESPONSES", "CycleId", "router"]
 
-router = APIRouter(prefix="/cycles", tags=["cycles"], responses=responses(401, 403, 404, 413))
+CYCLE_RESPONSES = responses(400, 401, 403, 404, 409, 413, 422)
+"""The errors every cycle route may answer (a wrong role or scope 403, a phase 409)."""
+
+PUBLIC_RESPONSES = responses(400, 404, 409, 413, 422, 429)
+"""The errors every public route may answer (no key: no 401 nor 403 but a bad token)."""
+
+router = APIRouter(prefix="/cycles", tags=["cycles"], responses=CYCLE_RESPONSES)
 
 CycleId = Annotated[str, Path(min_length=1, max_length=32, description="A cycle's id.")]
 """A cycle's id in a route's path."""

@@ -21,7 +21,7 @@ contact. Objections are limited per client address (``MATCHER_RATE_LIMIT_OBJECTI
 from __future__ import annotations
 
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 import jinja2
@@ -40,6 +40,7 @@ from api.cycles.schemas_notice import (
 )
 from api.deps import SessionDep, limit_public_write
 from api.errors import ApiError, request_lang, responses
+from api.routes.cycles import PUBLIC_RESPONSES
 from api.schemas import as_utc
 from matcher.cycle.phases import PHASE_NAMES
 from matcher.i18n import LANGS, N_, Text, negotiate, render, translator
@@ -53,7 +54,24 @@ __all__ = [
     "router",
 ]
 
-router = APIRouter(prefix="/public", tags=["public"], responses=responses(404, 429))
+router = APIRouter(prefix="/public", tags=["public"], responses=PUBLIC_RESPONSES)
+
+_HTML = {
+    "content": {"text/html": {"schema": {"type": "string"}}},
+    "description": "A page that works on a phone, without scripts or external requests",
+}
+
+
+def _HTML_OR_JSON(code: int) -> dict[str, Any]:
+    """An error answered as the page (a refused form) or as the usual JSON body."""
+    entry = {k: v for k, v in PUBLIC_RESPONSES[code].items() if k != "model"}
+    entry["content"] = {
+        "text/html": {"schema": {"type": "string"}},
+        # the component the other routes' errors already define
+        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}},
+    }
+    return entry
+
 
 CycleId = Annotated[str, Path(min_length=1, max_length=32, description="A cycle's id.")]
 CommunityId = Annotated[
@@ -246,8 +264,8 @@ def notice_json(
 
 @router.get(
     "/cycles/{cycle_id}/communities/{community_id}",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}}},
+    response_class=Response,
+    responses={200: _HTML},
 )
 def notice_page(
     cycle_id: CycleId, community_id: CommunityId, request: Request, session: SessionDep
@@ -319,8 +337,10 @@ def _form_error(exc: Exception, lang: str) -> str:
 
 @router.post(
     "/cycles/{cycle_id}/objections/form",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}}},
+    response_class=Response,
+    # a refusal of the form is the page again, with the error shown (an unknown cycle
+    # or a malformed request: JSON, as everywhere)
+    responses={200: _HTML, **{c: _HTML_OR_JSON(c) for c in (404, 409, 422, 429)}},
     openapi_extra={
         "requestBody": {
             "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}

@@ -14,11 +14,11 @@ from api.cycles.access import PUBLIC
 from api.cycles.schemas_delivery import PublicRatingCreate, PublicRatingPublic
 from api.deps import SessionDep, limit_public_write
 from api.errors import responses
-from api.routes.cycles import CycleId
+from api.routes.cycles import PUBLIC_RESPONSES, CycleId
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/public", tags=["public"], responses=responses(404))
+router = APIRouter(prefix="/public", tags=["public"], responses=PUBLIC_RESPONSES)
 
 
 @router.post(

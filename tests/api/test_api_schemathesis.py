@@ -31,6 +31,9 @@ REQUIRED_422 = {
     ("POST", "/runs", "idempotency_key_reused"),
     ("POST", "/recommendations", "idempotency_key_reused"),
     ("POST", "/recommendations", "invalid_parameter"),
+    # a cycle leaving out a phase that may not be left out, or starting phases out of
+    # order: the schema lists the phases, the library knows which may be skipped
+    ("POST", "/cycles", "invalid_parameter"),
 }
 # the stateful phase follows Location to a run's own tables: concrete paths
 NOT_BY_DISTRICT = re.compile(r"^/recommendations/[^/]+/tables/units(\.csv)?$")
@@ -78,7 +81,9 @@ def test_schemathesis_all_checks(tmp_path: Path, kit, example_zip: bytes) -> Non
         config = schemathesis.Config.from_dict(
             {
                 "headers": {"X-API-Key": keys["admin"]},
-                "generation": {"max-examples": 8},
+                # the service refuses U+0000 in any text (422 naming the field, tested in
+                # test_api_hostile_inputs.py): PostgreSQL cannot keep it
+                "generation": {"max-examples": 8, "allow-x00": False},
                 "seed": 20261128,
             }
         )
