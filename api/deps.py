@@ -102,7 +102,11 @@ RowsLimit = Annotated[int, Query(ge=1, le=10000, description="Rows per page.")]
 RowsOffset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip.")]
 """The rows of a table a page skips (``?offset=``)."""
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session is committed (or rolled back) when the route returns,
+# before the response is sent, so that a client never hears of a change the store has
+# not kept (the default, "request", commits after the response has gone out: a client
+# could act on a 201 whose rows were not yet committed, or never would be).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

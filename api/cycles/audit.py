@@ -54,7 +54,7 @@ def record(
     visibility: str = "private",
 ) -> AuditEntry:
     """Append one entry (in the caller's transaction: it lands with the change or not
-    at all)."""
+    at all; it is written with the session's next flush, in the order of the calls)."""
     if visibility not in VISIBILITIES:
         raise ValueError(visibility)
     entry = AuditEntry(
@@ -69,7 +69,6 @@ def record(
         visibility=visibility,
     )
     session.add(entry)
-    session.flush()
     return entry
 
 

@@ -168,7 +168,46 @@ def _store(
     hours: int,
 ) -> CycleDelivery:
     """Add one pending delivery of an assignment ``row`` and its audit entry."""
-    delivery = CycleDelivery(
+    return _store_many(session, cycle, actor, pub, [(row, hours)])[0]
+
+
+def _store_many(
+    session: Session,
+    cycle: Cycle,
+    actor: Actor,
+    pub: Published,
+    todo: list[tuple[dict[str, Any], int]],
+) -> list[CycleDelivery]:
+    """Add pending deliveries of assignments (``row``, ``hours``) and their audit
+    entries: one flush for all (their ids name them in the log)."""
+    made = [_pending(cycle, actor, pub, row, hours) for row, hours in todo]
+    session.add_all(made)
+    session.flush()
+    for delivery in made:
+        audit.record(
+            session,
+            actor,
+            "record_delivery",
+            cycle_id=cycle.id,
+            target=f"delivery:{delivery.id}",
+            after={
+                "unit_id": delivery.unit_id,
+                "supplier_kind": delivery.supplier_kind,
+                "supplier_id": delivery.supplier_id,
+                "demand_id": delivery.demand_id,
+                "hours": delivery.hours,
+                "status": "pending",
+                "version": pub.version,
+            },
+            visibility="private",
+        )
+    return made
+
+
+def _pending(
+    cycle: Cycle, actor: Actor, pub: Published, row: dict[str, Any], hours: int
+) -> CycleDelivery:
+    return CycleDelivery(
         cycle_id=cycle.id,
         version=pub.version,
         supplier_kind=str(row["supplier_kind"]),
@@ -181,26 +220,6 @@ def _store(
         recorded_by=actor.key_id,
         recorded_at=utcnow(),
     )
-    session.add(delivery)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "record_delivery",
-        cycle_id=cycle.id,
-        target=f"delivery:{delivery.id}",
-        after={
-            "unit_id": delivery.unit_id,
-            "supplier_kind": delivery.supplier_kind,
-            "supplier_id": delivery.supplier_id,
-            "demand_id": delivery.demand_id,
-            "hours": delivery.hours,
-            "status": "pending",
-            "version": pub.version,
-        },
-        visibility="private",
-    )
-    return delivery
 
 
 def record(
@@ -290,20 +309,26 @@ def record_file(
             Text(N_("the deliveries file has {n} problems; nothing was recorded"), n=len(issues)),
             [issue_dict(i) for i in issues],
         )
+    by_key: dict[tuple[str, str, str], dict[str, Any]] = {
+        (str(r["supplier_kind"]), str(r["supplier_id"]), str(r["demand_id"])): {
+            str(k): v for k, v in r.items()
+        }
+        for r in pub.assignments.to_dict("records")
+    }
     todo: list[tuple[dict[str, Any], int]] = []
     for record_row in frame.to_dict("records"):
-        row = _assignment(
-            pub,
-            str(record_row["supplier_kind"]),
-            str(record_row["supplier_id"]),
-            str(record_row["demand_id"]),
-        )
-        assert row is not None  # checked above
+        row = by_key[
+            (
+                str(record_row["supplier_kind"]),
+                str(record_row["supplier_id"]),
+                str(record_row["demand_id"]),
+            )
+        ]  # every row's assignment was checked above
         check_unit(actor, str(row["unit_id"]))
         hours = int(float(str(record_row["hours_delivered"])))
         if hours > 0:
             todo.append((row, hours))
-    return [_store(session, cycle, actor, pub, row, hours) for row, hours in todo]
+    return _store_many(session, cycle, actor, pub, todo)
 
 
 def _delivery(session: Session, cycle: Cycle, delivery_id: int) -> CycleDelivery:

@@ -131,3 +131,15 @@ def test_restart_keeps_finished_work_and_fails_interrupted_runs(
         rows = svc.client.get(f"/runs/{done['id']}/assignments", headers=svc.h("viewer")).json()
         assert rows["total"] > 0
         assert svc.client.get(f"/datasets/{ds['id']}", headers=svc.h("viewer")).status_code == 200
+
+
+def test_a_request_commits_before_its_response_is_sent() -> None:
+    """The request's session ends (commit or rollback) when the route returns, before
+    the response goes out (FastAPI's default would commit after it: a client could act on
+    a 201 whose rows are not yet committed)."""
+    from typing import get_args
+
+    from api.deps import SessionDep
+
+    depends = get_args(SessionDep)[1]
+    assert depends.scope == "function"
