@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,9 @@ from api.db.models import (
     CycleDelivery,
     CycleEntry,
     CyclePoints,
+    CycleProject,
     CycleRating,
+    CycleVersion,
     DatasetRow,
     RatingToken,
     utcnow,
@@ -152,15 +154,26 @@ def _delivered(session: Session, cycle: Cycle) -> set[str]:
     return set(rows)
 
 
-def _community_of(pub: Published, demand_id: str) -> str:
-    """The community of a project of the published list (422 naming ``demand_id``)."""
-    status = pub.demand_status
-    hit = status.loc[status["demand_id"].astype(str) == demand_id, "community_id"]
-    if hit.empty:
+def _community_of(session: Session, cycle: Cycle, demand_id: str) -> str:
+    """The community of a project of the newest published version, from its frozen
+    projects (409 ``not_published`` before there is one, 422 naming ``demand_id``)."""
+    newest = session.execute(
+        select(func.max(CycleVersion.version)).where(CycleVersion.cycle_id == cycle.id)
+    ).scalar_one_or_none()
+    if newest is None:
+        published(session, cycle)  # raises its 409
+    hit = session.execute(
+        select(CycleProject.community_id).where(
+            CycleProject.cycle_id == cycle.id,
+            CycleProject.version == newest,
+            CycleProject.demand_id == demand_id,
+        )
+    ).scalar_one_or_none()
+    if hit is None:
         raise parameter_error(
             ParameterError("demand_id", demand_id, Text(N_("a project of the published list")))
         )
-    return str(hit.iloc[0])
+    return str(hit)
 
 
 def _add(
@@ -239,8 +252,7 @@ def rate_public(
     otherwise), once per token and project (409 ``already_rated``), of a delivered
     project (422 naming ``demand_id``), 1 to 5 (422 naming ``rating``)."""
     authorize(PUBLIC, cycle, "rate")
-    pub = published(session, cycle)
-    community_id = _community_of(pub, demand_id)
+    community_id = _community_of(session, cycle, demand_id)
     digest = hash_token(token)
     held = session.get(RatingToken, digest)
     if held is None or held.cycle_id != cycle.id or held.community_id != community_id:
@@ -273,8 +285,7 @@ def rate(
 ) -> CycleRating:
     """A community committee's rating of one of its delivered projects (once per key)."""
     authorize(actor, cycle, "rate")
-    pub = published(session, cycle)
-    community_id = _community_of(pub, demand_id)
+    community_id = _community_of(session, cycle, demand_id)
     check_community(actor, community_id, "demand_id")
     return _add(
         session,

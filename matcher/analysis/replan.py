@@ -331,18 +331,39 @@ def _refuse_integer_rules(rules: ActiveRules) -> None:
 
 
 def _previous_arcs(problem: Problem, prev: pd.DataFrame) -> npt.NDArray[np.int64]:
-    """Each previous assignment's arc in the new problem (-1: no longer a candidate)."""
+    """Each previous assignment's arc in the new problem (-1: no longer a candidate).
+
+    Looked up through each supplier's run of arcs rather than by joining every arc's
+    ids: a city has tens of millions of arcs and a plan only thousands of assignments."""
     arcs, sup = problem.arcs, problem.suppliers
-    arc_keys = pd.DataFrame(
-        {
-            "supplier_kind": np.asarray(SUPPLIER_KINDS, dtype=object)[sup.kind[arcs.supplier]],
-            "supplier_id": sup.ids[arcs.supplier].astype(str),
-            "demand_id": problem.demand_ids[arcs.demand].astype(str),
-            "arc": np.arange(len(arcs), dtype=np.int64),
-        }
+    order = None if _sorted(arcs.supplier) else np.argsort(arcs.supplier, kind="stable")
+    by_supplier = arcs.supplier if order is None else arcs.supplier[order]
+    demand = arcs.demand if order is None else arcs.demand[order]
+    starts = np.searchsorted(by_supplier, np.arange(len(sup.ids) + 1))
+    kinds = np.asarray(SUPPLIER_KINDS, dtype=object)[sup.kind]
+    supplier_at = {(str(k), str(i)): n for n, (k, i) in enumerate(zip(kinds, sup.ids, strict=True))}
+    demand_at = {str(d): n for n, d in enumerate(problem.demand_ids)}
+    out = np.full(len(prev), -1, dtype=np.int64)
+    keys = zip(
+        prev["supplier_kind"].astype(str),
+        prev["supplier_id"].astype(str),
+        prev["demand_id"].astype(str),
+        strict=True,
     )
-    where = prev.merge(arc_keys, on=list(KEY), how="left")["arc"]
-    return np.asarray(where.fillna(-1), dtype=np.int64)
+    for row, (kind, sid, did) in enumerate(keys):
+        s, d = supplier_at.get((kind, sid)), demand_at.get(did)
+        if s is None or d is None:
+            continue
+        lo, hi = int(starts[s]), int(starts[s + 1])
+        hit = np.flatnonzero(demand[lo:hi] == d)
+        if len(hit):
+            at = lo + int(hit[0])
+            out[row] = at if order is None else int(order[at])
+    return out
+
+
+def _sorted(values: npt.NDArray[np.integer]) -> bool:
+    return bool(len(values) < 2 or np.all(values[1:] >= values[:-1]))
 
 
 def _check_pins_possible(

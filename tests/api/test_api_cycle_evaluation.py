@@ -17,7 +17,9 @@ import pytest
 from conftest import Service, zip_folder
 from sqlalchemy import select
 
-from api.db.models import Cycle, CycleEntry, CycleVersion, DatasetTable, utcnow
+from api.cycles import notice
+from api.cycles.access import Actor
+from api.db.models import Cycle, CycleEntry, CycleReview, DatasetTable
 from api.db.session import session_scope
 
 DEMO = Path(__file__).resolve().parents[2] / "datasets" / "fuzhou-demo"
@@ -56,10 +58,14 @@ def delivery_cycle(svc: Service, options: dict[str, Any] | None = None) -> Simpl
         assert cycle is not None
         cycle.dataset_id = dataset["id"]
         cycle.draft_run_id = run["id"]
+        # published as the notice's publish does it: version 1 and its projects
+        for phase in ("street_review", "district_review"):
+            session.add(
+                CycleReview(cycle_id=cycle_id, phase=phase, decision="approve", run_id=run["id"])
+            )
+        session.flush()
+        notice.publish(session, cycle, Actor("planner"))
         cycle.phase = "delivery"
-        session.add(
-            CycleVersion(cycle_id=cycle_id, version=1, run_id=run["id"], published_at=utcnow())
-        )
 
     def table(name: str) -> pd.DataFrame:
         r = svc.client.get(f"/runs/{run['id']}/{name}.csv?district=Gulou", headers=svc.h())
