@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from matcher.errors import ParameterError, ValidationIssue
+from matcher.errors import DatasetError, ParameterError, ValidationIssue
 from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, negotiate, render, translator
 
 __all__ = [
@@ -82,6 +82,35 @@ def issue_dict(issue: ValidationIssue) -> dict[str, Any]:
     out["expected"] = LangText(issue.expected_text)
     out["message"] = LangText(issue.text)
     return out
+
+
+def issue_where(issue: ValidationIssue) -> LangText:
+    """Where a dataset issue is and what was expected, in the reader's language."""
+
+    def build(lang: str) -> str:
+        _ = translator(lang)
+        return _("{where}: expected {expected}").format(
+            where=issue.where(lang), expected=issue.expected_text(lang)
+        )
+
+    return LangText(build)
+
+
+def invalid_dataset(exc: DatasetError, one: str, many: str) -> ApiError:
+    """The 422 ``invalid_dataset`` of a dataset that does not validate, every issue in
+    ``errors[]``: ``one`` (with ``{issue}``) names the only error in the summary, ``many``
+    (with ``{n}``) counts several. Both are marked texts (``N_``)."""
+    n = len(exc.issues) + exc.truncated
+    detail = (
+        Text(one, issue=issue_where(exc.issues[0])) if n == 1 and exc.issues else Text(many, n=n)
+    )
+    return ApiError(
+        422,
+        "invalid_dataset",
+        detail,
+        errors=[issue_dict(i) for i in exc.issues],
+        truncated=exc.truncated,
+    )
 
 
 def parameter_text(exc: ParameterError) -> LangText:

@@ -31,9 +31,9 @@ from api import store
 from api.cycles import audit
 from api.cycles.access import Actor, authorize, check_community, check_unit
 from api.db.models import Cycle, CycleEntry, DatasetRow, utcnow
-from api.errors import ApiError, LangText, issue_dict
+from api.errors import ApiError, LangText, invalid_dataset, issue_dict, issue_where
 from matcher.errors import ValidationIssue
-from matcher.i18n import N_, Text, translator
+from matcher.i18n import N_, Text
 from matcher.inputs.io import is_missing, plain_value, read_file
 from matcher.inputs.schema import TABLES_BY_NAME
 from matcher.inputs.xlsx import read_workbook
@@ -293,16 +293,6 @@ def _check_places(
             else:
                 check_unit(actor, uid, _field(prefix, i, "unit_id"))
     return errors
-
-
-def _where(issue: ValidationIssue) -> LangText:
-    def build(lang: str) -> str:
-        _ = translator(lang)
-        return _("{where}: expected {expected}").format(
-            where=issue.where(lang), expected=issue.expected_text(lang)
-        )
-
-    return LangText(build)
 
 
 def _validate(
@@ -662,7 +652,7 @@ def read_rows_file(table: str, body: bytes, content_type: str) -> list[dict[str,
         raise ApiError(
             422,
             "invalid_file",
-            Text(N_("the file cannot be read ({issue})"), issue=_where(issues[0]))
+            Text(N_("the file cannot be read ({issue})"), issue=issue_where(issues[0]))
             if issues
             else Text(N_("the file cannot be read")),
             [issue_dict(i) for i in issues],
@@ -684,21 +674,10 @@ def read_rows_file(table: str, body: bytes, content_type: str) -> list[dict[str,
 
 
 def _invalid_dataset(exc: matcher.DatasetError) -> ApiError:
-    n = len(exc.issues) + exc.truncated
-    detail = (
-        Text(
-            N_("the cycle's lists have 1 error; planning did not open ({issue})"),
-            issue=_where(exc.issues[0]),
-        )
-        if n == 1 and exc.issues
-        else Text(N_("the cycle's lists have {n} errors; planning did not open"), n=n)
-    )
-    return ApiError(
-        422,
-        "invalid_dataset",
-        detail,
-        errors=[issue_dict(i) for i in exc.issues],
-        truncated=exc.truncated,
+    return invalid_dataset(
+        exc,
+        N_("the cycle's lists have 1 error; planning did not open ({issue})"),
+        N_("the cycle's lists have {n} errors; planning did not open"),
     )
 
 

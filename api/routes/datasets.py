@@ -21,7 +21,7 @@ from api.db.models import DatasetRow
 from api.deps import Planner, SessionDep, SettingsDep, Viewer
 from api.errors import (
     ApiError,
-    LangText,
+    invalid_dataset,
     invalid_request,
     issue_dict,
     not_found,
@@ -30,8 +30,7 @@ from api.errors import (
 )
 from api.schemas import DatasetCreate, DatasetPublic, Page
 from api.settings import Settings
-from matcher.errors import ValidationIssue
-from matcher.i18n import N_, Text, translator
+from matcher.i18n import N_, Text
 
 __all__ = ["XLSX_TYPE", "file_route", "router", "workbook_response"]
 
@@ -89,35 +88,12 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _where(issue: ValidationIssue) -> LangText:
-    """Where the issue is and what was expected, in the reader's language."""
-
-    def build(lang: str) -> str:
-        _ = translator(lang)
-        return _("{where}: expected {expected}").format(
-            where=issue.where(lang), expected=issue.expected_text(lang)
-        )
-
-    return LangText(build)
-
-
 def _invalid(exc: matcher.DatasetError) -> ApiError:
-    n = len(exc.issues) + exc.truncated
     # one error is named in the summary; several are counted (each is in errors[])
-    detail = (
-        Text(
-            N_("the dataset has 1 error; nothing was stored ({issue})"),
-            issue=_where(exc.issues[0]),
-        )
-        if n == 1 and exc.issues
-        else Text(N_("the dataset has {n} errors; nothing was stored"), n=n)
-    )
-    return ApiError(
-        422,
-        "invalid_dataset",
-        detail,
-        errors=[issue_dict(i) for i in exc.issues],
-        truncated=exc.truncated,
+    return invalid_dataset(
+        exc,
+        N_("the dataset has 1 error; nothing was stored ({issue})"),
+        N_("the dataset has {n} errors; nothing was stored"),
     )
 
 

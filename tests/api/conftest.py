@@ -405,3 +405,75 @@ def live_server(
     yield start
     for server in started:
         kill_server(server.process)
+
+
+@pytest.fixture
+def each_svc(
+    db_url: str, service_factory: Callable[..., AbstractContextManager[Service]]
+) -> Iterator[Service]:
+    """A service on each store in turn (SQLite, PostgreSQL)."""
+    with service_factory(db_url) as service:
+        yield service
+
+
+def delivery_cycle(svc: Service, options: dict[str, Any] | None = None) -> SimpleNamespace:
+    """A Gulou cycle in phase delivery, its version 1 the plan of a run on the demo
+    dataset, published as the notice's publish does it (the reviews' approvals set
+    directly), with the plan's Gulou assignments and demand status as the service
+    exports them (tests/api/test_api_cycle_delivery.py, test_api_cycle_evaluation.py)."""
+    import pandas as pd
+
+    from api.cycles import notice
+    from api.cycles.access import Actor
+    from api.db.models import Cycle, CycleReview
+
+    dataset = svc.upload(zip_folder(ROOT / "datasets" / "fuzhou-demo"))
+    made = svc.client.post(
+        "/cycles",
+        json={
+            "district": "Gulou",
+            "period": "2026-Q4",
+            "dataset_id": dataset["id"],
+            "options": options or {},
+        },
+        headers=svc.h("planner"),
+    )
+    assert made.status_code == 201, made.text
+    cycle_id = made.json()["id"]
+    run = svc.wait(svc.start_run(dataset["id"])["id"])
+    assert run["status"] == "succeeded", run
+    with session_scope(svc.client.app.state.sessionmaker) as session:
+        cycle = session.get(Cycle, cycle_id)
+        assert cycle is not None
+        cycle.dataset_id = dataset["id"]
+        cycle.draft_run_id = run["id"]
+        # published as the notice's publish does it: version 1 and its projects
+        for phase in ("street_review", "district_review"):
+            session.add(
+                CycleReview(cycle_id=cycle_id, phase=phase, decision="approve", run_id=run["id"])
+            )
+        session.flush()
+        notice.publish(session, cycle, Actor("planner"))
+        cycle.phase = "delivery"
+
+    def table(name: str) -> pd.DataFrame:
+        r = svc.client.get(f"/runs/{run['id']}/{name}.csv?district=Gulou", headers=svc.h())
+        assert r.status_code == 200, r.text
+        return pd.read_csv(io.StringIO(r.text), dtype={"supplier_id": str, "demand_id": str})
+
+    return SimpleNamespace(
+        id=cycle_id,
+        dataset_id=dataset["id"],
+        run_id=run["id"],
+        assignments=table("assignments"),
+        status=table("demand_status"),
+    )
+
+
+def narrow_key(svc: Service, role: str, **scope: list[str]) -> dict[str, str]:
+    """Headers with a new key of ``role`` in Gulou, narrowed to ``scope``."""
+    r = svc.client.post(
+        "/keys", json={"role": role, "districts": ["Gulou"], **scope}, headers=svc.h("admin")
+    )
+    assert r.status_code == 201, r.text
+    return {"X-API-Key": r.json()["key"]}
