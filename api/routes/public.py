@@ -6,7 +6,9 @@
 - ``.../communities/{community_id}.json``: the same as JSON;
 - ``GET /public/cycles/{id}/projects.csv``: the whole list as CSV;
 - ``POST /public/cycles/{id}/objections`` (JSON) and ``.../objections/form`` (the
-  page's form): an objection, during ``public_notice``.
+  page's form): an objection, during ``public_notice``;
+- ``POST /public/cycles/{id}/ratings/form`` (the page's form during ``evaluation``): a
+  resident's rating with a token (the JSON route is in ``public_ratings.py``).
 
 The list is the draft during ``public_notice`` and the newest published version in the
 other phases where the public may ``read_notice`` (published, evaluation). In any other
@@ -20,6 +22,7 @@ contact. Objections are limited per client address (``MATCHER_RATE_LIMIT_OBJECTI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -27,9 +30,12 @@ from urllib.parse import parse_qs
 import jinja2
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.types import DecoratedCallable
 from sqlalchemy.orm import Session
 
-from api.cycles import notice
+from api.cycles import core, evaluation, notice
+from api.cycles.access import PUBLIC
+from api.cycles.schemas_delivery import PublicRatingCreate
 from api.cycles.schemas_notice import (
     NoticeAnswer,
     NoticeProject,
@@ -43,6 +49,7 @@ from api.errors import ApiError, request_lang, responses
 from api.routes.cycles import PUBLIC_RESPONSES
 from api.schemas import as_utc
 from matcher.cycle.phases import PHASE_NAMES
+from matcher.cycle.roles import can
 from matcher.i18n import LANGS, N_, Text, negotiate, render, translator
 from matcher.inputs.aliases import category_name, district_name
 
@@ -139,6 +146,16 @@ PAGE_TEXTS = {
     "action": N_("Action"),
     "when": N_("When (UTC)"),
     "language": N_("Language"),
+    "rate": N_("Rate a project"),
+    "rate_help": N_(
+        "Residents rate the delivered projects of their community, once per project, with "
+        "the rating token their community handed out."
+    ),
+    "token": N_("Your rating token"),
+    "rating": N_("Rating (1 to 5)"),
+    "comment": N_("Comment (optional)"),
+    "rated": N_("Thank you: your rating of project {id} is counted."),
+    "rate_error": N_("Your rating was not counted"),
 }
 """Every text of the notice page, translated for the reader."""
 
@@ -218,13 +235,18 @@ def _page(
     *,
     status: int = 200,
     filed: int | None = None,
+    rated: str | None = None,
     error: str | None = None,
+    error_title: str = "error",
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     _ = translator(lang)
     t = {k: _(v) for k, v in PAGE_TEXTS.items()}
     if filed is not None:
         t["thanks"] = t["thanks"].format(id=filed)
+    if rated is not None:
+        t["rated"] = t["rated"].format(id=rated)
+    t["error"] = t[error_title]
     other = "en" if lang == "zh" else "zh"
     html = _TEMPLATES.get_template("public/notice.html").render(
         lang=lang,
@@ -238,8 +260,10 @@ def _page(
         status_name=lambda code: _(STATUS_NAMES[code]) if code in STATUS_NAMES else code,
         action_name=lambda a: _(ACTION_NAMES[a]) if a in ACTION_NAMES else a,
         when=lambda d: "" if d is None else d.strftime("%Y-%m-%d %H:%M"),
-        can_object=data.phase == "public_notice",
+        can_object=can("public", data.phase, "object"),
+        can_rate=can("public", data.phase, "rate"),
         filed=filed,
+        rated=rated,
         error=error,
         form=form or {},
     )
@@ -335,21 +359,31 @@ def _form_error(exc: Exception, lang: str) -> str:
     raise exc
 
 
-@router.post(
-    "/cycles/{cycle_id}/objections/form",
-    response_class=Response,
-    # a refusal of the form is the page again, with the error shown (an unknown cycle
-    # or a malformed request: JSON, as everywhere)
-    responses={200: _HTML, **{c: _HTML_OR_JSON(c) for c in (404, 409, 422, 429)}},
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
-        }
-    },
-)
-async def file_objection_form(cycle_id: CycleId, request: Request) -> HTMLResponse:
-    """The page's objection form (``application/x-www-form-urlencoded``: community_id,
-    demand_id, body, contact): a thank-you page, or the page with the error shown."""
+def _form_route(path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A POST route of one of the page's forms (objections, ratings): a refusal is the
+    page again, with the error shown (an unknown cycle or a malformed request: JSON, as
+    everywhere)."""
+    return router.post(
+        path,
+        response_class=Response,
+        responses={200: _HTML, **{c: _HTML_OR_JSON(c) for c in (404, 409, 422, 429)}},
+        openapi_extra={
+            "requestBody": {
+                "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
+            }
+        },
+    )
+
+
+FormAct = Callable[[Session, dict[str, str]], dict[str, Any]]
+
+
+async def _form_answer(
+    request: Request, cycle_id: str, names: tuple[str, ...], error_title: str, act: FormAct
+) -> HTMLResponse:
+    """A form of the page (``application/x-www-form-urlencoded``): ``act`` takes its
+    fields; the page again with what it says (thanks), or with the error shown and what
+    was typed kept (nothing stored)."""
     from pydantic import ValidationError
     from starlette.concurrency import run_in_threadpool
 
@@ -358,31 +392,77 @@ async def file_objection_form(cycle_id: CycleId, request: Request) -> HTMLRespon
     lang = page_lang(request)
     raw = (await request.body()).decode("utf-8", "replace")
     fields = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items() if v}
-    form = {k: fields.get(k, "") for k in ("community_id", "demand_id", "body", "contact")}
+    form = {k: fields.get(k, "") for k in names}
 
     def handle() -> HTMLResponse:
         with session_scope(request.app.state.sessionmaker) as session:
             community = form["community_id"].strip()
             data = _notice(session, cycle_id, community or "-", lang)
             try:
-                limit_public_write(request, "objections")
-                body = ObjectionCreate(
-                    community_id=community,
-                    demand_id=form["demand_id"].strip() or None,
-                    body=form["body"],
-                    contact=form["contact"].strip() or None,
-                )
-                row = notice.file_objection(
-                    session,
-                    cycle_id,
-                    community_id=body.community_id,
-                    demand_id=body.demand_id,
-                    body=body.body,
-                    contact=body.contact,
-                )
+                done = act(session, form)
             except (ApiError, ValidationError) as exc:
+                session.rollback()
                 status = exc.status if isinstance(exc, ApiError) else 422
-                return _page(data, lang, status=status, error=_form_error(exc, lang), form=form)
-            return _page(data, lang, filed=row.id)
+                error = _form_error(exc, lang)
+                return _page(
+                    data, lang, status=status, error=error, error_title=error_title, form=form
+                )
+            return _page(data, lang, **done)
 
     return await run_in_threadpool(handle)
+
+
+@_form_route("/cycles/{cycle_id}/objections/form")
+async def file_objection_form(cycle_id: CycleId, request: Request) -> HTMLResponse:
+    """The page's objection form (``application/x-www-form-urlencoded``: community_id,
+    demand_id, body, contact): a thank-you page, or the page with the error shown."""
+
+    def act(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        limit_public_write(request, "objections")
+        body = ObjectionCreate(
+            community_id=form["community_id"].strip(),
+            demand_id=form["demand_id"].strip() or None,
+            body=form["body"],
+            contact=form["contact"].strip() or None,
+        )
+        row = notice.file_objection(
+            session,
+            cycle_id,
+            community_id=body.community_id,
+            demand_id=body.demand_id,
+            body=body.body,
+            contact=body.contact,
+        )
+        return {"filed": row.id}
+
+    names = ("community_id", "demand_id", "body", "contact")
+    return await _form_answer(request, cycle_id, names, "error", act)
+
+
+@_form_route("/cycles/{cycle_id}/ratings/form")
+async def rate_form(cycle_id: CycleId, request: Request) -> HTMLResponse:
+    """The page's rating form during the evaluation (``application/x-www-form-urlencoded``:
+    community_id, demand_id, token, rating, comment): a thank-you page, or the page with
+    the error shown. The same rules as ``POST /public/cycles/{id}/ratings``."""
+
+    def act(session: Session, form: dict[str, str]) -> dict[str, Any]:
+        limit_public_write(request, "ratings")
+        body = PublicRatingCreate(
+            demand_id=form["demand_id"].strip(),
+            token=form["token"].strip(),
+            rating=form["rating"].strip(),  # type: ignore[arg-type]  # pydantic reads it
+            comment=form["comment"] or None,
+        )
+        cycle = core.get_cycle(session, cycle_id, PUBLIC)
+        evaluation.rate_public(
+            session,
+            cycle,
+            demand_id=body.demand_id,
+            token=body.token,
+            rating=body.rating,
+            comment=body.comment,
+        )
+        return {"rated": body.demand_id}
+
+    names = ("community_id", "demand_id", "token", "rating", "comment")
+    return await _form_answer(request, cycle_id, names, "rate_error", act)
