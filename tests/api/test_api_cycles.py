@@ -216,7 +216,8 @@ def test_the_frozen_tables_refuse_updates_and_deletes(
                     units=[],
                 )
             )
-        assert engine.connect().execute(text(f"select count(*) from {table}")).scalar_one() >= 1
+        with engine.connect() as conn:
+            assert conn.execute(text(f"select count(*) from {table}")).scalar_one() >= 1
         for statement in (f"update {table} set cycle_id = cycle_id", f"delete from {table}"):
             with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
                 conn.execute(text(statement))
