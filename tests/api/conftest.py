@@ -45,6 +45,20 @@ BROKEN = ROOT / "tests" / "data" / "broken"
 PG_BASE = os.environ.get("MATCHER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def head_revision() -> str:
+    """The newest revision of the store's migrations (what a migrated store is at)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from api.db.session import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return str(head)
+
+
 def zip_folder(folder: Path, prefix: str = "") -> bytes:
     """A zip of a dataset folder's files (optionally inside a folder ``prefix``)."""
     buffer = io.BytesIO()
