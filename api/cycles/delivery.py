@@ -17,11 +17,20 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api import artifacts
+from api import artifacts, crud
 from api.cycles import audit
 from api.cycles.access import Actor, authorize, check_community, check_unit, may_read
 from api.cycles.core import parameter_error
-from api.db.models import Cycle, CycleDelivery, CycleVersion, DatasetTable, Run, utcnow
+from api.db.models import (
+    Assignment,
+    Cycle,
+    CycleDelivery,
+    CycleVersion,
+    DatasetTable,
+    DemandStatus,
+    Run,
+    utcnow,
+)
 from api.db.session import rowcount
 from api.errors import ApiError, issue_dict
 from matcher.cycle.delivery import (
@@ -36,7 +45,6 @@ from matcher.cycle.delivery import (
 )
 from matcher.errors import DeliveryError, ParameterError, ValidationIssue
 from matcher.i18n import N_, Text
-from matcher.plans.result import Plan
 
 __all__ = [
     "DECISIONS",
@@ -64,7 +72,6 @@ class Published:
 
     version: int
     run: Run
-    plan: Plan
     assignments: pd.DataFrame
     demand_status: pd.DataFrame
 
@@ -96,9 +103,14 @@ def published(session: Session, cycle: Cycle) -> Published:
             "not_published",
             Text(N_("cycle {id} has no published project list yet"), id=cycle.id),
         )
-    plan = artifacts.stored_plan(session, run, [cycle.district])
-    assignments = plan.assignments.copy()
-    status = plan.demand_status.copy()
+    # the two result tables read as rows (no Plan is rebuilt: nothing here needs one)
+    assignments, status = (
+        crud.result_frame(session, crud.ResultQuery(model, fields, run.id, {}, [cycle.district]))
+        for model, fields in (
+            (Assignment, artifacts.ASSIGNMENT_CSV),
+            (DemandStatus, artifacts.DEMAND_STATUS_CSV),
+        )
+    )
     if cycle.streets:
         inside = _street_communities(session, run.dataset_id, cycle)
         assignments = assignments[assignments["community_id"].astype(str).isin(inside)]
@@ -106,7 +118,6 @@ def published(session: Session, cycle: Cycle) -> Published:
     return Published(
         version.version,
         run,
-        plan,
         assignments.reset_index(drop=True),
         status.reset_index(drop=True),
     )

@@ -37,7 +37,7 @@ from api.db.models import (
 )
 from api.deps import Principal
 from api.errors import ApiError, not_found
-from api.routes.runs import _check, _request_hash, commit_queued, new_run
+from api.routes.runs import checked_params, commit_queued, new_run, request_hash
 from api.schemas import RunCreate
 from api.settings import Settings
 from matcher.analysis.replan import churn as churn_of
@@ -101,13 +101,13 @@ def queue_run(
     values = dict(body)
     values.setdefault("label", f"cycle {cycle.period} {cycle.district} plan")
     run_body = RunCreate.model_validate({**values, "dataset_id": dataset_id})
-    params = _check(run_body, session)
+    params = checked_params(run_body, session)
     run = new_run(
         run_body,
         settings,
         who,
         None,
-        _request_hash(run_body),
+        request_hash(run_body),
         dataset_id=dataset_id,
         warm_start_run_id=run_body.warm_start_run_id,
         params=params,

@@ -35,12 +35,14 @@ __all__ = [
     "IdempotencyKey",
     "cancel_active",
     "check_queue",
+    "checked_params",
     "commit_queued",
     "get_run",
     "idempotent_earlier",
     "new_run",
     "plan_params",
     "refuse_active",
+    "request_hash",
     "router",
     "run_filters",
     "scoped_key",
@@ -100,7 +102,7 @@ def plan_params(
     return checked.to_dict()
 
 
-def _check(body: RunCreate, session: SessionDep) -> dict[str, Any]:
+def checked_params(body: RunCreate, session: SessionDep) -> dict[str, Any]:
     """Validate a run request; returns the full parameters. Raises 404/422."""
     if session.get(DatasetRow, body.dataset_id) is None:
         raise not_found("dataset", body.dataset_id)
@@ -144,7 +146,8 @@ def _check(body: RunCreate, session: SessionDep) -> dict[str, Any]:
     return plan_params(body.params, body.integer_rules)
 
 
-def _request_hash(body: RunCreate) -> str:
+def request_hash(body: RunCreate) -> str:
+    """The SHA-256 of a run request's canonical JSON (what an Idempotency-Key is held to)."""
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -347,13 +350,13 @@ def create_run(
     fit), the changed data are stored as a dataset of their own, and its ``set`` changes
     override ``params``.
     """
-    digest = _request_hash(body)
+    digest = request_hash(body)
     stored_key = scoped_key(who, idempotency_key)
     earlier = idempotent_earlier(session, stored_key, digest, who.key_id)
     if earlier is not None:
         return _accepted(response, earlier)
     check_queue(session, settings, who)
-    params = _check(body, session)
+    params = checked_params(body, session)
     dataset_id, base_id, scenario = body.dataset_id, None, None
     if body.scenario is not None:
         dataset_id, checked, scenario = apply_to_stored(
