@@ -4,7 +4,13 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean messages
+.PHONY: demo console test lint typecheck check clean messages
+
+# axe-core (the npm package) checks the console's pages for accessibility in the browser
+# tests; it is fetched from the npm registry once, into the venv, and served to the
+# browser by the tests themselves.
+AXE_VERSION = 4.11.4
+AXE = $(VENV)/npm/node_modules/axe-core/axe.min.js
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +26,15 @@ demo: $(STAMP)
 	$(BIN)/matcher plan datasets/fuzhou-demo --out out/fuzhou-demo
 	$(BIN)/matcher report out/fuzhou-demo --out out/fuzhou-demo/report.html
 
-test: $(STAMP)
+# The console on the demo city: a Gulou cycle and a user per role (passwords printed).
+console: $(STAMP)
+	mkdir -p out
+	$(BIN)/matcher serve --demo --database-url sqlite:///out/console-demo.db
+
+$(AXE): | $(STAMP)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@$(AXE_VERSION)
+
+test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -7,11 +7,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher.errors import DatasetError, ParameterError, ValidationIssue
@@ -19,6 +19,7 @@ from matcher.i18n import LANGS, N_, SOURCE_LANG, Text, negotiate, render, transl
 
 __all__ = [
     "ApiError",
+    "ErrorPages",
     "LangText",
     "allowed_methods",
     "expected_text",
@@ -347,11 +348,51 @@ def _field(error: Any) -> str | None:
     return ".".join(p for p in path if p) or None
 
 
+class ErrorPages(Protocol):
+    """Who answers errors as pages instead of JSON (the console, for its own paths)."""
+
+    def wants(self, request: Request) -> bool:
+        """Whether ``request``'s errors are pages."""
+        ...
+
+    def page(
+        self,
+        request: Request,
+        status: int,
+        code: str,
+        detail: str,
+        errors: list[dict[str, Any]] | None,
+        headers: dict[str, str] | None,
+    ) -> Response:
+        """The error page (``detail`` and the errors' texts not yet rendered)."""
+        ...
+
+
+def _page(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response | None:
+    """The error as a page if the app's :class:`ErrorPages` wants this request's."""
+    pages: ErrorPages | None = getattr(request.app.state, "error_pages", None)
+    if pages is None or not pages.wants(request):
+        return None
+    return pages.page(request, status, code, detail, errors, headers)
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Make every error a JSON body ``{"detail", "code", ...}``; never a bare 500 page."""
+    """Make every error a JSON body ``{"detail", "code", ...}``; never a bare 500 page.
+    Paths whose errors an :class:`ErrorPages` at ``app.state.error_pages`` wants (the
+    console's) get its page instead, with the same status and code."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        page = _page(request, exc.status, exc.code, exc.detail, exc.errors, exc.headers)
+        if page is not None:
+            return page
         body = render(_body(exc.code, exc.detail, exc.errors, exc.truncated), request_lang(request))
         return JSONResponse(
             body,
@@ -360,7 +401,7 @@ def install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _CODES.get(exc.status_code, "error")
         detail: str = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if not isinstance(detail, Text) and detail in _PHRASES:
@@ -374,11 +415,14 @@ def install_handlers(app: FastAPI) -> None:
                 method=request.method,
                 allowed=", ".join(allowed),
             )
+        page = _page(request, exc.status_code, code, detail, None, headers)
+        if page is not None:
+            return page
         body = render(_body(code, detail), request_lang(request))
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         lang = request_lang(request)
         errors = [
             {
@@ -389,13 +433,19 @@ def install_handlers(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
+        page = _page(request, 422, "invalid_request", invalid_request(errors), errors)
+        if page is not None:
+            return page
         body = render(_body("invalid_request", invalid_request(errors), errors), lang)
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
         detail = Text(N_("internal error: {error}"), error=type(exc).__name__)
+        page = _page(request, 500, "internal_error", detail)
+        if page is not None:
+            return page
         return JSONResponse(
             render(_body("internal_error", detail), request_lang(request)), status_code=500
         )

@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 import matcher
+from api.console.pages import STATIC, ConsoleErrorPages
+from api.console.state import ConsoleState
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.deps import single_query_values
 from api.errors import install_handlers, responses
@@ -39,6 +42,7 @@ from api.routes import (
     runs,
     templates,
 )
+from api.routes.console import page_routers
 from api.settings import Settings
 from api.worker import Dispatcher, mark_interrupted
 
@@ -141,6 +145,12 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
     )
     for module in routers:
         app.include_router(module.router)
+    # The console: pages under /console, its errors as pages, its files under /static.
+    app.state.console = ConsoleState(settings, engine)
+    app.state.error_pages = ConsoleErrorPages()
+    for page_router in page_routers():
+        app.include_router(page_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # inside the body limit: the bodies it reads are already bounded
     app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -151,11 +161,19 @@ def create_app(settings: Settings | None = None, *, start_dispatcher: bool = Tru
             settings.rate_limit_per_address,
             settings.rate_limit_failed_auth,
             settings.rate_limit_storage,
-            {"objections": settings.rate_limit_objections, "ratings": settings.rate_limit_ratings},
+            {
+                "objections": settings.rate_limit_objections,
+                "ratings": settings.rate_limit_ratings,
+                "sign_in": settings.rate_limit_sign_in,
+            },
         )
         # outside the body limit: a flooding address is refused before its body is read
         app.add_middleware(AddressRateLimit, limits=app.state.rate_limits)
     docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     # outermost: 413s and 429s sent by the middleware above get the headers too
-    app.add_middleware(SecurityHeaders, docs_paths=frozenset(p for p in docs if p))
+    app.add_middleware(
+        SecurityHeaders,
+        docs_paths=frozenset(p for p in docs if p),
+        own_prefixes=("/console/", "/console"),
+    )
     return app

@@ -30,6 +30,7 @@ from matcher.i18n import N_, Text
 __all__ = [
     "API_POLICY",
     "DOCS_SOURCES",
+    "SELF_SOURCES",
     "AddressRateLimit",
     "BodySizeLimit",
     "BodyTooLarge",
@@ -439,10 +440,23 @@ def inline_hashes(page: str) -> tuple[list[str], list[str], list[str]]:
     return _unique(scripts), _unique(styles), _unique(attrs)
 
 
-def html_policy(page: bytes, docs: bool = False) -> str:
+SELF_SOURCES = {
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "connect-src": "'self'",
+    "frame-src": "'self'",
+}
+"""What the console's pages load from the service itself: htmx and its script, the
+stylesheet, the polls of htmx, an embedded report (nothing from anywhere else)."""
+
+
+def html_policy(page: bytes, docs: bool = False, own: bool = False, framed: bool = False) -> str:
     """The Content-Security-Policy of an HTML page: nothing but its own inline blocks,
     allowed by their SHA-256 (a changed or injected block does not run), and no framing.
-    ``docs``: FastAPI's Swagger UI and ReDoc pages, with the sources they load."""
+    ``docs``: FastAPI's Swagger UI and ReDoc pages, with the sources they load. ``own``:
+    a console page, which also loads :data:`SELF_SOURCES` from the service. ``framed``:
+    a page the console shows in a frame (the report), framed by the service alone."""
     scripts, styles, attrs = inline_hashes(page.decode("utf-8", "replace"))
     directives = {
         "default-src": "'none'",
@@ -453,8 +467,13 @@ def html_policy(page: bytes, docs: bool = False) -> str:
         "base-uri": "'none'",
         # the service's own forms (the public notice's objection form) post to it
         "form-action": "'self'",
-        "frame-ancestors": "'none'",
+        "frame-ancestors": "'self'" if framed else "'none'",
     }
+    if own:
+        for name, source in SELF_SOURCES.items():
+            directives[name] = " ".join(
+                s for s in (source, directives.get(name, "")) if s and s != "'none'"
+            )
     if docs:
         directives["style-src"] = ""  # hashes would switch 'unsafe-inline' off
         for name, sources in DOCS_SOURCES.items():
@@ -471,22 +490,31 @@ class SecurityHeaders(_HttpMiddleware):
     so its body is held until complete and hashed (the pages are built in memory
     anyway)."""
 
-    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        docs_paths: frozenset[str] = frozenset(),
+        own_prefixes: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(app)
         self.docs_paths = docs_paths
+        self.own_prefixes = own_prefixes
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add the security headers to every response."""
         held: Message | None = None
         chunks: list[bytes] = []
+        framed = False
 
         async def secured_send(message: Message) -> None:
-            nonlocal held
+            nonlocal held, framed
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Frame-Options"] = "DENY"
+                # a route may let the service frame its page (SAMEORIGIN), nobody else
+                framed = headers.get("x-frame-options", "").upper() == "SAMEORIGIN"
+                headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
                 if headers.get("content-type", "").lower().startswith("text/html"):
                     held = message
                     return
@@ -497,12 +525,13 @@ class SecurityHeaders(_HttpMiddleware):
                     return
                 page = b"".join(chunks)
                 docs = scope["path"] in self.docs_paths
+                own = bool(self.own_prefixes) and scope["path"].startswith(self.own_prefixes)
                 # a city's report is megabytes (about 35 ms a MiB to scan): off the event
                 # loop, so /health and other requests keep answering meanwhile
                 policy = (
-                    await run_in_threadpool(html_policy, page, docs)
+                    await run_in_threadpool(html_policy, page, docs, own, framed)
                     if len(page) > _INLINE_SCAN_BYTES
-                    else html_policy(page, docs)
+                    else html_policy(page, docs, own, framed)
                 )
                 MutableHeaders(scope=held)["Content-Security-Policy"] = policy
                 start, held = held, None

@@ -419,6 +419,13 @@ class RunPublic(BaseModel):
     coverage: float | None
     timings: dict[str, float] | None = Field(description="Seconds per stage of the worker.")
     kpis: dict[str, Any] | None
+    progress: dict[str, Any] | None = Field(
+        default=None,
+        description="The run's latest progress while it runs, and its last once it ends "
+        "(null before it starts): stage (load, build, solve, tables), elapsed_s, the "
+        "column generation's round, the search's incumbent and bound, gap, and part "
+        "(labour, funds, leads) under integer rules. Updated about once a second.",
+    )
 
     @classmethod
     def from_row(cls, run: Run, districts: list[str] | None = None) -> RunPublic:
@@ -439,7 +446,16 @@ class RunPublic(BaseModel):
             hours_covered=None if scoped else run.hours_covered,
             coverage=None if scoped else run.coverage,
             kpis=scope_kpis(run.kpis, districts),
+            progress=_scoped_progress(run.progress, scoped),
         )
+
+
+def _scoped_progress(progress: dict[str, Any] | None, scoped: bool) -> dict[str, Any] | None:
+    """A run's progress; for a district-scoped reader without the city-wide objective
+    and bound (as the run's own ``objective`` and ``bound`` are withheld), the gap kept."""
+    if progress is None or not scoped:
+        return progress
+    return {**progress, "incumbent": None, "bound": None}
 
 
 def scope_kpis(kpis: dict[str, Any] | None, districts: list[str] | None) -> dict[str, Any] | None:

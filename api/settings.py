@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -88,6 +88,89 @@ class Settings(BaseSettings):
         "(memory:// in the server process; a limits storage URI such as "
         "redis://host:6379, with its client package installed, to share the counts).",
     )
+    rate_limit_sign_in: str = Field(
+        default="20/minute;200/hour",
+        description="MATCHER_RATE_LIMIT_SIGN_IN: console sign-in attempts one client "
+        "address may make, right or wrong (each costs an Argon2 hash); past it 429.",
+    )
+    sign_in_lock_after: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="MATCHER_SIGN_IN_LOCK_AFTER: wrong passwords in a row that lock an "
+        "account (from any address) for MATCHER_SIGN_IN_LOCK_S seconds.",
+    )
+    sign_in_lock_s: int = Field(
+        default=900,
+        ge=1,
+        description="MATCHER_SIGN_IN_LOCK_S: how long a locked account stays locked; an "
+        "admin may unlock it sooner (matcher create-user --reset, or the users page).",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="MATCHER_SECRET_KEY: the key that signs the console's session cookies "
+        "and form tokens (at least 32 characters). Default a random key made once and kept "
+        "in the store (table service_secrets), so that every server process of one store "
+        "signs alike and a restart ends no session; setting it (or changing it) ends every "
+        "session signed with the previous one.",
+    )
+    session_max_age_s: int = Field(
+        default=12 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="MATCHER_SESSION_MAX_AGE_S: seconds a console session lasts from sign-in "
+        "(then the sign-in page again).",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="MATCHER_SECURE_COOKIES: mark the console's cookies Secure (sent over "
+        "HTTPS only). Turn it on whenever the console is served over HTTPS, as it should be "
+        "anywhere but the local machine.",
+    )
+    password_memory_kib: int = Field(
+        default=19 * 1024,
+        ge=8 * 1024,
+        le=256 * 1024,
+        description="MATCHER_PASSWORD_MEMORY_KIB: the memory one Argon2id password hash takes "
+        "(KiB; OWASP's minimum 19 MiB with 2 passes). At most MATCHER_PASSWORD_HASHES_AT_ONCE "
+        "hashes run at once, so signing in can never take more than their product.",
+    )
+    password_hashes_at_once: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="MATCHER_PASSWORD_HASHES_AT_ONCE: password hashes computed at once in "
+        "one server process; further sign-ins wait their turn.",
+    )
+    display_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="MATCHER_DISPLAY_TIMEZONE: the time zone in which pages show dates and "
+        "times (the store keeps UTC).",
+    )
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        """A time zone the system knows (a typo fails at start-up)."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not a time zone such as 'Asia/Shanghai': {value!r}") from None
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """A key long enough to sign with."""
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(
+                "at least 32 characters (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
     max_queued_runs_per_key: int = Field(
         default=20,
         ge=0,
@@ -102,6 +185,7 @@ class Settings(BaseSettings):
         "rate_limit_failed_auth",
         "rate_limit_objections",
         "rate_limit_ratings",
+        "rate_limit_sign_in",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

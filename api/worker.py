@@ -9,6 +9,11 @@ the run is still ``running`` under the worker's claim token. A worker whose serv
 dies exits by itself. On startup, runs left ``running`` by a stopped server are marked
 ``failed`` (:data:`INTERRUPTED`).
 
+While it plans, the worker keeps the run's latest progress
+(:class:`matcher.progress.Progress`, as a dict) in ``runs.progress``, at most about once
+a second (:data:`PROGRESS_EVERY_S`) plus each new stage; ``GET /runs/{id}`` shows it,
+and the last one (the ``tables`` stage, with the solver's objective and bound) stays.
+
 Once the plan is stored (the run has succeeded), the worker goes on to compute the run's
 expensive reads, its report, bottlenecks and summaries, and keeps them in the store
 (:mod:`api.artifacts`); the dispatcher leaves it its slot for that, for at most
@@ -24,9 +29,9 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,9 +39,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db.models import Run, utcnow
 from api.db.session import make_engine, make_sessionmaker, rowcount, session_scope
 
+if TYPE_CHECKING:
+    from matcher.progress import Progress
+
 __all__ = [
     "INTERRUPTED",
+    "PROGRESS_EVERY_S",
     "Dispatcher",
+    "ProgressWriter",
     "internal_error",
     "mark_interrupted",
     "run_in_worker",
@@ -46,6 +56,10 @@ __all__ = [
 log = logging.getLogger("matcher.api.worker")
 
 INTERRUPTED = "interrupted: the server stopped while this run was in progress"
+
+PROGRESS_EVERY_S = 1.0
+"""Least seconds between two writes of a run's progress within one stage (a new stage
+is written at once): a poller sees it move, the store sees a write a second at most."""
 
 
 def time_limit_error(seconds: float) -> str:
@@ -94,6 +108,51 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
+class ProgressWriter:
+    """The progress callback of a worker: writes the latest :class:`Progress` of its run
+    into ``runs.progress`` (:data:`PROGRESS_EVERY_S`), only while the run is still
+    ``running`` under its claim.
+
+    Its seconds count from ``start`` (a ``time.perf_counter()`` value: the worker's
+    start, so loading the dataset counts). A write that fails is logged and the plan goes
+    on: progress is for people watching, and never fails a run.
+    """
+
+    def __init__(
+        self, factory: sessionmaker[Session], run_id: str, claim_token: str, start: float
+    ) -> None:
+        self.factory, self.run_id, self.claim_token, self.start = (
+            factory,
+            run_id,
+            claim_token,
+            start,
+        )
+        self._written_at = -float("inf")
+        self._stage: str | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        """Write ``progress`` (its seconds from the worker's start), unless the last
+        write of the same stage was less than :data:`PROGRESS_EVERY_S` ago."""
+        now = time.perf_counter()
+        if progress.stage == self._stage and now - self._written_at < PROGRESS_EVERY_S:
+            return
+        self._stage, self._written_at = progress.stage, now
+        value = replace(progress, elapsed_s=round(now - self.start, 3)).to_dict()
+        try:
+            with session_scope(self.factory) as session:
+                session.execute(
+                    update(Run)
+                    .where(
+                        Run.id == self.run_id,
+                        Run.status == "running",
+                        Run.claim_token == self.claim_token,
+                    )
+                    .values(progress=value)
+                )
+        except Exception:
+            log.exception("run %s: its progress could not be written", self.run_id)
+
+
 def run_in_worker(
     database_url: str,
     run_id: str,
@@ -127,7 +186,14 @@ def run_in_worker(
     engine = make_engine(database_url)
     factory = make_sessionmaker(engine)
     t0 = time.perf_counter()
+    progress = ProgressWriter(factory, run_id, claim_token, t0)
     try:
+        from matcher.progress import Progress
+
+        with session_scope(factory) as session:
+            kind = session.execute(select(Run.kind).where(Run.id == run_id)).scalar_one_or_none()
+        if kind == "plan":  # recommendations report no progress (their runs keep it null)
+            progress(Progress("load", 0.0))
         with session_scope(factory) as session:
             run = session.get(Run, run_id)
             if run is None or run.status != "running" or run.claim_token != claim_token:
@@ -153,6 +219,7 @@ def run_in_worker(
             ray_address=ray_address,
             jobs=os.cpu_count() or 1,
             warm_start=start,
+            progress=progress,
         )
         timings = {"load": t_load, **result.timings}
         t1 = time.perf_counter()

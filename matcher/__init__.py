@@ -13,6 +13,7 @@ from matcher.inputs.dataset import Dataset, dataset_from_frames, load_dataset
 from matcher.params import PlanParams
 from matcher.plans.planner import plan
 from matcher.plans.result import Plan
+from matcher.progress import Progress, ProgressCallback
 from matcher.solvers.outcomes import Duals
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "ParameterError",
     "Plan",
     "PlanParams",
+    "Progress",
+    "ProgressCallback",
     "SolverError",
     "ValidationIssue",
     "dataset_from_frames",

@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _extracted() -> dict[tuple[str | None, str], tuple[str, ...]]:
-    """Every marked text of the library and the service, as pybabel extract finds it
-    (the mapping of babel.cfg): (context, msgid) -> msgid and plural."""
+    """Every marked text of the library and the service, and of the service's page
+    templates, as pybabel extract finds them (the mapping of babel.cfg): (context,
+    msgid) -> msgid and plural."""
     found: dict[tuple[str | None, str], tuple[str, ...]] = {}
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     for package in ("matcher", "api"):
         for _file, _line, message, _comments, context in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")], keywords=DEFAULT_KEYWORDS
+            ROOT / package, method_map=method_map, keywords=DEFAULT_KEYWORDS
         ):
             ids = (message,) if isinstance(message, str) else tuple(message)
             found[(context, ids[0])] = ids

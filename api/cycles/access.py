@@ -36,8 +36,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Actor:
-    """A caller of a cycle route: its cycle role, its key (``None``: the public) and
-    its scopes (``None``: no narrowing)."""
+    """A caller of a cycle route: its cycle role, its key or the console's user who
+    acts (both ``None``: the public) and its scopes (``None``: no narrowing)."""
 
     role: str
     key_id: int | None = None
@@ -45,6 +45,7 @@ class Actor:
     streets: tuple[str, ...] | None = None
     communities: tuple[str, ...] | None = None
     units: tuple[str, ...] | None = None
+    user_id: int | None = None
 
     @classmethod
     def of(cls, who: Principal) -> Actor:
@@ -98,7 +99,7 @@ def _scope_error(actor: Actor, cycle: Cycle) -> ApiError:
         403,
         "forbidden_scope",
         Text(
-            N_("this key's scope ({scope}) does not cover cycle {cycle} ({where})"),
+            N_("your scope ({scope}) does not cover cycle {cycle} ({where})"),
             scope=", ".join([*(actor.districts or ("*",)), *(actor.streets or ())]),
             cycle=cycle.id,
             where=", ".join([cycle.district, *(cycle.streets or ())]),
@@ -164,7 +165,7 @@ def check_community(actor: Actor, community_id: str, field: str = "community_id"
             403,
             "forbidden_scope",
             Text(
-                N_("this key acts only for communities {scope}, not {value}"),
+                N_("you act only for communities {scope}, not {value}"),
                 scope=", ".join(actor.communities),
                 value=repr(community_id),
             ),
@@ -179,7 +180,7 @@ def check_unit(actor: Actor, unit_id: str, field: str = "unit_id") -> None:
             403,
             "forbidden_scope",
             Text(
-                N_("this key acts only for units {scope}, not {value}"),
+                N_("you act only for units {scope}, not {value}"),
                 scope=", ".join(actor.units),
                 value=repr(unit_id),
             ),

@@ -61,6 +61,7 @@ def record(
         cycle_id=cycle_id,
         at=utcnow(),
         key_id=actor.key_id,
+        user_id=actor.user_id,
         role=actor.role,
         action=action,
         target=target[:400],

@@ -283,7 +283,8 @@ def rate(
     rating: int,
     comment: str | None,
 ) -> CycleRating:
-    """A community committee's rating of one of its delivered projects (once per key)."""
+    """A community committee's rating of one of its delivered projects (once per key or
+    console user)."""
     authorize(actor, cycle, "rate")
     community_id = _community_of(session, cycle, demand_id)
     check_community(actor, community_id, "demand_id")
@@ -293,7 +294,7 @@ def rate(
         actor,
         demand_id=demand_id,
         community_id=community_id,
-        rater=f"key:{actor.key_id}",
+        rater=f"user:{actor.user_id}" if actor.user_id is not None else f"key:{actor.key_id}",
         rating=rating,
         comment=comment,
     )

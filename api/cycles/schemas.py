@@ -118,6 +118,7 @@ class AuditPublic(BaseModel):
     at: dt.datetime
     role: str
     key_id: int | None
+    user_id: int | None = None
     action: str
     target: str
     before: Any
@@ -126,12 +127,13 @@ class AuditPublic(BaseModel):
 
     @classmethod
     def from_row(cls, row: AuditEntry, *, public: bool = False) -> AuditPublic:
-        """An entry as shown; on public pages without the key that acted."""
+        """An entry as shown; on public pages without the key or user that acted."""
         return cls(
             id=row.id,
             at=as_utc(row.at) or row.at,
             role=row.role,
             key_id=None if public else row.key_id,
+            user_id=None if public else row.user_id,
             action=row.action,
             target=row.target,
             before=row.before,

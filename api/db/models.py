@@ -56,6 +56,8 @@ __all__ = [
     "RunArtifact",
     "RunDual",
     "RunKpi",
+    "ServiceSecret",
+    "User",
     "utcnow",
 ]
 
@@ -104,6 +106,43 @@ class ApiKey(Base):
     units: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class User(Base):
+    """A person who signs in to the console: a password kept only as its Argon2 hash,
+    the role and scopes of a cycle key (:mod:`matcher.cycle.roles`), and what ends
+    sessions and locks the account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    districts: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    streets: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    communities: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    units: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # A session cookie carries the version it was issued under: signing out everywhere
+    # or changing the password adds one, which ends every session issued before.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ServiceSecret(Base):
+    """A secret the service made for itself (the key that signs session cookies when
+    ``MATCHER_SECRET_KEY`` is not set), kept so that a restart ends no session."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class DatasetRow(Base):
@@ -173,6 +212,8 @@ class Run(Base):
     coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     kpis: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The worker's latest matcher.progress.Progress (as a dict), kept once the run ends.
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Assignment(Base):
@@ -570,7 +611,7 @@ class CyclePoints(Base):
 
 
 class AuditEntry(Base):
-    """One action on a cycle: who (key and role), when, what, the state before and
+    """One action on a cycle: who (key or user, and role), when, what, the state before and
     after, and who may read it (``private``, ``reviewers``, ``public``). Append-only:
     no code path updates or deletes it, and the store refuses to (a trigger)."""
 
@@ -580,6 +621,8 @@ class AuditEntry(Base):
     cycle_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the console's user who acted (null for a key or the public)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     role: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(400), default="")

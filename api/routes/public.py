@@ -15,6 +15,10 @@ other phases where the public may ``read_notice`` (published, evaluation). In an
 phase the page says the list is not on notice (HTTP 200: the address stays valid, the
 page says why it is empty), while the JSON and CSV answer 404 ``not_on_notice``.
 
+The page's two forms carry the form token of the console (:mod:`api.console.csrf`: a
+cookie and its HMAC in the form); a form without it is the page again with 403 and what
+was typed kept. The JSON routes need none (no cookie is involved).
+
 Nothing here names a cadre, a cadre's home, a place's coordinates or an objector's
 contact. Objections are limited per client address (``MATCHER_RATE_LIMIT_OBJECTIONS``,
 :func:`api.deps.limit_public_write`) whenever the service's rate limits are on.
@@ -25,14 +29,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlencode
 
 import jinja2
+import segno
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.types import DecoratedCallable
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from api.console.csrf import FIELD, Csrf
 from api.cycles import core, evaluation, notice
 from api.cycles.access import PUBLIC
 from api.cycles.schemas_delivery import PublicRatingCreate
@@ -156,6 +163,15 @@ PAGE_TEXTS = {
     "comment": N_("Comment (optional)"),
     "rated": N_("Thank you: your rating of project {id} is counted."),
     "rate_error": N_("Your rating was not counted"),
+    "rate_this": N_("Rate project {id}"),
+    "csrf_error": N_("Your form was not sent"),
+    "csrf_failed": N_(
+        "This form has expired or did not come from this page. Your text is kept below: "
+        "please send it again."
+    ),
+    "qr": N_("This page's address"),
+    "qr_help": N_("Scan the code to open this page on a phone."),
+    "qr_title": N_("QR code of this page's address"),
 }
 """Every text of the notice page, translated for the reader."""
 
@@ -229,7 +245,22 @@ def _notice(session: Session, cycle_id: str, community_id: str, lang: str) -> No
     )
 
 
-def _page(
+def _csrf(request: Request) -> Csrf:
+    csrf: Csrf = request.app.state.console.csrf
+    return csrf
+
+
+def _qr(url: str, title: str) -> Markup:
+    """An inline SVG QR code of ``url`` (made here: the page loads nothing from elsewhere;
+    segno escapes the title)."""
+    svg = segno.make(url, error="m", micro=False).svg_inline(
+        scale=4, title=title, svgclass="qr", lineclass=None, omitsize=True
+    )
+    return Markup(svg)  # segno's own markup of our URL, escaped by segno
+
+
+def _page(  # noqa: PLR0913  # the page's parts, by name
+    request: Request,
     data: NoticePublic,
     lang: str,
     *,
@@ -248,6 +279,13 @@ def _page(
         t["rated"] = t["rated"].format(id=rated)
     t["error"] = t[error_title]
     other = "en" if lang == "zh" else "zh"
+    csrf = _csrf(request)
+    here = f"/public/cycles/{quote(data.cycle_id, safe='')}/communities/" + quote(
+        data.community_id, safe=""
+    )
+    # the code holds the whole address (as the reader reached the service); the text
+    # shows it without the scheme, the link stays on the page's own site
+    address = str(request.base_url).rstrip("/") + here
     html = _TEMPLATES.get_template("public/notice.html").render(
         lang=lang,
         html_lang="zh-CN" if lang == "zh" else lang,
@@ -266,8 +304,16 @@ def _page(
         rated=rated,
         error=error,
         form=form or {},
+        csrf_name=FIELD,
+        csrf_token=csrf.token(csrf.cookie_of(request)),
+        rate_link=lambda demand_id: f"{here}?{urlencode({'demand': demand_id})}#rate",
+        here=here,
+        shown_address=address.split("://", 1)[-1],
+        qr=_qr(address, t["qr_title"]),
     )
-    return HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status)
+    csrf.keep(request, response)
+    return response
 
 
 @router.get(
@@ -295,9 +341,13 @@ def notice_page(
     cycle_id: CycleId, community_id: CommunityId, request: Request, session: SessionDep
 ) -> HTMLResponse:
     """A community's projects on public notice (or published) as a page, with the
-    objection form during the notice and the cycle's public record."""
+    objection form during the notice, the rating form during the evaluation
+    (``?demand=`` chooses the project: a printed link or QR code per project), the
+    cycle's public record and a QR code of the page's address."""
     lang = page_lang(request)
-    return _page(_notice(session, cycle_id, community_id, lang), lang)
+    demand = request.query_params.get("demand", "")[:200]
+    form = {"demand_id": demand} if demand else None
+    return _page(request, _notice(session, cycle_id, community_id, lang), lang, form=form)
 
 
 @router.get(
@@ -393,11 +443,29 @@ async def _form_answer(
     raw = (await request.body()).decode("utf-8", "replace")
     fields = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items() if v}
     form = {k: fields.get(k, "") for k in names}
+    try:
+        await _csrf(request).check(request)
+        forged = False
+    except ApiError:
+        forged = True
 
     def handle() -> HTMLResponse:
         with session_scope(request.app.state.sessionmaker) as session:
             community = form["community_id"].strip()
             data = _notice(session, cycle_id, community or "-", lang)
+            if forged:
+                # another site's form, or a page kept open past its cookie: nothing is
+                # stored, the page comes again with its token and the text kept
+                message = translator(lang)(PAGE_TEXTS["csrf_failed"])
+                return _page(
+                    request,
+                    data,
+                    lang,
+                    status=403,
+                    error=message,
+                    error_title="csrf_error",
+                    form=form,
+                )
             try:
                 done = act(session, form)
             except (ApiError, ValidationError) as exc:
@@ -405,9 +473,15 @@ async def _form_answer(
                 status = exc.status if isinstance(exc, ApiError) else 422
                 error = _form_error(exc, lang)
                 return _page(
-                    data, lang, status=status, error=error, error_title=error_title, form=form
+                    request,
+                    data,
+                    lang,
+                    status=status,
+                    error=error,
+                    error_title=error_title,
+                    form=form,
                 )
-            return _page(data, lang, **done)
+            return _page(request, data, lang, **done)
 
     return await run_in_threadpool(handle)
 

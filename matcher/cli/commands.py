@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TextIO, TypeAlias
 
 from matcher.cli.scenario import register as register_scenario_commands
 from matcher.errors import (
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from matcher.analysis.recommend import AllianceResult, PairingResult
     from matcher.inputs.dataset import Dataset
+    from matcher.progress import Progress
 
 _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -128,21 +129,91 @@ def _table_counts(summary: dict[str, int], lang: str) -> str:
     )
 
 
+_STAGE_NAMES = {
+    "load": N_("loading"),
+    "build": N_("building"),
+    "solve": N_("solving"),
+    "tables": N_("making the tables"),
+}
+"""What the live line calls each stage of :data:`matcher.progress.STAGES`."""
+_PART_NAMES = {"labour": N_("labour"), "funds": N_("funds"), "leads": N_("lead units")}
+"""What it calls each model of the integer rules (:data:`matcher.progress.PARTS`)."""
+
+
+class _LiveLine:
+    """A plan's progress as one line on a terminal, rewritten in place (``\\r``):
+    ``solving · round 7 · best 12,340.2 · bound 12,345.6 · 12.3 s``.
+
+    Its seconds count from when it was made (the command's start, load included)."""
+
+    def __init__(self, _: Translator, stream: TextIO) -> None:
+        self._, self.stream = _, stream
+        self.start = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, p: Progress) -> None:
+        _ = self._
+        bits = [_(_STAGE_NAMES[p.stage])]
+        if p.part is not None:
+            bits.append(_(_PART_NAMES.get(p.part, p.part)))
+        if p.round is not None:
+            bits.append(_("round {n}").format(n=p.round))
+        if p.incumbent is not None:
+            bits.append(_("best {value}").format(value=f"{p.incumbent:,.1f}"))
+        if p.bound is not None:
+            bits.append(_("bound {value}").format(value=f"{p.bound:,.1f}"))
+        if p.gap is not None:
+            bits.append(_("gap {gap}").format(gap=f"{p.gap:.2%}"))
+        seconds = f"{time.perf_counter() - self.start:.1f}"
+        bits.append(_("{seconds} s").format(seconds=seconds))
+        # \x1b[K clears what a longer line before left on the right.
+        self.stream.write("\r" + " · ".join(bits) + "\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        """Take the line away (before other output, and at the end)."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def _live_line(args: argparse.Namespace, _: Translator) -> _LiveLine | None:
+    """The live progress line: only on a terminal, and not with ``--quiet`` (piped or
+    redirected, stderr gets nothing more than without it)."""
+    if args.quiet or not sys.stderr.isatty():
+        return None
+    return _LiveLine(_, sys.stderr)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from matcher.inputs.dataset import load_dataset
     from matcher.plans.planner import plan
+    from matcher.progress import Progress
 
     lang = _lang(args)
     _ = translator(lang)
     params = _params(args)
-    t0 = time.perf_counter()
-    ds = load_dataset(args.dataset, max_errors=args.max_errors)
-    t_load = time.perf_counter() - t0
-    _print_warnings(ds.warnings, lang)
-    if args.jobs is not None and args.jobs < 1:
-        raise ParameterError("jobs", args.jobs, Text(N_("a whole number, 1 or more")))
-    jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
-    result = plan(ds, params, engine=args.engine, ray_address=args.ray_address, jobs=jobs)
+    live = _live_line(args, _)
+    try:
+        t0 = time.perf_counter()
+        if live is not None:
+            live(Progress("load", 0.0))
+        ds = load_dataset(args.dataset, max_errors=args.max_errors)
+        t_load = time.perf_counter() - t0
+        if live is not None:
+            live.clear()
+        _print_warnings(ds.warnings, lang)
+        if args.jobs is not None and args.jobs < 1:
+            raise ParameterError("jobs", args.jobs, Text(N_("a whole number, 1 or more")))
+        jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
+        result = plan(
+            ds, params, engine=args.engine, ray_address=args.ray_address, jobs=jobs, progress=live
+        )
+    finally:
+        if live is not None:
+            live.clear()  # errors and the plan's summary start on a clean line
     if args.engine == "ray" and result.kpis.get("rules"):
         print(
             _("note: integer rules couple the parts of the plan; it was made in this process"),
@@ -498,7 +569,11 @@ def _add_plan(sub: _Subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="make the optimal plan for a dataset")
     p.add_argument("dataset", help="a dataset folder, or an .xlsx workbook")
     p.add_argument("--out", type=Path, help="folder for the plan's tables")
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing on success (and no live progress line on a terminal)",
+    )
     p.add_argument("--max-errors", type=int, default=200, help="errors to list (default 200)")
     p.add_argument(
         "--engine",

@@ -19,7 +19,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["ACTIONS", "PERMISSIONS", "ROLES", "Permission", "actions_for", "can", "roles_for"]
+from matcher.i18n import N_
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_NAMES",
+    "PERMISSIONS",
+    "ROLES",
+    "Permission",
+    "actions_for",
+    "can",
+    "roles_for",
+]
 
 ROLES: tuple[str, ...] = (
     "community",
@@ -89,6 +100,38 @@ PERMISSIONS: tuple[Permission, ...] = (
 
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(p.action for p in PERMISSIONS))
 """Every action a cycle knows."""
+
+ACTION_NAMES: dict[str, str] = {
+    "add_demand": N_("add demands"),
+    "edit_demand": N_("edit demands"),
+    "add_resource": N_("add resources"),
+    "add_cadre": N_("add cadres"),
+    "edit_resource": N_("edit resources"),
+    "open_planning": N_("close the lists and open planning"),
+    "run_plan": N_("run a plan"),
+    "adopt_run": N_("adopt a run as the draft"),
+    "edit_draft": N_("edit the draft"),
+    "submit": N_("submit the list"),
+    "comment": N_("comment"),
+    "approve": N_("approve"),
+    "return": N_("return with a reason"),
+    "object": N_("object"),
+    "read_notice": N_("read the notice"),
+    "answer_objection": N_("answer objections"),
+    "publish": N_("publish"),
+    "withdraw": N_("withdraw"),
+    "start_delivery": N_("start delivery"),
+    "revise": N_("revise the published list"),
+    "record_delivery": N_("record delivered hours"),
+    "confirm_delivery": N_("confirm deliveries"),
+    "reject_delivery": N_("reject deliveries"),
+    "issue_rating_tokens": N_("issue rating tokens"),
+    "start_evaluation": N_("start the evaluation"),
+    "rate": N_("rate projects"),
+    "close": N_("close the cycle"),
+    "open_next": N_("open the next cycle"),
+}
+"""Each action for people (a page's buttons and to-do lists)."""
 
 _ALLOWED = frozenset(PERMISSIONS)
 

@@ -34,6 +34,7 @@ from matcher.plans.tables import (
     LEADS,
     empty_table,
 )
+from matcher.progress import ProgressCallback, Reporter, reporter
 from matcher.solvers.flow import FlowResult
 from matcher.solvers.outcomes import ColumnResult, Duals, IntegerResult, NotApplicable, part_kpis
 from matcher.solvers.parts import solve_flow_parts
@@ -187,6 +188,7 @@ def plan(
     ray_address: str | None = None,
     jobs: int = 2,
     warm_start: Plan | Duals | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Make the optimal plan for a dataset, under the integer rules it asks for.
 
@@ -220,6 +222,13 @@ def plan(
         under half the time for a scenario that changes a district or a tenth of the
         cadres. The plan is optimal either way and the same for the same start; where
         the optimum is not unique it may be another optimal one. Other solvers ignore it.
+    progress
+        Called with a :class:`~matcher.progress.Progress` at each stage (``load`` only
+        when ``dataset`` is a folder), each column generation round, and as the integer
+        rules' searches improve (at most a few times a second); the last is the
+        ``tables`` stage with the solver's objective, bound and gap. It never changes
+        the plan. An exception it raises stops the plan and propagates (a way to
+        cancel); see :mod:`matcher.progress`.
 
     Returns
     -------
@@ -241,12 +250,19 @@ def plan(
     >>> p = plan("tests/data/example/dataset")
     >>> p.status, p.kpis["objective"], p.kpis["hours_covered"]
     ('optimal', 139.696068, 40)
+    >>> stages = []
+    >>> p = plan("tests/data/example/dataset", progress=lambda g: stages.append(g.stage))
+    >>> stages
+    ['load', 'build', 'solve', 'tables']
     """
     if engine not in ("local", "ray"):
         raise ParameterError("engine", engine, Text(N_("local or ray")))
+    report = reporter(progress)
     if not isinstance(dataset, Dataset):
+        report("load")
         dataset = load_dataset(dataset)
     params = params or PlanParams()
+    report("build")
     t0 = time.perf_counter()
     rules = active_rules(dataset, params)
     if not rules.any and engine == "local" and _use_columns(dataset, params):
@@ -256,9 +272,10 @@ def plan(
 
         ix = index_dataset(dataset, params)
         t1 = time.perf_counter()
+        report("solve")
         try:
             start = warm_start.duals if isinstance(warm_start, Plan) else warm_start
-            columns = solve_columns(ix, warm_start=start)
+            columns = solve_columns(ix, warm_start=start, report=report)
         except NotApplicable:
             pass  # a case the grid does not cover: the plain model below decides it
         else:
@@ -268,20 +285,30 @@ def plan(
                 "solve_simplex": columns.simplex_seconds,
                 "solve_pricing": columns.pricing_seconds,
             }
+            _report_tables(report, columns)
             return build_plan(dataset, compact_problem(ix, columns), rules, columns, timings)
     problem = build_problem(dataset, params)
     t1 = time.perf_counter()
+    report("solve")
     result: FlowResult
     if rules.any:
         # Imported here: CP-SAT and HiGHS load only for the plans that use them.
         from matcher.solvers.integer import solve_integer
 
-        result = solve_integer(dataset, problem, rules, params, t0 + params.time_limit_s)
+        result = solve_integer(
+            dataset, problem, rules, params, t0 + params.time_limit_s, report=report
+        )
     else:
         # Part by part, in this process or on Ray: the same flow either way.
         result = solve_flow_parts(problem, engine=engine, ray_address=ray_address, jobs=jobs)
     t2 = time.perf_counter()
+    _report_tables(report, result)
     return build_plan(dataset, problem, rules, result, {"build": t1 - t0, "solve": t2 - t1})
+
+
+def _report_tables(report: Reporter, result: FlowResult) -> None:
+    """The ``tables`` stage, with the solve's outcome: what a display shows at the end."""
+    report("tables", incumbent=result.objective, bound=result.bound)
 
 
 def _use_columns(dataset: Dataset, params: PlanParams) -> bool:

@@ -26,6 +26,7 @@ import pytest
 # starlette asks for httpx2 in its TestClient; httpx is what FastAPI documents today.
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
+from console_kit import ConsoleKit, add_users  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from api.db.models import CYCLE_KEY_ROLES  # noqa: E402
@@ -491,3 +492,24 @@ def narrow_key(svc: Service, role: str, **scope: list[str]) -> dict[str, str]:
     )
     assert r.status_code == 201, r.text
     return {"X-API-Key": r.json()["key"]}
+
+
+@pytest.fixture
+def console(
+    sqlite_url: str, service_factory: Callable[..., AbstractContextManager[Service]]
+) -> Iterator[ConsoleKit]:
+    """The console on a fresh SQLite store with the test users of ``console_kit``
+    (cheap Argon2: 8 MiB)."""
+    with service_factory(sqlite_url, password_memory_kib=8 * 1024) as svc:
+        add_users(svc)
+        yield ConsoleKit(svc)
+
+
+@pytest.fixture
+def each_console(
+    db_url: str, service_factory: Callable[..., AbstractContextManager[Service]]
+) -> Iterator[ConsoleKit]:
+    """As ``console``, on each store in turn (SQLite, PostgreSQL)."""
+    with service_factory(db_url, password_memory_kib=8 * 1024) as svc:
+        add_users(svc)
+        yield ConsoleKit(svc)

@@ -156,29 +156,75 @@ def test_outside_the_notice_the_list_is_not_shown(svc: Any, notice: dict[str, An
     assert "<form" not in r.text and "version frozen" in r.text
 
 
+def form_token(svc: Any, cycle: str, community: str) -> str:
+    """The form token of the community's page (its cookie is kept by the client)."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page(svc, cycle, community).text)
+    assert found is not None, "no form token on the page"
+    return found.group(1)
+
+
 def test_the_form_files_an_objection_or_shows_the_error(svc: Any, notice: dict[str, Any]) -> None:
     cycle = notice["cycle"]
     url = f"/public/cycles/{cycle}/objections/form?lang=en"
     form = "application/x-www-form-urlencoded"
+    token = f"csrf_token={form_token(svc, cycle, 'C-GL-07')}"
     r = svc.client.post(
         url,
-        content=f"community_id=C-GL-07&demand_id=&body=Too+few+hours&contact={CONTACT}",
+        content=f"{token}&community_id=C-GL-07&demand_id=&body=Too+few+hours&contact={CONTACT}",
         headers={"Content-Type": form},
     )
     assert r.status_code == 200 and "your objection is filed with number 1" in r.text
     assert CONTACT not in r.text
     r = svc.client.post(
-        url, content="community_id=C-GL-07&body=&contact=", headers={"Content-Type": form}
+        url, content=f"{token}&community_id=C-GL-07&body=&contact=", headers={"Content-Type": form}
     )
     assert r.status_code == 422 and "Your objection was not filed" in r.text
     r = svc.client.post(
         url,
-        content="community_id=C-GL-07&demand_id=D9999&body=x",
+        content=f"{token}&community_id=C-GL-07&demand_id=D9999&body=x",
         headers={"Content-Type": form},
     )
     assert r.status_code == 422 and "D9999" in r.text
     objections = svc.client.get(f"/cycles/{cycle}/objections", headers=svc.h("planner")).json()
     assert [(o["body"], o["contact"]) for o in objections] == [("Too few hours", CONTACT)]
+
+
+def test_the_form_without_its_token_is_refused(svc: Any, notice: dict[str, Any]) -> None:
+    """Another site's form (no token, a forged one, or a token without its cookie) files
+    nothing: the page again, 403, the text kept, a fresh token to send it again."""
+    cycle = notice["cycle"]
+    url = f"/public/cycles/{cycle}/objections/form?lang=en"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    token = form_token(svc, cycle, "C-GL-07")
+    fields = "community_id=C-GL-07&demand_id=&body=Kept+%3Cb%3Etext%3C%2Fb%3E&contact=x"
+    for content in (fields, f"csrf_token={'0' * 64}&{fields}"):
+        r = svc.client.post(url, content=content, headers=form)
+        assert r.status_code == 403, r.text
+        assert "Your form was not sent" in r.text and "did not come from this page" in r.text
+        assert "Kept &lt;b&gt;text&lt;/b&gt;" in r.text and "<b>text" not in r.text
+        assert 'name="csrf_token" value="' in r.text
+    other = svc.client.__class__(svc.client.app)  # another browser: no cookie
+    r = other.post(url, content=f"csrf_token={token}&{fields}", headers=form)
+    assert r.status_code == 403
+    listed = svc.client.get(f"/cycles/{cycle}/objections", headers=svc.h("planner")).json()
+    assert listed == []
+    # the JSON route needs no token (no cookie is involved)
+    r = other.post(
+        f"/public/cycles/{cycle}/objections", json={"community_id": "C-GL-07", "body": "json"}
+    )
+    assert r.status_code == 201
+    # the page's own token works
+    r = svc.client.post(url, content=f"csrf_token={token}&{fields}", headers=form)
+    assert r.status_code == 200 and "filed with number" in r.text
+
+
+def test_the_page_has_a_qr_code_of_its_address(svc: Any, notice: dict[str, Any]) -> None:
+    cycle = notice["cycle"]
+    html = page(svc, cycle, "C-GL-07", lang="en").text
+    assert '<svg viewBox="' in html and 'class="qr"' in html
+    assert f'href="/public/cycles/{cycle}/communities/C-GL-07"' in html
+    assert f"testserver/public/cycles/{cycle}/communities/C-GL-07" in html
+    assert "<script" not in html and "src=" not in html
 
 
 def test_an_answer_is_escaped(svc: Any, notice: dict[str, Any]) -> None:

@@ -79,6 +79,13 @@ class Quarter:
             return r.text
 
 
+def page_token(html: str) -> str:
+    """The form token of a public page (the client keeps its cookie)."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "no form token on the page"
+    return found.group(1)
+
+
 def demo_frames() -> dict[str, pd.DataFrame]:
     """The demo's tables, read here with pandas (not through the planner)."""
     return {
@@ -249,12 +256,17 @@ def run_quarter(q: Quarter, zipper: Any) -> None:
             "contact": "138-0000-0000",
         },
     )
-    # a second one through the page's form, as a phone would send it
+    # a second one through the page's form, as a phone would send it (the page first:
+    # the form carries its token)
+    shown = q.call("GET", f"/public/cycles/{cid}/communities/{some['community_id']}", None)
     form = q.call(
         "POST",
         f"/public/cycles/{cid}/objections/form",
         None,
-        content=f"community_id={some['community_id']}&body=More+evenings&contact=".encode(),
+        content=(
+            f"csrf_token={page_token(shown)}&community_id={some['community_id']}"
+            "&body=More+evenings&contact="
+        ).encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert "<form" in form
@@ -368,9 +380,23 @@ def run_quarter(q: Quarter, zipper: Any) -> None:
     # a resident rates through the community's page; a wrong token is refused there too
     page = f"/public/cycles/{cid}/ratings/form"
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    fields = f"community_id={p1['community_id']}&demand_id={p1['demand_id']}&rating=3&comment="
+    # the link a QR code printed on the notice points at: the project chosen in the form
+    shown = q.call(
+        "GET",
+        f"/public/cycles/{cid}/communities/{p1['community_id']}?demand={p1['demand_id']}",
+        None,
+    )
+    assert f'<option value="{p1["demand_id"]}" selected>' in shown and 'id="rate"' in shown
+    assert f"?demand={p1['demand_id']}#rate" in shown
+    fields = (
+        f"csrf_token={page_token(shown)}&community_id={p1['community_id']}"
+        f"&demand_id={p1['demand_id']}&rating=3&comment="
+    )
     wrong = q.call("POST", page, None, 403, content=f"{fields}&token=nope".encode(), headers=form)
     assert "nope" in wrong  # what was typed is kept
+    # without the page's form token nothing is counted (the same resident's token works after)
+    unsigned = fields.split("&", 1)[1]
+    q.call("POST", page, None, 403, content=f"{unsigned}&token={tokens[3]}".encode(), headers=form)
     thanks = q.call(
         "POST", page, None, content=f"{fields}&token={tokens[3]}".encode(), headers=form
     )

@@ -4,6 +4,7 @@ status, scale scores to whole numbers and find why a model is infeasible."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,9 @@ import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from matcher.params import PlanParams
+from matcher.progress import Reporter
 
-__all__ = ["STATUS", "cpsat_solver", "infeasible_core", "scaled"]
+__all__ = ["STATUS", "cpsat_solver", "infeasible_core", "scaled", "solve_reporting"]
 
 STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
 """The CP-SAT statuses that come with a solution, as the plan names them."""
@@ -58,3 +60,48 @@ def infeasible_core(
         return list(lits)
     core = set(solver.sufficient_assumptions_for_infeasibility())
     return [k for k, v in lits.items() if v.index in core] or list(lits)
+
+
+class _Improvements(cp_model.CpSolverSolutionCallback):
+    """Reports each improved solution (throttled) in the model's own units; an exception
+    the report raises stops the search and is kept for :func:`solve_reporting` to raise."""
+
+    def __init__(
+        self, report: Reporter, part: str, units: Callable[[float, float], tuple[float, float]]
+    ) -> None:
+        super().__init__()
+        self.report, self.part, self.units = report, part, units
+        self.error: BaseException | None = None
+
+    def on_solution_callback(self) -> None:
+        if self.error is not None:
+            return
+        try:
+            incumbent, bound = self.units(self.objective_value, self.best_objective_bound)
+            self.report.throttled("solve", incumbent=incumbent, bound=bound, part=self.part)
+        except BaseException as exc:  # raised again in the caller's thread
+            self.error = exc
+            self.stop_search()
+
+
+def solve_reporting(
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+    report: Reporter | None,
+    part: str,
+    units: Callable[[float, float], tuple[float, float]],
+) -> cp_model.CpSolverStatus:
+    """``solver.solve(model)``, its improvements reported to ``report`` as ``part``.
+
+    ``units`` turns CP-SAT's objective and bound (in scaled integers) into the model's
+    own. The callback is attached only when someone listens; CP-SAT calls it from its
+    own thread, one solution at a time, and it does not change the search. An exception
+    the report raises stops the search and is raised here.
+    """
+    if report is None or not report.active:
+        return solver.solve(model)
+    watch = _Improvements(report, part, units)
+    status = solver.solve(model, watch)
+    if watch.error is not None:
+        raise watch.error
+    return status

@@ -18,7 +18,8 @@ from matcher.model.arcs import Problem
 from matcher.model.rules import funder_pairs
 from matcher.params import PlanParams
 from matcher.plans.tables import FUNDING_COLUMNS  # the plan's output columns
-from matcher.solvers.integer.cpsat import STATUS, cpsat_solver, scaled
+from matcher.progress import Reporter
+from matcher.solvers.integer.cpsat import STATUS, cpsat_solver, scaled, solve_reporting
 from matcher.solvers.outcomes import Part
 
 __all__ = ["solve_funds"]
@@ -27,7 +28,11 @@ _I = npt.NDArray[np.int64]
 
 
 def solve_funds(
-    dataset: Dataset, problem: Problem, params: PlanParams, deadline: float | None = None
+    dataset: Dataset,
+    problem: Problem,
+    params: PlanParams,
+    deadline: float | None = None,
+    report: Reporter | None = None,
 ) -> tuple[Part, npt.NDArray[np.bool_], pd.DataFrame, list[Finding]]:
     """Rule ``funds``: fund demands in full or not at all, possibly by several funders.
 
@@ -35,7 +40,8 @@ def solve_funds(
     ``priority_weight``) to the objective. Amounts are planned in fen (0.01 yuan).
 
     Returns the outcome, ``funded`` per demand, the funding table, and findings for
-    demands that no set of tied funders could ever fund.
+    demands that no set of tied funders could ever fund. ``report`` is told of CP-SAT's
+    improvements (:mod:`matcher.progress`).
     """
     start = time.perf_counter()
     demands = dataset.demands
@@ -55,7 +61,11 @@ def solve_funds(
     coef, err = scaled(value[asking], params.cost_scale)
     fm.model.maximize(sum(int(c) * fm.y[int(d)] for c, d in zip(coef, asking, strict=True)))
     solver = cpsat_solver(params, deadline)
-    status = solver.solve(fm.model)
+
+    def units(objective: float, bound: float) -> tuple[float, float]:
+        return objective / params.cost_scale, bound / params.cost_scale + err * len(asking)
+
+    status = solve_reporting(solver, fm.model, report, "funds", units)
     rows: list[tuple[int, int, float]] = []
     if status in STATUS:
         for d in asking:

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from matcher.progress import Reporter
 from matcher.solvers.integer.highs import integer_lp, quiet_highs, set_start, stop_at
 
 __all__ = ["SUB_LIMIT_S", "TARGET_JOBS", "Gap", "GapSolution", "solve_gap", "subset_search"]
@@ -169,6 +170,7 @@ def subset_search(
     target_jobs: int = TARGET_JOBS,
     sub_limit: float = SUB_LIMIT_S,
     stop: Callable[[], bool] | None = None,
+    on_better: Callable[[float], None] | None = None,
 ) -> tuple[_I, dict[str, int]]:
     """Improve a feasible assignment by re-solving the demands of a few units at a time.
 
@@ -188,6 +190,8 @@ def subset_search(
         ``time.perf_counter()`` value at which to stop.
     seed
         Seed of the neighbourhood choice.
+    on_better
+        Called with the new cost after each improvement (to report progress).
 
     Returns
     -------
@@ -230,6 +234,8 @@ def subset_search(
             counts["improvements"] += 1
             size.stall = 0
             improved = True
+            if on_better is not None:
+                on_better(float(gap.cost[assign].sum()))
         if chosen is not None and proven_here:
             proven[key] = tuple(int(v) for v in version[units])
             if size.k == m:
@@ -313,6 +319,7 @@ def solve_gap(
     gap_limit: float = 0.0,
     workers: int = 2,
     first_share: float = 0.1,
+    report: Reporter | None = None,
 ) -> GapSolution | None:
     """The cheapest assignment HiGHS and :func:`subset_search` find by ``deadline``.
 
@@ -336,6 +343,9 @@ def solve_gap(
         subset search and a last HiGHS run from the best assignment follow each other.
     first_share
         Share of the time given to the short HiGHS run that starts the subset search.
+    report
+        Told of the first assignment and of the search's improvements (throttled), with
+        the short run's bound (:mod:`matcher.progress`).
     """
     start = time.perf_counter()
     total = max(deadline - start, 0.1)
@@ -368,7 +378,9 @@ def solve_gap(
         end, stop = (
             (deadline, _ended(thread)) if thread is not None else (start + 0.85 * total, None)
         )
-        assign, stats["search"] = subset_search(gap, assign, end, seed=seed, stop=stop)
+        assign, stats["search"] = subset_search(
+            gap, assign, end, seed=seed, stop=stop, on_better=_on_better(report, bound, assign, gap)
+        )
         stats["search_cost"] = float(gap.cost[assign].sum())
     if thread is not None:
         whole.joinSolve(thread)
@@ -383,6 +395,18 @@ def solve_gap(
     if assign is None:
         return None
     return _answer(gap, assign, bound, optimal and gap_limit == 0, start, stats)
+
+
+def _on_better(
+    report: Reporter | None, bound: float, assign: _I, gap: Gap
+) -> Callable[[float], None] | None:
+    """Report the first assignment now, and the subset search's improvements throttled,
+    with the short run's lower bound (:mod:`matcher.progress`)."""
+    if report is None or not report.active:
+        return None
+    known = bound if math.isfinite(bound) else None
+    report("solve", incumbent=float(gap.cost[assign].sum()), bound=known, part="leads")
+    return lambda cost: report.throttled("solve", incumbent=cost, bound=known, part="leads")
 
 
 def _assignment(gap: Gap, x: npt.NDArray[np.bool_] | None) -> _I | None:

@@ -18,6 +18,7 @@ __all__ = [
     "ABANDON_AFTER_S",
     "INTERRUPT_LP_NONZEROS",
     "SETUP_SECONDS_PER_NONZERO",
+    "Seen",
     "highs_in_time",
     "highs_mip",
     "integer_lp",
@@ -29,6 +30,11 @@ __all__ = [
 
 
 _F = npt.NDArray[np.float64]
+
+Seen = dict[str, Any]
+"""What a running HiGHS search last said (``incumbent``, ``bound``: its primal and dual
+bounds), written by its interrupt callback in its thread, read by :func:`run_until`'s
+watch in the caller's; ``stop`` set true there interrupts it."""
 
 
 def quiet_highs() -> Any:
@@ -100,15 +106,17 @@ def highs_in_time(nonzeros: int, seconds: float) -> bool:
     return seconds >= 0.05 + SETUP_SECONDS_PER_NONZERO * nonzeros
 
 
-def highs_mip(lp: Any, nonzeros: int, params: PlanParams, time_limit: float) -> Any:
+def highs_mip(
+    lp: Any, nonzeros: int, params: PlanParams, time_limit: float, seen: Seen | None = None
+) -> Any:
     """A HiGHS instance holding ``lp`` (from :func:`integer_lp`, of ``nonzeros``
-    nonzeros), seeded and limited, ready to run."""
+    nonzeros), seeded and limited, ready to run; its search's bounds go to ``seen``."""
     h = quiet_highs()
     h.setOptionValue("random_seed", params.seed)
     h.setOptionValue("mip_rel_gap", params.gap_limit)
     # A little is kept back for reading the solution out within the limit.
     h.setOptionValue("time_limit", max(0.97 * time_limit, 0.1))
-    stop_at(h, time.perf_counter() + max(time_limit, 0.1), nonzeros)
+    stop_at(h, time.perf_counter() + max(time_limit, 0.1), nonzeros, seen=seen)
     h.passModel(lp)
     return h
 
@@ -117,7 +125,7 @@ ABANDON_AFTER_S = 0.25
 """How long past its deadline a HiGHS run may take to wind up before it is left behind."""
 
 
-def run_until(h: Any, deadline: float) -> bool:
+def run_until(h: Any, deadline: float, watch: Callable[[], None] | None = None) -> bool:
     """Run HiGHS (set up by :func:`highs_mip`) in a thread of its own and wait for it
     until ``deadline`` + :data:`ABANDON_AFTER_S`; returns whether it finished.
 
@@ -128,10 +136,22 @@ def run_until(h: Any, deadline: float) -> bool:
     it has, so the plan keeps to its time limit. (A plain thread, not highspy's
     ``startSolve``, whose lock is shared by every instance: a run left behind would
     block the next one.)
+
+    ``watch``, if given, is called every ``THROTTLE_S`` while HiGHS runs (to report what
+    its interrupt callback saw, :data:`Seen`), in this thread; an exception it raises is
+    raised here, the run left to stop at its next check.
     """
+    from matcher.progress import THROTTLE_S
+
     thread = threading.Thread(target=h.run, name="highs-mip", daemon=True)
     thread.start()  # HiGHS releases the interpreter while it solves
-    thread.join(max(deadline + ABANDON_AFTER_S - time.perf_counter(), 0.0))
+    end = deadline + ABANDON_AFTER_S
+    if watch is not None:
+        while thread.is_alive() and time.perf_counter() < end:
+            thread.join(min(THROTTLE_S, max(end - time.perf_counter(), 0.0)))
+            if thread.is_alive():
+                watch()
+    thread.join(max(end - time.perf_counter(), 0.0))
     return not thread.is_alive()
 
 
@@ -140,7 +160,11 @@ INTERRUPT_LP_NONZEROS = 100_000
 
 
 def stop_at(
-    h: Any, deadline: float, nonzeros: int, cancelled: Callable[[], bool] | None = None
+    h: Any,
+    deadline: float,
+    nonzeros: int,
+    cancelled: Callable[[], bool] | None = None,
+    seen: Seen | None = None,
 ) -> None:
     """Interrupt HiGHS at ``deadline`` (a ``time.perf_counter()`` value).
 
@@ -150,11 +174,17 @@ def stop_at(
     always, the
     simplex and interior-point solvers' for models of :data:`INTERRUPT_LP_NONZEROS` or
     more (on small models a Python call per iteration would cost more than it saves,
-    and their LPs end soon anyway). ``cancelled``, if given, stops it early when true.
+    and their LPs end soon anyway). ``cancelled``, if given, stops it early when true;
+    ``seen``, if given, gets the search's primal and dual bounds (:data:`Seen`), and
+    ``seen["stop"]`` stops it too.
     """
 
     def interrupt(event: Any) -> None:
-        if time.perf_counter() >= deadline or (cancelled is not None and cancelled()):
+        if seen is not None:
+            out = event.data_out
+            seen["incumbent"], seen["bound"] = out.mip_primal_bound, out.mip_dual_bound
+        stop = seen is not None and seen.get("stop", False)
+        if time.perf_counter() >= deadline or stop or (cancelled is not None and cancelled()):
             event.interrupt()
 
     h.cbMipInterrupt.subscribe(interrupt)

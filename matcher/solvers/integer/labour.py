@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from matcher.model.arcs import Problem
 from matcher.model.rules import ActiveRules
+from matcher.progress import Reporter
 from matcher.solvers.flow import FlowResult, solve_flow
 from matcher.solvers.integer.deadline import repair_deadline
 from matcher.solvers.integer.repair import repair_flow
@@ -65,9 +66,12 @@ class LabourStart:
     """What the repaired flow scores."""
 
 
-def labour_start(problem: Problem, rules: ActiveRules, deadline: float | None) -> LabourStart:
+def labour_start(
+    problem: Problem, rules: ActiveRules, deadline: float | None, report: Reporter | None = None
+) -> LabourStart:
     """The repaired start, within the repair's share of the time left before ``deadline``
-    (:func:`~matcher.solvers.integer.deadline.repair_deadline`)."""
+    (:func:`~matcher.solvers.integer.deadline.repair_deadline`); reported to ``report``
+    (the first plan of the search, the relaxed flow's optimum its bound)."""
     relaxed = solve_flow(problem)
     flow = repair_flow(
         problem,
@@ -76,7 +80,11 @@ def labour_start(problem: Problem, rules: ActiveRules, deadline: float | None) -
         deadline=repair_deadline(deadline),
         round_seconds=relaxed.wall_seconds,
     )
-    return LabourStart(relaxed, flow, float(np.dot(flow, problem.arcs.weight)))
+    start = LabourStart(relaxed, flow, float(np.dot(flow, problem.arcs.weight)))
+    if report is not None:
+        bound = max(relaxed.bound, start.objective)
+        report("solve", incumbent=start.objective, bound=bound, part="labour")
+    return start
 
 
 def keep_start(start: LabourStart, began: float, engine: str) -> LabourSolution:

@@ -22,7 +22,14 @@ from matcher.model.arcs import Problem
 from matcher.model.rules import ActiveRules, coverage_targets
 from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
-from matcher.solvers.integer.cpsat import STATUS, cpsat_solver, infeasible_core, scaled
+from matcher.progress import Reporter
+from matcher.solvers.integer.cpsat import (
+    STATUS,
+    cpsat_solver,
+    infeasible_core,
+    scaled,
+    solve_reporting,
+)
 from matcher.solvers.integer.labour import (
     LabourArcs,
     LabourSolution,
@@ -194,11 +201,17 @@ def labour_model(
 
 
 def solve_labour(
-    problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float | None = None
+    problem: Problem,
+    rules: ActiveRules,
+    params: PlanParams,
+    deadline: float | None = None,
+    report: Reporter | None = None,
 ) -> LabourSolution:
     """The labour objective under the labour rules.
 
     Returns the hours per candidate arc, the outcome, and the repaired start's objective.
+    ``report`` is told of the repaired start and of CP-SAT's improvements
+    (:mod:`matcher.progress`).
 
     Raises
     ------
@@ -209,7 +222,7 @@ def solve_labour(
     began = time.perf_counter()
     useful = labour_arcs(problem, rules)
     coef, err = scaled(problem.arcs.weight[useful.idx], params.cost_scale)
-    start = labour_start(problem, rules, deadline)
+    start = labour_start(problem, rules, deadline, report)
     left = params.time_limit_s if deadline is None else deadline - time.perf_counter()
     if rules.coverage_floor is None and left < CPSAT_SECONDS_PER_ARC * len(useful.idx):
         # Building the model would take longer than is left (it happens in Python, before
@@ -220,7 +233,14 @@ def solve_labour(
     lm.model.maximize(sum(int(c) * v for c, v in zip(coef, lm.x, strict=True)))
     _hint(problem, lm, useful, start)
     solver = cpsat_solver(params, deadline)
-    status = solver.solve(lm.model)
+    movable = min(int(problem.suppliers.hours.sum()), int(problem.demand_hours.sum()))
+
+    def units(objective: float, bound: float) -> tuple[float, float]:
+        # As the outcome's bound below: rounding added, never above the relaxed flow's.
+        true_bound = min(bound / params.cost_scale + err * movable, start.relaxed.bound)
+        return objective / params.cost_scale, true_bound
+
+    status = solve_reporting(solver, lm.model, report, "labour", units)
     if status == cp_model.INFEASIBLE and lm.floors:
         diag = labour_model(problem, rules, useful, hard=False)
         raise InfeasibleError(_floor_conflict(problem, diag, params))
@@ -229,7 +249,6 @@ def solve_labour(
     if not lm.floors and objective < start.objective:
         # Stopped before it used its hint (the start meets every rule but the floors).
         flow, objective = start.flow, start.objective
-    movable = min(int(problem.suppliers.hours.sum()), int(problem.demand_hours.sum()))
     bound = solver.best_objective_bound / params.cost_scale + err * movable
     bound = max(min(bound, start.relaxed.bound), objective)
     part = Part(state, objective, bound, time.perf_counter() - began)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,9 @@ from matcher.model.arcs import Problem
 from matcher.model.rules import ActiveRules, coverage_targets
 from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
+from matcher.progress import Reporter
 from matcher.solvers.integer.highs import (
+    Seen,
     highs_in_time,
     highs_mip,
     integer_lp,
@@ -46,7 +49,11 @@ _F = npt.NDArray[np.float64]
 
 
 def solve_labour_highs(
-    problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float
+    problem: Problem,
+    rules: ActiveRules,
+    params: PlanParams,
+    deadline: float,
+    report: Reporter | None = None,
 ) -> LabourSolution | None:
     """The same labour model as :func:`~matcher.solvers.integer.labour_cpsat.solve_labour`,
     as a MIP for HiGHS.
@@ -55,10 +62,12 @@ def solve_labour_highs(
     dual bound is the bound reported. Returns ``None`` when HiGHS finds the floors
     infeasible, so that CP-SAT can name the communities at fault. When HiGHS could not
     set its model up in the time left, or overruns it, the repaired start is the plan.
+    ``report`` is told of the repaired start and, a few times a second, of HiGHS's
+    search (:mod:`matcher.progress`).
     """
     began = time.perf_counter()
     useful = labour_arcs(problem, rules)
-    start = labour_start(problem, rules, deadline)
+    start = labour_start(problem, rules, deadline, report)
     if not highs_in_time(2 * len(useful.idx), deadline - time.perf_counter()):
         return _keep(rules, start, began)  # not even the rows of supply and demand would fit
     cols = _variables(problem, rules, useful)
@@ -72,13 +81,33 @@ def solve_labour_highs(
     cost, upper = _objective(problem, useful, cols)
     lower, higher = rows.bounds()
     lp = integer_lp(mat, cost, upper, lower, higher, maximize=True)
-    h = highs_mip(lp, mat.nnz, params, left)
+    seen: Seen = {}
+    h = highs_mip(lp, mat.nnz, params, left, seen if report is not None else None)
     set_start(h, _start(problem, useful, cols, start))
-    if not run_until(h, deadline):
+    if not run_until(h, deadline, _watch(seen, start, report)):
         return _keep(
             rules, start, began
         )  # HiGHS overran the limit in a phase that does not check it
     return _read_back(h, problem, useful, cols, start, params, began)
+
+
+def _watch(seen: Seen, start: LabourStart, report: Reporter | None) -> Callable[[], None] | None:
+    """What :func:`run_until` calls while HiGHS searches: report its incumbent and bound
+    (the start's while it has none; its bound never above the relaxed flow's). An
+    exception the report raises stops HiGHS, and propagates."""
+    if report is None or not report.active:
+        return None
+
+    def watch() -> None:
+        incumbent = max(float(seen.get("incumbent", -math.inf)), start.objective)
+        bound = min(float(seen.get("bound", math.inf)), start.relaxed.bound)
+        try:
+            report.throttled("solve", incumbent=incumbent, bound=bound, part="labour")
+        except BaseException:
+            seen["stop"] = True
+            raise
+
+    return watch
 
 
 def _keep(rules: ActiveRules, start: LabourStart, began: float) -> LabourSolution | None:

@@ -23,7 +23,14 @@ from matcher.i18n import N_, Text
 from matcher.inputs.dataset import Dataset
 from matcher.params import PlanParams
 from matcher.plans.tables import LEAD_COLUMNS  # the plan's output columns
-from matcher.solvers.integer.cpsat import STATUS, cpsat_solver, infeasible_core, scaled
+from matcher.progress import Reporter
+from matcher.solvers.integer.cpsat import (
+    STATUS,
+    cpsat_solver,
+    infeasible_core,
+    scaled,
+    solve_reporting,
+)
 from matcher.solvers.integer.gap import Gap, solve_gap
 from matcher.solvers.outcomes import Part
 
@@ -56,21 +63,30 @@ def lead_gap(dataset: Dataset) -> Gap:
 
 
 def solve_leads_highs(
-    dataset: Dataset, params: PlanParams, deadline: float | None = None
+    dataset: Dataset,
+    params: PlanParams,
+    deadline: float | None = None,
+    report: Reporter | None = None,
 ) -> tuple[Part, pd.DataFrame] | None:
     """Rule ``lead_units`` with HiGHS and a subset search, exact efforts and costs.
 
     See :func:`matcher.solvers.integer.gap.solve_gap`: HiGHS proves small instances optimal at
     once; on tight ones a large-neighbourhood search improves its incumbent while HiGHS
     raises the bound. Returns ``None`` when no assignment is found, so that
-    :func:`solve_leads` can name the demands and units at fault.
+    :func:`solve_leads` can name the demands and units at fault. ``report`` is told of
+    the search's improvements (:mod:`matcher.progress`).
     """
     start = time.perf_counter()
     opts = dataset.table("lead_options")
     gap = lead_gap(dataset)
     end = start + params.time_limit_s if deadline is None else deadline
     found = solve_gap(
-        gap, end, seed=params.seed, gap_limit=params.gap_limit, workers=params.workers
+        gap,
+        end,
+        seed=params.seed,
+        gap_limit=params.gap_limit,
+        workers=params.workers,
+        report=report,
     )
     if found is None:
         return None
@@ -87,13 +103,17 @@ def solve_leads_highs(
 
 
 def solve_leads(
-    dataset: Dataset, params: PlanParams, deadline: float | None = None
+    dataset: Dataset,
+    params: PlanParams,
+    deadline: float | None = None,
+    report: Reporter | None = None,
 ) -> tuple[Part, pd.DataFrame]:
     """Rule ``lead_units``: exactly one lead unit per listed demand, at least total cost.
 
     Each unit's summed ``effort`` stays within its ``lead_capacity`` (no limit where the
     capacity is empty). This is the generalized assignment problem; the outcome is a
-    minimisation (``bound`` is a lower bound on the cost).
+    minimisation (``bound`` is a lower bound on the cost). ``report`` is told of
+    CP-SAT's improvements (:mod:`matcher.progress`).
 
     Raises
     ------
@@ -113,7 +133,11 @@ def solve_leads(
     model, x, _ = _lead_model(lo, hard=True)
     model.minimize(sum(int(c) * v for c, v in zip(cost_coef, x, strict=True)))
     solver = cpsat_solver(params, deadline)
-    status = solver.solve(model)
+
+    def units(objective: float, bound: float) -> tuple[float, float]:
+        return objective / cost_scale, bound / cost_scale - err * len(lo.demand_ids)
+
+    status = solve_reporting(solver, model, report, "leads", units)
     if status == cp_model.INFEASIBLE:
         diag, _, lits = _lead_model(lo, hard=False)
         named = infeasible_core(diag, lits, params.time_limit_s)

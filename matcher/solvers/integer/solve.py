@@ -13,6 +13,7 @@ from matcher.inputs.dataset import Dataset
 from matcher.model.arcs import Problem
 from matcher.model.rules import ActiveRules
 from matcher.params import PlanParams
+from matcher.progress import Reporter
 from matcher.solvers.flow import solve_flow
 from matcher.solvers.integer.deadline import split_deadline
 from matcher.solvers.integer.funds import solve_funds
@@ -30,6 +31,7 @@ def solve_integer(
     rules: ActiveRules,
     params: PlanParams,
     deadline: float | None = None,
+    report: Reporter | None = None,
 ) -> IntegerResult:
     """Solve a run with integer rules: labour (flow, HiGHS or CP-SAT), funds, lead units.
 
@@ -37,20 +39,33 @@ def solve_integer(
     are reported beside them. ``deadline`` (a ``time.perf_counter()`` value, by default
     ``time_limit_s`` from now) ends them all: the time is shared by
     :func:`~matcher.solvers.integer.deadline.split_deadline`.
+
+    ``report`` is told as each model starts and ends (its objective and bound, as
+    :attr:`~matcher.progress.Progress.part`), and of the searches' improvements in
+    between (:mod:`matcher.progress`); it never changes the plan.
     """
     start = time.perf_counter()
     if deadline is None:
         deadline = start + params.time_limit_s
     ends = split_deadline(start, deadline, rules)
     findings: list[Finding] = []
-    flow, labour, start_objective = _labour(problem, rules, params, ends["labour"])
+    if report is not None:
+        report("solve", part="labour")
+    flow, labour, start_objective = _labour(problem, rules, params, ends["labour"], report)
+    _report_part(report, "labour", labour)
     funds = funded = funding = None
     if rules.funds:
-        funds, funded, funding, notes = solve_funds(dataset, problem, params, ends["funds"])
+        if report is not None:
+            report("solve", part="funds")
+        funds, funded, funding, notes = solve_funds(dataset, problem, params, ends["funds"], report)
+        _report_part(report, "funds", funds)
         findings += notes
     leads = lead_table = None
     if rules.leads:
-        leads, lead_table = _leads(dataset, params, ends["leads"])
+        if report is not None:
+            report("solve", part="leads")
+        leads, lead_table = _leads(dataset, params, ends["leads"], report)
+        _report_part(report, "leads", leads)
     parts = [p for p in (labour, funds) if p is not None]
     objective = sum(p.objective for p in parts)
     bound = sum(p.bound for p in parts)
@@ -76,8 +91,18 @@ def solve_integer(
     )
 
 
+def _report_part(report: Reporter | None, name: str, part: Part) -> None:
+    """A model's outcome, as it ends."""
+    if report is not None:
+        report("solve", incumbent=part.objective, bound=part.bound, part=name)
+
+
 def _labour(
-    problem: Problem, rules: ActiveRules, params: PlanParams, deadline: float
+    problem: Problem,
+    rules: ActiveRules,
+    params: PlanParams,
+    deadline: float,
+    report: Reporter | None,
 ) -> tuple[npt.NDArray[np.int64], Part, float]:
     """The labour plan: under its rules by HiGHS or CP-SAT, else the plain flow."""
     if not rules.labour:
@@ -86,17 +111,19 @@ def _labour(
         return fr.flow, part, fr.objective
     solved = None
     if params.integer_solver == "highs":
-        solved = solve_labour_highs(problem, rules, params, deadline)
+        solved = solve_labour_highs(problem, rules, params, deadline, report)
     # CP-SAT also names the communities at fault when HiGHS finds the floors infeasible.
     if solved is None:
-        solved = solve_labour(problem, rules, params, deadline)
+        solved = solve_labour(problem, rules, params, deadline, report)
     return solved
 
 
-def _leads(dataset: Dataset, params: PlanParams, deadline: float) -> tuple[Part, pd.DataFrame]:
+def _leads(
+    dataset: Dataset, params: PlanParams, deadline: float, report: Reporter | None
+) -> tuple[Part, pd.DataFrame]:
     """The lead units, by HiGHS beside a subset search or by CP-SAT."""
     found = None
     if params.integer_solver == "highs":
-        found = solve_leads_highs(dataset, params, deadline)
+        found = solve_leads_highs(dataset, params, deadline, report)
     # CP-SAT also names the demands and units at fault when no assignment exists.
-    return found if found is not None else solve_leads(dataset, params, deadline)
+    return found if found is not None else solve_leads(dataset, params, deadline, report)

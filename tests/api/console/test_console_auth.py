@@ -1,0 +1,69 @@
+"""Signing in and out: sessions, locks, the form token, the language switch."""
+
+from __future__ import annotations
+
+from console_kit import PASSWORD, ConsoleKit
+
+
+def test_sign_in_and_home(console: ConsoleKit) -> None:
+    b = console.browser()
+    r = b.get("/console/")
+    assert r.url.path == "/console/sign-in"
+    r = b.post(
+        "/console/sign-in", {"username": "planner", "password": PASSWORD, "next": "/console/cycles"}
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/console/cycles"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=43200" in cookie
+    r = b.get("/console/")
+    assert r.status_code == 200 and "Gulou planner" in r.text
+
+
+def test_wrong_password_and_lock(console: ConsoleKit) -> None:
+    b = console.browser()
+    for _ in range(9):
+        r = b.post("/console/sign-in", {"username": "unit", "password": "not-the-password"})
+        assert r.status_code == 401
+    r = b.post("/console/sign-in", {"username": "unit", "password": "not-the-password"})
+    assert r.status_code == 423
+    # locked: even the right password is refused
+    r = b.post("/console/sign-in", {"username": "unit", "password": PASSWORD})
+    assert r.status_code == 423
+
+
+def test_sign_out_ends_every_session(console: ConsoleKit) -> None:
+    one, two = console.browser("community"), console.browser("community")
+    assert one.get("/console/").url.path == "/console/"
+    r = one.post("/console/sign-out")
+    assert r.status_code == 303
+    # the other browser's session ended too
+    assert two.get("/console/").url.path == "/console/sign-in"
+    assert one.get("/console/").url.path == "/console/sign-in"
+
+
+def test_form_without_token_is_refused(console: ConsoleKit) -> None:
+    b = console.browser()
+    r = b.post("/console/sign-in", {"username": "admin", "password": PASSWORD}, token=False)
+    assert r.status_code == 403
+    r = b.post(
+        "/console/sign-in",
+        {"username": "admin", "password": PASSWORD, "csrf_token": "0" * 64},
+    )
+    assert r.status_code == 403
+
+
+def test_next_never_leaves_the_console(console: ConsoleKit) -> None:
+    b = console.browser()
+    r = b.post(
+        "/console/sign-in",
+        {"username": "admin", "password": PASSWORD, "next": "//evil.example/x"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/console/"
+
+
+def test_language_switch_is_remembered(console: ConsoleKit) -> None:
+    b = console.browser("admin")
+    assert 'lang="zh-CN"' in b.get("/console/cycles").text
+    r = b.get("/console/lang/en?next=/console/cycles")
+    assert r.url.path == "/console/cycles" and '<html lang="en">' in r.text
+    assert '<html lang="en">' in b.get("/console/").text

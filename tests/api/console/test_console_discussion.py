@@ -1,0 +1,159 @@
+"""The discussion page of a cycle: comments, reviews, the reviewers' forms."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import zip_folder
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = ROOT / "datasets" / "fuzhou-demo"
+
+
+def call(svc: Any, method: str, path: str, role: str, status: int = 200, **kw: Any) -> Any:
+    """A JSON API request with ``role``'s key that must answer ``status``."""
+    r = svc.client.request(method, path, headers=svc.h(role), **kw)
+    assert r.status_code == status, (method, path, r.status_code, r.text[:1000])
+    return r.json()
+
+
+def discussion_cycle(svc: Any) -> str:
+    """A Gulou cycle in ``discussion`` with an adopted draft (through the JSON API)."""
+    base = svc.upload(zip_folder(DEMO))["id"]
+    cid = call(
+        svc,
+        "POST",
+        "/cycles",
+        "planner",
+        201,
+        json={"district": "Gulou", "period": "2026-Q4", "dataset_id": base},
+    )["id"]
+    call(svc, "POST", f"/cycles/{cid}/moves/open_planning", "planner")
+    run = svc.wait(call(svc, "POST", f"/cycles/{cid}/runs", "planner", 202, json={})["id"])
+    assert run["status"] == "succeeded", run
+    call(svc, "POST", f"/cycles/{cid}/draft", "planner", json={"run_id": run["id"]})
+    call(svc, "POST", f"/cycles/{cid}/moves/submit", "planner")
+    return cid
+
+
+def junmen_project(svc: Any, cid: str) -> str:
+    """A project of C-JUNMEN in the draft."""
+    draft = call(svc, "GET", f"/cycles/{cid}/draft", "planner")
+    return next(p["demand_id"] for p in draft["projects"] if p["community_id"] == "C-JUNMEN")
+
+
+class _Page(HTMLParser):
+    """The ids, the labels' targets and the form fields of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.labelled: set[str] = set()
+        self.fields: list[str] = []
+        self.inline: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.append(str(a["id"]))
+        if tag == "label" and a.get("for"):
+            self.labelled.add(str(a["for"]))
+        if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+            self.fields.append(str(a.get("id") or a.get("name")))
+        if "style" in a or (tag == "script" and not a.get("src")) or tag == "style":
+            self.inline.append(tag)
+
+
+def assert_clean(html: str) -> None:
+    """Unique ids, a label for every field, no inline style or script, one h1."""
+    p = _Page()
+    p.feed(html)
+    dupes = {i for i in p.ids if p.ids.count(i) > 1}
+    assert not dupes, dupes
+    unlabelled = [f for f in p.fields if f not in p.labelled]
+    assert not unlabelled, unlabelled
+    assert not p.inline, p.inline
+    assert html.count("<h1") == 1
+
+
+@pytest.fixture
+def cycle(console: Any) -> str:
+    return discussion_cycle(console.svc)
+
+
+def test_pages_render_for_roles_and_not_out_of_scope(console: Any, cycle: str) -> None:
+    url = f"/console/cycles/{cycle}/discussion"
+    for who in ("planner", "community", "unit", "street_reviewer", "district_reviewer"):
+        r = console.as_(who).get(url)
+        assert r.status_code == 200, (who, r.text[:500])
+        assert_clean(r.text)
+        assert 'aria-current="page"' in r.text
+    assert console.as_("cangshan").get(url).status_code == 403
+    # the comment form for those who may comment, no review form in discussion
+    assert 'name="body"' in console.as_("community").get(url).text
+    assert 'name="body"' not in console.as_("street_reviewer").get(url).text
+    assert "/moves/approve" not in console.as_("street_reviewer").get(url).text
+
+
+def test_comment_form_escapes_and_keeps_refused_values(console: Any, cycle: str) -> None:
+    svc = console.svc
+    url = f"/console/cycles/{cycle}/discussion"
+    post = f"{url}/comments"
+    community = console.as_("community")
+    community.get(url)
+    demand = junmen_project(svc, cycle)
+    r = community.post(
+        post, {"kind": "support", "body": "<script>alert(1)</script>", "demand_id": demand}
+    )
+    assert r.status_code == 303, r.text[:500]
+    page = community.get(url).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)</script>" not in page
+    listed = call(svc, "GET", f"/cycles/{cycle}/comments", "planner")
+    assert listed[-1]["demand_id"] == demand and listed[-1]["role"] == "community"
+
+    # a demand not of the draft: 422, the error, the text kept
+    r = community.post(
+        post, {"kind": "question", "body": "Which days exactly?", "demand_id": "NOPE"}
+    )
+    assert r.status_code == 422
+    assert "Which days exactly?" in r.text and 'role="alert"' in r.text
+    assert_clean(r.text)
+    # an empty body: 422 naming it
+    r = console.as_("unit").post(post, {"kind": "question", "body": "  "})
+    assert r.status_code == 422 and 'aria-invalid="true"' in r.text
+    # a reviewer may not comment (the service's 403, on the same page)
+    r = console.as_("street_reviewer").post(post, {"kind": "question", "body": "Why?"})
+    assert r.status_code == 403 and 'role="alert"' in r.text
+    # no token: 403, nothing stored
+    before = len(call(svc, "GET", f"/cycles/{cycle}/comments", "planner"))
+    r = community.post(post, {"kind": "support", "body": "no token"}, token=False)
+    assert r.status_code == 403
+    assert len(call(svc, "GET", f"/cycles/{cycle}/comments", "planner")) == before
+    assert console.as_("cangshan").post(post, {"kind": "support", "body": "x"}).status_code == 403
+
+
+def test_reviews_return_needs_a_reason_and_are_listed(console: Any, cycle: str) -> None:
+    svc = console.svc
+    url = f"/console/cycles/{cycle}/discussion"
+    call(svc, "POST", f"/cycles/{cycle}/moves/submit", "planner")  # to street_review
+    street = console.as_("street_reviewer")
+    page = street.get(url).text
+    assert f"/console/cycles/{cycle}/moves/return" in page and 'id="return-reason"' in page
+    r = street.post(f"/console/cycles/{cycle}/moves/return", {"reason": ""})
+    assert r.status_code == 422
+    r = street.post(f"/console/cycles/{cycle}/moves/approve", {"reason": "<b>fine</b>"})
+    assert r.status_code == 303
+    district = console.as_("district_reviewer")
+    page = district.get(url).text
+    assert "&lt;b&gt;fine&lt;/b&gt;" in page
+    r = district.post(f"/console/cycles/{cycle}/moves/return", {"reason": "Pin the canteen"})
+    assert r.status_code == 303
+    page = console.as_("planner").get(url).text
+    assert "Pin the canteen" in page
+    # the community does not read the reviews' reasons
+    assert "Pin the canteen" not in console.as_("community").get(url).text

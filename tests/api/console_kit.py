@@ -1,0 +1,109 @@
+"""The console's test kit: a user of each role in a service (tests/api/conftest.py's
+``console`` fixture), and browsers-without-a-browser (TestClients with their own
+cookies) signed in as them. Import it as ``from console_kit import ...``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from api.console.accounts import create_user
+from api.db.session import session_scope
+
+PASSWORD = "console-test-password"
+"""Every test user's password."""
+
+USERS: dict[str, dict[str, Any]] = {
+    "admin": {"role": "admin"},
+    "planner": {"role": "planner", "districts": ["Gulou"], "display_name": "Gulou planner"},
+    "community": {"role": "community", "districts": ["Gulou"], "communities": ["C-JUNMEN"]},
+    "unit": {"role": "unit", "districts": ["Gulou"], "units": ["U-MCA"]},
+    "street_reviewer": {"role": "street_reviewer", "districts": ["Gulou"]},
+    "district_reviewer": {"role": "district_reviewer", "districts": ["Gulou"]},
+    "cangshan": {"role": "planner", "districts": ["Cangshan"]},
+}
+"""The test users by user name: their role and scope (Gulou, but the Cangshan planner)."""
+
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def form_token(html: str) -> str:
+    """The form token on a page (assert there is one)."""
+    found = _TOKEN.search(html)
+    assert found is not None, "no form token on the page"
+    return found.group(1)
+
+
+@dataclass
+class Browser:
+    """A client with its own cookies, signed in as ``username`` (or not)."""
+
+    client: TestClient
+    username: str | None = None
+    token: str = ""
+    lang: str = "zh"
+    pages: list[str] = field(default_factory=list)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        """GET a page; remembers the form token it carries."""
+        r = self.client.get(url, **kw)
+        found = _TOKEN.search(r.text)
+        if found:
+            self.token = found.group(1)
+        self.pages.append(url)
+        return r
+
+    def post(
+        self, url: str, data: dict[str, Any] | None = None, *, token: bool = True, **kw: Any
+    ) -> httpx.Response:
+        """POST a form with the token (``token=False``: without), not following the
+        redirect."""
+        if not self.token:
+            self.get("/console/sign-in")
+        body = dict(data or {})
+        if token:
+            body.setdefault("csrf_token", self.token)
+        kw.setdefault("follow_redirects", False)
+        return self.client.post(url, data=body, **kw)
+
+
+@dataclass
+class ConsoleKit:
+    """The service, and a signed-in browser per test user."""
+
+    svc: Any
+    browsers: dict[str, Browser] = field(default_factory=dict)
+
+    def browser(self, username: str | None = None, lang: str = "zh") -> Browser:
+        """A new browser (its own cookies), signed in as ``username`` if given."""
+        client = TestClient(
+            self.svc.client.app,
+            raise_server_exceptions=False,
+            headers={"Accept-Language": "zh-CN,zh;q=0.9" if lang == "zh" else "en"},
+        )
+        b = Browser(client, lang=lang)
+        b.get("/console/sign-in")
+        if username is not None:
+            r = b.post("/console/sign-in", {"username": username, "password": PASSWORD})
+            assert r.status_code == 303, r.text
+            b.username = username
+            b.get("/console/")
+        return b
+
+    def as_(self, username: str) -> Browser:
+        """The signed-in browser of ``username`` (one per test user, kept)."""
+        if username not in self.browsers:
+            self.browsers[username] = self.browser(username)
+        return self.browsers[username]
+
+
+def add_users(svc: Any) -> None:
+    """Store the test users (:data:`USERS`) in the service's store."""
+    app = svc.client.app
+    with session_scope(app.state.sessionmaker) as session:
+        for name, spec in USERS.items():
+            create_user(session, app.state.console.passwords, name, PASSWORD, **spec)
