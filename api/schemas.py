@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.db.models import ApiKey, DatasetRow, Run
+from matcher.i18n import N_
 from matcher.params import (
     MAX_COMMUNITIES_PER_CADRE,
     MAX_COST_SCALE,
@@ -50,6 +51,7 @@ __all__ = [
     "optional_number",
     "run_state",
     "scope_kpis",
+    "scoped_progress",
 ]
 
 Role = Literal[
@@ -242,37 +244,43 @@ class ParamsCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_travel_km: float | None = optional_number(
-        "Proximity tie radius, km (5).", ge=0, le=MAX_TRAVEL_KM
+        N_("Proximity tie radius, km (5)."), ge=0, le=MAX_TRAVEL_KM
     )
     travel_cost_per_km: float | None = optional_number(
-        "Score lost per km of an hour (0.05).", ge=0, le=MAX_WEIGHT
+        N_("Score lost per km of an hour (0.05)."), ge=0, le=MAX_WEIGHT
     )
-    priority_weight: float | None = optional_number("Factor on priority (1).", gt=0, le=MAX_WEIGHT)
-    cost_scale: float | None = optional_number("Integer scaling (1e6).", ge=1, le=MAX_COST_SCALE)
+    priority_weight: float | None = optional_number(
+        N_("Factor on priority (1)."), gt=0, le=MAX_WEIGHT
+    )
+    cost_scale: float | None = optional_number(
+        N_("Integer scaling (1e6)."), ge=1, le=MAX_COST_SCALE
+    )
     time_limit_s: float | None = optional_number(
-        "Integer search limit, s (60).", gt=0, le=MAX_TIME_LIMIT_S
+        N_("Integer search limit, s (60)."), gt=0, le=MAX_TIME_LIMIT_S
     )
-    gap_limit: float | None = optional_number("Stop the search at this gap (0).", ge=0, le=1)
+    gap_limit: float | None = optional_number(N_("Stop the search at this gap (0)."), ge=0, le=1)
     seed: int | None = Field(
-        default=None, ge=0, le=MAX_SEED, description="Seed of the integer search (0)."
+        default=None, ge=0, le=MAX_SEED, description=N_("Seed of the integer search (0).")
     )
     workers: int | None = Field(
-        default=None, ge=1, le=MAX_WORKERS, description="Search threads (2)."
+        default=None, ge=1, le=MAX_WORKERS, description=N_("Search threads (2).")
     )
     deterministic: bool | None = Field(
-        default=None, description="Reproducible integer search (true)."
+        default=None, description=N_("Reproducible integer search (true).")
     )
     yuan_per_hour_equivalent: float | None = optional_number(
-        "Value of funds (1000 yuan/hour).", ge=MIN_YUAN_PER_HOUR, le=MAX_YUAN_PER_HOUR
+        N_("Value of funds (1000 yuan/hour)."), ge=MIN_YUAN_PER_HOUR, le=MAX_YUAN_PER_HOUR
     )
     integer_solver: Literal["highs", "cpsat"] | None = Field(
-        default=None, description="Engine of the labour model under integer rules (highs)."
+        default=None, description=N_("Engine of the labour model under integer rules (highs).")
     )
     flow_solver: Literal["auto", "arcs", "columns"] | None = Field(
         default=None,
-        description="Engine of the labour flow without integer rules: arcs (every "
-        "candidate arc), columns (column generation, lean at city scale) or auto "
-        "(columns from 5,000 suppliers up; the default).",
+        description=N_(
+            "Engine of the labour flow without integer rules: arcs (every "
+            "candidate arc), columns (column generation, lean at city scale) or auto "
+            "(columns from 5,000 suppliers up; the default)."
+        ),
     )
 
 
@@ -287,17 +295,17 @@ class IntegerRulesCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_hours: bool | None = Field(default=None, description="Apply demands' min_hours.")
-    funds: bool | None = Field(default=None, description="Plan demands' funds.")
-    leads: bool | None = Field(default=None, description="Choose lead units.")
+    min_hours: bool | None = Field(default=None, description=N_("Apply demands' min_hours."))
+    funds: bool | None = Field(default=None, description=N_("Plan demands' funds."))
+    leads: bool | None = Field(default=None, description=N_("Choose lead units."))
     max_communities_per_cadre: int | None = Field(
         default=None,
         ge=1,
         le=MAX_COMMUNITIES_PER_CADRE,
-        description="A cadre serves at most this many communities.",
+        description=N_("A cadre serves at most this many communities."),
     )
     coverage_floor: float | None = optional_number(
-        "Every community gets at least this share of what its ties could give.", gt=0, le=1
+        N_("Every community gets at least this share of what its ties could give."), gt=0, le=1
     )
 
     def to_params(self) -> dict[str, Any]:
@@ -446,11 +454,11 @@ class RunPublic(BaseModel):
             hours_covered=None if scoped else run.hours_covered,
             coverage=None if scoped else run.coverage,
             kpis=scope_kpis(run.kpis, districts),
-            progress=_scoped_progress(run.progress, scoped),
+            progress=scoped_progress(run.progress, scoped),
         )
 
 
-def _scoped_progress(progress: dict[str, Any] | None, scoped: bool) -> dict[str, Any] | None:
+def scoped_progress(progress: dict[str, Any] | None, scoped: bool) -> dict[str, Any] | None:
     """A run's progress; for a district-scoped reader without the city-wide objective
     and bound (as the run's own ``objective`` and ``bound`` are withheld), the gap kept."""
     if progress is None or not scoped:

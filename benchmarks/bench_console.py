@@ -4,8 +4,9 @@ Seeds a SQLite store as ``matcher serve --demo`` does (the demo city, a Gulou cy
 user per role), starts a real ``matcher serve`` and, as the planner (and the community
 and street reviewer for their pages), requests every page ``--repeat`` times, timing
 each request as the client on 127.0.0.1 sees it (the server's time plus a loopback
-round trip). Two states of the cycle: while it collects its lists, and in discussion
-with a plan run adopted as its draft (the run's page with its tables and KPIs). The
+round trip). Three states of the cycle: while it collects its lists, in discussion with
+a plan run adopted as its draft (the run's page with its tables and KPIs), and in
+delivery once the list is published. The
 budget of the issue is 300 ms a page; pages over it are marked.
 
     .venv/bin/python benchmarks/bench_console.py               # 20 requests a page
@@ -42,7 +43,10 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str], str
     migrate(engine)
     with session_scope(make_sessionmaker(engine)) as session:
         users = {u.username: u.password for u in seed_demo(session, Settings(database_url=url))}
-        keys = {r: create_key(session, r, "bench")[1] for r in ("planner", "street_reviewer")}
+        keys = {
+            r: create_key(session, r, "bench")[1]
+            for r in ("planner", "street_reviewer", "district_reviewer")
+        }
     with engine.connect() as conn:
         cycle = str(conn.exec_driver_sql("SELECT id FROM cycles").scalar_one())
     engine.dispose()
@@ -173,11 +177,33 @@ def main() -> None:
                 _time_pages(planner, drafted, args.repeat),
                 cycle,
             )
+            # on through the reviews and the notice to delivery
+            api.post(f"/cycles/{cycle}/moves/submit", headers=h).raise_for_status()
+            for reviewer in ("street_reviewer", "district_reviewer"):
+                api.post(
+                    f"/cycles/{cycle}/moves/approve", headers={"X-API-Key": keys[reviewer]}
+                ).raise_for_status()
+            api.post(f"/cycles/{cycle}/moves/publish", headers=h).raise_for_status()
+            api.post(f"/cycles/{cycle}/moves/start_delivery", headers=h).raise_for_status()
+            delivering = [
+                "/console/",
+                f"{c}/notice",
+                f"{c}/delivery",
+                f"{c}/evaluation",
+                f"/public/cycles/{cycle}/communities/C-JUNMEN",
+            ]
+            _print(
+                "delivery, the list published: the planner's pages",
+                _time_pages(planner, delivering, args.repeat),
+                cycle,
+            )
             community = _browser(base, "community", users["community"])
             _print(
                 "the community secretary's pages",
                 _time_pages(
-                    community, ["/console/", c, f"{c}/lists", f"{c}/discussion"], args.repeat
+                    community,
+                    ["/console/", c, f"{c}/lists", f"{c}/discussion", f"{c}/delivery"],
+                    args.repeat,
                 ),
                 cycle,
             )

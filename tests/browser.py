@@ -53,6 +53,13 @@ def chromium(profile: Path, width: int = 1440, height: int = 1000, lang: str = "
     ):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"intl.accept_languages": lang})
+    if width < 500:
+        # headless windows are at least 500 px wide: a phone is emulated instead (its
+        # CSS pixels, a touch screen, the mobile viewport)
+        options.add_experimental_option(
+            "mobileEmulation",
+            {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0}},
+        )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 

@@ -14,7 +14,40 @@ from api.cycles.access import Actor, in_scope
 from api.db.models import Cycle, CycleDelivery, CycleObjection
 from matcher.cycle.roles import actions_for
 
-__all__ = ["Waiting", "waiting_for"]
+__all__ = ["ACTION_PAGES", "Waiting", "waiting_for"]
+
+ACTION_PAGES: dict[str, str] = {
+    "add_demand": "/lists",
+    "edit_demand": "/lists",
+    "add_resource": "/lists?table=resources",
+    "add_cadre": "/lists?table=cadres",
+    "edit_resource": "/lists?table=resources",
+    "open_planning": "",
+    "run_plan": "/draft",
+    "adopt_run": "/draft",
+    "edit_draft": "/draft",
+    "submit": "",
+    "comment": "/discussion",
+    "approve": "/discussion",
+    "return": "/discussion",
+    "object": "/notice",
+    "read_notice": "/notice",
+    "answer_objection": "/notice",
+    "publish": "/notice",
+    "withdraw": "",
+    "start_delivery": "",
+    "revise": "",
+    "record_delivery": "/delivery",
+    "confirm_delivery": "/delivery",
+    "reject_delivery": "/delivery",
+    "issue_rating_tokens": "/evaluation",
+    "start_evaluation": "",
+    "rate": "/evaluation",
+    "close": "",
+    "open_next": "",
+}
+"""Where on a cycle's pages each action is taken (after ``/console/cycles/{id}``; empty:
+the cycle's overview, where the moves are)."""
 
 # what a person reads no further than: a page of the newest cycles is enough for a home page
 _NEWEST = 200

@@ -364,9 +364,15 @@ def _conflict(delivery_id: int, status: str, wanted: str) -> ApiError:
 
 
 def decide(
-    session: Session, cycle: Cycle, actor: Actor, delivery_id: int, status: str
+    session: Session,
+    cycle: Cycle,
+    actor: Actor,
+    delivery_id: int,
+    status: str,
+    reason: str = "",
 ) -> CycleDelivery:
-    """The community's decision on a pending delivery (``approved`` / ``rejected``).
+    """The community's decision on a pending delivery (``approved`` / ``rejected``),
+    with its ``reason`` (why hours are rejected; shown to the unit and the planners).
 
     403 for a community key outside the delivery's community; 409 naming the delivery
     and its status when it was decided already."""
@@ -396,7 +402,9 @@ def decide(
     done = session.execute(
         update(CycleDelivery)
         .where(CycleDelivery.id == row.id, CycleDelivery.status == before)
-        .values(status=status, decided_by=actor.key_id, decided_at=now)
+        .values(
+            status=status, decided_by=actor.key_id, decided_at=now, reason=reason.strip() or None
+        )
         .execution_options(synchronize_session=False)
     )
     if rowcount(done) != 1:
@@ -410,7 +418,12 @@ def decide(
         cycle_id=cycle.id,
         target=f"delivery:{row.id}",
         before={"status": before},
-        after={"status": status, "demand_id": row.demand_id, "hours": row.hours},
+        after={
+            "status": status,
+            "demand_id": row.demand_id,
+            "hours": row.hours,
+            **({"reason": row.reason} if row.reason else {}),
+        },
         visibility="private",
     )
     return row

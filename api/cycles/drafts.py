@@ -35,7 +35,6 @@ from api.db.models import (
     Run,
     utcnow,
 )
-from api.deps import Principal
 from api.errors import ApiError, not_found
 from api.routes.runs import checked_params, commit_queued, new_run, request_hash
 from api.schemas import RunCreate
@@ -53,6 +52,7 @@ __all__ = [
     "draft_projects",
     "edit",
     "list_edits",
+    "planned_dataset",
     "queue_run",
     "stable_plan",
     "void_reviews",
@@ -75,7 +75,8 @@ def void_reviews(session: Session, cycle: Cycle) -> int:
     return int(getattr(done, "rowcount", 0) or 0)
 
 
-def _planned_dataset(cycle: Cycle) -> str:
+def planned_dataset(cycle: Cycle) -> str:
+    """The id of the cycle's lists' snapshot (409 before planning opens)."""
     if cycle.dataset_id is None:
         raise ApiError(
             409,
@@ -90,14 +91,13 @@ def queue_run(
     session: Session,
     settings: Settings,
     cycle: Cycle,
-    who: Principal,
+    actor: Actor,
     body: Mapping[str, Any],
 ) -> Run:
     """Queue a plan run on the cycle's lists (``body``: POST /runs' body without the
-    dataset), as POST /runs does; logged privately."""
-    actor = Actor.of(who)
+    dataset), as POST /runs does; logged privately, naming the key or console user."""
     authorize(actor, cycle, "run_plan")
-    dataset_id = _planned_dataset(cycle)
+    dataset_id = planned_dataset(cycle)
     values = dict(body)
     values.setdefault("label", f"cycle {cycle.period} {cycle.district} plan")
     run_body = RunCreate.model_validate({**values, "dataset_id": dataset_id})
@@ -105,7 +105,7 @@ def queue_run(
     run = new_run(
         run_body,
         settings,
-        who,
+        actor.key_id,
         None,
         request_hash(run_body),
         dataset_id=dataset_id,
@@ -136,7 +136,7 @@ def adopt_run(session: Session, cycle: Cycle, actor: Actor, run_id: str) -> Run:
     """Make a succeeded plan run of the cycle's lists its draft; the reviews are voided
     and the change logged for the reviewers."""
     authorize(actor, cycle, "adopt_run")
-    dataset_id = _planned_dataset(cycle)
+    dataset_id = planned_dataset(cycle)
     run = session.get(Run, run_id)
     if run is None:
         raise _refused_run(run_id, Text(N_("no such run")), 422)
@@ -218,7 +218,7 @@ def _replan(
 ) -> CycleEdit:
     """Re-plan the cycle's lists against ``previous`` (with ``items`` edits), store the
     plan as a new succeeded run, adopt it, void the reviews and log it."""
-    dataset_id = _planned_dataset(cycle)
+    dataset_id = planned_dataset(cycle)
     dataset = store.load_dataset(session, dataset_id)
     plan = stored_plan(session, previous)
     try:

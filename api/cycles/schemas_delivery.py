@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.cycles.schemas import Name, Period
 from api.db.models import CycleDelivery, CyclePoints
@@ -55,6 +55,7 @@ class DeliveryPublic(BaseModel):
     recorded_at: dt.datetime
     decided_by: int | None
     decided_at: dt.datetime | None
+    reason: str | None = Field(default=None, description="Why the community rejected it.")
 
     @classmethod
     def from_row(cls, row: CycleDelivery) -> DeliveryPublic:
@@ -73,6 +74,7 @@ class DeliveryPublic(BaseModel):
             recorded_at=as_utc(row.recorded_at) or row.recorded_at,
             decided_by=row.decided_by,
             decided_at=as_utc(row.decided_at),
+            reason=row.reason,
         )
 
 
@@ -82,6 +84,9 @@ class DecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["approved", "rejected"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
+        default="", description="Why (a rejection should say what was not delivered)."
+    )
 
 
 class ProgressPublic(BaseModel):

@@ -564,6 +564,8 @@ class CycleDelivery(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # the community's reason for a rejection (or a note on a confirmation)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class RatingToken(Base):

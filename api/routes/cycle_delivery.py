@@ -128,7 +128,9 @@ def decide_delivery(
     """Approve or reject a pending delivery (community keys, for their communities'
     projects); a second decision is 409 naming the delivery and its status."""
     cycle = core.get_cycle(session, cycle_id, actor)
-    return DeliveryPublic.from_row(delivery.decide(session, cycle, actor, delivery_id, body.status))
+    return DeliveryPublic.from_row(
+        delivery.decide(session, cycle, actor, delivery_id, body.status, body.reason)
+    )
 
 
 @router.get("/{cycle_id}/progress", response_model=list[ProgressPublic], responses=responses(409))

@@ -61,9 +61,10 @@ def queue_cycle_run(
 ) -> RunPublic:
     """Queue a plan run on the cycle's lists (planners, in planning); 202 with
     ``Location``."""
-    cycle = core.get_cycle(session, cycle_id, Actor.of(who))
+    actor = Actor.of(who)
+    cycle = core.get_cycle(session, cycle_id, actor)
     run = drafts.queue_run(
-        request, session, settings, cycle, who, body.model_dump(exclude_unset=True)
+        request, session, settings, cycle, actor, body.model_dump(exclude_unset=True)
     )
     response.headers["Location"] = f"/runs/{run.id}"
     return RunPublic.from_row(run)

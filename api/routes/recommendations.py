@@ -195,7 +195,7 @@ def create_recommendation(
     run = new_run(
         body,
         settings,
-        who,
+        who.key_id,
         stored_key,
         digest,
         kind=body.kind,

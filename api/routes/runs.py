@@ -32,6 +32,7 @@ from matcher.i18n import N_, Text
 
 __all__ = [
     "ACCEPTED",
+    "RULE_FIELDS",
     "IdempotencyKey",
     "cancel_active",
     "check_queue",
@@ -51,13 +52,14 @@ __all__ = [
 router = APIRouter(prefix="/runs", tags=["runs"], responses=responses(400, 401, 403, 413))
 
 
-_RULE_FIELDS = {
+RULE_FIELDS = {
     "min_hours": "apply_min_hours",
     "funds": "apply_funds",
     "leads": "apply_leads",
     "max_communities_per_cadre": "max_communities_per_cadre",
     "coverage_floor": "coverage_floor",
 }
+"""Each integer rule of a run's request and the plan parameter that turns it on."""
 
 
 def get_run(session: SessionDep, run_id: str) -> Run:
@@ -91,7 +93,7 @@ def plan_params(
     try:
         checked = matcher.PlanParams.from_mapping(values)
     except matcher.ParameterError as exc:
-        rules = {v: f"{prefix}integer_rules.{k}" for k, v in _RULE_FIELDS.items()}
+        rules = {v: f"{prefix}integer_rules.{k}" for k, v in RULE_FIELDS.items()}
         field = rules.get(exc.name, f"{prefix}params.{exc.name}")
         raise ApiError(
             422,
@@ -202,12 +204,13 @@ def idempotent_earlier(
 def new_run(
     body: QueuedRunCreate,
     settings: SettingsDep,
-    who: Principal,
+    created_by: int | None,
     stored_key: str | None,
     digest: str,
     **columns: Any,
 ) -> Run:
-    """A new queued run of ``body`` (not yet stored), sent by ``who`` with the stored
+    """A new queued run of ``body`` (not yet stored), sent with key ``created_by``
+    (``None``: a console user, named in the audit log) with the stored
     Idempotency-Key ``stored_key`` and the request's hash ``digest``; its time limit is
     the one asked for, capped to the server's. ``columns`` are the rest of its row."""
     return Run(
@@ -218,7 +221,7 @@ def new_run(
         time_limit_s=min(float(body.time_limit_s or math.inf), settings.run_time_limit_s),
         idempotency_key=stored_key,
         request_hash=digest,
-        created_by=who.key_id,
+        created_by=created_by,
         created_at=utcnow(),
         **columns,
     )
@@ -366,7 +369,7 @@ def create_run(
     run = new_run(
         body,
         settings,
-        who,
+        who.key_id,
         stored_key,
         digest,
         dataset_id=dataset_id,

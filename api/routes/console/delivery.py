@@ -272,6 +272,7 @@ def decide_deliveries(
     delivery_id: Annotated[list[str] | None, Form()] = None,
     status: Annotated[str, Form(max_length=20)] = "",
     only: Annotated[str, Form(max_length=60)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Confirm or reject the ticked pending deliveries (``status``), or one (``only``:
     ``id:status``): all or none."""
@@ -280,7 +281,7 @@ def decide_deliveries(
     if only:
         one, _sep, status = only.partition(":")
         ticked = [one]
-    form = {"ticked": ticked, "status": status}
+    form = {"ticked": ticked, "status": status, "reason": reason}
     try:
         ids = [int(d) for d in ticked]
     except ValueError:
@@ -289,7 +290,7 @@ def decide_deliveries(
         if not ids:
             raise ValueError(Text(N_("tick at least one pending delivery")))
         for ident in ids:
-            delivery.decide(session, cycle, actor, ident, status)
+            delivery.decide(session, cycle, actor, ident, status, reason)
     except (ApiError, ValueError) as exc:
         return _refused(request, session, actor, cycle_id, exc, form)
     return RedirectResponse(f"/console/cycles/{cycle_id}/delivery#deliveries", status_code=303)

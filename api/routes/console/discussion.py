@@ -127,3 +127,37 @@ def add_comment(
             status=exc.status if isinstance(exc, ApiError) else 422,
         )
     return RedirectResponse(f"/console/cycles/{cycle_id}/discussion#comments", status_code=303)
+
+
+@router.post("/cycles/{cycle_id}/discussion/review/{decision}")
+def review(
+    request: Request,
+    cycle_id: CycleId,
+    decision: Annotated[str, Path(pattern="^(approve|return)$")],
+    session: SessionDep,
+    actor: ConsoleActorDep,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """A reviewer's decision (the cycle's ``approve`` / ``return`` move); a refusal (a
+    return without a reason, another phase) shows this page again with why and the
+    reason typed."""
+    cycle = core.get_cycle(session, cycle_id, actor)
+    try:
+        core.move(session, cycle, actor, decision, reason.strip())
+    except ApiError as exc:
+        session.rollback()
+        if exc.status == 403:
+            raise
+        errors, message = field_errors(exc, page_lang(request))
+        cycle = core.get_cycle(session, cycle_id, actor)
+        return _page(
+            request,
+            session,
+            actor,
+            cycle,
+            form={f"reason_{decision}": reason},
+            errors={f"reason_{decision}": message} if decision == "return" else errors,
+            error=message,
+            status=exc.status,
+        )
+    return RedirectResponse(f"/console/cycles/{cycle_id}/discussion", status_code=303)

@@ -23,7 +23,7 @@ from api import crud
 from api.console.deps import ConsoleActorDep
 from api.console.forms import field_errors
 from api.console.pages import page, page_lang
-from api.cycles import audit, core, drafts
+from api.cycles import core, drafts
 from api.cycles.access import Actor, authorize, forbidden_role
 from api.cycles.schemas import CyclePublic
 from api.cycles.schemas_drafts import (
@@ -45,8 +45,6 @@ from api.routes.console.runs import (
     param_context,
     run_context,
 )
-from api.routes.runs import checked_params, commit_queued, new_run, request_hash
-from api.schemas import RunCreate
 from api.settings import Settings
 from matcher.cycle.projects import EDIT_CHANGE_PENALTY
 from matcher.cycle.roles import can
@@ -208,34 +206,10 @@ def _queue(
     actor: Actor,
     body: CycleRunCreate,
 ) -> Run:
-    """Queue a plan run on the cycle's lists as :func:`api.cycles.drafts.queue_run`
-    does, logged as the console's user (that function takes an API key)."""
-    authorize(actor, cycle, "run_plan")
-    dataset_id = drafts._planned_dataset(cycle)
-    values = body.model_dump(exclude_unset=True)
-    values.setdefault("label", f"cycle {cycle.period} {cycle.district} plan")
-    run_body = RunCreate.model_validate({**values, "dataset_id": dataset_id})
-    params = checked_params(run_body, session)
-    run = new_run(
-        run_body,
-        settings,
-        _reader(actor),
-        None,
-        request_hash(run_body),
-        dataset_id=dataset_id,
-        warm_start_run_id=run_body.warm_start_run_id,
-        params=params,
+    """Queue a plan run on the cycle's lists (the JSON route's service)."""
+    return drafts.queue_run(
+        request, session, settings, cycle, actor, body.model_dump(exclude_unset=True)
     )
-    run.created_by = None  # a console user's, not an API key's
-    audit.record(
-        session,
-        actor,
-        "run_plan",
-        cycle_id=cycle.id,
-        target=f"run:{run.id}",
-        after={"run": run.id, "dataset_id": dataset_id, "params": params},
-    )
-    return commit_queued(request, session, run)
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -34,7 +34,7 @@ from api.routes import reports as report_route
 from api.routes.console import console_router
 from api.routes.results import StatusFilters, UnitFilters, succeeded_run
 from api.routes.runs import (
-    _RULE_FIELDS,
+    RULE_FIELDS,
     cancel_active,
     checked_params,
     commit_queued,
@@ -47,8 +47,8 @@ from api.schemas import (
     ParamsCreate,
     RunCreate,
     RunPublic,
-    _scoped_progress,
     scope_kpis,
+    scoped_progress,
 )
 from matcher.i18n import N_, Text, translator
 
@@ -190,7 +190,7 @@ def _choices(annotation: Any) -> tuple[str, ...]:
 def _param_fields() -> tuple[ParamField, ...]:
     """Every field of :class:`matcher.PlanParams`, in its order, as the run request
     carries it (``params`` or ``integer_rules``) with the schema's description."""
-    rules = {param: rule for rule, param in _RULE_FIELDS.items()}
+    rules = {param: rule for rule, param in RULE_FIELDS.items()}
     hints = typing.get_type_hints(matcher.PlanParams)
     defaults = matcher.PlanParams()
     out = []
@@ -376,7 +376,7 @@ async def queue_run(
         run = new_run(
             body,
             settings,
-            who,
+            None,  # a console user's run: no key
             None,
             request_hash(body),
             dataset_id=body.dataset_id,
@@ -385,7 +385,6 @@ async def queue_run(
             warm_start_run_id=None,
             params=params,
         )
-        run.created_by = None  # queued by a console user, not by an API key
         run = commit_queued(request, session, run)
     except (ValidationError, ValueError, ApiError) as exc:
         session.rollback()
@@ -462,7 +461,7 @@ def _progress(run: Run, who: Principal) -> dict[str, Any]:
     progress = getattr(run, "progress", None)
     if not isinstance(progress, dict):
         return {}
-    return dict(_scoped_progress(progress, who.districts is not None) or {})
+    return dict(scoped_progress(progress, who.districts is not None) or {})
 
 
 def run_context(run: Run, who: Principal) -> dict[str, Any]:

@@ -120,3 +120,10 @@ def test_actor_of_a_user_carries_role_scope_and_user() -> None:
     actor = accounts.actor_of(user)
     assert (actor.role, actor.key_id, actor.user_id) == ("community", None, 7)
     assert actor.districts == ("Gulou",) and actor.communities == ("C-1",)
+
+
+def test_every_action_has_its_page() -> None:
+    from api.console.waiting import ACTION_PAGES
+    from matcher.cycle.roles import ACTIONS
+
+    assert set(ACTION_PAGES) == set(ACTIONS)

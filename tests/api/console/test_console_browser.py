@@ -40,6 +40,24 @@ PEOPLE = {
     ),
     "community": ("community", 1440, ("{cycle}", "{cycle}/lists", "{cycle}/discussion")),
     "street": ("street", 1440, ("{cycle}", "{cycle}/discussion", "{cycle}/notice")),
+    # every page of a cycle on a phone too (tables scroll inside their frame)
+    "planner-phone": (
+        "planner",
+        375,
+        (
+            "/console/cycles",
+            "{cycle}",
+            "{cycle}/lists",
+            "{cycle}/draft",
+            "{cycle}/discussion",
+            "{cycle}/notice",
+            "{cycle}/delivery",
+            "{cycle}/evaluation",
+            "/console/runs",
+            "{cycle}/audit",
+        ),
+    ),
+    "admin": ("admin", 1440, ("/console/users", "/console/audit")),
 }
 
 
@@ -105,7 +123,7 @@ def test_person_reads_their_pages(
 ) -> None:
     user, width, pages = PEOPLE[who]
     base, shots = demo_server["base"], demo_server["shots"]
-    driver = chromium(tmp_path / "profile", width=width, lang=lang)
+    driver = chromium(tmp_path / "profile", width=width, height=800, lang=lang)
     try:
         _sign_in(driver, base, user, demo_server["users"][user])
         assert urlparse(driver.current_url).path == "/console/"

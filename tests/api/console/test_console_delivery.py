@@ -196,10 +196,13 @@ def test_community_confirms_many_and_rejects_one(console: Any, cycle: Any) -> No
     )
     r = community.post(post, {"status": "approved", "delivery_id": [str(i) for i in ids[:2]]})
     assert r.status_code == 303, r.text[:500]
-    r = community.post(post, {"only": f"{ids[2]}:rejected"})
+    r = community.post(post, {"only": f"{ids[2]}:rejected", "reason": "<b>没有来</b>"})
     assert r.status_code == 303
     status = {d["id"]: d["status"] for d in deliveries(svc, cycle.id)}
     assert [status[i] for i in ids] == ["approved", "approved", "rejected"]
+    # the reason is kept, shown to the unit and the planner (as text), and in the API
+    assert {d["id"]: d["reason"] for d in deliveries(svc, cycle.id)}[ids[2]] == "<b>没有来</b>"
+    assert "&lt;b&gt;没有来&lt;/b&gt;" in console.as_("planner").get(url).text
     # decided already: 409 on the page, the ticks kept, nothing changed
     r = community.post(post, {"status": "rejected", "delivery_id": [str(ids[0])]})
     assert r.status_code == 409 and 'role="alert"' in r.text

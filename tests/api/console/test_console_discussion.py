@@ -96,7 +96,7 @@ def test_pages_render_for_roles_and_not_out_of_scope(console: Any, cycle: str) -
     # the comment form for those who may comment, no review form in discussion
     assert 'name="body"' in console.as_("community").get(url).text
     assert 'name="body"' not in console.as_("street_reviewer").get(url).text
-    assert "/moves/approve" not in console.as_("street_reviewer").get(url).text
+    assert "/review/approve" not in console.as_("street_reviewer").get(url).text
 
 
 def test_comment_form_escapes_and_keeps_refused_values(console: Any, cycle: str) -> None:
@@ -143,15 +143,18 @@ def test_reviews_return_needs_a_reason_and_are_listed(console: Any, cycle: str) 
     call(svc, "POST", f"/cycles/{cycle}/moves/submit", "planner")  # to street_review
     street = console.as_("street_reviewer")
     page = street.get(url).text
-    assert f"/console/cycles/{cycle}/moves/return" in page and 'id="return-reason"' in page
-    r = street.post(f"/console/cycles/{cycle}/moves/return", {"reason": ""})
-    assert r.status_code == 422
-    r = street.post(f"/console/cycles/{cycle}/moves/approve", {"reason": "<b>fine</b>"})
+    review = f"/console/cycles/{cycle}/discussion/review"
+    assert f"{review}/return" in page and 'id="return-reason"' in page
+    # a return without a reason: this page again, with why, the note kept elsewhere
+    r = street.post(f"{review}/return", {"reason": "  "})
+    assert r.status_code == 422 and 'id="return-reason-error"' in r.text
+    assert "<h1>" in r.text and 'aria-invalid="true"' in r.text
+    r = street.post(f"{review}/approve", {"reason": "<b>fine</b>"})
     assert r.status_code == 303
     district = console.as_("district_reviewer")
     page = district.get(url).text
     assert "&lt;b&gt;fine&lt;/b&gt;" in page
-    r = district.post(f"/console/cycles/{cycle}/moves/return", {"reason": "Pin the canteen"})
+    r = district.post(f"{review}/return", {"reason": "Pin the canteen"})
     assert r.status_code == 303
     page = console.as_("planner").get(url).text
     assert "Pin the canteen" in page
