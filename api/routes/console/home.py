@@ -38,9 +38,7 @@ def home(request: Request, session: SessionDep, actor: ConsoleActorDep) -> Respo
         session, actor, district=None, period=None, limit=HOME_ROWS, offset=0
     )
     runs = (
-        crud.list_plan_runs(session, crud.RunFilters(), HOME_ROWS, 0)[0]
-        if actor.is_planner
-        else []
+        crud.list_plan_runs(session, crud.RunFilters(), HOME_ROWS, 0)[0] if actor.is_planner else []
     )
     return page(
         request,
