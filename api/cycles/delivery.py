@@ -33,6 +33,7 @@ from api.db.models import (
 )
 from api.db.session import rowcount
 from api.errors import ApiError, issue_dict
+from matcher.csvsafe import restore_formulas
 from matcher.cycle.delivery import (
     EXPORT_COLUMNS,
     Delivery,
@@ -277,7 +278,9 @@ def record(
 def _read_csv(content: bytes, file: str) -> pd.DataFrame:
     try:
         text = content.decode("utf-8-sig")
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        # the assignments' CSV as the service exports it: its cells that a spreadsheet
+        # would run came out with a ' in front, and go back without it
+        return restore_formulas(pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False))
     except ValueError as exc:  # undecodable, unparsable or empty
         issue = ValidationIssue(
             file,

@@ -248,3 +248,15 @@ def test_bulk_file_unreadable(svc: Service) -> None:
         r = svc.client.post(f"/cycles/{c.id}/deliveries/file", content=content, headers=head)
         assert r.status_code == 422 and r.json()["code"] == "invalid_deliveries", r.text
         assert r.json()["errors"][0]["file"] == "deliveries.csv"
+
+
+def test_the_exported_csv_reads_back_with_its_formula_cells_restored() -> None:
+    """The assignments' CSV as exported writes ``=x`` as ``'=x`` (a spreadsheet would
+    run it); read back as deliveries, the cell is ``=x`` again."""
+    from api.cycles.delivery import _read_csv
+    from matcher.csvsafe import neutralise_formulas
+
+    frame = pd.DataFrame({"supplier_id": ["=cmd|' /C calc'!A0", "C-1"], "hours": ["2", "3"]})
+    exported = neutralise_formulas(frame).to_csv(index=False).encode()
+    assert b"'=cmd" in exported
+    assert _read_csv(exported, "f.csv")["supplier_id"].tolist() == frame["supplier_id"].tolist()

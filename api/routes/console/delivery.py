@@ -23,6 +23,7 @@ from api.db.models import Cycle
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.routes.console import console_router
+from matcher.csvsafe import neutralise_formulas
 from matcher.cycle.delivery import EXPORT_COLUMNS, recorded_hours
 from matcher.cycle.roles import can
 from matcher.i18n import N_, Text, render
@@ -252,7 +253,8 @@ def delivery_template(cycle_id: CycleId, session: SessionDep, actor: ConsoleActo
     pub = delivery.published(session, cycle)
     frame = _assignments(session, cycle, actor, pub)
     out = frame[[c for c in EXPORT_COLUMNS if c in frame.columns]].assign(hours_delivered=0)
-    body = "\ufeff" + out.to_csv(index=False)
+    # ids that a spreadsheet would run as formulas are written as text (csvsafe)
+    body = "\ufeff" + neutralise_formulas(out).to_csv(index=False)
     return Response(
         body.encode("utf-8"),
         media_type="text/csv; charset=utf-8",

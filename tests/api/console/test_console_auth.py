@@ -67,3 +67,25 @@ def test_language_switch_is_remembered(console: ConsoleKit) -> None:
     r = b.get("/console/lang/en?next=/console/cycles")
     assert r.url.path == "/console/cycles" and '<html lang="en">' in r.text
     assert '<html lang="en">' in b.get("/console/").text
+
+
+def test_sessions_and_locks_on_each_store(each_console: ConsoleKit) -> None:
+    """The wrong passwords' count, the lock and the end of sessions are kept in the
+    store (SQLite and PostgreSQL alike), though the sign-in page says no."""
+    b = each_console.browser()
+    for _ in range(3):
+        assert (
+            b.post("/console/sign-in", {"username": "planner", "password": "x" * 12}).status_code
+            == 401
+        )
+    from api.console.accounts import find_user
+    from api.db.session import session_scope
+
+    app = each_console.svc.client.app
+    with session_scope(app.state.sessionmaker) as session:
+        user = find_user(session, "planner")
+        assert user is not None and user.failed_sign_ins == 3
+    one = each_console.browser("planner")
+    assert one.get("/console/cycles").status_code == 200
+    assert one.post("/console/sign-out").status_code == 303
+    assert one.get("/console/cycles").url.path == "/console/sign-in"
