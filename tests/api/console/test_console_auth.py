@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from console_kit import PASSWORD, ConsoleKit
+import subprocess
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from conftest import MATCHER_BIN
+from console_kit import PASSWORD, ConsoleKit, add_users
+from sqlalchemy.orm import Session
 
 
 def test_sign_in_and_home(console: ConsoleKit) -> None:
@@ -89,3 +97,53 @@ def test_sessions_and_locks_on_each_store(each_console: ConsoleKit) -> None:
     assert one.get("/console/cycles").status_code == 200
     assert one.post("/console/sign-out").status_code == 303
     assert one.get("/console/cycles").url.path == "/console/sign-in"
+
+
+def test_sign_in_attempts_are_limited_per_address(
+    sqlite_url: str, service_factory: Callable[..., AbstractContextManager[Any]]
+) -> None:
+    with service_factory(
+        sqlite_url, rate_limits=True, rate_limit_sign_in="3/minute", password_memory_kib=8192
+    ) as svc:
+        add_users(svc)
+        kit = ConsoleKit(svc)
+        b = kit.browser()
+        for _ in range(3):
+            r = b.post("/console/sign-in", {"username": "unit", "password": "x" * 12})
+            assert r.status_code == 401
+        # the fourth, even with the right password, waits (and says how long)
+        r = b.post("/console/sign-in", {"username": "unit", "password": PASSWORD})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        assert "unit" in r.text  # the user name typed is kept
+
+
+def test_create_user_command_makes_the_first_admin(tmp_path: Path) -> None:
+    """``matcher create-user`` (the password from stdin), then a sign-in with it; a
+    second user of the same name is refused with exit 2; ``--reset`` gives a new one."""
+    url = f"sqlite:///{tmp_path / 'users.db'}"
+
+    def run(*args: str, password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [MATCHER_BIN, "create-user", *args, "--password-stdin", "--database-url", url],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    made = run("li.ming", "--role", "admin", "--display-name", "李明", password="first password!")
+    assert made.returncode == 0, made.stderr
+    again = run("li.ming", password="another password")
+    assert again.returncode == 2 and "taken" in again.stderr
+    short = run("wang", password="short")
+    assert short.returncode == 2 and "at least 10" in short.stderr
+    assert run("li.ming", "--reset", password="second password!").returncode == 0
+    from api.console.accounts import Passwords, authenticate
+    from api.db.session import make_engine
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        for password, refusal in (("first password!", "wrong"), ("second password!", None)):
+            out = authenticate(session, Passwords(), "li.ming", password, lock_after=10, lock_s=1)
+            assert out.refusal == refusal
+    engine.dispose()
