@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import crud
@@ -26,6 +27,7 @@ __all__ = [
     "SCOPES",
     "USER_ACTION_NAMES",
     "disable",
+    "display_names",
     "enable",
     "list_keys",
     "names",
@@ -173,3 +175,11 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
         row.revoked_at = utcnow()
         note(session, actor, "revoke_key", f"key {row.id} {row.prefix}…", before=scope_of(row))
     return row
+
+
+def display_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """The names pages show for users (display name, else user name)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(User).where(User.id.in_(list(ids)))).scalars()
+    return {u.id: u.display_name or u.username for u in rows}

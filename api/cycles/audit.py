@@ -13,13 +13,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.cycles.access import Actor
 from api.db.models import AuditEntry, utcnow
 
-__all__ = ["VISIBILITIES", "entries", "readable", "record"]
+__all__ = ["VISIBILITIES", "entries", "readable", "record", "search"]
 
 VISIBILITIES = ("private", "reviewers", "public")
 """Who may read an entry, from the fewest readers to everyone."""
@@ -84,5 +84,35 @@ def entries(
     total = session.execute(select(func.count()).select_from(AuditEntry).where(*where)).scalar_one()
     rows = session.execute(
         select(AuditEntry).where(*where).order_by(AuditEntry.id).limit(limit).offset(offset)
+    ).scalars()
+    return list(rows), int(total)
+
+
+def search(
+    session: Session,
+    actor: Actor,
+    cycle_ids: Sequence[str],
+    *,
+    with_admin: bool,
+    action: str,
+    role: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditEntry], int]:
+    """A page of the entries of ``cycle_ids`` (and, ``with_admin``, those of no cycle:
+    the administration of users and keys) that the actor's role reads, newest first,
+    filtered by ``action`` and ``role`` when given, and their total."""
+    in_cycles: ColumnElement[bool] = AuditEntry.cycle_id.in_(list(cycle_ids))
+    where: list[ColumnElement[bool]] = [
+        AuditEntry.visibility.in_(list(readable(actor.role))),
+        or_(in_cycles, AuditEntry.cycle_id.is_(None)) if with_admin else in_cycles,
+    ]
+    if action:
+        where.append(AuditEntry.action == action)
+    if role:
+        where.append(AuditEntry.role == role)
+    total = session.execute(select(func.count()).select_from(AuditEntry).where(*where)).scalar_one()
+    rows = session.execute(
+        select(AuditEntry).where(*where).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
     ).scalars()
     return list(rows), int(total)

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from api.cycles import audit
 from api.cycles.access import Actor, authorize, check_community, may_read
-from api.db.models import Cycle, CycleComment, DemandStatus, utcnow
+from api.db.models import Cycle, CycleComment, CycleReview, DemandStatus, utcnow
 from api.errors import ApiError
 from matcher.i18n import N_, Text
 
-__all__ = ["KINDS", "add_comment", "draft_projects", "list_comments"]
+__all__ = ["KINDS", "add_comment", "draft_projects", "list_comments", "reviews"]
 
 KINDS = ("support", "objection", "question")
 """What a comment says of the draft."""
@@ -95,5 +95,17 @@ def list_comments(session: Session, cycle: Cycle, actor: Actor) -> list[CycleCom
     may_read(actor, cycle)
     rows = session.execute(
         select(CycleComment).where(CycleComment.cycle_id == cycle.id).order_by(CycleComment.id)
+    ).scalars()
+    return list(rows)
+
+
+def reviews(session: Session, cycle: Cycle, actor: Actor) -> list[CycleReview] | None:
+    """The cycle's review decisions, oldest first, for those who read the reviewers'
+    audit entries (``None`` for anyone else)."""
+    may_read(actor, cycle)
+    if "reviewers" not in audit.readable(actor.role):
+        return None
+    rows = session.execute(
+        select(CycleReview).where(CycleReview.cycle_id == cycle.id).order_by(CycleReview.id)
     ).scalars()
     return list(rows)

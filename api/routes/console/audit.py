@@ -5,21 +5,19 @@ first, by page, filtered by cycle, action and role; and one cycle's log on its t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.console.deps import ConsoleActorDep
 from api.console.pages import ROLE_NAMES, page, page_lang
-from api.console.users import USER_ACTION_NAMES
+from api.console.users import USER_ACTION_NAMES, display_names
 from api.cycles import audit, core
 from api.cycles.access import Actor
 from api.cycles.schemas import CyclePublic
-from api.db.models import AuditEntry, User
+from api.db.models import AuditEntry
 from api.deps import SessionDep
 from api.routes.console import console_router
 from api.routes.public import ACTION_NAMES as RECORD_NAMES
@@ -51,35 +49,6 @@ def _visible_cycles(session: Session, actor: Actor) -> list[Any]:
     return rows
 
 
-def _entries(
-    session: Session,
-    actor: Actor,
-    cycle_ids: Sequence[str],
-    *,
-    with_admin: bool,
-    action: str,
-    role: str,
-    limit: int,
-    offset: int,
-) -> tuple[list[AuditEntry], int]:
-    """A page of the entries of ``cycle_ids`` (and, ``with_admin``, those of no cycle)
-    that the actor's role reads, newest first, and their total."""
-    in_cycles: ColumnElement[bool] = AuditEntry.cycle_id.in_(list(cycle_ids))
-    where: list[ColumnElement[bool]] = [
-        AuditEntry.visibility.in_(list(audit.readable(actor.role))),
-        or_(in_cycles, AuditEntry.cycle_id.is_(None)) if with_admin else in_cycles,
-    ]
-    if action:
-        where.append(AuditEntry.action == action)
-    if role:
-        where.append(AuditEntry.role == role)
-    total = session.execute(select(func.count()).select_from(AuditEntry).where(*where)).scalar_one()
-    rows = session.execute(
-        select(AuditEntry).where(*where).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
-    ).scalars()
-    return list(rows), int(total)
-
-
 def _compact(value: Any) -> str:
     if value is None:
         return ""
@@ -88,15 +57,7 @@ def _compact(value: Any) -> str:
 
 def _rows(session: Session, entries: list[AuditEntry], lang: str) -> list[dict[str, Any]]:
     t = translator(lang)
-    ids = {e.user_id for e in entries if e.user_id is not None}
-    names = (
-        {
-            u.id: u.display_name or u.username
-            for u in session.execute(select(User).where(User.id.in_(ids))).scalars()
-        }
-        if ids
-        else {}
-    )
+    names = display_names(session, {e.user_id for e in entries if e.user_id is not None})
     out = []
     for e in entries:
         before, after = _compact(e.before), _compact(e.after)
@@ -145,7 +106,7 @@ def _render(  # noqa: PLR0913  # the page's parts, by name
 ) -> Response:
     lang = page_lang(request)
     t = translator(lang)
-    entries, total = _entries(
+    entries, total = audit.search(
         session,
         actor,
         cycle_ids,

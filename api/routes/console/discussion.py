@@ -9,17 +9,16 @@ from typing import Annotated, Any
 from fastapi import Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.console.deps import ConsoleActorDep
 from api.console.forms import field_errors
 from api.console.pages import page, page_lang
-from api.cycles import audit, core, discussion
+from api.cycles import core, discussion
 from api.cycles.access import Actor
 from api.cycles.schemas import CyclePublic
 from api.cycles.schemas_notice import CommentCreate
-from api.db.models import Cycle, CycleReview
+from api.db.models import Cycle
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.routes.console import console_router
@@ -30,18 +29,6 @@ __all__ = ["router"]
 router = console_router()
 
 CycleId = Annotated[str, Path(min_length=1, max_length=32)]
-
-
-def reviews(session: Session, cycle: Cycle, actor: Actor) -> list[CycleReview] | None:
-    """The cycle's review decisions, oldest first, for those who read the reviewers'
-    audit entries (``None`` for anyone else)."""
-    core.get_cycle(session, cycle.id, actor)
-    if "reviewers" not in audit.readable(actor.role):
-        return None
-    rows = session.execute(
-        select(CycleReview).where(CycleReview.cycle_id == cycle.id).order_by(CycleReview.id)
-    ).scalars()
-    return list(rows)
 
 
 def _projects(session: Session, cycle: Cycle, actor: Actor) -> list[tuple[str, str]]:
@@ -68,7 +55,7 @@ def _page(
         "comments": discussion.list_comments(session, cycle, actor),
         "kinds": discussion.KINDS,
         "projects": _projects(session, cycle, actor),
-        "reviews": reviews(session, cycle, actor),
+        "reviews": discussion.reviews(session, cycle, actor),
         "standing": {p: r.id for p, r in standing.items() if r is not None},
         "review_phases": [p for p in core.REVIEW_PHASES if p not in cycle.skipped],
         "may_comment": can(actor.role, cycle.phase, "comment"),
