@@ -9,7 +9,7 @@ so a name holding ``<script>`` is shown as text.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +25,8 @@ from api.console.csrf import CSRF_COOKIE, FIELD, HEADER, Csrf
 from api.errors import ApiError
 from matcher.cycle.phases import PHASE_NAMES
 from matcher.i18n import LANGS, N_, Text, negotiate, render, translator
-from matcher.inputs.aliases import district_name
+from matcher.inputs.aliases import category_name, district_name, tie_name
+from matcher.plans.reasons import reason_text, status_name
 
 __all__ = [
     "CSRF_COOKIE",
@@ -34,9 +35,12 @@ __all__ = [
     "NAV",
     "ROLE_NAMES",
     "STATIC",
+    "SUPPLIER_KINDS",
     "TEMPLATES",
     "ConsoleErrorPages",
     "Formats",
+    "cell",
+    "code_text",
     "page",
     "page_lang",
     "safe_next",
@@ -181,7 +185,8 @@ def page(
     ``text`` (render a :class:`~matcher.i18n.Text` or error detail in the reader's
     language), ``csrf_field`` / ``csrf_token`` (the form token), ``user`` (signed in,
     or ``None``), ``nav`` (the menu entries the user sees), ``phase_name``,
-    ``role_name``, ``district_name``, ``request``, ``path``, ``here`` (path and query)
+    ``role_name``, ``district_name``, ``cell(column, value)`` (a coded value in the
+    reader's words: :func:`cell`), ``request``, ``path``, ``here`` (path and query)
     and the page's own ``context``.
     """
     lang = page_lang(request)
@@ -209,6 +214,7 @@ def page(
         "phase_name": lambda phase: t(PHASE_NAMES.get(phase) or str(phase)),
         "role_name": lambda role: t(ROLE_NAMES.get(role) or str(role)),
         "district_name": lambda name: district_name(str(name), lang),
+        "cell": lambda column, value: cell(column, value, lang),
         "request": request,
         "path": request.url.path,
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
@@ -221,6 +227,45 @@ def page(
     response.headers.setdefault("Vary", "Cookie, Accept-Language")
     csrf.keep(request, response)
     return response
+
+
+SUPPLIER_KINDS = {"cadre": N_("cadre"), "service": N_("service")}
+"""A supplier's kind for people."""
+
+
+def code_text(code: str, lang: str) -> str:
+    """A code of the data (``elderly_care``) for English readers: its words."""
+    return code.replace("_", " ") if lang == "en" else code
+
+
+def _kind(code: str, lang: str) -> str:
+    return translator(lang)(SUPPLIER_KINDS[code]) if code in SUPPLIER_KINDS else code
+
+
+CELL_WORDS: dict[str, Callable[[str, str], str]] = {
+    "category": lambda code, lang: code_text(category_name(code, lang), lang),
+    "district": district_name,
+    "tie": lambda code, lang: code_text(tie_name(code, lang), lang),
+    "supplier_kind": _kind,
+    "status": status_name,
+    "reason": lambda code, lang: reason_text(code, lang, short=True) or code,
+}
+"""The columns whose coded values a page shows in the reader's words, and how."""
+
+
+def cell(column: str, value: object, lang: str) -> str:
+    """A table cell for people: a coded value of :data:`CELL_WORDS`' columns in the
+    reader's words; anything else as it is (escaped by the template).
+
+    >>> cell("category", "elderly_care", "zh"), cell("category", "elderly_care", "en")
+    ('养老照护', 'elderly care')
+    >>> cell("reason", "too_far", "zh"), cell("hours", 3, "zh"), cell("tie", None, "zh")
+    ('距离过远', '3', '')
+    """
+    if value is None:
+        return ""
+    words = CELL_WORDS.get(column)
+    return words(str(value), lang) if words is not None else str(value)
 
 
 ERROR_TITLES = {

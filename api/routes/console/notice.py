@@ -23,7 +23,6 @@ from api.deps import SessionDep
 from api.errors import ApiError
 from api.routes.console import console_router
 from matcher.cycle.roles import can
-from matcher.inputs.aliases import category_name
 
 __all__ = ["router"]
 
@@ -82,7 +81,6 @@ def _page(
         ObjectionPublic.from_row(o, contact=actor.is_planner)
         for o in notice.list_objections(session, cycle, actor)
     ]
-    lang = page_lang(request)
     standing = core.valid_approvals(session, cycle)
     context: dict[str, Any] = {
         "cycle": CyclePublic.from_row(cycle, actor),
@@ -96,7 +94,6 @@ def _page(
         "may_answer": can(actor.role, cycle.phase, "answer_objection"),
         "may_publish": can(actor.role, cycle.phase, "publish"),
         "may_withdraw": can(actor.role, cycle.phase, "withdraw"),
-        "category": lambda code: category_name(str(code), lang),
         "form": form or {},
         "errors": errors or {},
         "error": error,

@@ -587,9 +587,14 @@ def _run_page(
             s_offset,
         )
         kpis = scope_kpis(run.kpis or {}, who.districts) or {}
+        districts = sorted((kpis.get("coverage_by_district") or {}).items())
+        demanded = sum(float(v.get("hours_demanded") or 0) for _name, v in districts)
+        covered = sum(float(v.get("hours_covered") or 0) for _name, v in districts)
         context |= {
             "kpis": kpis,
-            "districts": sorted((kpis.get("coverage_by_district") or {}).items()),
+            "districts": districts,
+            # a district's reader: the figures of their districts, in place of the city's
+            "scope_hours": (covered, demanded) if who.districts is not None and districts else None,
             "assignments": assignments,
             "a_total": a_total,
             "a_offset": a_offset,
