@@ -40,6 +40,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from api.console.csrf import FIELD, Csrf
+from api.console.pages import cell
 from api.cycles import core, evaluation, notice
 from api.cycles.access import PUBLIC
 from api.cycles.schemas_delivery import PublicRatingCreate
@@ -58,7 +59,7 @@ from api.schemas import as_utc
 from matcher.cycle.phases import PHASE_NAMES
 from matcher.cycle.roles import can
 from matcher.i18n import LANGS, N_, Text, negotiate, render, translator
-from matcher.inputs.aliases import category_name, district_name
+from matcher.inputs.aliases import district_name
 
 __all__ = [
     "ACTION_NAMES",
@@ -294,7 +295,7 @@ def _page(  # noqa: PLR0913  # the page's parts, by name
         t=t,
         n=data,
         district=district_name(data.district, lang),
-        category=lambda code: category_name(code, lang),
+        category=lambda code: cell("category", code, lang),
         status_name=lambda code: _(STATUS_NAMES[code]) if code in STATUS_NAMES else code,
         action_name=lambda a: _(ACTION_NAMES[a]) if a in ACTION_NAMES else a,
         when=lambda d: "" if d is None else d.strftime("%Y-%m-%d %H:%M"),

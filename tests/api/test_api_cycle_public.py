@@ -94,9 +94,11 @@ def test_the_page_in_chinese_and_english_lists_the_communitys_projects(
         headers={"Accept-Language": "en-GB,en;q=0.9"},
     )
     assert '<html lang="en">' in by_header.text
-    # categories: coded values in English, their Chinese names in Chinese
+    # categories: the code's words in English ("housing repair"), their Chinese names in
+    # Chinese
     for code in set(mine["category"]):
-        assert f">{code}<" in en.text and f">{code}<" not in zh.text, code
+        words = code.replace("_", " ")
+        assert f">{words}<" in en.text and f">{words}<" not in zh.text, code
     assert "长者助餐" in zh.text  # elderly_meals, one of C-GL-07's demands
     # the JSON says the same
     data = svc.client.get(f"/public/cycles/{cycle}/communities/{community}.json").json()
