@@ -61,6 +61,7 @@ __all__ = [
     "RATIO_FLOOR",
     "UPLOAD_PREFIX",
     "WORKBOOK",
+    "XLSX_TYPE",
     "UploadLimits",
     "UploadRefused",
     "check_workbook",
@@ -420,6 +421,8 @@ def unpack_zip(
 
 
 WORKBOOK = "workbook.xlsx"  # an uploaded workbook's file in the upload's folder
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+"""The media type of an Excel workbook (uploads and downloads)."""
 
 
 def check_workbook(

@@ -138,3 +138,19 @@ def test_a_text_survives_pickling_with_its_values() -> None:
     back = pickle.loads(pickle.dumps(text))
     assert isinstance(back, Text) and back == text
     assert back.render("zh") == text.render("zh") == "“，第 {x} 行”工作表"
+
+
+def test_translators_are_called_on_marked_texts_only() -> None:
+    """``t("...")`` (a translator called on a literal) would never reach the catalogue:
+    pybabel extracts ``_``/``N_``/``gettext``, so a literal is marked, ``t(N_("..."))``."""
+    import re
+
+    call = re.compile(r"""\b(?:t|translator\([^)]*\))\(\s*["']""")
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for package in ("matcher", "api")
+        for path in (ROOT / package).rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if call.search(line) and not line.lstrip().startswith(">>>")  # doctests show it
+    ]
+    assert not found, found

@@ -30,6 +30,7 @@ from api.errors import (
 )
 from api.schemas import DatasetCreate, DatasetPublic, Page
 from api.settings import Settings
+from api.uploads import XLSX_TYPE
 from matcher.i18n import N_, Text
 
 __all__ = ["XLSX_TYPE", "file_route", "router", "workbook_response"]
@@ -39,7 +40,6 @@ router = APIRouter(prefix="/datasets", tags=["datasets"], responses=responses(40
 DatasetId = Annotated[str, Path(min_length=1, max_length=32, description="A dataset's id.")]
 
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def file_route(

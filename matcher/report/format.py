@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from matcher.i18n import SOURCE_LANG, Translator, translator
+from matcher.i18n import N_, SOURCE_LANG, Translator, translator
 from matcher.inputs.io import is_missing
 from matcher.inputs.names import display_name
 
@@ -70,7 +70,7 @@ def fmt_pct(value: Any, lang: str = SOURCE_LANG) -> str:
     """A share as a percentage with one decimal: ``74.0%`` (``n/a`` when missing, in
     ``lang``)."""
     if is_missing(value):
-        return translator(lang)("n/a")
+        return translator(lang)(N_("n/a"))
     return f"{100 * value:.1f}%"
 
 
@@ -78,7 +78,7 @@ def fmt_num(value: Any, lang: str = SOURCE_LANG) -> str:
     """A number with two decimals and thousands separators: ``47,121.85`` (``n/a`` when
     missing, in ``lang``)."""
     if is_missing(value):
-        return translator(lang)("n/a")
+        return translator(lang)(N_("n/a"))
     return f"{value:,.2f}"
 
 
@@ -89,7 +89,7 @@ def fmt_value(fmt: str, value: Any, lang: str) -> str:
     ('50.0%', 'n/a')
     """
     if is_missing(value):
-        return translator(lang)("n/a")
+        return translator(lang)(N_("n/a"))
     if fmt == "int":
         return fmt_int(value)
     return fmt_pct(value, lang) if fmt == "pct" else fmt_num(value, lang)

@@ -10,7 +10,6 @@ own demands, a unit its own resources and cadres), the phase and the checks.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
@@ -23,26 +22,23 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-import matcher
-from api import uploads
 from api.console.deps import ConsoleActorDep
 from api.console.forms import field_errors
 from api.console.pages import ROLE_NAMES, Formats, page, page_lang
-from api.cycles import core, lists
+from api.cycles import core, list_files, lists
 from api.cycles.access import Actor, authorize
 from api.cycles.schemas import CyclePublic
 from api.db.models import Cycle
 from api.deps import SessionDep
-from api.errors import ApiError, issue_dict
+from api.errors import ApiError
 from api.routes.console import console_router
-from api.routes.datasets import XLSX_TYPE
 from api.routes.templates import template_bytes
 from api.settings import Settings
+from api.uploads import XLSX_TYPE
 from matcher.cycle.roles import can
 from matcher.i18n import LANGS, N_, Text, render, translator
-from matcher.inputs.aliases import CATEGORIES, column_note, header_name, sheet_name, value_name
+from matcher.inputs.aliases import CATEGORIES, column_note, header_name, value_name
 from matcher.inputs.schema import TABLES_BY_NAME, Column, Kind
-from matcher.inputs.xlsx import read_workbook
 
 __all__ = ["router"]
 
@@ -52,11 +48,10 @@ CycleId = Annotated[str, Path(min_length=1, max_length=32)]
 TableName = Annotated[str, Path(pattern="^(demands|resources|cadres)$")]
 RowId = Annotated[str, Path(min_length=1, max_length=200)]
 
-TABLES: tuple[str, ...] = tuple(lists.ACTIONS)
-"""The lists that can be entered: demands, resources, cadres."""
+TABLES = list_files.TABLES
 PAGE_ROWS = 50
 MAX_PAGE_ROWS = 500
-ALL = "all"
+ALL = list_files.ALL
 """The upload's choice "every list the file holds"."""
 
 LIST_NAMES: dict[str, str] = {
@@ -260,7 +255,7 @@ def _field(table: str, col: Column, actor: Actor, places: _Places, lang: str) ->
         "options": [],
         "attrs": {},
     }
-    blank = [("", t("— choose —"))]
+    blank = [("", t(N_("— choose —")))]
     if col.kind is Kind.REF and col.name in ("community_id", "home_community_id", "unit_id"):
         field["widget"] = "select"
         field["options"] = blank + [
@@ -326,7 +321,7 @@ def _filter_options(
         shown = [(v, places.label(column, v)) for v in values]
     else:
         shown = [(v, _code_name(table, column, v, lang)) for v in values]
-    return [("", t("All")), *shown]
+    return [("", t(N_("All"))), *shown]
 
 
 def _list_context(
@@ -359,12 +354,12 @@ def _list_context(
         row = item["row"]
         entered = ""
         if item["entered_at"] is not None:
-            entered = t("{role}, {when}").format(
+            entered = t(N_("{role}, {when}")).format(
                 role=t(_role_label(str(item["entered_role"] or ""))),
                 when=fmt.when(item["entered_at"]),
             )
         if item["updated_at"] is not None:
-            edited = t("edited {when}").format(when=fmt.when(item["updated_at"]))
+            edited = t(N_("edited {when}")).format(when=fmt.when(item["updated_at"]))
             entered = f"{entered}; {edited}" if entered else edited
         rows.append(
             {
@@ -424,7 +419,7 @@ def _upload_tables(actor: Actor, cycle: Cycle, lang: str) -> list[tuple[str, str
     t = translator(lang)
     tables = [(name, t(LIST_NAMES[name])) for name in TABLES if _add_allowed(actor, cycle, name)]
     if len(tables) > 1:
-        tables.insert(0, (ALL, t("Every list the file holds")))
+        tables.insert(0, (ALL, t(N_("Every list the file holds"))))
     return tables
 
 
@@ -466,106 +461,6 @@ def lists_template(
 
 
 # ---- upload --------------------------------------------------------------------------------
-
-
-def _file_kind(name: str, body: bytes) -> str:
-    suffix = PurePosixPath(name.lower()).suffix
-    if suffix in (".xlsx", ".zip", ".csv"):
-        return suffix[1:]
-    return "zip" if body[:2] == b"PK" else "csv"
-
-
-def _refused(exc: uploads.UploadRefused) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.detail, [issue_dict(i) for i in exc.issues])
-
-
-def _unreadable(exc: matcher.DatasetError) -> ApiError:
-    return ApiError(
-        422,
-        "invalid_file",
-        Text(N_("the file cannot be read")),
-        [issue_dict(i) for i in exc.issues],
-    )
-
-
-def _no_list(tables: Sequence[str], where: str) -> ApiError:
-    return ApiError(
-        422,
-        "invalid_file",
-        Text(
-            N_("{file} holds none of the lists {tables}"),
-            file=where,
-            tables=", ".join(f"{t}.csv" for t in tables),
-        ),
-        [{"field": "file", "file": where}],
-    )
-
-
-def _workbook_rows(
-    body: bytes, name: str, tables: Sequence[str], every: bool, settings: Settings
-) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    limits = uploads.UploadLimits.from_settings(settings)
-    with uploads.upload_folder(uploads.upload_root(settings)) as work:
-        try:
-            path, _bytes = uploads.check_workbook(io.BytesIO(body), name, limits=limits, work=work)
-        except uploads.UploadRefused as exc:
-            raise _refused(exc) from None
-        if every:
-            held = set(read_workbook(path).raws)
-            tables = [t for t in tables if t in held]
-            if not tables:
-                raise _no_list(TABLES, name)
-    return [
-        (t, sheet_name(t, "zh") + " / " + t, lists.read_rows_file(t, body, XLSX_TYPE))
-        for t in tables
-    ]
-
-
-def _zip_rows(
-    body: bytes, name: str, tables: Sequence[str], every: bool, settings: Settings
-) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    limits = uploads.UploadLimits.from_settings(settings)
-    out = []
-    with uploads.upload_folder(uploads.upload_root(settings)) as work:
-        try:
-            root, _bytes = uploads.unpack_zip(io.BytesIO(body), name, limits=limits, work=work)
-        except uploads.UploadRefused as exc:
-            raise _refused(exc) from None
-        except matcher.DatasetError as exc:
-            raise _unreadable(exc) from None
-        for t in tables:
-            path = root / f"{t}.csv"
-            if path.is_file() and path.stat().st_size > 0:
-                out.append((t, f"{t}.csv", lists.read_rows_file(t, path.read_bytes(), "text/csv")))
-            elif not every:
-                raise _no_list([t], name)
-    if not out:
-        raise _no_list(tables, name)
-    return out
-
-
-def _file_rows(
-    body: bytes, name: str, target: str, tables: Sequence[str], settings: Settings
-) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """Each list's rows the file holds: ``(table, where, rows)``."""
-    every = target == ALL
-    wanted = list(tables) if every else [target]
-    kind = _file_kind(name, body)
-    if kind == "xlsx":
-        return _workbook_rows(body, name, wanted, every, settings)
-    if kind == "zip":
-        return _zip_rows(body, name, wanted, every, settings)
-    if every:
-        stem = PurePosixPath(name).stem
-        if stem not in wanted:
-            raise ApiError(
-                422,
-                "invalid_parameter",
-                Text(N_("a CSV file holds one list: choose which")),
-                [{"field": "upload_table", "value": target}],
-            )
-        wanted = [stem]
-    return [(wanted[0], name, lists.read_rows_file(wanted[0], body, "text/csv"))]
 
 
 def _problems(exc: ApiError, where: str, table: str, lang: str) -> list[dict[str, str]]:
@@ -626,20 +521,22 @@ async def upload_rows(
     summary = ""
     status = 422
     if target != ALL and target not in TABLES:
-        errors["upload_table"] = t("Choose the list the file holds.")
+        errors["upload_table"] = t(N_("Choose the list the file holds."))
     if origin not in lists.ENTRY_ORIGINS:
-        errors["upload_origin"] = t("Choose where the rows came from.")
+        errors["upload_origin"] = t(N_("Choose where the rows came from."))
     if not isinstance(upload, UploadFile) or not upload.filename:
-        errors["file"] = t("Choose a file to upload.")
+        errors["file"] = t(N_("Choose a file to upload."))
     if errors:
-        summary = t("Please correct the fields marked below.")
+        summary = t(N_("Please correct the fields marked below."))
     else:
         assert isinstance(upload, UploadFile) and upload.filename
         body = await upload.read()
         name = PurePosixPath(upload.filename.replace("\\", "/")).name[:200] or "upload"
         settings: Settings = request.app.state.settings
         try:
-            found = await run_in_threadpool(_file_rows, body, name, target, addable, settings)
+            found = await run_in_threadpool(
+                list_files.file_rows, body, name, target, addable, settings
+            )
         except ApiError as exc:
             status = exc.status
             summary = str(render(exc.detail, lang))
@@ -711,7 +608,7 @@ def _row_errors(
         else:
             others.append(f"{name}: {message}")
     if mapped and not others:
-        summary = translator(lang)("Please correct the fields marked below.")
+        summary = translator(lang)(N_("Please correct the fields marked below."))
     return mapped, summary, others
 
 
@@ -741,7 +638,9 @@ def _row_page(  # noqa: PLR0913 -- the page's parts
             "list_name": t(LIST_NAMES[table]),
             "row_id": row_id,
             "row_href": None if row_id is None else quote(row_id, safe=""),
-            "heading": t(ROW_NAMES[table]) if row_id is None else t("Edit {id}").format(id=row_id),
+            "heading": t(ROW_NAMES[table])
+            if row_id is None
+            else t(N_("Edit {id}")).format(id=row_id),
             "fields": _fields(table, actor, places, lang, with_key=row_id is None),
             "origins": _origins(lang),
             "form": dict(form or {}),

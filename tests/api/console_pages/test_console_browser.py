@@ -114,6 +114,15 @@ def _sign_in(driver: Any, base: str, user: str, password: str) -> None:
     field = driver.find_element(By.ID, "f-password")
     field.send_keys(password)
     field.send_keys(Keys.ENTER)  # by keyboard, as a person would
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # the sign-in is a POST and a redirect: wait for the page it leads to
+    WebDriverWait(driver, 30, poll_frequency=0.1).until(
+        lambda d: (
+            urlparse(d.current_url).path != "/console/sign-in"
+            and d.execute_script("return document.readyState") == "complete"
+        )
+    )
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
