@@ -4,47 +4,12 @@ rejecting them, the progress per project."""
 from __future__ import annotations
 
 import io
-from html.parser import HTMLParser
 from typing import Any
 
 import pandas as pd
 import pytest
-
-from tests.api.conftest import delivery_cycle
-
-
-class _Page(HTMLParser):
-    """The ids, the labels' targets and the form fields of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: list[str] = []
-        self.labelled: set[str] = set()
-        self.fields: list[str] = []
-        self.inline: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if a.get("id"):
-            self.ids.append(str(a["id"]))
-        if tag == "label" and a.get("for"):
-            self.labelled.add(str(a["for"]))
-        if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
-            self.fields.append(str(a.get("id") or a.get("name")))
-        if "style" in a or (tag == "script" and not a.get("src")) or tag == "style":
-            self.inline.append(tag)
-
-
-def assert_clean(html: str) -> None:
-    """Unique ids, a label for every field, no inline style or script, one h1."""
-    p = _Page()
-    p.feed(html)
-    dupes = {i for i in p.ids if p.ids.count(i) > 1}
-    assert not dupes, dupes
-    unlabelled = [f for f in p.fields if f not in p.labelled]
-    assert not unlabelled, unlabelled
-    assert not p.inline, p.inline
-    assert html.count("<h1") == 1
+from conftest import delivery_cycle
+from console_kit import assert_clean
 
 
 @pytest.fixture
