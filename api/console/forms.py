@@ -11,7 +11,7 @@ from api.errors import ApiError, validation_message
 from matcher.errors import ParameterError
 from matcher.i18n import N_, Text, render, translator
 
-__all__ = ["field_errors"]
+__all__ = ["field_errors", "refused_status"]
 
 
 def field_errors(exc: Exception, lang: str) -> tuple[dict[str, str], str]:
@@ -50,3 +50,9 @@ def field_errors(exc: Exception, lang: str) -> tuple[dict[str, str], str]:
 
 def _message(item: dict[str, Any]) -> Any:
     return item.get("message") or item.get("detail") or item.get("expected") or ""
+
+
+def refused_status(exc: Exception) -> int:
+    """The status of a page showing a refused form again: the service's (403, 404,
+    409, 413 ...) or 422 for what the form's own checks refused."""
+    return exc.status if isinstance(exc, ApiError) else 422

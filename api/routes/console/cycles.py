@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.console.deps import ConsoleActorDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.crud import list_datasets
 from api.cycles import core
@@ -119,7 +119,7 @@ async def create_cycle(request: Request, session: SessionDep, actor: ConsoleActo
                 "errors": errors,
                 "error": message,
             },
-            status=exc.status if isinstance(exc, ApiError) else 422,
+            status=refused_status(exc),
         )
     return RedirectResponse(f"/console/cycles/{cycle.id}", status_code=303)
 

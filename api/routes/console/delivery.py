@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.console.deps import ConsoleActorDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.cycles import core, delivery
 from api.cycles.access import Actor, authorize
@@ -164,7 +164,7 @@ def _refused(
         errors=errors,
         error=message,
         issues=found,
-        status=exc.status if isinstance(exc, ApiError) else 422,
+        status=refused_status(exc),
     )
 
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.console.deps import ConsoleActorDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.cycles import core, discussion
 from api.cycles.access import Actor
@@ -111,7 +111,7 @@ def add_comment(
             form=values,
             errors=errors,
             error=message,
-            status=exc.status if isinstance(exc, ApiError) else 422,
+            status=refused_status(exc),
         )
     return RedirectResponse(f"/console/cycles/{cycle_id}/discussion#comments", status_code=303)
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api import crud
 from api.console.deps import ConsoleActorDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.cycles import core, drafts
 from api.cycles.access import Actor, authorize, forbidden_role
@@ -238,7 +238,7 @@ def _refused(
         session,
         actor,
         cycle,
-        Shown(0, values, errors, message, which, exc.status if isinstance(exc, ApiError) else 422),
+        Shown(0, values, errors, message, which, refused_status(exc)),
     )
 
 
@@ -316,7 +316,7 @@ async def edit_draft(
         if isinstance(exc, ApiError) and exc.status in (403, 404):
             raise
         errors, message = field_errors(exc, page_lang(request))
-        status = exc.status if isinstance(exc, ApiError) else 422
+        status = refused_status(exc)
         cycle = core.get_cycle(session, cycle_id, actor)
         shown = Shown(0, values, _edit_errors(errors), message, "edit", status)
         return _draft_page(request, session, actor, cycle, shown)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.console.deps import ConsoleActorDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.cycles import core, delivery, evaluation
 from api.cycles.access import Actor
@@ -142,7 +142,7 @@ def _refused(
         errors=errors,
         error=message,
         which=which,
-        status=exc.status if isinstance(exc, ApiError) else 422,
+        status=refused_status(exc),
     )
 
 

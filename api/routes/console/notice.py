@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.console.deps import ConsoleActorDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.cycles import core, notice
 from api.cycles.access import Actor
@@ -145,7 +145,7 @@ def answer_objection(
             form={"objection_id": objection_id, "answer": answer, "upheld": upheld},
             errors=errors,
             error=message,
-            status=exc.status if isinstance(exc, ApiError) else 422,
+            status=refused_status(exc),
         )
     return RedirectResponse(
         f"/console/cycles/{cycle_id}/notice#objection-{objection_id}", status_code=303

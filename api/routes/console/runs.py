@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import matcher
 from api import crud, store
 from api.console.deps import UserDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.db.models import ACTIVE_STATUSES, Assignment, DatasetRow, DemandStatus, Run, User
 from api.deps import Principal, RunRead, SessionDep, SettingsDep, district_scope
@@ -401,7 +401,7 @@ async def queue_run(
             form=values,
             errors=errors,
             error=message,
-            status=exc.status if isinstance(exc, ApiError) else 422,
+            status=refused_status(exc),
         )
     return RedirectResponse(f"/console/runs/{run.id}", status_code=303)
 

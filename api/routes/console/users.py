@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from api.console import accounts
 from api.console import users as admin
 from api.console.deps import AdminDep, ConsoleActorDep, ConsoleDep
-from api.console.forms import field_errors
+from api.console.forms import field_errors, refused_status
 from api.console.pages import page, page_lang
 from api.db.models import User, utcnow
 from api.deps import SessionDep
@@ -173,7 +173,7 @@ async def create_user(
             user_form=kept,
             user_errors=errors,
             user_error=message,
-            status=exc.status if isinstance(exc, ApiError) else 422,
+            status=refused_status(exc),
         )
     return RedirectResponse(f"/console/users/{user.id}?done=created", status_code=303)
 
@@ -334,7 +334,7 @@ def _refused(
         errors=errors,
         error=message,
         error_at=at,
-        status=exc.status if isinstance(exc, ApiError) else 422,
+        status=refused_status(exc),
     )
 
 
@@ -391,7 +391,7 @@ async def make_key(
             key_form=form,
             key_errors={f"key_{k}": v for k, v in errors.items()},
             key_error=message,
-            status=exc.status if isinstance(exc, ApiError) else 422,
+            status=refused_status(exc),
         )
     session.commit()
     return _list_page(
