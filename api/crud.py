@@ -182,13 +182,18 @@ def run_by_idempotency_key(session: Session, key: str) -> Run | None:
     return session.execute(select(Run).where(Run.idempotency_key == key)).scalar_one_or_none()
 
 
-def count_queued(session: Session, key_id: int | None) -> int:
-    """How many runs (plans and recommendations) the API key has queued."""
+def count_queued(session: Session, key_id: int | None, user_id: int | None = None) -> int:
+    """How many runs (plans and recommendations) the API key, or else the console's
+    user, has queued (0 for neither)."""
+    if key_id is not None:
+        who = Run.created_by == key_id
+    elif user_id is not None:
+        who = Run.created_by_user == user_id
+    else:
+        return 0
     return int(
         session.execute(
-            select(func.count())
-            .select_from(Run)
-            .where(Run.created_by == key_id, Run.status == "queued")
+            select(func.count()).select_from(Run).where(who, Run.status == "queued")
         ).scalar_one()
     )
 

@@ -36,7 +36,13 @@ from api.db.models import (
     utcnow,
 )
 from api.errors import ApiError, not_found
-from api.routes.runs import checked_params, commit_queued, new_run, request_hash
+from api.routes.runs import (
+    check_queue_of,
+    checked_params,
+    commit_queued,
+    new_run,
+    request_hash,
+)
 from api.schemas import RunCreate
 from api.settings import Settings
 from matcher.analysis.replan import churn as churn_of
@@ -97,6 +103,7 @@ def queue_run(
     """Queue a plan run on the cycle's lists (``body``: POST /runs' body without the
     dataset), as POST /runs does; logged privately, naming the key or console user."""
     authorize(actor, cycle, "run_plan")
+    check_queue_of(session, settings, actor.key_id, actor.user_id)
     dataset_id = planned_dataset(cycle)
     values = dict(body)
     values.setdefault("label", f"cycle {cycle.period} {cycle.district} plan")
@@ -108,6 +115,7 @@ def queue_run(
         actor.key_id,
         None,
         request_hash(run_body),
+        created_by_user=actor.user_id,
         dataset_id=dataset_id,
         warm_start_run_id=run_body.warm_start_run_id,
         params=params,

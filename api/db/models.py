@@ -195,6 +195,8 @@ class Run(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the console's user who queued it (null: a key's, or none)
+    created_by_user: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

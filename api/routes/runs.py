@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
 import matcher
 from api import crud, store
@@ -28,6 +29,7 @@ from api.schemas import (
     RunPublic,
     RunStatus,
 )
+from api.settings import Settings
 from matcher.i18n import N_, Text
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "IdempotencyKey",
     "cancel_active",
     "check_queue",
+    "check_queue_of",
     "checked_params",
     "commit_queued",
     "get_run",
@@ -207,6 +210,8 @@ def new_run(
     created_by: int | None,
     stored_key: str | None,
     digest: str,
+    *,
+    created_by_user: int | None = None,
     **columns: Any,
 ) -> Run:
     """A new queued run of ``body`` (not yet stored), sent with key ``created_by``
@@ -222,6 +227,7 @@ def new_run(
         idempotency_key=stored_key,
         request_hash=digest,
         created_by=created_by,
+        created_by_user=created_by_user,
         created_at=utcnow(),
         **columns,
     )
@@ -273,24 +279,32 @@ def check_queue(session: SessionDep, settings: SettingsDep, who: Principal) -> N
     """429 when the key has ``max_queued_runs_per_key`` runs (plans and recommendations)
     queued already. Counted before the new run is stored, so requests sent at the same
     instant may pass the cap by the few that race."""
+    check_queue_of(session, settings, who.key_id, None)
+
+
+def check_queue_of(
+    session: Session, settings: Settings, key_id: int | None, user_id: int | None
+) -> None:
+    """As :func:`check_queue`, for a key or else a console user (the same cap)."""
     cap = settings.max_queued_runs_per_key
     if cap == 0:
         return
-    queued = crud.count_queued(session, who.key_id)
+    queued = crud.count_queued(session, key_id, user_id)
     if queued >= cap:
-        raise too_many(
-            Text(
-                N_(
-                    "this API key has {queued} runs queued, the most it may have "
-                    "(MATCHER_MAX_QUEUED_RUNS_PER_KEY={cap}): wait for some to start, or "
-                    "cancel some"
-                ),
-                queued=queued,
-                cap=cap,
-            ),
-            QUEUE_RETRY_S,
-            "too_many_queued_runs",
+        message = (
+            N_(
+                "this API key has {queued} runs queued, the most it may have "
+                "(MATCHER_MAX_QUEUED_RUNS_PER_KEY={cap}): wait for some to start, or "
+                "cancel some"
+            )
+            if key_id is not None
+            else N_(
+                "you have {queued} runs queued, the most one may have "
+                "(MATCHER_MAX_QUEUED_RUNS_PER_KEY={cap}): wait for some to start, or "
+                "cancel some"
+            )
         )
+        raise too_many(Text(message, queued=queued, cap=cap), QUEUE_RETRY_S, "too_many_queued_runs")
 
 
 ACCEPTED: dict[int | str, dict[str, Any]] = {

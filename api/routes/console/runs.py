@@ -36,6 +36,7 @@ from api.routes.results import StatusFilters, UnitFilters, succeeded_run
 from api.routes.runs import (
     RULE_FIELDS,
     cancel_active,
+    check_queue_of,
     checked_params,
     commit_queued,
     get_run,
@@ -362,9 +363,10 @@ def runs_page(
 
 @router.post("/runs")
 async def queue_run(
-    request: Request, session: SessionDep, settings: SettingsDep, who: ReaderDep
+    request: Request, session: SessionDep, settings: SettingsDep, who: ReaderDep, user: UserDep
 ) -> Response:
-    """Queue a run from the form, as POST /runs does (its checks, its helpers)."""
+    """Queue a run from the form, as POST /runs does (its checks, its helpers, its cap
+    on queued runs: per user here)."""
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
@@ -372,6 +374,7 @@ async def queue_run(
             form_body(values, "dataset_id", "label", "time_limit_s")
             | {"dataset_id": values.get("dataset_id", "")}
         )
+        check_queue_of(session, settings, None, user.id)
         params = checked_params(body, session)
         run = new_run(
             body,
@@ -379,6 +382,7 @@ async def queue_run(
             None,  # a console user's run: no key
             None,
             request_hash(body),
+            created_by_user=user.id,
             dataset_id=body.dataset_id,
             base_dataset_id=None,
             scenario=None,

@@ -5,6 +5,7 @@ filters and the framed report), two runs compared."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from conftest import EXAMPLE, zip_folder
@@ -171,3 +172,26 @@ def test_compare_two_runs(console: ConsoleKit, dataset: str) -> None:
     assert "覆盖率" in r.text and '<th scope="row">' in r.text
     assert console.as_("planner").get(f"/console/runs/compare?a={a}&b={b}").status_code == 200
     assert console.as_("unit").get("/console/runs/compare").status_code == 403
+
+
+def test_a_users_queued_runs_are_capped_like_a_keys(sqlite_url: str, service_factory: Any) -> None:
+    """``MATCHER_MAX_QUEUED_RUNS_PER_KEY`` holds for a console user too: their runs are
+    theirs (``runs.created_by_user``), counted apart from other users' and keys'."""
+    from console_kit import add_users
+
+    with service_factory(sqlite_url, max_queued_runs_per_key=2, password_memory_kib=8192) as svc:
+        svc.client.app.state.dispatcher.stop()  # the runs stay queued
+        add_users(svc)
+        kit = ConsoleKit(svc)
+        dataset = svc.upload(zip_folder(EXAMPLE))["id"]
+        admin = kit.as_("admin")
+        for _ in range(2):
+            assert admin.post("/console/runs", {"dataset_id": dataset}).status_code == 303
+        r = admin.post("/console/runs", {"dataset_id": dataset, "label": "third"})
+        assert r.status_code == 429 and 'value="third"' in r.text
+        with session_scope(svc.client.app.state.sessionmaker) as session:
+            users = {run.created_by_user for run in session.query(Run)}
+        assert len(users) == 1 and None not in users
+        # another user (and a key) still may
+        assert kit.as_("planner").post("/console/runs", {"dataset_id": dataset}).status_code == 303
+        svc.start_run(dataset)
