@@ -18,6 +18,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "allows",
     "check_districts",
+    "check_names",
     "create_key",
     "find_key",
     "hash_key",
@@ -81,9 +82,9 @@ def create_key(
         key_hash=hash_key(token),
         role=role,
         districts=scope,
-        streets=_names(streets, "streets"),
-        communities=_names(communities, "communities"),
-        units=_names(units, "units"),
+        streets=check_names(streets, "streets"),
+        communities=check_names(communities, "communities"),
+        units=check_names(units, "units"),
         created_at=utcnow(),
     )
     session.add(row)
@@ -112,7 +113,7 @@ def check_districts(districts: list[str] | None) -> list[str] | None:
     return sorted(set(names))
 
 
-def _names(values: list[str] | None, field: str) -> list[str] | None:
+def check_names(values: list[str] | None, field: str) -> list[str] | None:
     """A narrower scope as stored: ``None``, or sorted distinct stripped names."""
     if values is None:
         return None

@@ -98,3 +98,27 @@ def axe_violations(driver: Any, impacts: tuple[str, ...] = ("serious", "critical
         for v in result
         if v["impact"] in impacts
     ]
+
+
+def check_page(driver: Any, base: str, shots: Path, name: str) -> None:
+    """The checks every console page passes in the browser tests, and its screenshot
+    (``shots/<name>.png``): loaded, no server error, no sideways scroll, no serious or
+    critical axe-core violation, no console error, no request away from ``base``."""
+    from urllib.parse import urlparse
+
+    assert driver.execute_script("return document.readyState") == "complete"
+    assert "HTTP 5" not in driver.page_source, f"{name}: a server error"
+    wide = driver.execute_script(
+        "return document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    assert not wide, f"{name}: the page scrolls sideways"
+    assert axe_violations(driver) == [], name
+    assert console_errors(driver) == [], name
+    host = urlparse(base).netloc
+    away = [
+        u
+        for u in requests_made(driver)
+        if u.startswith(("http:", "https:", "ws:", "wss:")) and urlparse(u).netloc != host
+    ]
+    assert away == [], f"{name}: requests left 127.0.0.1: {away}"
+    driver.save_screenshot(str(shots / f"{name}.png"))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.cycles.access import Actor
 from api.db.models import User, utcnow
-from api.security import check_districts
+from api.security import check_districts, check_names
 from matcher.cycle.roles import ROLES as CYCLE_ROLES
 from matcher.i18n import N_, Text
 
@@ -144,13 +144,9 @@ def _username(username: str) -> str:
     return username
 
 
-def _scope(values: list[str] | None, field: str) -> list[str] | None:
-    if values is None:
-        return None
-    names = sorted({str(v).strip() for v in values})
-    if not names or any(not n for n in names):
-        raise ValueError(Text(N_("{field} must name at least one, and no empty name"), field=field))
-    return names
+def _scope(values: list[Any] | None) -> tuple[str, ...] | None:
+    """A stored scope as the views hold it (``None``: no narrowing)."""
+    return None if values is None else tuple(str(v) for v in values)
 
 
 def create_user(  # noqa: PLR0913 -- a user's fields, the scopes keyword-only
@@ -195,9 +191,9 @@ def create_user(  # noqa: PLR0913 -- a user's fields, the scopes keyword-only
         password_hash=passwords.hash(password),
         role=role,
         districts=check_districts(districts),
-        streets=_scope(streets, "streets"),
-        communities=_scope(communities, "communities"),
-        units=_scope(units, "units"),
+        streets=check_names(streets, "streets"),
+        communities=check_names(communities, "communities"),
+        units=check_names(units, "units"),
         session_version=1,
         failed_sign_ins=0,
         created_at=now,
@@ -314,35 +310,27 @@ class UserView:
     @classmethod
     def of(cls, user: User) -> UserView:
         """The view of a stored user."""
-
-        def scope(values: list[Any] | None) -> tuple[str, ...] | None:
-            return None if values is None else tuple(str(v) for v in values)
-
         return cls(
             user.id,
             user.username,
             user.display_name,
             user.role,
-            scope(user.districts),
-            scope(user.streets),
-            scope(user.communities),
-            scope(user.units),
+            _scope(user.districts),
+            _scope(user.streets),
+            _scope(user.communities),
+            _scope(user.units),
             user.password_changed_at,
         )
 
 
 def actor_of(user: User) -> Actor:
     """The actor a signed-in user acts as: their role and scopes, as a key's."""
-
-    def scope(values: list[Any] | None) -> tuple[str, ...] | None:
-        return None if values is None else tuple(str(v) for v in values)
-
     return Actor(
         user.role,
         None,
-        scope(user.districts),
-        scope(user.streets),
-        scope(user.communities),
-        scope(user.units),
+        _scope(user.districts),
+        _scope(user.streets),
+        _scope(user.communities),
+        _scope(user.units),
         user_id=user.id,
     )

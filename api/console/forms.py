@@ -11,7 +11,7 @@ from api.errors import ApiError, validation_message
 from matcher.errors import ParameterError
 from matcher.i18n import N_, Text, render, translator
 
-__all__ = ["field_errors", "refused_status"]
+__all__ = ["field_errors", "name_list", "refused_status"]
 
 
 def field_errors(exc: Exception, lang: str) -> tuple[dict[str, str], str]:
@@ -56,3 +56,15 @@ def refused_status(exc: Exception) -> int:
     """The status of a page showing a refused form again: the service's (403, 404,
     409, 413 ...) or 422 for what the form's own checks refused."""
     return exc.status if isinstance(exc, ApiError) else 422
+
+
+def name_list(text: str) -> list[str] | None:
+    """A comma-separated field as a scope: ``None`` when empty (no narrowing), else
+    the distinct names, sorted (Chinese commas too).
+
+    >>> name_list(" Gulou，Taijiang , Gulou"), name_list(" , ")
+    (['Gulou', 'Taijiang'], None)
+    """
+    parts = {p.strip() for p in text.replace("，", ",").split(",")}
+    parts.discard("")
+    return sorted(parts) if parts else None

@@ -8,13 +8,11 @@ The password and sign-in rules are :mod:`api.console.accounts`'; the keys are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import crud
 from api.console.accounts import USER_ROLES, end_sessions
 from api.cycles import audit
 from api.cycles.access import Actor
@@ -29,8 +27,6 @@ __all__ = [
     "disable",
     "display_names",
     "enable",
-    "list_keys",
-    "names",
     "note",
     "revoke_key",
     "scope_of",
@@ -51,18 +47,6 @@ USER_ACTION_NAMES: dict[str, str] = {
     "revoke_key": N_("API key revoked"),
 }
 """The audit log's administration actions for people."""
-
-
-def names(text: str) -> list[str] | None:
-    """A comma-separated field as a scope: ``None`` when empty (no narrowing), else
-    the distinct names, sorted (Chinese commas too).
-
-    >>> names(" Gulou，Taijiang , Gulou"), names(" , ")
-    (['Gulou', 'Taijiang'], None)
-    """
-    parts = {p.strip() for p in text.replace("，", ",").split(",")}
-    parts.discard("")
-    return sorted(parts) if parts else None
 
 
 def scope_of(row: User | ApiKey) -> dict[str, Any]:
@@ -158,11 +142,6 @@ def enable(session: Session, actor: Actor, user: User) -> None:
     """Let a disabled user sign in again."""
     user.disabled_at = None
     note(session, actor, "enable_user", f"user {user.username}")
-
-
-def list_keys(session: Session) -> Sequence[ApiKey]:
-    """Every API key, revoked ones too, newest first (never the keys themselves)."""
-    return crud.list_keys(session)
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKey:

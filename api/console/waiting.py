@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.cycles.access import Actor, in_scope
@@ -97,5 +97,5 @@ def waiting_for(session: Session, actor: Actor) -> list[Waiting]:
     return out
 
 
-def _count(session: Session, query: object) -> int:
-    return int(session.execute(query).scalar_one())  # type: ignore[call-overload]
+def _count(session: Session, query: Select[int]) -> int:
+    return int(session.execute(query).scalar_one())

@@ -5,11 +5,15 @@ cookies) signed in as them. Import it as ``from console_kit import ...``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from api.console.accounts import create_user
@@ -142,3 +146,73 @@ def assert_clean(html: str) -> None:
     assert not unlabelled, unlabelled
     assert not p.inline, p.inline
     assert html.count("<h1") == 1
+
+
+def call(svc: Any, method: str, path: str, role: str, status: int = 200, **kw: Any) -> Any:
+    """A JSON API request with ``role``'s key that must answer ``status``."""
+    r = svc.client.request(method, path, headers=svc.h(role), **kw)
+    assert r.status_code == status, (method, path, r.status_code, r.text[:1000])
+    return r.json()
+
+
+def discussion_cycle(svc: Any) -> str:
+    """A Gulou cycle of the demo in ``discussion`` with an adopted draft (through the
+    JSON API)."""
+    from conftest import ROOT, zip_folder  # conftest imports this module
+
+    base = svc.upload(zip_folder(ROOT / "datasets" / "fuzhou-demo"))["id"]
+    cid = call(
+        svc,
+        "POST",
+        "/cycles",
+        "planner",
+        201,
+        json={"district": "Gulou", "period": "2026-Q4", "dataset_id": base},
+    )["id"]
+    call(svc, "POST", f"/cycles/{cid}/moves/open_planning", "planner")
+    run = svc.wait(call(svc, "POST", f"/cycles/{cid}/runs", "planner", 202, json={})["id"])
+    assert run["status"] == "succeeded", run
+    call(svc, "POST", f"/cycles/{cid}/draft", "planner", json={"run_id": run["id"]})
+    call(svc, "POST", f"/cycles/{cid}/moves/submit", "planner")
+    return cid
+
+
+def junmen_project(svc: Any, cid: str) -> str:
+    """A project of C-JUNMEN in the draft."""
+    draft = call(svc, "GET", f"/cycles/{cid}/draft", "planner")
+    return next(p["demand_id"] for p in draft["projects"] if p["community_id"] == "C-JUNMEN")
+
+
+@contextmanager
+def demo_served(folder: Path, **env: str) -> Iterator[dict[str, Any]]:
+    """A real ``matcher serve`` on a fresh demo store in ``folder`` (seeded as
+    ``matcher serve --demo`` seeds it): its base URL, the users' passwords and the
+    cycle's id; the browser tests skip (fail on CI) without Debian's Chromium."""
+    import os
+
+    from browser import browser_missing
+    from conftest import kill_server, make_keys, spawn_server  # conftest imports this module
+
+    from api.db.session import make_engine, make_sessionmaker, session_scope
+    from api.demo import seed_demo
+    from api.settings import Settings
+
+    problem = browser_missing()
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    url = f"sqlite:///{folder / 'demo.db'}"
+    make_keys(url)  # migrates the store
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        users = {u.username: u.password for u in seed_demo(session, Settings(database_url=url))}
+    with engine.connect() as conn:
+        cycle = conn.exec_driver_sql("SELECT id FROM cycles").scalar_one()
+    engine.dispose()
+    environ = {**os.environ, "DATABASE_URL": url, "MATCHER_LOG_LEVEL": "warning", **env}
+    process, base = spawn_server(environ, folder, folder / "server.log")
+    try:
+        yield {"base": base, "users": users, "cycle": cycle}
+    finally:
+        kill_server(process)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.console.deps import ConsoleActorDep
-from api.console.forms import field_errors, refused_status
+from api.console.forms import field_errors, name_list, refused_status
 from api.console.pages import page, page_lang
 from api.crud import list_datasets
 from api.cycles import core
@@ -73,16 +73,14 @@ async def create_cycle(request: Request, session: SessionDep, actor: ConsoleActo
     """Open a cycle from the form (the JSON API's checks, the same service)."""
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    streets = [
-        s.strip() for s in values.get("streets", "").replace("，", ",").split(",") if s.strip()
-    ]
+    streets = name_list(values.get("streets", ""))
     starts = {p: values[f"start_{p}"] for p in PHASES if values.get(f"start_{p}")}
     skipped = [p for p in PHASES if values.get(f"skip_{p}") == "on"]
     lang = page_lang(request)
     try:
         body = CycleCreate(
             district=values.get("district", ""),
-            streets=streets or None,
+            streets=streets,
             period=values.get("period", ""),
             dataset_id=values.get("dataset_id", ""),
             skipped=skipped,

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from api import crud
 from api.console import accounts
 from api.console import users as admin
 from api.console.deps import AdminDep, ConsoleActorDep, ConsoleDep
-from api.console.forms import field_errors, refused_status
+from api.console.forms import field_errors, name_list, refused_status
 from api.console.pages import page, page_lang
 from api.db.models import User, utcnow
 from api.deps import SessionDep
@@ -53,7 +54,7 @@ async def _fields(request: Request) -> dict[str, str]:
 
 
 def _scopes(values: dict[str, str], prefix: str = "") -> dict[str, list[str] | None]:
-    return {s: admin.names(values.get(prefix + s, "")) for s in admin.SCOPES}
+    return {s: name_list(values.get(prefix + s, "")) for s in admin.SCOPES}
 
 
 def _user_row(user: User) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def _list_page(  # noqa: PLR0913  # the page's parts, by name
         "users/list.html",
         {
             "users": [_user_row(u) for u in accounts.list_users(session)],
-            "keys": [KeyPublic.from_row(k) for k in admin.list_keys(session)],
+            "keys": [KeyPublic.from_row(k) for k in crud.list_keys(session)],
             "user_roles": [(r, t(_role_label(r))) for r in accounts.USER_ROLES],
             "key_roles": [(r, t(_role_label(r))) for r in KEY_ROLES],
             "user_form": user_form or {},

@@ -8,7 +8,6 @@ not scroll sideways. Each page is screenshotted into the test's folder."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +15,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from browser import axe_violations, browser_missing, chromium, console_errors, requests_made
-from conftest import kill_server, make_keys, spawn_server
-
-from api.db.session import make_engine, make_sessionmaker, session_scope
-from api.demo import seed_demo
-from api.settings import Settings
+from browser import (
+    check_page,
+    chromium,
+)
+from console_kit import demo_served
 
 PEOPLE = {
     # who: (user, width, the pages they read after home)
@@ -63,46 +61,10 @@ PEOPLE = {
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A real server on the demo: its base URL, the users' passwords, the cycle's id."""
-    problem = browser_missing()
-    if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+    """A real server on the demo, shared by the module's tests; screenshots beside it."""
     folder = tmp_path_factory.mktemp("console-browser")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    make_keys(url)  # migrates the store
-    engine = make_engine(url)
-    with session_scope(make_sessionmaker(engine)) as session:
-        users = {u.username: u.password for u in seed_demo(session, Settings(database_url=url))}
-    with engine.connect() as conn:
-        cycle = conn.exec_driver_sql("SELECT id FROM cycles").scalar_one()
-    engine.dispose()
-    environ = {**os.environ, "DATABASE_URL": url, "MATCHER_LOG_LEVEL": "warning"}
-    process, base = spawn_server(environ, folder, folder / "server.log")
-    try:
-        yield {"base": base, "users": users, "cycle": cycle, "shots": folder}
-    finally:
-        kill_server(process)
-
-
-def _check_page(driver: Any, base: str, shots: Path, name: str) -> None:
-    """The checks every page passes, and its screenshot."""
-    assert driver.execute_script("return document.readyState") == "complete"
-    wide = driver.execute_script(
-        "return document.documentElement.scrollWidth > document.documentElement.clientWidth"
-    )
-    assert not wide, f"{name}: the page scrolls sideways"
-    assert axe_violations(driver) == [], name
-    assert console_errors(driver) == [], name
-    host = urlparse(base).netloc
-    away = [
-        u
-        for u in requests_made(driver)
-        if u.startswith(("http:", "https:", "ws:", "wss:")) and urlparse(u).netloc != host
-    ]
-    assert away == [], f"{name}: requests left 127.0.0.1: {away}"
-    driver.save_screenshot(str(shots / f"{name}.png"))
+    with demo_served(folder) as server:
+        yield {**server, "shots": folder}
 
 
 def _sign_in(driver: Any, base: str, user: str, password: str) -> None:
@@ -138,13 +100,13 @@ def test_person_reads_their_pages(
         assert urlparse(driver.current_url).path == "/console/"
         html_lang = driver.find_element("css selector", "html").get_attribute("lang")
         assert html_lang == ("zh-CN" if lang == "zh-CN" else "en")
-        _check_page(driver, base, shots, f"{lang}-{who}-home")
+        check_page(driver, base, shots, f"{lang}-{who}-home")
         for page in pages:
             url = page.format(cycle=f"/console/cycles/{demo_server['cycle']}")
             driver.get(base + url)
             assert "HTTP 4" not in driver.page_source and "HTTP 5" not in driver.page_source, url
             name = re.sub(r"[^a-z]+", "-", url.replace(demo_server["cycle"], "cycle")).strip("-")
-            _check_page(driver, base, shots, f"{lang}-{who}-{name}")
+            check_page(driver, base, shots, f"{lang}-{who}-{name}")
     finally:
         driver.quit()
 
@@ -157,10 +119,10 @@ def test_resident_on_a_phone(demo_server: dict[str, Any], lang: str, tmp_path: P
     try:
         driver.get(f"{base}/public/cycles/{demo_server['cycle']}/communities/C-JUNMEN")
         assert "sign-in" not in driver.current_url
-        _check_page(driver, base, shots, f"{lang}-resident-notice")
+        check_page(driver, base, shots, f"{lang}-resident-notice")
         # the console itself asks a resident to sign in
         driver.get(base + "/console/")
         assert urlparse(driver.current_url).path == "/console/sign-in"
-        _check_page(driver, base, shots, f"{lang}-resident-sign-in")
+        check_page(driver, base, shots, f"{lang}-resident-sign-in")
     finally:
         driver.quit()

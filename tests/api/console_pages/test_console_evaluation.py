@@ -8,14 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import delivery_cycle
-from console_kit import assert_clean
-
-
-def call(svc: Any, method: str, path: str, role: str, status: int = 200, **kw: Any) -> Any:
-    """A JSON API request with ``role``'s key that must answer ``status``."""
-    r = svc.client.request(method, path, headers=svc.h(role), **kw)
-    assert r.status_code == status, (method, path, r.status_code, r.text[:1000])
-    return r.json()
+from console_kit import assert_clean, call
 
 
 @pytest.fixture

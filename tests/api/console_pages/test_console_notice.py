@@ -7,43 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import zip_folder
-from console_kit import assert_clean
+from console_kit import assert_clean, call, discussion_cycle, junmen_project
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "datasets" / "fuzhou-demo"
-
-
-def call(svc: Any, method: str, path: str, role: str, status: int = 200, **kw: Any) -> Any:
-    """A JSON API request with ``role``'s key that must answer ``status``."""
-    r = svc.client.request(method, path, headers=svc.h(role), **kw)
-    assert r.status_code == status, (method, path, r.status_code, r.text[:1000])
-    return r.json()
-
-
-def discussion_cycle(svc: Any) -> str:
-    """A Gulou cycle in ``discussion`` with an adopted draft (through the JSON API)."""
-    base = svc.upload(zip_folder(DEMO))["id"]
-    cid = call(
-        svc,
-        "POST",
-        "/cycles",
-        "planner",
-        201,
-        json={"district": "Gulou", "period": "2026-Q4", "dataset_id": base},
-    )["id"]
-    call(svc, "POST", f"/cycles/{cid}/moves/open_planning", "planner")
-    run = svc.wait(call(svc, "POST", f"/cycles/{cid}/runs", "planner", 202, json={})["id"])
-    assert run["status"] == "succeeded", run
-    call(svc, "POST", f"/cycles/{cid}/draft", "planner", json={"run_id": run["id"]})
-    call(svc, "POST", f"/cycles/{cid}/moves/submit", "planner")
-    return cid
-
-
-def junmen_project(svc: Any, cid: str) -> str:
-    """A project of C-JUNMEN in the draft."""
-    draft = call(svc, "GET", f"/cycles/{cid}/draft", "planner")
-    return next(p["demand_id"] for p in draft["projects"] if p["community_id"] == "C-JUNMEN")
 
 
 def notice_cycle(svc: Any) -> str:

@@ -18,7 +18,6 @@ finds no serious or critical violation, the browser logs no error, no request le
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -28,13 +27,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from browser import axe_violations, browser_missing, chromium, console_errors, requests_made
-from conftest import kill_server, make_keys, spawn_server
+from browser import (
+    check_page,
+    chromium,
+)
+from console_kit import demo_served
 
-from api.db.session import make_engine, make_sessionmaker, session_scope
-from api.demo import seed_demo
 from api.routes.console.audit import ACTION_LABELS
-from api.settings import Settings
 from matcher.i18n import translator
 
 COMMUNITY = "C-JUNMEN"
@@ -79,56 +78,13 @@ RUN_WAIT_S = 120
 def demo_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A fresh server on a fresh demo store: its base URL, the users' passwords, the
     cycle's id."""
-    problem = browser_missing()
-    if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
     folder = tmp_path / "server"
     folder.mkdir()
-    url = f"sqlite:///{folder / 'demo.db'}"
-    make_keys(url)  # migrates the store
-    engine = make_engine(url)
-    with session_scope(make_sessionmaker(engine)) as session:
-        users = {u.username: u.password for u in seed_demo(session, Settings(database_url=url))}
-    with engine.connect() as conn:
-        cycle = conn.exec_driver_sql("SELECT id FROM cycles").scalar_one()
-    engine.dispose()
-    environ = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "MATCHER_LOG_LEVEL": "warning",
-        "MATCHER_DISPATCH_INTERVAL_S": "0.2",
-    }
-    process, base = spawn_server(environ, folder, folder / "server.log")
-    try:
-        yield {"base": base, "users": users, "cycle": cycle}
-    finally:
-        kill_server(process)
+    with demo_served(folder, MATCHER_DISPATCH_INTERVAL_S="0.2") as server:
+        yield server
 
 
 # ---- the checks of every page ------------------------------------------------------------
-
-
-def _check_page(driver: Any, base: str, shots: Path, name: str) -> None:
-    """The checks every page passes, and its screenshot (as test_console_browser.py)."""
-    assert driver.execute_script("return document.readyState") == "complete"
-    source = driver.page_source
-    assert "HTTP 5" not in source, f"{name}: a server error"
-    wide = driver.execute_script(
-        "return document.documentElement.scrollWidth > document.documentElement.clientWidth"
-    )
-    assert not wide, f"{name}: the page scrolls sideways"
-    assert axe_violations(driver) == [], name
-    assert console_errors(driver) == [], name
-    host = urlparse(base).netloc
-    away = [
-        u
-        for u in requests_made(driver)
-        if u.startswith(("http:", "https:", "ws:", "wss:")) and urlparse(u).netloc != host
-    ]
-    assert away == [], f"{name}: requests left 127.0.0.1: {away}"
-    driver.save_screenshot(str(shots / f"{name}.png"))
 
 
 # ---- people at their browsers --------------------------------------------------------------
@@ -184,7 +140,7 @@ class Walk:
         self.step += 1
         label = f"{self.step:02d}-{who}-{name}"
         driver = self.drivers[who]
-        _check_page(driver, self.base, self.shots, label)
+        check_page(driver, self.base, self.shots, label)
         self.shown.append(label)
         return driver
 
