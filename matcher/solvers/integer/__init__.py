@@ -7,7 +7,8 @@ Three independent models (they share no decision), one module each:
   (:mod:`.labour_highs`, exact scores) or a CP-SAT model (:mod:`.labour_cpsat`, which
   also names the communities at fault). Both start from the flow optimum repaired to
   satisfy the rules (:mod:`.repair`, :mod:`.labour`), so a good plan exists at once
-  even when the proof takes longer;
+  even when the proof takes longer; with HiGHS a neighbourhood search
+  (:mod:`.labour_search`) improves it before HiGHS runs for the bound;
 - **funds** -- :mod:`.funds`: all-or-nothing funding of demands by several funders;
 - **lead units** -- :mod:`.leads`: a generalized assignment problem, solved by HiGHS
   beside a large-neighbourhood subset search (:mod:`.gap`) or by CP-SAT.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -152,7 +153,29 @@ def run_until(h: Any, deadline: float, watch: Callable[[], None] | None = None) 
             if thread.is_alive():
                 watch()
     thread.join(max(end - time.perf_counter(), 0.0))
-    return not thread.is_alive()
+    if thread.is_alive():
+        _left_behind(thread)
+        return False
+    return True
+
+
+_BEHIND: list[threading.Thread] = []
+WAIT_AT_EXIT_S = 60.0
+"""How long a process that ends waits for HiGHS runs it left behind: they stop at their
+next check, and a C++ thread still running when the interpreter ends aborts it."""
+
+
+def _left_behind(thread: threading.Thread) -> None:
+    """Remember a run left behind, so that the process waits for it before it ends."""
+    if not _BEHIND:
+        atexit.register(_wait_for_behind)
+    _BEHIND.append(thread)
+
+
+def _wait_for_behind() -> None:
+    end = time.perf_counter() + WAIT_AT_EXIT_S
+    for thread in _BEHIND:
+        thread.join(max(end - time.perf_counter(), 0.0))
 
 
 INTERRUPT_LP_NONZEROS = 100_000

@@ -64,6 +64,8 @@ class LabourStart:
     flow: npt.NDArray[np.int64]
     objective: float
     """What the repaired flow scores."""
+    weight: npt.NDArray[np.float64]
+    """What an hour scores, per arc (``problem.arcs.weight``)."""
 
 
 def labour_start(
@@ -80,16 +82,22 @@ def labour_start(
         deadline=repair_deadline(deadline),
         round_seconds=relaxed.wall_seconds,
     )
-    start = LabourStart(relaxed, flow, float(np.dot(flow, problem.arcs.weight)))
+    weight = problem.arcs.weight
+    start = LabourStart(relaxed, flow, float(np.dot(flow, weight)), weight)
     if report is not None:
         bound = max(relaxed.bound, start.objective)
         report("solve", incumbent=start.objective, bound=bound, part="labour")
     return start
 
 
-def keep_start(start: LabourStart, began: float, engine: str) -> LabourSolution:
-    """The repaired start as the plan (``feasible``), the relaxed flow's optimum its bound;
-    ``began`` is when the labour model was started (a ``time.perf_counter()`` value)."""
-    bound = max(start.relaxed.bound, start.objective)
-    part = Part("feasible", start.objective, bound, time.perf_counter() - began, engine=engine)
-    return start.flow, part, start.objective
+def keep_start(
+    start: LabourStart, began: float, engine: str, flow: npt.NDArray[np.int64] | None = None
+) -> LabourSolution:
+    """The repaired start, or ``flow`` that improves on it, as the plan (``feasible``),
+    the relaxed flow's optimum its bound; ``began`` is when the labour model was started
+    (a ``time.perf_counter()`` value)."""
+    kept = start.flow if flow is None else flow
+    objective = float(np.dot(kept, start.weight))
+    bound = max(start.relaxed.bound, objective)
+    part = Part("feasible", objective, bound, time.perf_counter() - began, engine=engine)
+    return kept, part, start.objective

@@ -40,6 +40,7 @@ from matcher.solvers.integer.labour import (
     labour_arcs,
     labour_start,
 )
+from matcher.solvers.integer.labour_search import LabourSearch
 from matcher.solvers.outcomes import Part
 
 __all__ = ["solve_labour_highs"]
@@ -58,48 +59,157 @@ def solve_labour_highs(
     """The same labour model as :func:`~matcher.solvers.integer.labour_cpsat.solve_labour`,
     as a MIP for HiGHS.
 
-    Scores stay exact (no integer scaling), HiGHS starts from the repaired flow, and its
-    dual bound is the bound reported. Returns ``None`` when HiGHS finds the floors
-    infeasible, so that CP-SAT can name the communities at fault. When HiGHS could not
-    set its model up in the time left, or overruns it, the repaired start is the plan.
-    ``report`` is told of the repaired start and, a few times a second, of HiGHS's
-    search (:mod:`matcher.progress`).
+    Scores stay exact (no integer scaling). The neighbourhood search
+    (:class:`~matcher.solvers.integer.labour_search.LabourSearch`) improves the repaired
+    flow for :data:`SEARCH_SHARE` of the time, and proves it optimal when it can; HiGHS
+    then runs on the whole model (from the repaired start: what it proves optimal is the
+    same every run), and its dual bound is the bound reported; the better of the two
+    plans is kept. Returns ``None`` when HiGHS finds the floors infeasible, so that CP-SAT
+    can name the communities at fault. When HiGHS could not set its model up in the
+    time left, or overruns it, the search's best plan is the plan, the flow optimum its
+    bound. ``report`` is told of the repaired start, of the search's improvements and,
+    a few times a second, of HiGHS's search (:mod:`matcher.progress`).
     """
     began = time.perf_counter()
     useful = labour_arcs(problem, rules)
     start = labour_start(problem, rules, deadline, report)
     if not highs_in_time(2 * len(useful.idx), deadline - time.perf_counter()):
-        return _keep(rules, start, began)  # not even the rows of supply and demand would fit
-    cols = _variables(problem, rules, useful)
-    rows = _constraints(problem, rules, useful, cols)
-    mat = rows.matrix(cols.n)
+        return _keep(rules, start, start.flow, began)  # not even supply and demand would fit
+    seen: Seen = {}
+    search = LabourSearch(
+        problem,
+        rules,
+        useful,
+        params,
+        start.flow,
+        _searched(seen, start, report),
+        start.relaxed.flow,
+    )
+    if meets_floors(problem, rules, start.flow):
+        # The search needs a plan within the rules to start from; a start below some
+        # floor is left to HiGHS alone.
+        search.run(began + SEARCH_SHARE * (deadline - began))
+        if search.proven:
+            state = "optimal" if params.gap_limit == 0 else "feasible"
+            part = Part(
+                state,
+                search.best_objective,
+                search.best_objective,
+                time.perf_counter() - began,
+                engine="highs",
+            )
+            return search.best, part, start.objective
+    model = labour_lp(
+        problem, useful, rules.min_hours, rule_limits(problem, rules), rule_targets(problem, rules)
+    )
     left = deadline - time.perf_counter()
-    if not highs_in_time(mat.nnz, left):
+    if not highs_in_time(model.nonzeros, left):
         # Too little time left for HiGHS even to set up a model this size (it does not
         # check its limit while it does).
-        return _keep(rules, start, began)
+        return _keep(rules, start, search.best, began)
+    h = highs_mip(model.lp, model.nonzeros, params, left, seen if report is not None else None)
+    # From the repaired start, not the search's best, which depends on how far the search
+    # got: a plan HiGHS proves optimal is then the same on every run.
+    set_start(h, start_values(problem, useful, model.cols, start.flow))
+    if not run_until(h, deadline, _watch(seen, start, search, report)):
+        # HiGHS overran the limit in a phase that does not check it.
+        return _keep(rules, start, search.best, began)
+    return _read_back(h, problem, useful, model.cols, start, search.best, params, began)
+
+
+SEARCH_SHARE = 0.8
+"""Share of the labour model's time the neighbourhood search takes (unless it proves the
+plan optimal first); HiGHS then runs on the whole model, for the bound. On a city's model HiGHS's own search rarely improves the repaired start, and run
+beside the neighbourhood search it slows it more than it helps (measured in the
+performance log)."""
+
+
+def meets_floors(problem: Problem, rules: ActiveRules, flow: npt.NDArray[np.int64]) -> bool:
+    """Whether ``flow`` gives every community its coverage floor (true without floors)."""
+    targets = rule_targets(problem, rules)
+    if targets is None:
+        return True
+    got = np.bincount(
+        problem.demand_community[problem.arcs.demand], weights=flow, minlength=len(targets)
+    )
+    return bool((got >= targets).all())
+
+
+def rule_limits(problem: Problem, rules: ActiveRules) -> _I | None:
+    """Each supplier's community limit under ``max_communities_per_cadre`` (``None``
+    without the rule; only cadres' limits are ever read)."""
+    if rules.max_communities_per_cadre is None:
+        return None
+    return np.full(len(problem.suppliers.hours), rules.max_communities_per_cadre, dtype=np.int64)
+
+
+def rule_targets(problem: Problem, rules: ActiveRules) -> _I | None:
+    """Each community's coverage floor in hours (``None`` without the rule)."""
+    if rules.coverage_floor is None:
+        return None
+    return coverage_targets(problem, rules.coverage_floor)
+
+
+@dataclass(frozen=True)
+class LabourLP:
+    """The labour MIP for HiGHS, with its columns (:class:`_Columns`) and size."""
+
+    lp: Any
+    cols: _Columns
+    nonzeros: int
+
+
+def labour_lp(
+    problem: Problem,
+    useful: LabourArcs,
+    min_hours: _I,
+    limits: _I | None,
+    targets: _I | None,
+) -> LabourLP:
+    """The labour model on the arcs ``useful.idx`` (each at most ``useful.cap``): supply
+    (``problem.suppliers.hours``) and demand hours, ``min_hours`` per demand, at most
+    ``limits[s]`` communities per cadre ``s`` (``None``: no limit), at least
+    ``targets[c]`` hours per community ``c`` (``None``: no floor). The neighbourhood
+    search (:mod:`.labour_search`) builds its small models with it too."""
+    cols = _variables(problem, min_hours, useful, limits)
+    rows = _constraints(problem, useful, cols, min_hours, limits, targets)
+    mat = rows.matrix(cols.n)
     cost, upper = _objective(problem, useful, cols)
     lower, higher = rows.bounds()
-    lp = integer_lp(mat, cost, upper, lower, higher, maximize=True)
-    seen: Seen = {}
-    h = highs_mip(lp, mat.nnz, params, left, seen if report is not None else None)
-    set_start(h, _start(problem, useful, cols, start))
-    if not run_until(h, deadline, _watch(seen, start, report)):
-        return _keep(
-            rules, start, began
-        )  # HiGHS overran the limit in a phase that does not check it
-    return _read_back(h, problem, useful, cols, start, params, began)
+    return LabourLP(integer_lp(mat, cost, upper, lower, higher, maximize=True), cols, mat.nnz)
 
 
-def _watch(seen: Seen, start: LabourStart, report: Reporter | None) -> Callable[[], None] | None:
+def _searched(
+    seen: Seen, start: LabourStart, report: Reporter | None
+) -> Callable[[float], None] | None:
+    """What the neighbourhood search calls with each better plan's score: report it with
+    HiGHS's bound (throttled)."""
+    if report is None or not report.active:
+        return None
+
+    def better(objective: float) -> None:
+        bound = min(float(seen.get("bound", math.inf)), start.relaxed.bound)
+        incumbent = max(float(seen.get("incumbent", -math.inf)), objective)
+        try:
+            report.throttled("solve", incumbent=incumbent, bound=bound, part="labour")
+        except BaseException:
+            seen["stop"] = True  # stops HiGHS too
+            raise
+
+    return better
+
+
+def _watch(
+    seen: Seen, start: LabourStart, search: LabourSearch, report: Reporter | None
+) -> Callable[[], None] | None:
     """What :func:`run_until` calls while HiGHS searches: report its incumbent and bound
-    (the start's while it has none; its bound never above the relaxed flow's). An
-    exception the report raises stops HiGHS, and propagates."""
+    (the neighbourhood search's best while it has none better; its bound never above the
+    relaxed flow's). An exception the report raises stops HiGHS, and propagates."""
     if report is None or not report.active:
         return None
 
     def watch() -> None:
-        incumbent = max(float(seen.get("incumbent", -math.inf)), start.objective)
+        incumbent = max(float(seen.get("incumbent", -math.inf)), search.best_objective)
         bound = min(float(seen.get("bound", math.inf)), start.relaxed.bound)
         try:
             report.throttled("solve", incumbent=incumbent, bound=bound, part="labour")
@@ -110,12 +220,15 @@ def _watch(seen: Seen, start: LabourStart, report: Reporter | None) -> Callable[
     return watch
 
 
-def _keep(rules: ActiveRules, start: LabourStart, began: float) -> LabourSolution | None:
-    """The repaired start as the plan; with floors (which it may miss) none: they are
-    left to CP-SAT, which also names what fails."""
+def _keep(
+    rules: ActiveRules, start: LabourStart, flow: npt.NDArray[np.int64], began: float
+) -> LabourSolution | None:
+    """``flow`` (the repaired start, or what the search made of it) as the plan; with
+    floors (which the start may miss) none: they are left to CP-SAT, which also names
+    what fails."""
     if rules.coverage_floor is not None:
         return None
-    return keep_start(start, began, "highs")
+    return keep_start(start, began, "highs", flow)
 
 
 @dataclass(frozen=True)
@@ -142,19 +255,20 @@ class _Columns:
         return self.n_x + len(self.ydem) + len(self.pair_key)
 
 
-def _variables(problem: Problem, rules: ActiveRules, useful: LabourArcs) -> _Columns:
-    """Which columns the model has (see :class:`_Columns`)."""
+def _variables(problem: Problem, min_hours: _I, useful: LabourArcs, limits: _I | None) -> _Columns:
+    """Which columns the model has (see :class:`_Columns`); ``limits``: each supplier's
+    community limit (``None``: no limit)."""
     arcs = problem.arcs
     sup, dem = arcs.supplier[useful.idx], arcs.demand[useful.idx]
     comm = problem.demand_community[dem]
-    ydem = np.intersect1d(np.flatnonzero(rules.min_hours > 0), dem).astype(np.int64)
+    ydem = np.intersect1d(np.flatnonzero(min_hours > 0), dem).astype(np.int64)
     cadre = problem.suppliers.kind[sup] == CADRE
-    if rules.max_communities_per_cadre is not None:
+    if limits is not None:
         n_c = len(problem.community_ids)
         pair_key = np.unique(sup[cadre] * n_c + comm[cadre])
         counts = np.bincount(pair_key // n_c, minlength=len(problem.suppliers.hours))
-        limit = rules.max_communities_per_cadre
-        pair_key = pair_key[counts[pair_key // n_c] > limit]  # only cadres that can exceed
+        owner = pair_key // n_c
+        pair_key = pair_key[counts[owner] > limits[owner]]  # only cadres that can exceed
     else:
         n_c, pair_key = 1, np.zeros(0, dtype=np.int64)
     return _Columns(sup, dem, comm, cadre, ydem, n_c, pair_key)
@@ -190,8 +304,16 @@ class _Rows:
         return np.concatenate(self.lo), np.concatenate(self.hi)
 
 
-def _constraints(problem: Problem, rules: ActiveRules, useful: LabourArcs, cols: _Columns) -> _Rows:
-    """Every row of the model, rule by rule."""
+def _constraints(
+    problem: Problem,
+    useful: LabourArcs,
+    cols: _Columns,
+    min_hours: _I,
+    limits: _I | None,
+    targets: _I | None,
+) -> _Rows:
+    """Every row of the model, rule by rule: ``limits`` per supplier and ``targets`` per
+    community as for :func:`labour_lp`."""
     out = _Rows()
     j = np.arange(cols.n_x)
     us, sup_row = np.unique(cols.sup, return_inverse=True)
@@ -201,11 +323,10 @@ def _constraints(problem: Problem, rules: ActiveRules, useful: LabourArcs, cols:
     hours_d = problem.demand_hours
     out.block(dem_row, j, np.ones(cols.n_x), np.full(len(ud), -np.inf), hours_d[ud].astype(float))
     if len(cols.ydem):
-        _min_hours_rows(out, rules.min_hours, hours_d, cols)
-    if len(cols.pair_key):
-        _limit_rows(out, useful.cap[useful.idx], rules.max_communities_per_cadre or 0, cols)
-    if rules.coverage_floor is not None:
-        targets = coverage_targets(problem, rules.coverage_floor)
+        _min_hours_rows(out, min_hours, hours_d, cols)
+    if len(cols.pair_key) and limits is not None:
+        _limit_rows(out, useful.cap[useful.idx], limits, cols)
+    if targets is not None:
         cs = np.flatnonzero(targets > 0)
         cpos = np.full(len(problem.community_ids), -1)
         cpos[cs] = np.arange(len(cs))
@@ -243,9 +364,9 @@ def _min_hours_rows(out: _Rows, mins: _I, hours_d: _I, cols: _Columns) -> None:
     )
 
 
-def _limit_rows(out: _Rows, cap: _I, limit: int, cols: _Columns) -> None:
+def _limit_rows(out: _Rows, cap: _I, limits: _I, cols: _Columns) -> None:
     """Rule ``max_communities_per_cadre``: ``x <= cap * z`` per arc of a limited pair, and
-    at most ``limit`` pairs ``z`` per cadre. ``cap`` is per useful arc."""
+    at most ``limits[cadre]`` pairs ``z`` per cadre. ``cap`` is per useful arc."""
     z0 = cols.n_x + len(cols.ydem)
     key = cols.sup * cols.n_c + cols.comm
     zpos = np.searchsorted(cols.pair_key, key)
@@ -265,7 +386,7 @@ def _limit_rows(out: _Rows, cap: _I, limit: int, cols: _Columns) -> None:
         z0 + np.arange(len(cols.pair_key)),
         np.ones(len(cols.pair_key)),
         np.full(len(zs), -np.inf),
-        np.full(len(zs), float(limit)),
+        limits[zs].astype(float),
     )
 
 
@@ -277,15 +398,17 @@ def _objective(problem: Problem, useful: LabourArcs, cols: _Columns) -> tuple[_F
     return cost, upper
 
 
-def _start(problem: Problem, useful: LabourArcs, cols: _Columns, start: LabourStart) -> _F:
-    """The repaired flow as a value per column: its hours, the demands it opens and the
-    pairs it serves."""
+def start_values(
+    problem: Problem, useful: LabourArcs, cols: _Columns, flow: npt.NDArray[np.int64]
+) -> _F:
+    """A feasible flow (hours per arc of ``problem.arcs``) as a value per column: its
+    hours, the demands it opens and the pairs it serves."""
     hint = np.zeros(cols.n)
-    hint[: cols.n_x] = start.flow[useful.idx]
-    got = np.bincount(problem.arcs.demand, weights=start.flow, minlength=len(problem.demand_hours))
+    hint[: cols.n_x] = flow[useful.idx]
+    got = np.bincount(problem.arcs.demand, weights=flow, minlength=len(problem.demand_hours))
     hint[cols.n_x : cols.n_x + len(cols.ydem)] = got[cols.ydem] > 0
     if len(cols.pair_key):
-        on = (start.flow[useful.idx] > 0) & cols.cadre
+        on = (flow[useful.idx] > 0) & cols.cadre
         served = np.unique((cols.sup * cols.n_c + cols.comm)[on])
         hint[cols.n_x + len(cols.ydem) :] = np.isin(cols.pair_key, served)
     return hint
@@ -297,11 +420,13 @@ def _read_back(
     useful: LabourArcs,
     cols: _Columns,
     start: LabourStart,
+    searched: npt.NDArray[np.int64],
     params: PlanParams,
     began: float,
 ) -> LabourSolution | None:
-    """HiGHS's hours per arc (the repaired start when it found none), its bound and status;
-    ``None`` when it proved the model infeasible."""
+    """The better of HiGHS's hours per arc and the search's ``searched`` (HiGHS's when it
+    proved them optimal, so that a proven plan is the same on every run), HiGHS's bound
+    and status; ``None`` when HiGHS proved the model infeasible."""
     import highspy
 
     model_status = h.getModelStatus()
@@ -314,12 +439,15 @@ def _read_back(
     if cols.n > 0 and found:
         flow[useful.idx] = np.rint(values[: cols.n_x]).astype(np.int64)
     else:
-        flow = start.flow
-    objective = float(np.dot(flow, problem.arcs.weight))
+        flow = searched
     optimal = model_status in (
         highspy.HighsModelStatus.kOptimal,
         highspy.HighsModelStatus.kModelEmpty,
     )
+    weight = problem.arcs.weight
+    if not optimal and float(np.dot(searched, weight)) > float(np.dot(flow, weight)):
+        flow = searched
+    objective = float(np.dot(flow, weight))
     bound = float(info.mip_dual_bound)
     if not math.isfinite(bound) or cols.n == 0:
         bound = start.relaxed.bound

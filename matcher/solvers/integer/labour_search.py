@@ -1,0 +1,317 @@
+"""A large-neighbourhood search for the labour model under its integer rules.
+
+HiGHS's branch-and-bound on a whole city's labour model proves its bound slowly and,
+with ``max_communities_per_cadre``, rarely improves on the repaired start. The search
+improves the plan instead by re-solving small parts of it exactly: it frees every hour
+given to the demands of a few neighbouring communities, and lets a small MIP (the same
+model, :func:`~matcher.solvers.integer.labour_highs.labour_lp`) decide them again, with
+each supplier's hours given elsewhere and each cadre's communities served elsewhere
+held fixed. The small MIP starts from the current plan, so the plan never gets worse;
+it is kept when it scores more.
+
+A neighbourhood is a community drawn at random (seeded) with its nearest communities,
+as many as make about :data:`TARGET_ARCS` arcs at first. When every community has been
+drawn without improving the plan, the sets grow by half; when two small MIPs in a row
+stop at their time limit, they shrink. Once a set holds every community and is solved
+exactly, the plan is optimal and the search stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.model.arcs import Problem
+from matcher.model.rules import ActiveRules
+from matcher.model.suppliers import CADRE
+from matcher.params import PlanParams
+from matcher.solvers.integer.highs import quiet_highs, set_start
+from matcher.solvers.integer.labour import LabourArcs
+
+__all__ = ["SUB_LIMIT_S", "TARGET_ARCS", "LabourSearch"]
+
+_I = npt.NDArray[np.int64]
+
+TARGET_ARCS = 1_500
+"""Arcs a neighbourhood's MIP has at first: HiGHS solves such a model in a fraction of a
+second."""
+
+SUB_LIMIT_S = 0.3
+"""Wall-second limit of one neighbourhood's MIP."""
+
+SUB_GAP = 1e-4
+"""Relative gap at which a neighbourhood's MIP stops (the whole model's stops at the
+run's ``gap_limit``): closing the last hundredth of a percent of a part costs more time
+than it gains."""
+
+SPLIT_SHARE = 0.5
+"""Share of the neighbourhoods drawn where a cadre over its limit in the flow optimum
+served (:meth:`LabourSearch._around_split`); the others around a community drawn by its
+loss."""
+
+_KM_PER_DEGREE = 111.0
+
+
+class LabourSearch:
+    """Improves a feasible labour plan by re-solving a few communities at a time.
+
+    Parameters
+    ----------
+    problem, rules
+        The labour model: its arcs and the integer rules in force.
+    useful
+        The arcs that get a variable (:func:`~matcher.solvers.integer.labour.labour_arcs`).
+    params
+        The run's parameters (``seed`` draws the neighbourhoods and seeds HiGHS).
+    flow
+        A plan meeting the rules: hours per arc of ``problem.arcs``.
+    on_better
+        Called with the new score after each improvement (to report progress).
+    relaxed
+        The flow optimum without the rules, if known: neighbourhoods are then drawn
+        around communities in proportion to what they score less than there (where
+        there is most to gain), else uniformly.
+
+    Attributes
+    ----------
+    best
+        The best plan so far (hours per arc).
+    best_objective
+        What it scores.
+    stats
+        Counters: ``neighbourhoods``, ``improvements``, ``communities_per_set``.
+    proven
+        Whether a neighbourhood held every community and was solved to the run's
+        ``gap_limit``: then :attr:`best` is optimal.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        rules: ActiveRules,
+        useful: LabourArcs,
+        params: PlanParams,
+        flow: _I,
+        on_better: Callable[[float], None] | None = None,
+        relaxed: _I | None = None,
+    ) -> None:
+        from matcher.solvers.integer.labour_highs import rule_limits, rule_targets
+
+        self.problem, self.rules, self.useful, self.params = problem, rules, useful, params
+        self.on_better = on_better
+        self.best = flow.copy()
+        self.best_objective = float(np.dot(flow, problem.arcs.weight))
+        self.proven = False
+        self.stats: dict[str, int] = {"neighbourhoods": 0, "improvements": 0}
+        self.limits = rule_limits(problem, rules)
+        self.targets = rule_targets(problem, rules)
+        n_c = len(problem.community_ids)
+        self.arc_comm = problem.demand_community[problem.arcs.demand]
+        comm = self.arc_comm[useful.idx]
+        order = np.argsort(comm, kind="stable")
+        self.by_comm = useful.idx[order]
+        self.comm_ptr = np.searchsorted(comm[order], np.arange(n_c + 1))
+        self.active = np.flatnonzero(np.diff(self.comm_ptr) > 0)
+        lat = problem.community_lat
+        self.xy = np.column_stack(
+            (lat * _KM_PER_DEGREE, problem.community_lon * _KM_PER_DEGREE * np.cos(np.radians(lat)))
+        )
+        self.cadre = problem.suppliers.kind == CADRE
+        self.relaxed_score = None if relaxed is None else self._score(relaxed)
+        self.split, self.split_ptr, self.split_comm = self._split(relaxed)
+        n_s = len(problem.suppliers.hours)
+        self.sup_ptr = np.searchsorted(problem.arcs.supplier, np.arange(n_s + 1))
+        self._h: Any = None
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Each supplier's hours given and communities served, under :attr:`best`."""
+        sup = self.problem.arcs.supplier
+        n_s = len(self.problem.suppliers.hours)
+        self.used = np.bincount(sup, weights=self.best, minlength=n_s).astype(np.int64)
+        self.served = self._served(np.flatnonzero(self.best > 0))
+
+    def _score(self, flow: _I) -> npt.NDArray[np.float64]:
+        """What ``flow`` scores per community."""
+        n_c = len(self.problem.community_ids)
+        score = np.bincount(self.arc_comm, weights=flow * self.problem.arcs.weight, minlength=n_c)
+        return np.asarray(score, dtype=np.float64)
+
+    def _draw_weights(self) -> npt.NDArray[np.float64] | None:
+        """How likely each active community is to seed the next neighbourhood."""
+        if self.relaxed_score is None:
+            return None
+        loss = np.maximum(self.relaxed_score - self._score(self.best), 0.0)[self.active]
+        # Every community keeps some chance: a loss may be recovered next door.
+        w = loss + max(float(loss.mean()), 1e-9) * 0.1
+        return np.asarray(w / w.sum(), dtype=np.float64)
+
+    def _split(self, relaxed: _I | None) -> tuple[_I, _I, _I]:
+        """The cadres that serve more communities than their limit in ``relaxed`` (the
+        flow optimum without the rules), and those communities (CSR, most hours first):
+        where the limit costs score."""
+        empty = np.zeros(0, dtype=np.int64)
+        if relaxed is None or self.limits is None:
+            return empty, np.zeros(1, dtype=np.int64), empty
+        arcs = self.problem.arcs
+        on = np.flatnonzero((relaxed > 0) & self.cadre[arcs.supplier])
+        n_c = len(self.problem.community_ids)
+        key = arcs.supplier[on] * n_c + self.arc_comm[on]
+        pairs, inverse = np.unique(key, return_inverse=True)
+        hours = np.bincount(inverse, weights=relaxed[on])
+        owner = pairs // n_c
+        count = np.bincount(owner, minlength=len(self.problem.suppliers.hours))
+        over = count[owner] > self.limits[owner]
+        pairs, hours, owner = pairs[over], hours[over], owner[over]
+        order = np.lexsort((pairs, -hours, owner))
+        split = np.unique(owner).astype(np.int64)
+        ptr = np.r_[np.searchsorted(owner[order], split), len(order)].astype(np.int64)
+        return split, ptr, (pairs[order] % n_c).astype(np.int64)
+
+    def _around_split(self, rng: np.random.Generator, k: int) -> _I:
+        """A neighbourhood where the limit costs score: the communities a cadre drawn
+        among :attr:`split` served in the flow optimum, and the one it serves now; filled
+        up with the communities nearest the first, ``k`` at least."""
+        i = int(rng.integers(len(self.split)))
+        s = int(self.split[i])
+        comms = list(self.split_comm[self.split_ptr[i] : self.split_ptr[i + 1]][: max(k, 2)])
+        arcs = np.arange(self.sup_ptr[s], self.sup_ptr[s + 1])
+        now = np.unique(self.arc_comm[arcs[self.best[arcs] > 0]])
+        chosen = np.unique(np.r_[np.array(comms, dtype=np.int64), now])
+        chosen = chosen[np.isin(chosen, self.active)]
+        if len(chosen) == 0:
+            return self._nearest(int(self.active[rng.integers(len(self.active))]), k)
+        if len(chosen) < k:
+            near = self._nearest(int(chosen[0]), k + len(chosen))
+            extra = near[~np.isin(near, chosen)][: k - len(chosen)]
+            chosen = np.sort(np.r_[chosen, extra])
+        return chosen
+
+    def _served(self, arcs: _I) -> _I:
+        """Per supplier, how many communities ``arcs`` (which carry hours) reach."""
+        n_c = len(self.problem.community_ids)
+        pairs = np.unique(self.problem.arcs.supplier[arcs] * n_c + self.arc_comm[arcs])
+        return np.bincount(pairs // n_c, minlength=len(self.problem.suppliers.hours))
+
+    def run(self, deadline: float, alive: Callable[[], bool] | None = None) -> _I:
+        """Search until ``deadline`` (a ``time.perf_counter()`` value), or until
+        ``alive()`` turns false, or until the whole model was solved exactly; returns
+        :attr:`best`."""
+        n = len(self.active)
+        if n == 0:
+            return self.best
+        rng = np.random.default_rng(self.params.seed)
+        per_comm = (self.comm_ptr[self.active + 1] - self.comm_ptr[self.active]).mean()
+        k = int(min(n, max(2, round(TARGET_ARCS / per_comm))))
+        stall = unproven = 0
+        weights = self._draw_weights()
+        while time.perf_counter() < deadline and (alive is None or alive()):
+            if len(self.split) and rng.random() < SPLIT_SHARE:
+                chosen = self._around_split(rng, k)
+            else:
+                chosen = self._nearest(int(rng.choice(self.active, p=weights)), k)
+            improved, proven = self._solve(chosen, deadline)
+            self.stats["neighbourhoods"] += 1
+            if improved:
+                self.stats["improvements"] += 1
+                stall = 0
+                weights = self._draw_weights()
+            elif proven:
+                stall += 1
+            if proven:
+                unproven = 0
+                if len(chosen) == n:
+                    self.proven = True  # the whole model was just solved exactly
+                    break
+            elif time.perf_counter() < deadline:
+                unproven += 1
+                if unproven >= 2:  # too hard to prove in time: smaller sets
+                    k, unproven, stall = max(2, k * 2 // 3), 0, 0
+            if stall > n:  # every community drawn, on average, with nothing to gain
+                k, stall = min(n, k + max(1, k // 2)), 0
+        self.stats["communities_per_set"] = k
+        return self.best
+
+    def _nearest(self, seed_comm: int, k: int) -> _I:
+        """``seed_comm`` and the communities nearest it (with arcs), ``k`` in all."""
+        d = np.hypot(*(self.xy[self.active] - self.xy[seed_comm]).T)
+        order = np.lexsort((self.active, d))  # ties by index: the same sets every run
+        return np.sort(self.active[order[:k]])
+
+    def _solve(self, chosen: _I, deadline: float) -> tuple[bool, bool]:
+        """Re-solve the hours to the demands of ``chosen`` communities; keep them when
+        they score more. Returns whether the plan improved and whether the small MIP
+        was proven optimal."""
+        from matcher.solvers.integer.labour_highs import labour_lp, start_values
+
+        problem, flow = self.problem, self.best
+        arcs = problem.arcs
+        inside = np.concatenate(
+            [self.by_comm[self.comm_ptr[c] : self.comm_ptr[c + 1]] for c in chosen]
+        )
+        sup = arcs.supplier[inside]
+        n_s = len(problem.suppliers.hours)
+        given = flow[inside]
+        left = problem.suppliers.hours - (self.used - np.bincount(sup, given, minlength=n_s))
+        free = left[sup] > 0
+        slots = None
+        if self.limits is not None:
+            # Communities a cadre serves outside the set count against its limit.
+            slots = self.limits - (self.served - self._served(inside[given > 0]))
+            free &= ~self.cadre[sup] | (slots[sup] > 0)
+        cand = inside[free]
+        sub = dataclasses.replace(
+            problem, suppliers=dataclasses.replace(problem.suppliers, hours=left)
+        )
+        cap = self.useful.cap.copy()
+        cap[cand] = np.minimum(left[arcs.supplier[cand]], problem.demand_hours[arcs.demand[cand]])
+        sub_useful = LabourArcs(cand, cap)
+        targets = None
+        if self.targets is not None:
+            targets = np.zeros_like(self.targets)
+            targets[chosen] = self.targets[chosen]
+        model = labour_lp(sub, sub_useful, self.rules.min_hours, slots, targets)
+        h = self._highs()
+        h.clearModel()
+        whole = len(chosen) == len(self.active)
+        time_left = deadline - time.perf_counter()
+        # The whole model as one neighbourhood is a proof: it gets the time left.
+        limit = time_left if whole else min(SUB_LIMIT_S, time_left)
+        h.setOptionValue("time_limit", max(limit, 0.05))
+        h.setOptionValue("mip_rel_gap", self.params.gap_limit if whole else SUB_GAP)
+        h.passModel(model.lp)
+        set_start(h, start_values(sub, sub_useful, model.cols, flow))
+        h.run()
+        import highspy
+
+        proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        info = h.getInfo()
+        if info.primal_solution_status != highspy.kSolutionStatusFeasible:
+            return False, proven
+        x = np.rint(np.asarray(h.getSolution().col_value)[: len(cand)]).astype(np.int64)
+        weight = arcs.weight
+        before = float(np.dot(weight[inside], given))
+        after = float(np.dot(weight[cand], x))
+        if after <= before + 1e-9 * max(1.0, abs(before)):
+            return False, proven
+        flow = flow.copy()
+        flow[inside] = 0
+        flow[cand] = x
+        self.best = flow
+        self.best_objective = float(np.dot(flow, weight))
+        self._refresh()
+        if self.on_better is not None:
+            self.on_better(self.best_objective)
+        return True, proven
+
+    def _highs(self) -> Any:
+        """One quiet HiGHS instance for every small MIP, seeded."""
+        if self._h is None:
+            self._h = quiet_highs()
+            self._h.setOptionValue("random_seed", self.params.seed)
+        return self._h
