@@ -9,11 +9,16 @@ each supplier's hours given elsewhere and each cadre's communities served elsewh
 held fixed. The small MIP starts from the current plan, so the plan never gets worse;
 it is kept when it scores more.
 
-A neighbourhood is a community drawn at random (seeded) with its nearest communities,
-as many as make about :data:`TARGET_ARCS` arcs at first. When every community has been
-drawn without improving the plan, the sets grow by half; when two small MIPs in a row
-stop at their time limit, they shrink. Once a set holds every community and is solved
-exactly, the plan is optimal and the search stops.
+A neighbourhood is a community drawn (seeded) by what it scores less than in the flow
+optimum, with its nearest communities, or the communities where a cadre over its limit
+served in the flow optimum (where the limit costs score), as many as make about
+:data:`TARGET_ARCS` arcs at first. When every community has been drawn without
+improving the plan, the sets grow by half; when two small MIPs in a row stop at their
+time limit, they shrink. A model small enough for one set is solved whole at once, which
+proves it optimal; sets that would grow to every community end the search instead (the
+whole model is then HiGHS's, from the repaired start, so that what it proves is the
+same every run). One thread: HiGHS already spreads each small MIP over both cores, and
+a second thread drawing its own neighbourhoods gained nothing (performance log).
 """
 
 from __future__ import annotations
@@ -86,8 +91,8 @@ class LabourSearch:
     stats
         Counters: ``neighbourhoods``, ``improvements``, ``communities_per_set``.
     proven
-        Whether a neighbourhood held every community and was solved to the run's
-        ``gap_limit``: then :attr:`best` is optimal.
+        Whether the model was small enough to be solved whole as one neighbourhood, to
+        the run's ``gap_limit``: then :attr:`best` is optimal.
     """
 
     def __init__(
@@ -107,7 +112,11 @@ class LabourSearch:
         self.best = flow.copy()
         self.best_objective = float(np.dot(flow, problem.arcs.weight))
         self.proven = False
-        self.stats: dict[str, int] = {"neighbourhoods": 0, "improvements": 0}
+        self.stats: dict[str, int] = {
+            "neighbourhoods": 0,
+            "improvements": 0,
+            "communities_per_set": 0,
+        }
         self.limits = rule_limits(problem, rules)
         self.targets = rule_targets(problem, rules)
         n_c = len(problem.community_ids)
@@ -200,14 +209,22 @@ class LabourSearch:
 
     def run(self, deadline: float, alive: Callable[[], bool] | None = None) -> _I:
         """Search until ``deadline`` (a ``time.perf_counter()`` value), or until
-        ``alive()`` turns false, or until the whole model was solved exactly; returns
-        :attr:`best`."""
+        ``alive()`` turns false, or until the sets would hold every community; returns
+        :attr:`best`.
+
+        A model small enough for one set is solved whole at once, from the start: that
+        is a proof (:attr:`proven`), and the same plan every run.
+        """
         n = len(self.active)
         if n == 0:
             return self.best
-        rng = np.random.default_rng(self.params.seed)
         per_comm = (self.comm_ptr[self.active + 1] - self.comm_ptr[self.active]).mean()
         k = int(min(n, max(2, round(TARGET_ARCS / per_comm))))
+        if k == n:
+            _, self.proven = self._solve(self.active, deadline)
+            self.stats["neighbourhoods"] += 1
+            return self.best
+        rng = np.random.default_rng(self.params.seed)
         stall = unproven = 0
         weights = self._draw_weights()
         while time.perf_counter() < deadline and (alive is None or alive()):
@@ -215,8 +232,11 @@ class LabourSearch:
                 chosen = self._around_split(rng, k)
             else:
                 chosen = self._nearest(int(rng.choice(self.active, p=weights)), k)
+            if len(chosen) == n:
+                break  # the whole model: HiGHS's, from the repaired start
             improved, proven = self._solve(chosen, deadline)
             self.stats["neighbourhoods"] += 1
+            self.stats["communities_per_set"] = k
             if improved:
                 self.stats["improvements"] += 1
                 stall = 0
@@ -225,16 +245,12 @@ class LabourSearch:
                 stall += 1
             if proven:
                 unproven = 0
-                if len(chosen) == n:
-                    self.proven = True  # the whole model was just solved exactly
-                    break
             elif time.perf_counter() < deadline:
                 unproven += 1
                 if unproven >= 2:  # too hard to prove in time: smaller sets
                     k, unproven, stall = max(2, k * 2 // 3), 0, 0
             if stall > n:  # every community drawn, on average, with nothing to gain
                 k, stall = min(n, k + max(1, k // 2)), 0
-        self.stats["communities_per_set"] = k
         return self.best
 
     def _nearest(self, seed_comm: int, k: int) -> _I:
