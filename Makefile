@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 	# the first city-scale plan does not wait for it.
 	$(BIN)/matcher plan tests/data/example/dataset --param flow_solver=columns \
 		--out $(VENV)/compiled-example > /dev/null
+	# ... and the lead units' ones (the Lagrangian bound and the tabu search).
+	$(BIN)/matcher plan tests/data/lead-units --out $(VENV)/compiled-leads > /dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -528,3 +528,23 @@ def test_integer_plans_are_deterministic(tmp_path: Path) -> None:
     b = matcher.plan(ds, _params(max_communities_per_cadre=2))
     assert a.assignments.equals(b.assignments)
     assert a.demand_status.equals(b.demand_status)
+
+
+def test_lead_engine_names_what_the_search_ran() -> None:
+    from matcher.solvers.integer.leads import _engine
+
+    assert _engine({}) == "highs"
+    ran = {"search": {}, "lagrangian": {}, "tabu": {}}
+    assert _engine(ran) == "highs + lagrangian bound + tabu search + subset search"
+
+
+def test_lead_units_dataset_same_optimum_by_both_engines() -> None:
+    """``tests/data/lead-units`` (4 units, 12 demands, tight capacities): HiGHS with its
+    searches and CP-SAT prove the same least cost."""
+    ds = load_dataset(Path(__file__).parents[1] / "data" / "lead-units")
+    by_highs = matcher.plan(ds, PlanParams(time_limit_s=30))
+    by_cpsat = matcher.plan(ds, PlanParams(time_limit_s=30, integer_solver="cpsat"))
+    for p in (by_highs, by_cpsat):
+        assert p.kpis["leads"]["status"] == "optimal"
+    assert by_highs.kpis["leads"]["objective"] == by_cpsat.kpis["leads"]["objective"]
+    assert by_highs.kpis["leads"]["bound"] == by_highs.kpis["leads"]["objective"]

@@ -11,7 +11,8 @@ Three independent models (they share no decision), one module each:
   (:mod:`.labour_search`) improves it before HiGHS runs for the bound;
 - **funds** -- :mod:`.funds`: all-or-nothing funding of demands by several funders;
 - **lead units** -- :mod:`.leads`: a generalized assignment problem, solved by HiGHS
-  beside a large-neighbourhood subset search (:mod:`.gap`) or by CP-SAT.
+  with a Lagrangian bound and local searches (:mod:`.gap`, :mod:`.gap_bound`) or by
+  CP-SAT.
 
 :func:`solve_integer` runs them in turn within the plan's ``time_limit_s``, one deadline
 shared 3 : 1 : 2 (:func:`split_deadline`). A solver is not started when setting its

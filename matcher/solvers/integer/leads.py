@@ -1,8 +1,8 @@
 """Rule ``lead_units``: exactly one lead unit per listed demand, within each unit's
 ``lead_capacity``, at least total cost (a generalized assignment problem).
 
-HiGHS beside a subset search (:mod:`~matcher.solvers.integer.gap`) by default, exact
-efforts and costs; CP-SAT otherwise, which also names the demands and units at fault
+HiGHS with a Lagrangian bound and local searches (:mod:`~matcher.solvers.integer.gap`) by
+default, exact efforts and costs; CP-SAT otherwise, which also names the demands and units at fault
 when no assignment exists.
 """
 
@@ -68,7 +68,8 @@ def solve_leads_highs(
     deadline: float | None = None,
     report: Reporter | None = None,
 ) -> tuple[Part, pd.DataFrame] | None:
-    """Rule ``lead_units`` with HiGHS and a subset search, exact efforts and costs.
+    """Rule ``lead_units`` with HiGHS, a Lagrangian bound and local searches, exact
+    efforts and costs.
 
     See :func:`matcher.solvers.integer.gap.solve_gap`: HiGHS proves small instances optimal at
     once; on tight ones a large-neighbourhood search improves its incumbent while HiGHS
@@ -97,9 +98,24 @@ def solve_leads_highs(
         found.cost,
         found.bound,
         time.perf_counter() - start,
-        engine="highs" if "search" not in found.stats else "highs + subset search",
+        engine=_engine(found.stats),
     )
     return part, table
+
+
+_ENGINES = (
+    ("lagrangian", "lagrangian bound"),
+    ("tabu", "tabu search"),
+    ("local_branching", "local branching"),
+    ("search", "subset search"),
+)
+"""What :func:`~matcher.solvers.integer.gap.solve_gap` ran (a key of its ``stats``), as
+the plan names it."""
+
+
+def _engine(stats: dict[str, Any]) -> str:
+    """The engines the lead units' search ran, HiGHS first (it always runs)."""
+    return " + ".join(["highs", *(name for key, name in _ENGINES if key in stats)])
 
 
 def solve_leads(

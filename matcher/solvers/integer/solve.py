@@ -121,7 +121,7 @@ def _labour(
 def _leads(
     dataset: Dataset, params: PlanParams, deadline: float, report: Reporter | None
 ) -> tuple[Part, pd.DataFrame]:
-    """The lead units, by HiGHS beside a subset search or by CP-SAT."""
+    """The lead units, by HiGHS with a Lagrangian bound and local searches, or by CP-SAT."""
     found = None
     if params.integer_solver == "highs":
         found = solve_leads_highs(dataset, params, deadline, report)
