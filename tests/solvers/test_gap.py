@@ -1,4 +1,5 @@
-"""Lead units as a GAP: HiGHS plus the subset search, against brute-force enumeration."""
+"""Lead units as a GAP: the Lagrangian bound and reduced-cost fixing, the tabu and subset
+searches and HiGHS, against brute-force enumeration."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import time
 import numpy as np
 import pytest
 
-from matcher.solvers.integer.gap import Gap, solve_gap, subset_search
+from matcher.solvers.integer import gap_bound
+from matcher.solvers.integer.gap import Gap, TabuSearch, solve_gap, subset_search
+from matcher.solvers.integer.gap_bound import (
+    Knapsacks,
+    forced_rise,
+    lagrangian_bound,
+    reduced_options,
+    unit_profits,
+)
 
 
 def random_gap(seed: int, m: int, n: int, *, density: float = 0.8, tight: float = 0.8) -> Gap:
@@ -99,20 +108,22 @@ def test_subset_search_reaches_the_optimum_by_growing_its_sets() -> None:
         assert counts["units_per_set"] == gap.n_agents
 
 
-def test_search_phase_runs_when_the_first_highs_run_is_cut_short() -> None:
-    # A tight 5 x 20 instance with almost no time for the first run: the incumbent comes
-    # from the search and the second run; the bound must still be a true lower bound.
+@pytest.mark.parametrize("workers", [1, 2])
+def test_short_deadline_gives_a_feasible_assignment_and_a_true_bound(workers: int) -> None:
+    # A tight 8 x 40 instance with little time: the Lagrangian step, the tabu search and
+    # the subset search share it; the bound must still be a true lower bound.
     gap = random_gap(7, 8, 40, density=1.0)
-    got = solve_gap(gap, time.perf_counter() + 3, seed=0, first_share=0.01)
+    got = solve_gap(gap, time.perf_counter() + 3, seed=0, workers=workers)
     assert got is not None
-    assert "search" in got.stats
     assert gap.feasible(got.assign)
+    assert got.cost == pytest.approx(float(gap.cost[got.assign].sum()))
     assert got.bound <= got.cost + 1e-9
-    reference = solve_gap(gap, time.perf_counter() + 4, seed=1, first_share=1.0)
+    reference = solve_gap(gap, time.perf_counter() + 6, seed=1)
     assert reference is not None
     assert got.bound <= reference.cost + 1e-9
     if reference.optimal:
         assert got.cost >= reference.cost - 1e-9
+        assert reference.bound == pytest.approx(reference.cost)
 
 
 def test_fractional_costs_and_efforts() -> None:
@@ -152,3 +163,230 @@ def test_same_seed_same_assignment_when_proven() -> None:
     b = solve_gap(gap, time.perf_counter() + 20, seed=3)
     assert a is not None and b is not None and a.optimal
     assert np.array_equal(a.assign, b.assign)
+
+
+# --- the Lagrangian bound, its knapsacks and what it proves ---------------------------
+
+
+def variant(gap: Gap, kind: str) -> Gap:
+    """``gap`` with fractional efforts (solved by Dantzig's bound), efforts in quarters
+    (by DP after scaling), fractional costs, or a unit of unlimited capacity."""
+    if kind == "fractional":
+        return Gap(gap.agent, gap.job, gap.weight / 7, gap.cost / 3, gap.capacity / 7, gap.n_jobs)
+    if kind == "quarters":
+        return Gap(gap.agent, gap.job, gap.weight / 4, gap.cost, gap.capacity / 4, gap.n_jobs)
+    if kind == "unlimited":
+        capacity = gap.capacity.copy()
+        capacity[0] = np.inf
+        return Gap(gap.agent, gap.job, gap.weight, gap.cost, capacity, gap.n_jobs)
+    return gap
+
+
+def all_assignments(gap: Gap) -> list[tuple[float, np.ndarray]]:
+    """Every feasible assignment with its cost."""
+    out = []
+    for choice in itertools.product(*gap.options_of_jobs()):
+        assign = np.array(choice)
+        if np.all(gap.loads(assign) <= gap.capacity + 1e-9):
+            out.append((float(gap.cost[assign].sum()), assign))
+    return out
+
+
+KINDS = ["whole", "fractional", "quarters", "unlimited"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(10))
+def test_lagrangian_bound_is_below_the_optimum(seed: int, kind: str) -> None:
+    gap = variant(random_gap(300 + seed, 3, 7, tight=0.7), kind)
+    best = brute_force(gap)
+    got = lagrangian_bound(gap, time.perf_counter() + 10, iterations=300)
+    assert got.bound <= best + 1e-6
+    if got.optimal:
+        assert got.bound == pytest.approx(best)
+    if got.assign is not None:
+        assert gap.feasible(got.assign)
+        assert gap.cost[got.assign].sum() >= best - 1e-9
+
+
+def test_knapsacks_are_exact_by_dp_and_by_whole_scale() -> None:
+    gap = random_gap(1, 3, 6)
+    assert Knapsacks.of(gap).exact
+    assert Knapsacks.of(variant(gap, "quarters")).exact
+    assert not Knapsacks.of(variant(gap, "fractional")).exact
+    assert not Knapsacks.of(gap, dp_cells=10).exact
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dp_knapsack_equals_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    gap = random_gap(400 + seed, 3, 8, density=0.9)
+    k = Knapsacks.of(gap)
+    buf = gap_bound._Buffers.of(k)
+    u = rng.uniform(50, 130, gap.n_jobs)
+    value = gap_bound._value(u, k, buf)
+    total = 0.0
+    for i in range(gap.n_agents):
+        items = k.rows[k.ptr[i] : k.ptr[i + 1]]
+        profit = u[gap.job[items]] - gap.cost[items]
+        weight = gap.weight[items]
+        cap = int(k.capacity[i])
+        table = np.zeros(cap + 1)  # best profit within each capacity, by enumeration
+        for take in itertools.product([0, 1], repeat=len(items)):
+            t = np.array(take, dtype=bool)
+            w = int(weight[t].sum())
+            if w <= cap:
+                table[w:] = np.maximum(table[w:], profit[t].sum())
+        got = buf.f[buf.fptr[i] : buf.fptr[i] + cap + 1]
+        assert np.allclose(got, table)
+        taken = buf.x[k.ptr[i] : k.ptr[i + 1]] > 0.5
+        assert weight[taken].sum() <= cap
+        assert profit[taken].sum() == pytest.approx(table[cap])
+        total += table[cap]
+    assert value == pytest.approx(u.sum() - total)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(8))
+def test_reduced_options_keep_every_cheaper_assignment(seed: int, kind: str) -> None:
+    gap = variant(random_gap(500 + seed, 3, 7, tight=0.75), kind)
+    every = all_assignments(gap)
+    if not every:
+        return
+    costs = sorted(c for c, _ in every)
+    got = lagrangian_bound(gap, time.perf_counter() + 10, iterations=300)
+    # The optimum as the known cost (all optimal assignments may go but one is kept),
+    # then a worse one (every cheaper assignment must survive).
+    for upper in {costs[0], costs[len(costs) // 3], costs[-1]}:
+        known = next(a for c, a in every if c == upper)
+        kept = reduced_options(gap, got.u, upper, keep_rows=known)
+        assert kept[known].all()
+        for c, assign in every:
+            if c < upper - 1e-9:
+                assert kept[assign].all(), (upper, c)
+        # Without the known assignment kept, every assignment strictly cheaper survives.
+        bare = reduced_options(gap, got.u, upper)
+        for c, assign in every:
+            if c < upper - 1e-9:
+                assert bare[assign].all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_forced_rise_bounds_the_best_assignment_using_each_option(seed: int) -> None:
+    gap = variant(random_gap(600 + seed, 3, 6, tight=0.75), ["whole", "fractional"][seed % 2])
+    every = all_assignments(gap)
+    got = lagrangian_bound(gap, time.perf_counter() + 10, iterations=200)
+    rise = forced_rise(gap, got.u)
+    for row in range(len(gap.job)):
+        using = [c for c, a in every if row in a]
+        if using:
+            assert got.bound + rise[row] <= min(using) + 1e-6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tabu_search_keeps_feasible_and_never_worsens(seed: int) -> None:
+    gap = feasible_gap(4, 8, 700 + 10 * seed, tight=0.9)
+    start = feasible_start(gap)
+    assert start is not None
+    search = TabuSearch.start(gap, start, seed)
+    assert search is not None
+    search.run(300)
+    assert gap.feasible(search.best)
+    assert search.best_cost == pytest.approx(float(gap.cost[search.best].sum()))
+    assert brute_force(gap) - 1e-9 <= search.best_cost <= gap.cost[start].sum() + 1e-9
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("workers", [1, 2])
+def test_solve_gap_variants_equal_enumeration(seed: int, kind: str, workers: int) -> None:
+    gap = variant(random_gap(800 + seed, 3, 7, tight=0.75), kind)
+    best = brute_force(gap)
+    got = solve_gap(gap, time.perf_counter() + 20, seed=seed, workers=workers)
+    if not np.isfinite(best):
+        assert got is None
+        return
+    assert got is not None
+    assert gap.feasible(got.assign)
+    assert got.cost == pytest.approx(best)
+    assert got.bound <= best + 1e-6
+    assert got.optimal
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_units_without_options(workers: int) -> None:
+    # The last units have no option at all: the knapsacks of no items stay empty.
+    gap = random_gap(9, 3, 6, tight=0.9)
+    more = Gap(gap.agent, gap.job, gap.weight, gap.cost,
+               np.concatenate((gap.capacity, [5.0, np.inf])), gap.n_jobs)  # fmt: skip
+    best = brute_force(more)
+    got = solve_gap(more, time.perf_counter() + 20, workers=workers)
+    if not np.isfinite(best):
+        assert got is None
+        return
+    assert got is not None
+    assert got.cost == pytest.approx(best)
+    assert got.bound <= best + 1e-6
+    assert lagrangian_bound(more, time.perf_counter() + 5).bound <= best + 1e-6
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_unit_profits_split_the_gap_to_the_bound(seed: int, kind: str) -> None:
+    # cost(a) - L(u) = sum over units of KP_i(u) - profit_i(a), each term >= 0.
+    gap = variant(random_gap(900 + seed, 3, 7, tight=0.75), kind)
+    got = lagrangian_bound(gap, time.perf_counter() + 10, iterations=300)
+    kp = unit_profits(gap, got.u)
+    value = got.u.sum() - kp.sum()
+    assert value == pytest.approx(got.bound)  # the bound is L at its multipliers
+    for c, assign in all_assignments(gap):
+        held = np.bincount(gap.agent[assign], got.u[gap.job[assign]] - gap.cost[assign],
+                           minlength=gap.n_agents)  # fmt: skip
+        assert np.all(kp - held >= -1e-6)
+        assert (kp - held).sum() == pytest.approx(c - value)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tabu_search_adopts_a_cheaper_assignment(seed: int) -> None:
+    gap = feasible_gap(4, 8, 700 + 10 * seed, tight=0.9)
+    every = all_assignments(gap)
+    cheapest = min(every, key=lambda ca: ca[0])
+    start = max(every, key=lambda ca: ca[0])
+    search = TabuSearch.start(gap, start[1], seed)
+    assert search is not None
+    search.allow(np.zeros(len(gap.job), dtype=bool))  # all barred but what is in use
+    search.adopt(cheapest[1])
+    assert search.best_cost == pytest.approx(cheapest[0])
+    search.run(100)
+    assert gap.feasible(search.best)
+    assert search.best_cost == pytest.approx(cheapest[0])
+
+
+def test_subset_search_takes_a_cheaper_assignment_from_exchange() -> None:
+    gap = feasible_gap(4, 8, 720, tight=0.9)
+    every = all_assignments(gap)
+    cheapest = min(every, key=lambda ca: ca[0])
+    start = max(every, key=lambda ca: ca[0])
+    seen: list[float] = []
+
+    def exchange(current: np.ndarray) -> np.ndarray:
+        seen.append(float(gap.cost[current].sum()))
+        return cheapest[1]
+
+    got, _ = subset_search(gap, start[1], time.perf_counter() + 0.5, exchange=exchange,
+                           unit_weight=lambda a: np.arange(gap.n_agents, dtype=float))  # fmt: skip
+    assert seen[0] == pytest.approx(start[0])
+    assert gap.feasible(got)
+    assert gap.cost[got].sum() == pytest.approx(cheapest[0])
+
+
+def test_highs_gives_way_only_on_many_units_and_little_fixing() -> None:
+    from matcher.solvers.integer.gap import HIGHS_YIELD_AGENTS, _hopeless
+
+    few = random_gap(0, HIGHS_YIELD_AGENTS - 1, 30)
+    many = random_gap(0, HIGHS_YIELD_AGENTS, 30)
+    every = np.ones(len(many.job), dtype=bool)
+    assert _hopeless(many, every)
+    assert not _hopeless(few, np.ones(len(few.job), dtype=bool))  # HiGHS keeps its run
+    assert not _hopeless(many, every & (np.arange(len(every)) % 3 == 0))  # fixing dropped much
+    assert not _hopeless(many, None)

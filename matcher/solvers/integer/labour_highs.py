@@ -119,9 +119,10 @@ def solve_labour_highs(
 
 SEARCH_SHARE = 0.8
 """Share of the labour model's time the neighbourhood search takes (unless it proves the
-plan optimal first); HiGHS then runs on the whole model, for the bound. On a city's model HiGHS's own search rarely improves the repaired start, and run
-beside the neighbourhood search it slows it more than it helps (measured in the
-performance log)."""
+plan optimal first); HiGHS then runs on the whole model, for the bound. On a city's
+model HiGHS's own search rarely improves the repaired start, and run beside the
+neighbourhood search it slows it more than it helps (measured in the performance
+log)."""
 
 
 def meets_floors(problem: Problem, rules: ActiveRules, flow: npt.NDArray[np.int64]) -> bool:
