@@ -76,16 +76,10 @@ def solve_labour_highs(
     if not highs_in_time(2 * len(useful.idx), deadline - time.perf_counter()):
         return _keep(rules, start, start.flow, began)  # not even supply and demand would fit
     seen: Seen = {}
-    search = LabourSearch(
-        problem,
-        rules,
-        useful,
-        params,
-        start.flow,
-        _searched(seen, start, report),
-        start.relaxed.flow,
-    )
-    if meets_floors(problem, rules, start.flow):
+    better = _reporter(seen, start, report)
+    search = LabourSearch(problem, rules, useful, params, start.flow, better, start.relaxed.flow)
+    targets = rule_targets(problem, rules)
+    if meets_floors(problem, targets, start.flow):
         # The search needs a plan within the rules to start from; a start below some
         # floor is left to HiGHS alone.
         search.run(began + SEARCH_SHARE * (deadline - began))
@@ -99,9 +93,7 @@ def solve_labour_highs(
                 engine="highs",
             )
             return search.best, part, start.objective
-    model = labour_lp(
-        problem, useful, rules.min_hours, rule_limits(problem, rules), rule_targets(problem, rules)
-    )
+    model = labour_lp(problem, useful, rules.min_hours, rule_limits(problem, rules), targets)
     left = deadline - time.perf_counter()
     if not highs_in_time(model.nonzeros, left):
         # Too little time left for HiGHS even to set up a model this size (it does not
@@ -111,7 +103,9 @@ def solve_labour_highs(
     # From the repaired start, not the search's best, which depends on how far the search
     # got: a plan HiGHS proves optimal is then the same on every run.
     set_start(h, start_values(problem, useful, model.cols, start.flow))
-    if not run_until(h, deadline, _watch(seen, start, search, report)):
+    # While HiGHS searches, report a few times a second (with the search's best score).
+    watch = None if better is None else lambda: better(search.best_objective)
+    if not run_until(h, deadline, watch):
         # HiGHS overran the limit in a phase that does not check it.
         return _keep(rules, start, search.best, began)
     return _read_back(h, problem, useful, model.cols, start, search.best, params, began)
@@ -125,9 +119,9 @@ neighbourhood search it slows it more than it helps (measured in the performance
 log)."""
 
 
-def meets_floors(problem: Problem, rules: ActiveRules, flow: npt.NDArray[np.int64]) -> bool:
-    """Whether ``flow`` gives every community its coverage floor (true without floors)."""
-    targets = rule_targets(problem, rules)
+def meets_floors(problem: Problem, targets: _I | None, flow: npt.NDArray[np.int64]) -> bool:
+    """Whether ``flow`` gives every community its coverage floor ``targets`` (true
+    without floors)."""
     if targets is None:
         return True
     got = np.bincount(
@@ -180,11 +174,13 @@ def labour_lp(
     return LabourLP(integer_lp(mat, cost, upper, lower, higher, maximize=True), cols, mat.nnz)
 
 
-def _searched(
+def _reporter(
     seen: Seen, start: LabourStart, report: Reporter | None
 ) -> Callable[[float], None] | None:
-    """What the neighbourhood search calls with each better plan's score: report it with
-    HiGHS's bound (throttled)."""
+    """What reports the labour search's progress, given the best score known outside
+    HiGHS (the neighbourhood search's): HiGHS's incumbent when better, and its bound
+    never above the relaxed flow's (throttled). An exception the report raises stops
+    HiGHS too, and propagates."""
     if report is None or not report.active:
         return None
 
@@ -194,31 +190,10 @@ def _searched(
         try:
             report.throttled("solve", incumbent=incumbent, bound=bound, part="labour")
         except BaseException:
-            seen["stop"] = True  # stops HiGHS too
-            raise
-
-    return better
-
-
-def _watch(
-    seen: Seen, start: LabourStart, search: LabourSearch, report: Reporter | None
-) -> Callable[[], None] | None:
-    """What :func:`run_until` calls while HiGHS searches: report its incumbent and bound
-    (the neighbourhood search's best while it has none better; its bound never above the
-    relaxed flow's). An exception the report raises stops HiGHS, and propagates."""
-    if report is None or not report.active:
-        return None
-
-    def watch() -> None:
-        incumbent = max(float(seen.get("incumbent", -math.inf)), search.best_objective)
-        bound = min(float(seen.get("bound", math.inf)), start.relaxed.bound)
-        try:
-            report.throttled("solve", incumbent=incumbent, bound=bound, part="labour")
-        except BaseException:
             seen["stop"] = True
             raise
 
-    return watch
+    return better
 
 
 def _keep(
