@@ -301,6 +301,18 @@ def test_tabu_search_keeps_feasible_and_never_worsens(seed: int) -> None:
     assert brute_force(gap) - 1e-9 <= search.best_cost <= gap.cost[start].sum() + 1e-9
 
 
+def test_tabu_search_takes_an_ejection_chain_in_one_step() -> None:
+    # Demand 0 (at unit 0) fits unit 1 only if demand 1 leaves it for unit 2: no shift
+    # or swap gains, the chain gains 10 at once.
+    gap = Gap(np.array([0, 1, 0, 1, 2]), np.array([0, 0, 1, 1, 1]), np.full(5, 10.0),
+              np.array([10.0, 0.0, 100.0, 5.0, 5.0]), np.full(3, 10.0), 2)  # fmt: skip
+    search = TabuSearch.start(gap, np.array([0, 3]), seed=0)
+    assert search is not None
+    assert search.run(1)
+    assert search.best.tolist() == [1, 4]
+    assert search.best_cost == 5.0
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("workers", [1, 2])

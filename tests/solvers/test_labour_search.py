@@ -26,7 +26,7 @@ from matcher.model.rules import ActiveRules, active_rules
 from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
 from matcher.solvers.integer.labour import labour_arcs, labour_start
-from matcher.solvers.integer.labour_search import LabourSearch
+from matcher.solvers.integer.labour_search import POLISH_GAP, SUB_GAP, LabourSearch
 
 
 def small_city(seed: int) -> Dataset:
@@ -95,6 +95,54 @@ def test_search_keeps_every_rule_and_never_loses(seed: int, limit: int) -> None:
     assert objective <= start.relaxed.bound + 1e-6  # the rules only take plans away
     assert seen == sorted(seen) and all(v > start.objective for v in seen)
     assert search.stats["neighbourhoods"] >= 1
+    assert search.stats["receiver_sets"] >= 1
+
+
+def donors(problem: Problem, useful: np.ndarray, flow: np.ndarray, demand: int) -> set[int]:
+    """The communities where a supplier with an arc to ``demand`` gives hours at a lower
+    score per hour than that arc's, or where a cadre at its limit of one serves: by
+    loops, from the arrays alone."""
+    arcs = problem.arcs
+    found: set[int] = set()
+    for a in useful[arcs.demand[useful] == demand]:
+        s = arcs.supplier[a]
+        given = np.flatnonzero((arcs.supplier == s) & (flow > 0))
+        for b in given:
+            full = problem.suppliers.kind[s] == CADRE
+            if arcs.weight[b] < arcs.weight[a] or full:
+                found.add(int(problem.demand_community[arcs.demand[b]]))
+    return found
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_receiver_set_holds_the_receiver_and_its_donors(seed: int) -> None:
+    """A set around a demand that scores less than in the flow optimum holds its
+    community and every donor community (given room for all); with room for two, its
+    community and the donor where its suppliers' hours would gain most."""
+    ds = small_city(seed)
+    params = PlanParams(max_communities_per_cadre=1, seed=seed)
+    problem = build_problem(ds, params)
+    rules = active_rules(ds, params)
+    start = labour_start(problem, rules, None)
+    useful = labour_arcs(problem, rules)
+    search = LabourSearch(problem, rules, useful, params, start.flow, None, start.relaxed.flow)
+    receivers, loss = search._receivers()
+    assert len(receivers) > 0
+    arcs = problem.arcs
+    for demand in receivers[np.argsort(-loss, kind="stable")][:5]:
+        demand = int(demand)
+        got = float(np.dot(start.flow[arcs.demand == demand], arcs.weight[arcs.demand == demand]))
+        relaxed = start.relaxed.flow[arcs.demand == demand]
+        assert got < float(np.dot(relaxed, arcs.weight[arcs.demand == demand]))
+        home = int(problem.demand_community[demand])
+        every = set(search._receiver_set(demand, len(search.active)).tolist())
+        assert every >= {home} | donors(problem, useful.idx, start.flow, demand)
+        two = search._receiver_set(demand, 2)
+        assert home in two
+        gain = search._donor_priority(demand)
+        gain[home] = 0.0
+        if gain.max() > 1e-3:
+            assert int(np.argmax(gain)) in two
 
 
 @pytest.mark.parametrize("seed", _instances(10, start=500))
@@ -126,3 +174,21 @@ def test_a_plan_proven_after_the_search_is_the_same_every_run() -> None:
     assert a.status == b.status == "optimal"
     assert a.assignments.equals(b.assignments)
     assert a.demand_status.equals(b.demand_status)
+
+
+def test_the_sets_polish_to_a_tighter_gap_once_they_grow() -> None:
+    """Sets grow once every community was drawn without a gain; their MIPs then close
+    the parts' last fractions of a point (:data:`POLISH_GAP`), which :data:`SUB_GAP`
+    leaves behind."""
+    ds = small_city(4)
+    params = PlanParams(max_communities_per_cadre=2, seed=1)
+    problem = build_problem(ds, params)
+    rules = active_rules(ds, params)
+    start = labour_start(problem, rules, None)
+    useful = labour_arcs(problem, rules)
+    search = LabourSearch(problem, rules, useful, params, start.flow, None, start.relaxed.flow)
+    assert search.sub_gap == SUB_GAP
+    search.run(time.perf_counter() + 60.0)  # ends early: the sets reach every community
+    assert search.stats["communities_per_set"] < len(np.unique(problem.demand_community))
+    assert search.sub_gap == POLISH_GAP < SUB_GAP
+    assert rules_hold(problem, rules, search.best)

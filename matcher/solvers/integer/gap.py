@@ -938,9 +938,12 @@ class TabuSearch:
 
     The search moves through overloaded assignments too: it minimises the cost plus,
     per unit, a weight times its overload. Each step takes the best move (shift a demand
-    to another unit, or swap the units of two demands) that is not tabu (a demand may
-    not return to a unit it left within a random tenure) unless it yields a feasible
-    assignment cheaper than the best; ties go to a seeded random choice. After each
+    to another unit, swap the units of two demands, or an ejection chain: a demand moves
+    to a unit and pushes one of that unit's demands on to a third) that is not tabu (a
+    demand may not return to a unit it left within a random tenure) unless it yields a
+    feasible assignment cheaper than the best; ties go to a seeded random choice. The
+    chains matter where capacities are tight: a demand can then enter a full unit in one
+    step, which shifts and swaps reach only through overloads. After each
     step, the weights of overloaded units rise and, when all fit, every weight falls
     (strategic oscillation around the capacity boundary). When the best has not
     improved for ``restart`` steps, the search returns to it and shifts a few demands
@@ -1077,15 +1080,23 @@ def _tabu_steps(
     cur = 0.0
     for j in range(n):
         cur += cost[j, state[j]]
+    members = np.empty(n, dtype=np.int64)
+    start = np.zeros(m + 1, dtype=np.int64)
+    units, first_unit = _allowed(cost)
     for it in range(first, first + steps):
+        _members(state, members, start)
         over = 0.0
         for i in range(m):
             over += _over(load[i], cap[i])
         d, mj, mi, ties = _best_shift(t, it, over, cur, best_cost, rng)
-        _, sj, sl, ties = _best_swap(t, it, over, cur, best_cost, rng, d, ties)
-        if mj < 0 and sj < 0:
+        lists = (members, start, units, first_unit)
+        d, sj, sl, ties = _best_swap(t, it, over, cur, best_cost, rng, d, ties, lists)
+        _, cj, ck, cc = _best_chain(t, it, over, cur, best_cost, rng, d, ties, lists)
+        if mj < 0 and sj < 0 and cj < 0:
             break  # no move at all
-        if sj >= 0:
+        if cj >= 0:
+            cur += _chain(t, cj, ck, cc, it, info, rng)
+        elif sj >= 0:
             cur += _swap(t, sj, sl, it, info, rng)
         else:
             cur += _shift(t, mj, mi, it, info, rng)
@@ -1132,7 +1143,7 @@ def _best_shift(
 
 
 @numba.njit(cache=True, nogil=True)
-def _best_swap(
+def _best_swap(  # noqa: PLR0913, PLR0917
     t: _Tabu,
     it: int,
     over: float,
@@ -1141,34 +1152,144 @@ def _best_swap(
     rng: npt.NDArray[np.uint64],
     best_d: float,
     ties: int,
+    lists: tuple[_I, _I, _I, _I],
 ) -> tuple[float, int, int, int]:
     """The best swap allowed at step ``it`` if better than (or tied with) a shift of
-    value ``best_d``: its value and two demands (-1 when the shift stays best)."""
+    value ``best_d``: its value and two demands (-1 when the shift stays best). Each
+    pair is met once, from its first demand, among the members of units open to it."""
     cost, weight, cap, state, load, rho, tabu, _ = t
-    n = cost.shape[0]
+    members, start, units, first_unit = lists
     mj, ml = -1, -1
-    for j in range(n):
+    for j in range(cost.shape[0]):
         a = state[j]
-        for k in range(j + 1, n):
-            b = state[k]
-            if a == b or cost[j, b] == np.inf or cost[k, a] == np.inf:
+        for p in range(first_unit[j], first_unit[j + 1]):
+            b = units[p]
+            if b == a:
                 continue
-            dc = cost[j, b] + cost[k, a] - cost[j, a] - cost[k, b]
-            na = load[a] - weight[j, a] + weight[k, a]
-            nb = load[b] - weight[k, b] + weight[j, b]
-            oa = _over(na, cap[a]) - _over(load[a], cap[a])
-            ob = _over(nb, cap[b]) - _over(load[b], cap[b])
-            d = dc + rho[a] * oa + rho[b] * ob
-            aspire = over + oa + ob <= 0.0 and cur + dc < best_cost - 1e-9
-            if (tabu[j, b] > it or tabu[k, a] > it) and not aspire:
-                continue
-            if d < best_d - 1e-12:
-                best_d, mj, ml, ties = d, j, k, 1
-            elif d <= best_d + 1e-12:
-                ties += 1
-                if _next_random(rng) % ties == 0:
-                    mj, ml = j, k
+            for q in range(start[b], start[b + 1]):
+                k = members[q]
+                if k <= j or cost[k, a] == np.inf:
+                    continue
+                dc = cost[j, b] + cost[k, a] - cost[j, a] - cost[k, b]
+                na = load[a] - weight[j, a] + weight[k, a]
+                nb = load[b] - weight[k, b] + weight[j, b]
+                oa = _over(na, cap[a]) - _over(load[a], cap[a])
+                ob = _over(nb, cap[b]) - _over(load[b], cap[b])
+                d = dc + rho[a] * oa + rho[b] * ob
+                aspire = over + oa + ob <= 0.0 and cur + dc < best_cost - 1e-9
+                if (tabu[j, b] > it or tabu[k, a] > it) and not aspire:
+                    continue
+                if d < best_d - 1e-12:
+                    best_d, mj, ml, ties = d, j, k, 1
+                elif d <= best_d + 1e-12:
+                    ties += 1
+                    if _next_random(rng) % ties == 0:
+                        mj, ml = j, k
     return best_d, mj, ml, ties
+
+
+@numba.njit(cache=True, nogil=True)
+def _members(state: _I, members: _I, start: _I) -> None:
+    """The demands of each unit ``i``: ``members[start[i]:start[i + 1]]``."""
+    m = len(start) - 1
+    start[:] = 0
+    for j in range(len(state)):
+        start[state[j] + 1] += 1
+    for i in range(m):
+        start[i + 1] += start[i]
+    fill = start[:m].copy()
+    for j in range(len(state)):
+        members[fill[state[j]]] = j
+        fill[state[j]] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _allowed(cost: _F) -> tuple[_I, _I]:
+    """The units open to each demand ``j`` (finite cost):
+    ``units[first[j]:first[j + 1]]``."""
+    n, m = cost.shape
+    first = np.zeros(n + 1, dtype=np.int64)
+    for j in range(n):
+        first[j + 1] = first[j] + np.sum(cost[j] < np.inf)
+    units = np.empty(first[n], dtype=np.int64)
+    for j in range(n):
+        p = first[j]
+        for i in range(m):
+            if cost[j, i] < np.inf:
+                units[p] = i
+                p += 1
+    return units, first
+
+
+# The tabu step's context (arrays, step, overload, costs, draw, best so far, members)
+@numba.njit(cache=True, nogil=True)
+def _best_chain(  # noqa: PLR0913, PLR0917
+    t: _Tabu,
+    it: int,
+    over: float,
+    cur: float,
+    best_cost: float,
+    rng: npt.NDArray[np.uint64],
+    best_d: float,
+    ties: int,
+    lists: tuple[_I, _I, _I, _I],
+) -> tuple[float, int, int, int]:
+    """The best ejection chain of length two allowed at step ``it`` if better than (or
+    tied with) a move of value ``best_d``: demand ``j`` moves to unit ``b`` and ejects
+    ``k`` from ``b`` to a third unit ``c``. Its value, ``j``, ``k`` and ``c`` (-1 when
+    the other move stays best)."""
+    cost, weight, cap, state, load, rho, tabu, _ = t
+    members, start, units, first_unit = lists
+    mj, mk, mc = -1, -1, -1
+    for j in range(cost.shape[0]):
+        a = state[j]
+        for p in range(first_unit[j], first_unit[j + 1]):
+            b = units[p]
+            if b == a:
+                continue
+            for q in range(start[b], start[b + 1]):
+                k = members[q]
+                for r in range(first_unit[k], first_unit[k + 1]):
+                    c = units[r]
+                    if c == b or c == a:  # noqa: PLR1714, SIM109 (plain compares for numba)
+                        continue
+                    dc = cost[j, b] - cost[j, a] + cost[k, c] - cost[k, b]
+                    na = load[a] - weight[j, a]
+                    nb = load[b] + weight[j, b] - weight[k, b]
+                    nc = load[c] + weight[k, c]
+                    oa = _over(na, cap[a]) - _over(load[a], cap[a])
+                    ob = _over(nb, cap[b]) - _over(load[b], cap[b])
+                    oc = _over(nc, cap[c]) - _over(load[c], cap[c])
+                    d = dc + rho[a] * oa + rho[b] * ob + rho[c] * oc
+                    if d > best_d + 1e-12:
+                        continue
+                    aspire = over + oa + ob + oc <= 0.0 and cur + dc < best_cost - 1e-9
+                    if (tabu[j, b] > it or tabu[k, c] > it) and not aspire:
+                        continue
+                    if d < best_d - 1e-12:
+                        best_d, mj, mk, mc, ties = d, j, k, c, 1
+                    else:
+                        ties += 1
+                        if _next_random(rng) % ties == 0:
+                            mj, mk, mc = j, k, c
+    return best_d, mj, mk, mc
+
+
+@numba.njit(cache=True, nogil=True)
+def _chain(
+    t: _Tabu, j: int, k: int, c: int, it: int, info: _F, rng: npt.NDArray[np.uint64]
+) -> float:
+    """Move demand ``j`` to the unit of ``k``, and ``k`` to unit ``c``; the change of
+    cost."""
+    cost, weight, _, state, load, _, tabu, _ = t
+    a, b = state[j], state[k]
+    load[a] -= weight[j, a]
+    load[b] += weight[j, b] - weight[k, b]
+    load[c] += weight[k, c]
+    state[j], state[k] = b, c
+    tabu[j, a] = _tenure(it, info, rng)
+    tabu[k, b] = _tenure(it, info, rng)
+    return float(cost[j, b] - cost[j, a] + cost[k, c] - cost[k, b])
 
 
 @numba.njit(cache=True, nogil=True)

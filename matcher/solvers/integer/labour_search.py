@@ -10,8 +10,11 @@ held fixed. The small MIP starts from the current plan, so the plan never gets w
 it is kept when it scores more.
 
 A neighbourhood is a community drawn (seeded) by what it scores less than in the flow
-optimum, with its nearest communities, or the communities where a cadre over its limit
-served in the flow optimum (where the limit costs score), as many as make about
+optimum, with its nearest communities; or the communities where a cadre over its limit
+served in the flow optimum (where the limit costs score); or a receiver demand drawn by
+what it scores less than in the flow optimum, with the communities its suppliers could
+leave for it at the most gain (its donors, often far from it: a chain of moves that
+nearest-community sets never hold). Each holds as many communities as make about
 :data:`TARGET_ARCS` arcs at first. When every community has been drawn without
 improving the plan, the sets grow by half; when two small MIPs in a row stop at their
 time limit, they shrink. A model small enough for one set is solved whole at once, which
@@ -38,9 +41,10 @@ from matcher.params import PlanParams
 from matcher.solvers.integer.highs import quiet_highs, set_start
 from matcher.solvers.integer.labour import LabourArcs
 
-__all__ = ["SUB_LIMIT_S", "TARGET_ARCS", "LabourSearch"]
+__all__ = ["POLISH_GAP", "RECEIVER_SHARE", "SUB_GAP", "SUB_LIMIT_S", "TARGET_ARCS", "LabourSearch"]
 
 _I = npt.NDArray[np.int64]
+_F = npt.NDArray[np.float64]
 
 TARGET_ARCS = 1_500
 """Arcs a neighbourhood's MIP has at first: HiGHS solves such a model in a fraction of a
@@ -52,12 +56,26 @@ SUB_LIMIT_S = 0.3
 SUB_GAP = 1e-4
 """Relative gap at which a neighbourhood's MIP stops (the whole model's stops at the
 run's ``gap_limit``): closing the last hundredth of a percent of a part costs more time
-than it gains."""
+than it gains while the plan is still improving fast."""
+
+POLISH_GAP = 1e-6
+"""The neighbourhoods' gap once every community has been drawn without a gain (the sets
+then grow too): the last fractions of a point a part can still give, which
+:data:`SUB_GAP` leaves behind in each part (performance log)."""
 
 SPLIT_SHARE = 0.5
 """Share of the neighbourhoods drawn where a cadre over its limit in the flow optimum
 served (:meth:`LabourSearch._around_split`); the others around a community drawn by its
 loss."""
+
+RECEIVER_SHARE = 1 / 3
+"""Share of the neighbourhoods drawn around a receiver demand and its donors
+(:meth:`LabourSearch._around_receiver`) while some demand scores less than in the flow
+optimum; the others as before. On 60 communities at a limit of 2 the plan gained from
+such sets alone, where the nearest and split-cadre sets stalled (performance log)."""
+
+LOSS_TOLERANCE = 1e-6
+"""Score a demand must lack against the flow optimum to be a receiver (rounding aside)."""
 
 _KM_PER_DEGREE = 111.0
 
@@ -89,10 +107,15 @@ class LabourSearch:
     best_objective
         What it scores.
     stats
-        Counters: ``neighbourhoods``, ``improvements``, ``communities_per_set``.
+        Counters: ``neighbourhoods``, ``improvements``, ``communities_per_set``, and
+        ``receiver_sets`` and ``receiver_improvements`` (of those drawn around a
+        receiver demand).
     proven
         Whether the model was small enough to be solved whole as one neighbourhood, to
         the run's ``gap_limit``: then :attr:`best` is optimal.
+    sub_gap
+        The neighbourhoods' relative gap now: :data:`SUB_GAP`, then :data:`POLISH_GAP`
+        once the sets have grown.
     """
 
     def __init__(
@@ -116,6 +139,8 @@ class LabourSearch:
             "neighbourhoods": 0,
             "improvements": 0,
             "communities_per_set": 0,
+            "receiver_sets": 0,
+            "receiver_improvements": 0,
         }
         self.limits = rule_limits(problem, rules)
         self.targets = rule_targets(problem, rules)
@@ -136,6 +161,17 @@ class LabourSearch:
         n_s = len(problem.suppliers.hours)
         self.sup_ptr = np.searchsorted(problem.arcs.supplier, np.arange(n_s + 1))
         self._h: Any = None
+        self.sub_gap = SUB_GAP
+        arcs = problem.arcs
+        n_d = len(problem.demand_hours)
+        self.relaxed_demand: _F | None = None
+        if relaxed is not None:
+            score = np.bincount(arcs.demand, weights=relaxed * arcs.weight, minlength=n_d)
+            self.relaxed_demand = np.asarray(score, dtype=np.float64)
+        dem = arcs.demand[useful.idx]
+        by_dem = np.argsort(dem, kind="stable")
+        self.by_dem = useful.idx[by_dem]
+        self.dem_ptr = np.searchsorted(dem[by_dem], np.arange(n_d + 1))
         self._refresh()
 
     def _refresh(self) -> None:
@@ -201,6 +237,71 @@ class LabourSearch:
             chosen = np.sort(np.r_[chosen, extra])
         return chosen
 
+    def _receivers(self) -> tuple[_I, _F]:
+        """The demands that score less under :attr:`best` than in the flow optimum, and
+        how much less: where hours would gain most (none without the flow optimum)."""
+        if self.relaxed_demand is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        arcs = self.problem.arcs
+        n_d = len(self.problem.demand_hours)
+        now = np.bincount(arcs.demand, weights=self.best * arcs.weight, minlength=n_d)
+        loss = self.relaxed_demand - now
+        on = np.flatnonzero(loss > LOSS_TOLERANCE)
+        return on.astype(np.int64), np.asarray(loss[on], dtype=np.float64)
+
+    def _around_receiver(self, rng: np.random.Generator, k: int, receivers: tuple[_I, _F]) -> _I:
+        """A neighbourhood around a receiver demand drawn among ``receivers`` by its loss
+        (:meth:`_receiver_set`)."""
+        demands, loss = receivers
+        return self._receiver_set(int(rng.choice(demands, p=loss / loss.sum())), k)
+
+    def _receiver_set(self, demand: int, k: int) -> _I:
+        """``demand``'s community and its donors: the communities where the suppliers
+        with an arc to ``demand`` now give hours, those where moving the hours to it
+        would gain most first (gain per hour times hours), then those where a cadre at
+        its community limit serves (it must leave one to serve ``demand``), until the
+        set has about as many arcs as ``k`` communities on average. A receiver worth
+        opening (a ``min_hours`` demand needs many hours at once) then draws on cadres
+        from far apart, which nearest-community sets never hold together."""
+        home = int(self.problem.demand_community[demand])
+        priority = self._donor_priority(demand)
+        priority[home] = np.inf
+        cand = np.flatnonzero(priority > 0)
+        cand = cand[np.isin(cand, self.active)]
+        order = cand[np.lexsort((cand, -priority[cand]))]  # ties by index: same sets every run
+        per_comm = np.diff(self.comm_ptr)
+        budget = k * float(per_comm[self.active].mean())
+        fit = int(np.searchsorted(np.cumsum(per_comm[order]), budget, side="right"))
+        take = max(fit, min(2, len(order)))  # the receiver's community and a donor at least
+        chosen = order[:take]
+        if len(chosen) < 2:  # no donors: the receiver's neighbours instead
+            chosen = np.union1d(chosen, self._nearest(home, max(k, 2)))
+        return np.sort(chosen).astype(np.int64)
+
+    def _donor_priority(self, demand: int) -> _F:
+        """Per community, what moving the hours that the suppliers with an arc to
+        ``demand`` now give there to ``demand`` would gain, plus a token per arc by which a
+        cadre at its community limit gives hours there (so that the set frees it): where
+        its hours can come from."""
+        arcs = self.problem.arcs
+        n_c = len(self.problem.community_ids)
+        into = self.by_dem[self.dem_ptr[demand] : self.dem_ptr[demand + 1]]
+        sup = arcs.supplier[into]
+        lo, runs = self.sup_ptr[sup], self.sup_ptr[sup + 1] - self.sup_ptr[sup]
+        owner = np.repeat(np.arange(len(sup)), runs)  # each supplier's run of arcs
+        out = np.arange(runs.sum()) + np.repeat(lo - (np.cumsum(runs) - runs), runs)
+        on = self.best[out] > 0
+        out, owner = out[on], owner[on]
+        comm = self.arc_comm[out]
+        gain = np.maximum(arcs.weight[into][owner] - arcs.weight[out], 0.0) * self.best[out]
+        priority = np.bincount(comm, weights=gain, minlength=n_c).astype(np.float64)
+        if self.limits is not None:
+            s = sup[owner]
+            full = self.cadre[s] & (self.served[s] >= self.limits[s])
+            # A token per such arc: the more of them, the more cadres the set frees.
+            priority += LOSS_TOLERANCE * np.bincount(comm[full], minlength=n_c)
+        return priority
+
     def _served(self, arcs: _I) -> _I:
         """Per supplier, how many communities ``arcs`` (which carry hours) reach."""
         n_c = len(self.problem.community_ids)
@@ -227,8 +328,13 @@ class LabourSearch:
         rng = np.random.default_rng(self.params.seed)
         stall = unproven = 0
         weights = self._draw_weights()
+        receivers = self._receivers()
         while time.perf_counter() < deadline and (alive is None or alive()):
-            if len(self.split) and rng.random() < SPLIT_SHARE:
+            around_receiver = len(receivers[0]) > 0 and rng.random() < RECEIVER_SHARE
+            if around_receiver:
+                chosen = self._around_receiver(rng, k, receivers)
+                self.stats["receiver_sets"] += 1
+            elif len(self.split) and rng.random() < SPLIT_SHARE:
                 chosen = self._around_split(rng, k)
             else:
                 chosen = self._nearest(int(rng.choice(self.active, p=weights)), k)
@@ -239,8 +345,10 @@ class LabourSearch:
             self.stats["communities_per_set"] = k
             if improved:
                 self.stats["improvements"] += 1
+                self.stats["receiver_improvements"] += int(around_receiver)
                 stall = 0
                 weights = self._draw_weights()
+                receivers = self._receivers()
             elif proven:
                 stall += 1
             if proven:
@@ -251,6 +359,7 @@ class LabourSearch:
                     k, unproven, stall = max(2, k * 2 // 3), 0, 0
             if stall > n:  # every community drawn, on average, with nothing to gain
                 k, stall = min(n, k + max(1, k // 2)), 0
+                self.sub_gap = POLISH_GAP
         return self.best
 
     def _nearest(self, seed_comm: int, k: int) -> _I:
@@ -299,7 +408,7 @@ class LabourSearch:
         # The whole model as one neighbourhood is a proof: it gets the time left.
         limit = time_left if whole else min(SUB_LIMIT_S, time_left)
         h.setOptionValue("time_limit", max(limit, 0.05))
-        h.setOptionValue("mip_rel_gap", self.params.gap_limit if whole else SUB_GAP)
+        h.setOptionValue("mip_rel_gap", self.params.gap_limit if whole else self.sub_gap)
         h.passModel(model.lp)
         set_start(h, start_values(sub, sub_useful, model.cols, flow))
         h.run()
