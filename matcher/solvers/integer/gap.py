@@ -1083,13 +1083,13 @@ def _tabu_steps(
     members = np.empty(n, dtype=np.int64)
     start = np.zeros(m + 1, dtype=np.int64)
     units, first_unit = _allowed(cost)
+    lists = (members, start, units, first_unit)  # members and start change in place
     for it in range(first, first + steps):
         _members(state, members, start)
         over = 0.0
         for i in range(m):
             over += _over(load[i], cap[i])
         d, mj, mi, ties = _best_shift(t, it, over, cur, best_cost, rng)
-        lists = (members, start, units, first_unit)
         d, sj, sl, ties = _best_swap(t, it, over, cur, best_cost, rng, d, ties, lists)
         _, cj, ck, cc = _best_chain(t, it, over, cur, best_cost, rng, d, ties, lists)
         if mj < 0 and sj < 0 and cj < 0:

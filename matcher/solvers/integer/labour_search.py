@@ -164,10 +164,7 @@ class LabourSearch:
         self.sub_gap = SUB_GAP
         arcs = problem.arcs
         n_d = len(problem.demand_hours)
-        self.relaxed_demand: _F | None = None
-        if relaxed is not None:
-            score = np.bincount(arcs.demand, weights=relaxed * arcs.weight, minlength=n_d)
-            self.relaxed_demand = np.asarray(score, dtype=np.float64)
+        self.relaxed_demand = None if relaxed is None else self._demand_score(relaxed)
         dem = arcs.demand[useful.idx]
         by_dem = np.argsort(dem, kind="stable")
         self.by_dem = useful.idx[by_dem]
@@ -185,6 +182,13 @@ class LabourSearch:
         """What ``flow`` scores per community."""
         n_c = len(self.problem.community_ids)
         score = np.bincount(self.arc_comm, weights=flow * self.problem.arcs.weight, minlength=n_c)
+        return np.asarray(score, dtype=np.float64)
+
+    def _demand_score(self, flow: _I) -> _F:
+        """What ``flow`` scores per demand."""
+        arcs = self.problem.arcs
+        n_d = len(self.problem.demand_hours)
+        score = np.bincount(arcs.demand, weights=flow * arcs.weight, minlength=n_d)
         return np.asarray(score, dtype=np.float64)
 
     def _draw_weights(self) -> npt.NDArray[np.float64] | None:
@@ -242,10 +246,7 @@ class LabourSearch:
         how much less: where hours would gain most (none without the flow optimum)."""
         if self.relaxed_demand is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        arcs = self.problem.arcs
-        n_d = len(self.problem.demand_hours)
-        now = np.bincount(arcs.demand, weights=self.best * arcs.weight, minlength=n_d)
-        loss = self.relaxed_demand - now
+        loss = self.relaxed_demand - self._demand_score(self.best)
         on = np.flatnonzero(loss > LOSS_TOLERANCE)
         return on.astype(np.int64), np.asarray(loss[on], dtype=np.float64)
 
