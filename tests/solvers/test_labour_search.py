@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from factories import random_tables, reference_model
+from scipy.optimize import linprog
 from test_integer import (
     RULES_PROFILE,
     _instances,
@@ -192,3 +193,93 @@ def test_the_sets_polish_to_a_tighter_gap_once_they_grow() -> None:
     assert search.stats["communities_per_set"] < len(np.unique(problem.demand_community))
     assert search.sub_gap == POLISH_GAP < SUB_GAP
     assert rules_hold(problem, rules, search.best)
+
+
+def structure_lp(
+    problem: Problem, rules: ActiveRules, useful: np.ndarray, flow: np.ndarray
+) -> float:
+    """The best score with ``flow``'s structure held, by scipy's LP on constraints built
+    by loops: cadres only on the communities they serve (under a community limit),
+    closed ``min_hours`` demands closed, open ones at their minimum or more."""
+    arcs = problem.arcs
+    cadre = problem.suppliers.kind == CADRE
+    served = {
+        (int(arcs.supplier[a]), int(problem.demand_community[arcs.demand[a]]))
+        for a in np.flatnonzero(flow > 0)
+    }
+    got = np.bincount(arcs.demand, flow, minlength=len(problem.demand_hours))
+    allowed = []
+    for a in useful:
+        s, d = int(arcs.supplier[a]), int(arcs.demand[a])
+        limited = rules.max_communities_per_cadre is not None
+        if limited and cadre[s] and (s, int(problem.demand_community[d])) not in served:
+            continue
+        if rules.min_hours[d] > 0 and got[d] == 0:
+            continue
+        allowed.append(int(a))
+    rows, rhs = [], []
+    for s in range(len(problem.suppliers.hours)):
+        rows.append([1.0 if arcs.supplier[a] == s else 0.0 for a in allowed])
+        rhs.append(float(problem.suppliers.hours[s]))
+    for d in range(len(problem.demand_hours)):
+        on = [1.0 if arcs.demand[a] == d else 0.0 for a in allowed]
+        rows.append(on)
+        rhs.append(float(problem.demand_hours[d]))
+        if rules.min_hours[d] > 0 and got[d] > 0:
+            rows.append([-v for v in on])
+            rhs.append(-float(rules.min_hours[d]))
+    upper = [
+        min(problem.suppliers.hours[arcs.supplier[a]], problem.demand_hours[arcs.demand[a]])
+        for a in allowed
+    ]
+    res = linprog(
+        -arcs.weight[allowed],
+        A_ub=np.array(rows),
+        b_ub=np.array(rhs),
+        bounds=[(0, u) for u in upper],
+        method="highs",
+    )
+    assert res.status == 0
+    return float(-res.fun)
+
+
+@pytest.mark.parametrize("limit", [None, 1, 2])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_reflow_is_the_linear_optimum_with_the_structure_held(seed: int, limit: int | None) -> None:
+    """The last step re-solves every hour at once, each cadre on the communities it
+    serves and each ``min_hours`` demand as open or closed as it was: its plan scores
+    what an LP over those arcs finds best, keeps every rule, and needs no new pair
+    (without a community limit, cadres may go anywhere)."""
+    ds = small_city(seed)
+    params = PlanParams(max_communities_per_cadre=limit, seed=seed)
+    problem = build_problem(ds, params)
+    rules = active_rules(ds, params)
+    assert rules.coverage_floor is None
+    useful = labour_arcs(problem, rules)
+    # The repaired start, with the hours of every third arc to a demand without a
+    # minimum taken away: a plan within the rules that leaves hours to move.
+    flow = labour_start(problem, rules, None).flow.copy()
+    arcs = problem.arcs
+    lighter = np.flatnonzero((flow > 0) & (rules.min_hours[arcs.demand] == 0))[::3]
+    flow[lighter] = 0
+    assert rules_hold(problem, rules, flow)
+    before = float(np.dot(flow, arcs.weight))
+    expected = structure_lp(problem, rules, useful.idx, flow)
+    assert expected > before + 1.0
+    search = LabourSearch(problem, rules, useful, params, flow)
+    assert search.reflow()
+    assert search.best_objective == pytest.approx(expected, rel=1e-9)
+    assert rules_hold(problem, rules, search.best)
+    cadre = problem.suppliers.kind[arcs.supplier] == CADRE
+
+    def pairs(flow: np.ndarray) -> set[tuple[int, int]]:
+        on = np.flatnonzero((flow > 0) & cadre)
+        return {(int(arcs.supplier[a]), int(problem.demand_community[arcs.demand[a]])) for a in on}
+
+    if limit is not None:
+        assert pairs(search.best) <= pairs(flow)
+    open_before = np.bincount(arcs.demand, flow, minlength=len(problem.demand_hours)) > 0
+    open_after = np.bincount(arcs.demand, search.best, minlength=len(problem.demand_hours)) > 0
+    with_min = rules.min_hours > 0
+    assert (open_after[with_min] == open_before[with_min]).all()
+    assert not search.reflow()  # nothing left to gain at the optimum

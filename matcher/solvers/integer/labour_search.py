@@ -20,8 +20,12 @@ improving the plan, the sets grow by half; when two small MIPs in a row stop at 
 time limit, they shrink. A model small enough for one set is solved whole at once, which
 proves it optimal; sets that would grow to every community end the search instead (the
 whole model is then HiGHS's, from the repaired start, so that what it proves is the
-same every run). One thread: HiGHS already spreads each small MIP over both cores, and
-a second thread drawing its own neighbourhoods gained nothing (performance log).
+same every run). The search ends with one step over the whole model
+(:meth:`LabourSearch.reflow`): every hour re-solved at once with the plan's structure
+held (which cadre serves which community, which ``min_hours`` demand is open), a linear
+program that finds the long cycles of shifted hours no set holds. One thread: HiGHS
+already spreads each small MIP over both cores, and a second thread drawing its own
+neighbourhoods gained nothing (performance log).
 """
 
 from __future__ import annotations
@@ -38,10 +42,18 @@ from matcher.model.arcs import Problem
 from matcher.model.rules import ActiveRules
 from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
-from matcher.solvers.integer.highs import quiet_highs, set_start
+from matcher.solvers.integer.highs import highs_in_time, quiet_highs, set_start
 from matcher.solvers.integer.labour import LabourArcs
 
-__all__ = ["POLISH_GAP", "RECEIVER_SHARE", "SUB_GAP", "SUB_LIMIT_S", "TARGET_ARCS", "LabourSearch"]
+__all__ = [
+    "POLISH_GAP",
+    "RECEIVER_SHARE",
+    "REFLOW_LIMIT_S",
+    "SUB_GAP",
+    "SUB_LIMIT_S",
+    "TARGET_ARCS",
+    "LabourSearch",
+]
 
 _I = npt.NDArray[np.int64]
 _F = npt.NDArray[np.float64]
@@ -73,6 +85,10 @@ RECEIVER_SHARE = 1 / 3
 (:meth:`LabourSearch._around_receiver`) while some demand scores less than in the flow
 optimum; the others as before. On 60 communities at a limit of 2 the plan gained from
 such sets alone, where the nearest and split-cadre sets stalled (performance log)."""
+
+REFLOW_LIMIT_S = 1.0
+"""Wall-second limit of the last step, :meth:`LabourSearch.reflow` (it takes a few
+hundredths of a second on 150 communities)."""
 
 LOSS_TOLERANCE = 1e-6
 """Score a demand must lack against the flow optimum to be a receiver (rounding aside)."""
@@ -109,7 +125,7 @@ class LabourSearch:
     stats
         Counters: ``neighbourhoods``, ``improvements``, ``communities_per_set``, and
         ``receiver_sets`` and ``receiver_improvements`` (of those drawn around a
-        receiver demand).
+        receiver demand), ``reflowed`` (1 when the last step improved the plan).
     proven
         Whether the model was small enough to be solved whole as one neighbourhood, to
         the run's ``gap_limit``: then :attr:`best` is optimal.
@@ -141,6 +157,7 @@ class LabourSearch:
             "communities_per_set": 0,
             "receiver_sets": 0,
             "receiver_improvements": 0,
+            "reflowed": 0,
         }
         self.limits = rule_limits(problem, rules)
         self.targets = rule_targets(problem, rules)
@@ -161,6 +178,7 @@ class LabourSearch:
         n_s = len(problem.suppliers.hours)
         self.sup_ptr = np.searchsorted(problem.arcs.supplier, np.arange(n_s + 1))
         self._h: Any = None
+        self._lp: Any = None
         self.sub_gap = SUB_GAP
         arcs = problem.arcs
         n_d = len(problem.demand_hours)
@@ -315,7 +333,9 @@ class LabourSearch:
         :attr:`best`.
 
         A model small enough for one set is solved whole at once, from the start: that
-        is a proof (:attr:`proven`), and the same plan every run.
+        is a proof (:attr:`proven`), and the same plan every run. Otherwise, unless
+        stopped by ``alive``, the search ends with :meth:`reflow` (up to
+        :data:`REFLOW_LIMIT_S` past ``deadline``).
         """
         n = len(self.active)
         if n == 0:
@@ -361,6 +381,8 @@ class LabourSearch:
             if stall > n:  # every community drawn, on average, with nothing to gain
                 k, stall = min(n, k + max(1, k // 2)), 0
                 self.sub_gap = POLISH_GAP
+        if alive is None or alive():
+            self.reflow()
         return self.best
 
     def _nearest(self, seed_comm: int, k: int) -> _I:
@@ -420,12 +442,17 @@ class LabourSearch:
         if info.primal_solution_status != highspy.kSolutionStatusFeasible:
             return False, proven
         x = np.rint(np.asarray(h.getSolution().col_value)[: len(cand)]).astype(np.int64)
-        weight = arcs.weight
-        before = float(np.dot(weight[inside], given))
+        return self._take(inside, cand, x), proven
+
+    def _take(self, inside: _I, cand: _I, x: _I) -> bool:
+        """The best plan with the hours on arcs ``inside`` replaced by ``x`` on arcs
+        ``cand`` (among them), if that scores more; whether it did."""
+        weight = self.problem.arcs.weight
+        before = float(np.dot(weight[inside], self.best[inside]))
         after = float(np.dot(weight[cand], x))
         if after <= before + 1e-9 * max(1.0, abs(before)):
-            return False, proven
-        flow = flow.copy()
+            return False
+        flow = self.best.copy()
         flow[inside] = 0
         flow[cand] = x
         self.best = flow
@@ -433,7 +460,66 @@ class LabourSearch:
         self._refresh()
         if self.on_better is not None:
             self.on_better(self.best_objective)
-        return True, proven
+        return True
+
+    def reflow(self, limit: float = REFLOW_LIMIT_S) -> bool:
+        """Re-solve every hour of :attr:`best` at once, its structure held: each cadre
+        on the communities it serves (under ``max_communities_per_cadre``), each
+        ``min_hours`` demand open or closed as it is. Whether the plan improved.
+
+        What is left is a linear program on a network's rows (supplies, demands,
+        communities' floors), whose optimal vertices give whole hours: it takes a
+        fraction of a second on a city's model, and finds the long cycles of shifted
+        hours (through cadres serving two communities, or suppliers of several
+        categories) that no set of a few communities holds.
+        """
+        import highspy
+
+        from matcher.solvers.integer.labour_highs import labour_lp
+
+        problem, flow, idx = self.problem, self.best, self.useful.idx
+        arcs = problem.arcs
+        sup = arcs.supplier[idx]
+        n_c, n_s = len(problem.community_ids), len(problem.suppliers.hours)
+        key = sup * n_c + self.arc_comm[idx]
+        served = np.unique(key[(flow[idx] > 0) & self.cadre[sup]])
+        got = np.bincount(arcs.demand, flow, minlength=len(problem.demand_hours))
+        mins = self.rules.min_hours
+        closed = (mins > 0) & (got == 0)
+        held = self.cadre[sup] & (self.limits is not None)  # without a limit, cadres roam
+        cand = idx[(~held | np.isin(key, served)) & ~closed[arcs.demand[idx]]]
+        if not highs_in_time(2 * len(cand), limit):
+            return False  # too large to set up in its time: the plan stays as it is
+        # Hours given on arcs without a variable stay where they are.
+        left = problem.suppliers.hours - (self.used - np.bincount(sup, flow[idx], minlength=n_s))
+        sub = dataclasses.replace(
+            problem, suppliers=dataclasses.replace(problem.suppliers, hours=left)
+        )
+        cap = self.useful.cap.copy()
+        cap[cand] = np.minimum(left[arcs.supplier[cand]], problem.demand_hours[arcs.demand[cand]])
+        model = labour_lp(sub, LabourArcs(cand, cap), np.where(closed, 0, mins), None, self.targets)
+        lp, cols = model.lp, model.cols
+        lower = np.zeros(cols.n)
+        lower[cols.n_x :] = 1.0  # the open demands' flags (the only others): they stay open
+        lp.col_lower_ = lower
+        lp.integrality_ = [highspy.HighsVarType.kContinuous] * cols.n
+        if self._lp is None:
+            self._lp = quiet_highs()
+        h = self._lp
+        h.clearModel()
+        # Its LP time limit counts every run of the instance, hence one of its own.
+        h.setOptionValue("time_limit", h.getRunTime() + limit)
+        h.passModel(lp)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return False
+        x = np.asarray(h.getSolution().col_value)[: len(cand)]
+        whole = np.rint(x).astype(np.int64)
+        if np.abs(x - whole).max(initial=0.0) > 1e-6:
+            return False  # not a vertex: keep the plan as it is
+        improved = self._take(idx, cand, whole)
+        self.stats["reflowed"] += int(improved)
+        return improved
 
     def _highs(self) -> Any:
         """One quiet HiGHS instance for every small MIP, seeded."""
