@@ -403,9 +403,8 @@ class LabourSearch:
             [self.by_comm[self.comm_ptr[c] : self.comm_ptr[c + 1]] for c in chosen]
         )
         sup = arcs.supplier[inside]
-        n_s = len(problem.suppliers.hours)
         given = flow[inside]
-        left = problem.suppliers.hours - (self.used - np.bincount(sup, given, minlength=n_s))
+        left = self._left(inside)
         free = left[sup] > 0
         slots = None
         if self.limits is not None:
@@ -413,12 +412,7 @@ class LabourSearch:
             slots = self.limits - (self.served - self._served(inside[given > 0]))
             free &= ~self.cadre[sup] | (slots[sup] > 0)
         cand = inside[free]
-        sub = dataclasses.replace(
-            problem, suppliers=dataclasses.replace(problem.suppliers, hours=left)
-        )
-        cap = self.useful.cap.copy()
-        cap[cand] = np.minimum(left[arcs.supplier[cand]], problem.demand_hours[arcs.demand[cand]])
-        sub_useful = LabourArcs(cand, cap)
+        sub, sub_useful = self._within(left, cand)
         targets = None
         if self.targets is not None:
             targets = np.zeros_like(self.targets)
@@ -443,6 +437,25 @@ class LabourSearch:
             return False, proven
         x = np.rint(np.asarray(h.getSolution().col_value)[: len(cand)]).astype(np.int64)
         return self._take(inside, cand, x), proven
+
+    def _left(self, freed: _I) -> _I:
+        """Each supplier's hours less those :attr:`best` gives on arcs other than
+        ``freed``: what a model re-solving the arcs ``freed`` may hand out."""
+        sup = self.problem.arcs.supplier[freed]
+        n_s = len(self.problem.suppliers.hours)
+        given = np.bincount(sup, self.best[freed], minlength=n_s)
+        return np.asarray(self.problem.suppliers.hours - (self.used - given), dtype=np.int64)
+
+    def _within(self, left: _I, cand: _I) -> tuple[Problem, LabourArcs]:
+        """The problem with each supplier's hours ``left``, and the arcs ``cand`` each
+        capped by its supplier's hours left and its demand's hours."""
+        problem, arcs = self.problem, self.problem.arcs
+        sub = dataclasses.replace(
+            problem, suppliers=dataclasses.replace(problem.suppliers, hours=left)
+        )
+        cap = self.useful.cap.copy()
+        cap[cand] = np.minimum(left[arcs.supplier[cand]], problem.demand_hours[arcs.demand[cand]])
+        return sub, LabourArcs(cand, cap)
 
     def _take(self, inside: _I, cand: _I, x: _I) -> bool:
         """The best plan with the hours on arcs ``inside`` replaced by ``x`` on arcs
@@ -480,7 +493,7 @@ class LabourSearch:
         problem, flow, idx = self.problem, self.best, self.useful.idx
         arcs = problem.arcs
         sup = arcs.supplier[idx]
-        n_c, n_s = len(problem.community_ids), len(problem.suppliers.hours)
+        n_c = len(problem.community_ids)
         key = sup * n_c + self.arc_comm[idx]
         served = np.unique(key[(flow[idx] > 0) & self.cadre[sup]])
         got = np.bincount(arcs.demand, flow, minlength=len(problem.demand_hours))
@@ -491,13 +504,8 @@ class LabourSearch:
         if not highs_in_time(2 * len(cand), limit):
             return False  # too large to set up in its time: the plan stays as it is
         # Hours given on arcs without a variable stay where they are.
-        left = problem.suppliers.hours - (self.used - np.bincount(sup, flow[idx], minlength=n_s))
-        sub = dataclasses.replace(
-            problem, suppliers=dataclasses.replace(problem.suppliers, hours=left)
-        )
-        cap = self.useful.cap.copy()
-        cap[cand] = np.minimum(left[arcs.supplier[cand]], problem.demand_hours[arcs.demand[cand]])
-        model = labour_lp(sub, LabourArcs(cand, cap), np.where(closed, 0, mins), None, self.targets)
+        sub, sub_useful = self._within(self._left(idx), cand)
+        model = labour_lp(sub, sub_useful, np.where(closed, 0, mins), None, self.targets)
         lp, cols = model.lp, model.cols
         lower = np.zeros(cols.n)
         lower[cols.n_x :] = 1.0  # the open demands' flags (the only others): they stay open
