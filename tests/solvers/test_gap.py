@@ -398,3 +398,67 @@ def test_highs_gives_way_only_on_many_units_and_little_fixing() -> None:
     assert not _hopeless(few, np.ones(len(few.job), dtype=bool))  # HiGHS keeps its run
     assert not _hopeless(many, every & (np.arange(len(every)) % 3 == 0))  # fixing dropped much
     assert not _hopeless(many, None)
+
+
+def dense(gap: Gap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Costs (``inf`` where no option), efforts and capacities as demands x units tables."""
+    cost = np.full((gap.n_jobs, gap.n_agents), np.inf)
+    weight = np.zeros((gap.n_jobs, gap.n_agents))
+    cost[gap.job, gap.agent] = gap.cost
+    weight[gap.job, gap.agent] = gap.weight
+    return cost, weight, gap.capacity + 1e-9
+
+
+def cheaper_within_two(gap: Gap, agents: np.ndarray) -> bool:
+    """Whether a feasible assignment cheaper than ``agents`` differs from it in the units
+    of at most two demands (every shift, swap and chain of two, found by enumeration)."""
+    cost, weight, cap = dense(gap)
+    n, m = cost.shape
+    here = float(cost[np.arange(n), agents].sum())
+    for j, k in itertools.combinations(range(n), 2):
+        for b, c in itertools.product(range(m), repeat=2):
+            other = agents.copy()
+            other[j], other[k] = b, c
+            if not np.all(np.isfinite(cost[np.arange(n), other])):
+                continue
+            load = np.bincount(other, weight[np.arange(n), other], minlength=m)
+            if np.all(load <= cap) and cost[np.arange(n), other].sum() < here - 1e-9:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_polish_leaves_no_cheaper_assignment_two_demands_away(seed: int) -> None:
+    from matcher.solvers.integer.gap import _polish
+
+    gap = feasible_gap(4, 9, 1100 + 10 * seed, tight=0.9)
+    start = feasible_start(gap)  # the costliest feasible assignment
+    assert start is not None
+    cost, weight, cap = dense(gap)
+    agents = gap.agent[start].astype(np.int64)
+    gained = _polish(cost, weight, cap, agents, 10**9)
+    after = float(cost[np.arange(gap.n_jobs), agents].sum())
+    assert after == pytest.approx(float(gap.cost[start].sum()) + gained)
+    assert gained < 0  # the costliest assignment is never left as it is
+    assert np.all(np.bincount(agents, weight[np.arange(gap.n_jobs), agents], minlength=4) <= cap)
+    assert not cheaper_within_two(gap, agents)
+
+
+def test_polish_takes_a_chain_of_three() -> None:
+    from matcher.solvers.integer.gap import _polish
+
+    # Every unit is full, and each demand is cheaper at the next unit, around a cycle:
+    # only all of them moving at once fits. A cycle of four is beyond the polish.
+    inf = np.inf
+    cost = np.array([[10.0, 0.0, inf, inf], [inf, 10.0, 0.0, inf],
+                     [inf, inf, 10.0, 0.0], [0.0, inf, inf, 0.0]])  # fmt: skip
+    weight = np.where(np.isfinite(cost), 5.0, 0.0)
+    agents = np.array([0, 1, 2, 3])
+    assert _polish(cost, weight, np.full(4, 5.0), agents, 10**6) == 0.0  # a cycle of four
+    # A cycle of three is a chain of three links (its last into the unit the first
+    # left); no move of one or two demands fits.
+    cost3 = np.array([[10.0, 0.0, inf], [inf, 10.0, 0.0], [0.0, inf, 10.0]])
+    weight3 = np.where(np.isfinite(cost3), 5.0, 0.0)
+    agents3 = np.array([0, 1, 2])
+    assert _polish(cost3, weight3, np.full(3, 5.0), agents3, 10**6) == -30.0
+    assert agents3.tolist() == [1, 2, 0]

@@ -931,6 +931,13 @@ def _proven(h: Any) -> bool:
 TABU_CELLS = 20_000_000
 """Largest demands x units table the tabu search works on (dense arrays of that size)."""
 
+POLISH_CELLS = 2_000_000
+"""Largest demands x units table on which each better best of the tabu search is
+polished (:func:`_polish`; it keeps a second table of that size, every option's cost)."""
+
+POLISH_WORK = 20_000_000
+"""Move evaluations one polish may take (it stops there, its gains kept)."""
+
 
 @dataclass
 class TabuSearch:
@@ -947,7 +954,9 @@ class TabuSearch:
     step, the weights of overloaded units rise and, when all fit, every weight falls
     (strategic oscillation around the capacity boundary). When the best has not
     improved for ``restart`` steps, the search returns to it and shifts a few demands
-    at random.
+    at random. Each better best is polished (:func:`_polish`): a descent over every
+    option, barred or not, by feasible shifts and ejection chains of up to three
+    demands; the search goes on from the polished assignment.
 
     Options can be barred (``allow``), e.g. those the Lagrangian bound shows cannot be
     in a cheaper assignment; they stay allowed where the current or best assignment
@@ -980,6 +989,7 @@ class TabuSearch:
     _best_agent: _I
     _info: _F
     _rng: npt.NDArray[np.uint64]
+    _full: _F
 
     @classmethod
     def start(cls, gap: Gap, assign: _I, seed: int) -> TabuSearch | None:
@@ -1007,9 +1017,11 @@ class TabuSearch:
         info = np.array([1.1, 0.95, 1.0, 4.0, 2000.0, 0.0])
         mixed = (seed * 0x9E3779B97F4A7C15 + 1) % 2**64 or 1  # xorshift needs a nonzero state
         rng = np.array([mixed], dtype=np.uint64)
+        # Every option's cost, kept from the bars for the polish (none where too large).
+        full = cost.copy() if n * m <= POLISH_CELLS else np.zeros((0, 0))
         return cls(gap, assign.copy(), best_cost, 0, cost, weight, row,
                    np.where(finite, gap.capacity + 1e-9, np.inf), state, load, rho,
-                   np.zeros((n, m), dtype=np.int64), state.copy(), info, rng)  # fmt: skip
+                   np.zeros((n, m), dtype=np.int64), state.copy(), info, rng, full)  # fmt: skip
 
     def adopt(self, assign: _I) -> None:
         """Go on from the feasible ``assign`` (found elsewhere), its best when cheaper."""
@@ -1043,8 +1055,17 @@ class TabuSearch:
         if best < before - 1e-9:
             self.best_cost = best
             self.best = self._row[np.arange(self.gap.n_jobs), self._best_agent]
+            self._polish_best()
             return True
         return False
+
+    def _polish_best(self) -> None:
+        """Polish the best (:func:`_polish`) and go on from it when that gained."""
+        if self._full.size == 0:
+            return
+        agents = self._best_agent.copy()
+        if _polish(self._full, self._weight, self._cap, agents, POLISH_WORK) < -1e-9:
+            self.adopt(self._row[np.arange(self.gap.n_jobs), agents])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1335,6 +1356,135 @@ def _adapt(load: _F, cap: _F, rho: _F, info: _F) -> bool:
     if feasible:
         rho *= info[1]
     return feasible
+
+
+@numba.njit(cache=True, nogil=True)
+def _polish(cost: _F, weight: _F, cap: _F, agent: _I, work: int) -> float:
+    """Improve the feasible assignment ``agent`` (each demand's unit) in place by the
+    best feasible move (:func:`_best_feasible_move`) until none gains, or ``work`` move
+    evaluations are spent. ``cost`` is ``inf`` where no option is. The change of cost.
+    """
+    n, m = cost.shape
+    load = np.zeros(m)
+    for j in range(n):
+        load[agent[j]] += weight[j, agent[j]]
+    members = np.empty(n, dtype=np.int64)
+    start = np.zeros(m + 1, dtype=np.int64)
+    units, first = _allowed(cost)
+    lists = (members, start, units, first)  # members and start change in place
+    move = np.full(6, -1, dtype=np.int64)
+    gained, spent = 0.0, 0
+    while spent < work:
+        _members(agent, members, start)
+        best, looked = _best_feasible_move(cost, weight, cap, agent, load, lists, move)
+        spent += looked
+        if move[0] < 0:
+            break
+        for e in range(0, 6, 2):  # each link: a demand and the unit it moves to
+            x, to = move[e], move[e + 1]
+            if x < 0:
+                break
+            load[agent[x]] -= weight[x, agent[x]]
+            load[to] += weight[x, to]
+            agent[x] = to
+        gained += best
+    return gained
+
+
+@numba.njit(cache=True, nogil=True)
+def _best_feasible_move(
+    cost: _F,
+    weight: _F,
+    cap: _F,
+    agent: _I,
+    load: _F,
+    lists: tuple[_I, _I, _I, _I],
+    move: _I,
+) -> tuple[float, int]:
+    """The cheapest move that keeps every unit within capacity and gains: a shift, or an
+    ejection chain (demand ``j`` enters unit ``b``, pushing ``k`` on to ``c``, which may
+    push ``l`` on to ``d``; ``c`` or ``d`` may be ``j``'s own unit: a swap, a cycle).
+    Written to ``move`` as ``j, b, k, c, l, d`` (-1 past its last link; ``j`` -1: none);
+    its gain (negative) and the moves looked at.
+    """
+    members, start, units, first = lists
+    best, spent = -1e-9, 0
+    move[:] = -1
+    for j in range(cost.shape[0]):
+        a = agent[j]
+        for p in range(first[j], first[j + 1]):
+            b = units[p]
+            if b == a:
+                continue
+            spent += 1
+            g = cost[j, b] - cost[j, a]
+            if load[b] + weight[j, b] <= cap[b] and g < best:
+                best = g
+                move[:] = (j, b, -1, -1, -1, -1)
+            for q in range(start[b], start[b + 1]):
+                k = members[q]
+                if load[b] + weight[j, b] - weight[k, b] > cap[b]:
+                    continue
+                for r in range(first[k], first[k + 1]):
+                    c = units[r]
+                    if c == b:
+                        continue
+                    spent += 1
+                    g2 = g + cost[k, c] - cost[k, b]
+                    into_c = load[c] + weight[k, c] - (weight[j, a] if c == a else 0.0)
+                    if into_c <= cap[c]:
+                        if g2 < best:
+                            best = g2
+                            move[:] = (j, b, k, c, -1, -1)
+                    else:
+                        # A third link only where k does not fit c as it is: where it
+                        # does, the chain is a shorter one and a shift, each found alone.
+                        best, more = _third_link(cost, weight, cap, load, lists, j, a, b, k,
+                                                 c, into_c, g2, best, move)  # fmt: skip
+                        spent += more
+    return best, spent
+
+
+@numba.njit(cache=True, nogil=True)
+def _third_link(  # noqa: PLR0913, PLR0917
+    cost: _F,
+    weight: _F,
+    cap: _F,
+    load: _F,
+    lists: tuple[_I, _I, _I, _I],
+    j: int,
+    a: int,
+    b: int,
+    k: int,
+    c: int,
+    into_c: float,
+    gain: float,
+    best: float,
+    move: _I,
+) -> tuple[float, int]:
+    """The chain ``j`` (from unit ``a``) into ``b``, ``k`` into ``c`` (load ``into_c``
+    there, gain ``gain`` so far) ended by a demand ``l`` leaving ``c`` for a unit ``d``:
+    the best such move if it beats ``best`` (written to ``move``), and the moves looked
+    at."""
+    members, start, units, first = lists
+    spent = 0
+    for t in range(start[c], start[c + 1]):
+        ll = members[t]
+        if ll == j or into_c - weight[ll, c] > cap[c]:
+            continue
+        for v in range(first[ll], first[ll + 1]):
+            d = units[v]
+            if d in (b, c):
+                continue
+            spent += 1
+            g3 = gain + cost[ll, d] - cost[ll, c]
+            if g3 >= best:
+                continue
+            into_d = load[d] + weight[ll, d] - (weight[j, a] if d == a else 0.0)
+            if into_d <= cap[d]:
+                best = g3
+                move[:] = (j, b, k, c, ll, d)
+    return best, spent
 
 
 @numba.njit(cache=True, nogil=True)
