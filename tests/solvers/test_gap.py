@@ -462,3 +462,20 @@ def test_polish_takes_a_chain_of_three() -> None:
     agents3 = np.array([0, 1, 2])
     assert _polish(cost3, weight3, np.full(3, 5.0), agents3, 10**6) == -30.0
     assert agents3.tolist() == [1, 2, 0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tabu_search_best_is_polished_over_every_option(seed: int) -> None:
+    # The search walks on a few options only; its best is polished over all of them.
+    gap = feasible_gap(4, 9, 1400 + 10 * seed, tight=0.9)
+    start = feasible_start(gap)  # the costliest feasible assignment, well above the optimum
+    assert start is not None
+    assert brute_force(gap) < gap.cost[start].sum() - 50
+    search = TabuSearch.start(gap, start, seed)
+    assert search is not None
+    kept = np.random.default_rng(seed).random(len(gap.job)) < 0.7
+    search.allow(kept)
+    assert search.run(200)
+    assert gap.feasible(search.best)
+    assert search.best_cost == pytest.approx(float(gap.cost[search.best].sum()))
+    assert not cheaper_within_two(gap, gap.agent[search.best].astype(np.int64))
