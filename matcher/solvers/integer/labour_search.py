@@ -20,10 +20,16 @@ improving the plan, the sets grow by half; when two small MIPs in a row stop at 
 time limit, they shrink. A model small enough for one set is solved whole at once, which
 proves it optimal; sets that would grow to every community end the search instead (the
 whole model is then HiGHS's, from the repaired start, so that what it proves is the
-same every run). The search ends with one step over the whole model
-(:meth:`LabourSearch.reflow`): every hour re-solved at once with the plan's structure
-held (which cadre serves which community, which ``min_hours`` demand is open), a linear
-program that finds the long cycles of shifted hours no set holds. One thread: HiGHS
+same every run). The search ends with two steps over the whole model. The merge
+(:meth:`LabourSearch.merge`, in the last :data:`MERGE_SHARE` of its time) is one MIP
+over every community at once in which each cadre may serve only the communities it
+serves in the flow optimum or in the best plan: the search's plan and the flow
+optimum's structure combined, where the best of both is a short exact solve (on 60
+communities at a limit of 2 it found the plan HiGHS alone needs 50 s for; performance
+log). The reflow (:meth:`LabourSearch.reflow`) re-solves every hour at once with the
+plan's structure held (which cadre serves which community, which ``min_hours`` demand
+is open), a linear program that finds the long cycles of shifted hours no set holds;
+it finishes what a merge stopped by its time limit left. One thread: HiGHS
 already spreads each small MIP over both cores, and a second thread drawing its own
 neighbourhoods gained nothing (performance log).
 """
@@ -46,6 +52,7 @@ from matcher.solvers.integer.highs import highs_in_time, quiet_highs, set_start
 from matcher.solvers.integer.labour import LabourArcs
 
 __all__ = [
+    "MERGE_SHARE",
     "POLISH_GAP",
     "RECEIVER_SHARE",
     "REFLOW_LIMIT_S",
@@ -86,6 +93,11 @@ RECEIVER_SHARE = 1 / 3
 optimum; the others as before. On 60 communities at a limit of 2 the plan gained from
 such sets alone, where the nearest and split-cadre sets stalled (performance log)."""
 
+MERGE_SHARE = 0.15
+"""Share of the search's time kept for its merge step (:meth:`LabourSearch.merge`), when
+there is one (a community limit, and the flow optimum known). What the merge does not
+use goes to whatever follows the search."""
+
 REFLOW_LIMIT_S = 1.0
 """Wall-second limit of the last step, :meth:`LabourSearch.reflow` (it takes a few
 hundredths of a second on 150 communities)."""
@@ -125,7 +137,8 @@ class LabourSearch:
     stats
         Counters: ``neighbourhoods``, ``improvements``, ``communities_per_set``, and
         ``receiver_sets`` and ``receiver_improvements`` (of those drawn around a
-        receiver demand), ``reflowed`` (1 when the last step improved the plan).
+        receiver demand), ``merged`` (1 when the merge improved the plan), ``reflowed``
+        (1 when the last step did).
     proven
         Whether the model was small enough to be solved whole as one neighbourhood, to
         the run's ``gap_limit``: then :attr:`best` is optimal.
@@ -157,6 +170,7 @@ class LabourSearch:
             "communities_per_set": 0,
             "receiver_sets": 0,
             "receiver_improvements": 0,
+            "merged": 0,
             "reflowed": 0,
         }
         self.limits = rule_limits(problem, rules)
@@ -173,6 +187,7 @@ class LabourSearch:
             (lat * _KM_PER_DEGREE, problem.community_lon * _KM_PER_DEGREE * np.cos(np.radians(lat)))
         )
         self.cadre = problem.suppliers.kind == CADRE
+        self.relaxed = relaxed
         self.relaxed_score = None if relaxed is None else self._score(relaxed)
         self.split, self.split_ptr, self.split_comm = self._split(relaxed)
         n_s = len(problem.suppliers.hours)
@@ -334,7 +349,8 @@ class LabourSearch:
 
         A model small enough for one set is solved whole at once, from the start: that
         is a proof (:attr:`proven`), and the same plan every run. Otherwise, unless
-        stopped by ``alive``, the search ends with :meth:`reflow` (up to
+        stopped by ``alive``, the search ends with :meth:`merge` (from
+        :data:`MERGE_SHARE` of its time before ``deadline``) and :meth:`reflow` (up to
         :data:`REFLOW_LIMIT_S` past ``deadline``).
         """
         n = len(self.active)
@@ -350,7 +366,10 @@ class LabourSearch:
         stall = unproven = 0
         weights = self._draw_weights()
         receivers = self._receivers()
-        while time.perf_counter() < deadline and (alive is None or alive()):
+        sets_end = deadline
+        if self._merges():
+            sets_end = deadline - MERGE_SHARE * max(deadline - time.perf_counter(), 0.0)
+        while time.perf_counter() < sets_end and (alive is None or alive()):
             around_receiver = len(receivers[0]) > 0 and rng.random() < RECEIVER_SHARE
             if around_receiver:
                 chosen = self._around_receiver(rng, k, receivers)
@@ -361,7 +380,7 @@ class LabourSearch:
                 chosen = self._nearest(int(rng.choice(self.active, p=weights)), k)
             if len(chosen) == n:
                 break  # the whole model: HiGHS's, from the repaired start
-            improved, proven = self._solve(chosen, deadline)
+            improved, proven = self._solve(chosen, sets_end)
             self.stats["neighbourhoods"] += 1
             self.stats["communities_per_set"] = k
             if improved:
@@ -374,7 +393,7 @@ class LabourSearch:
                 stall += 1
             if proven:
                 unproven = 0
-            elif time.perf_counter() < deadline:
+            elif time.perf_counter() < sets_end:
                 unproven += 1
                 if unproven >= 2:  # too hard to prove in time: smaller sets
                     k, unproven, stall = max(2, k * 2 // 3), 0, 0
@@ -382,6 +401,7 @@ class LabourSearch:
                 k, stall = min(n, k + max(1, k // 2)), 0
                 self.sub_gap = POLISH_GAP
         if alive is None or alive():
+            self.merge(deadline)
             self.reflow()
         return self.best
 
@@ -474,6 +494,62 @@ class LabourSearch:
         if self.on_better is not None:
             self.on_better(self.best_objective)
         return True
+
+    def _merges(self) -> bool:
+        """Whether :meth:`merge` has a structure to combine: a community limit, and
+        the flow optimum known."""
+        return self.limits is not None and self.relaxed is not None
+
+    def _merge_arcs(self) -> _I:
+        """The arcs of the merge (:meth:`merge`): each cadre's arcs to the communities
+        it serves in the flow optimum or in :attr:`best`, and every other supplier's."""
+        idx = self.useful.idx
+        if not self._merges():
+            return idx
+        assert self.relaxed is not None
+        sup = self.problem.arcs.supplier[idx]
+        key = sup * len(self.problem.community_ids) + self.arc_comm[idx]
+        on = ((self.relaxed[idx] > 0) | (self.best[idx] > 0)) & self.cadre[sup]
+        keep = ~self.cadre[sup] | np.isin(key, np.unique(key[on]))
+        return np.asarray(idx[keep], dtype=np.int64)
+
+    def merge(self, deadline: float) -> bool:
+        """Re-solve the whole model as one MIP in which each cadre may serve only the
+        communities it serves in the flow optimum or in :attr:`best`
+        (:meth:`_merge_arcs`), from :attr:`best`, until ``deadline``, to a relative gap
+        of :data:`POLISH_GAP`; keep its plan when it scores more. Whether the plan
+        improved (never without a community limit or the flow optimum: the structure
+        is then only which ``min_hours`` demand is open).
+
+        The flow optimum's structure breaks every limit, and the search's plan keeps
+        only part of it: combined, they hold the plans between the two, which the
+        neighbourhoods (a few communities each) reach only one part at a time.
+        """
+        import highspy
+
+        from matcher.solvers.integer.labour_highs import labour_lp, start_values
+
+        if not self._merges():
+            return False
+        cand = self._merge_arcs()
+        sub, sub_useful = self._within(self._left(self.useful.idx), cand)
+        model = labour_lp(sub, sub_useful, self.rules.min_hours, self.limits, self.targets)
+        limit = deadline - time.perf_counter()
+        if not highs_in_time(model.nonzeros, limit):
+            return False  # too large to set up in the time left: the plan stays as it is
+        h = self._highs()
+        h.clearModel()
+        h.setOptionValue("time_limit", max(limit, 0.05))
+        h.setOptionValue("mip_rel_gap", POLISH_GAP)
+        h.passModel(model.lp)
+        set_start(h, start_values(sub, sub_useful, model.cols, self.best))
+        h.run()
+        if h.getInfo().primal_solution_status != highspy.kSolutionStatusFeasible:
+            return False
+        x = np.rint(np.asarray(h.getSolution().col_value)[: len(cand)]).astype(np.int64)
+        improved = self._take(self.useful.idx, cand, x)
+        self.stats["merged"] = int(improved)
+        return improved
 
     def reflow(self, limit: float = REFLOW_LIMIT_S) -> bool:
         """Re-solve every hour of :attr:`best` at once, its structure held: each cadre
