@@ -26,7 +26,7 @@ from matcher.model.arcs import Problem, build_problem
 from matcher.model.rules import ActiveRules, active_rules
 from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
-from matcher.solvers.integer.labour import labour_arcs, labour_start
+from matcher.solvers.integer.labour import LabourArcs, LabourStart, labour_arcs, labour_start
 from matcher.solvers.integer.labour_search import POLISH_GAP, SUB_GAP, LabourSearch
 
 
@@ -40,6 +40,22 @@ def small_city(seed: int) -> Dataset:
     d["min_hours"] = np.where(on, np.ceil(0.6 * d["hours"]), np.nan)
     tables["demands"] = d
     return dataset_from_frames(tables, f"small-{seed}")
+
+
+def city_search(
+    city: int, limit: int | None, seed: int
+) -> tuple[Problem, ActiveRules, LabourStart, LabourArcs, LabourSearch]:
+    """:func:`small_city` ``city``'s labour model under ``limit`` communities a cadre,
+    its rules, its repaired start, its arcs, and a search from that start (given the
+    flow optimum) seeded by ``seed``."""
+    ds = small_city(city)
+    params = PlanParams(max_communities_per_cadre=limit, seed=seed)
+    problem = build_problem(ds, params)
+    rules = active_rules(ds, params)
+    start = labour_start(problem, rules, None)
+    useful = labour_arcs(problem, rules)
+    search = LabourSearch(problem, rules, useful, params, start.flow, None, start.relaxed.flow)
+    return problem, rules, start, useful, search
 
 
 def rules_hold(problem: Problem, rules: ActiveRules, flow: np.ndarray) -> bool:
@@ -120,13 +136,7 @@ def test_receiver_set_holds_the_receiver_and_its_donors(seed: int) -> None:
     """A set around a demand that scores less than in the flow optimum holds its
     community and every donor community (given room for all); with room for two, its
     community and the donor where its suppliers' hours would gain most."""
-    ds = small_city(seed)
-    params = PlanParams(max_communities_per_cadre=1, seed=seed)
-    problem = build_problem(ds, params)
-    rules = active_rules(ds, params)
-    start = labour_start(problem, rules, None)
-    useful = labour_arcs(problem, rules)
-    search = LabourSearch(problem, rules, useful, params, start.flow, None, start.relaxed.flow)
+    problem, _, start, useful, search = city_search(seed, 1, seed)
     receivers, loss = search._receivers()
     assert len(receivers) > 0
     arcs = problem.arcs
@@ -181,13 +191,7 @@ def test_the_sets_polish_to_a_tighter_gap_once_they_grow() -> None:
     """Sets grow once every community was drawn without a gain; their MIPs then close
     the parts' last fractions of a point (:data:`POLISH_GAP`), which :data:`SUB_GAP`
     leaves behind."""
-    ds = small_city(4)
-    params = PlanParams(max_communities_per_cadre=2, seed=1)
-    problem = build_problem(ds, params)
-    rules = active_rules(ds, params)
-    start = labour_start(problem, rules, None)
-    useful = labour_arcs(problem, rules)
-    search = LabourSearch(problem, rules, useful, params, start.flow, None, start.relaxed.flow)
+    problem, rules, _, _, search = city_search(4, 2, 1)
     assert search.sub_gap == SUB_GAP
     search.run(time.perf_counter() + 60.0)  # ends early: the sets reach every community
     assert search.stats["communities_per_set"] < len(np.unique(problem.demand_community))
@@ -367,18 +371,12 @@ def test_merge_is_the_best_plan_over_both_structures(seed: int, limit: int) -> N
     serves in the flow optimum or in the plan: its plan scores what an independent MIP
     over those structures finds best (more than the plan's own structure allows), keeps
     every rule and serves no other pair."""
-    ds = small_city(seed)
-    params = PlanParams(max_communities_per_cadre=limit, seed=seed)
-    problem = build_problem(ds, params)
-    rules = active_rules(ds, params)
-    start = labour_start(problem, rules, None)
-    useful = labour_arcs(problem, rules)
+    problem, rules, start, useful, search = city_search(seed, limit, seed)
     relaxed = start.relaxed.flow
     expected = merged_optimum(problem, rules, useful.idx, (relaxed, start.flow))
     own = merged_optimum(problem, rules, useful.idx, (start.flow,))
     assert own >= start.objective - 1e-9
     assert expected > own + 1e-3  # the flow optimum's pairs add to the plan's own
-    search = LabourSearch(problem, rules, useful, params, start.flow, None, relaxed)
     assert search.merge(time.perf_counter() + 60.0)
     assert search.best_objective == pytest.approx(expected, rel=POLISH_GAP)
     assert rules_hold(problem, rules, search.best)
@@ -415,15 +413,8 @@ def test_search_ends_merged() -> None:
     merge is its last exact step (the reflow after it keeps the structure). On this
     city the neighbourhoods alone stop 3.6 points short of that (16,319.63 against
     16,323.19, with or without twice the time)."""
-    ds = small_city(7)
-    params = PlanParams(max_communities_per_cadre=2, seed=7)
-    problem = build_problem(ds, params)
-    rules = active_rules(ds, params)
-    start = labour_start(problem, rules, None)
-    useful = labour_arcs(problem, rules)
-    relaxed = start.relaxed.flow
-    search = LabourSearch(problem, rules, useful, params, start.flow, None, relaxed)
+    problem, rules, start, useful, search = city_search(7, 2, 7)
     best = search.run(time.perf_counter() + 6.0)
     assert rules_hold(problem, rules, best)
-    expected = merged_optimum(problem, rules, useful.idx, (relaxed, best))
+    expected = merged_optimum(problem, rules, useful.idx, (start.relaxed.flow, best))
     assert search.best_objective == pytest.approx(expected, rel=POLISH_GAP)

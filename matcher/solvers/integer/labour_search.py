@@ -349,8 +349,8 @@ class LabourSearch:
 
         A model small enough for one set is solved whole at once, from the start: that
         is a proof (:attr:`proven`), and the same plan every run. Otherwise, unless
-        stopped by ``alive``, the search ends with :meth:`merge` (from
-        :data:`MERGE_SHARE` of its time before ``deadline``) and :meth:`reflow` (up to
+        stopped by ``alive``, the search ends with :meth:`merge` (for at most
+        :data:`MERGE_SHARE` of its time, before ``deadline``) and :meth:`reflow` (up to
         :data:`REFLOW_LIMIT_S` past ``deadline``).
         """
         n = len(self.active)
@@ -366,9 +366,8 @@ class LabourSearch:
         stall = unproven = 0
         weights = self._draw_weights()
         receivers = self._receivers()
-        sets_end = deadline
-        if self._merges():
-            sets_end = deadline - MERGE_SHARE * max(deadline - time.perf_counter(), 0.0)
+        reserve = MERGE_SHARE * max(deadline - time.perf_counter(), 0.0) if self._merges() else 0.0
+        sets_end = deadline - reserve
         while time.perf_counter() < sets_end and (alive is None or alive()):
             around_receiver = len(receivers[0]) > 0 and rng.random() < RECEIVER_SHARE
             if around_receiver:
@@ -401,7 +400,9 @@ class LabourSearch:
                 k, stall = min(n, k + max(1, k // 2)), 0
                 self.sub_gap = POLISH_GAP
         if alive is None or alive():
-            self.merge(deadline)
+            # Sets that reached every community end early: the merge keeps to its share,
+            # and the rest goes to HiGHS's run on the whole model (its proof).
+            self.merge(min(deadline, time.perf_counter() + reserve))
             self.reflow()
         return self.best
 
@@ -504,8 +505,6 @@ class LabourSearch:
         """The arcs of the merge (:meth:`merge`): each cadre's arcs to the communities
         it serves in the flow optimum or in :attr:`best`, and every other supplier's."""
         idx = self.useful.idx
-        if not self._merges():
-            return idx
         assert self.relaxed is not None
         sup = self.problem.arcs.supplier[idx]
         key = sup * len(self.problem.community_ids) + self.arc_comm[idx]
