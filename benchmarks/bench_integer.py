@@ -234,12 +234,12 @@ def labour(args: argparse.Namespace) -> None:
                 f"{ours:.1f} s; repaired start {p.kpis['start_objective']:,.2f}) | HiGHS alone "
                 f"{args.planner_seconds:.0f} s {_highs(same)} | {args.highs_seconds:.0f} s "
                 f"{_highs(long)} | planner/HiGHS {args.highs_seconds:.0f} s "
-                f"{p.objective / long['objective']:.4f}",
+                f"{p.objective / long['objective']:.6f}",
                 flush=True,
             )
     print(
         f"  worst gap {100 * worst_gap:.2f}% (target 1 %); worst planner/HiGHS "
-        f"{args.highs_seconds:.0f} s {worst_ratio:.4f} (target at least 1)"
+        f"{args.highs_seconds:.0f} s {worst_ratio:.6f} (target at least 1)"
     )
 
 
