@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,9 @@ from matcher.model.suppliers import CADRE
 from matcher.params import PlanParams
 from matcher.solvers.integer.highs import highs_in_time, quiet_highs, set_start
 from matcher.solvers.integer.labour import LabourArcs
+
+if TYPE_CHECKING:  # labour_highs imports this module
+    from matcher.solvers.integer.labour_highs import LabourLP
 
 __all__ = [
     "MERGE_SHARE",
@@ -417,7 +420,7 @@ class LabourSearch:
         """Re-solve the hours to the demands of ``chosen`` communities; keep them when
         they score more. Returns whether the plan improved and whether the small MIP
         was proven optimal."""
-        from matcher.solvers.integer.labour_highs import labour_lp, start_values
+        from matcher.solvers.integer.labour_highs import labour_lp
 
         problem, flow = self.problem, self.best
         arcs = problem.arcs
@@ -440,25 +443,39 @@ class LabourSearch:
             targets = np.zeros_like(self.targets)
             targets[chosen] = self.targets[chosen]
         model = labour_lp(sub, sub_useful, self.rules.min_hours, slots, targets)
-        h = self._highs()
-        h.clearModel()
         whole = len(chosen) == len(self.active)
         time_left = deadline - time.perf_counter()
         # The whole model as one neighbourhood is a proof: it gets the time left.
         limit = time_left if whole else min(SUB_LIMIT_S, time_left)
-        h.setOptionValue("time_limit", max(limit, 0.05))
-        h.setOptionValue("mip_rel_gap", self.params.gap_limit if whole else self.sub_gap)
-        h.passModel(model.lp)
-        set_start(h, start_values(sub, sub_useful, model.cols, flow))
-        h.run()
+        gap = self.params.gap_limit if whole else self.sub_gap
+        x, proven = self._run_mip(sub, sub_useful, model, limit, gap)
+        if x is None:
+            return False, proven
+        return self._take(inside, cand, x), proven
+
+    def _run_mip(
+        self, sub: Problem, sub_useful: LabourArcs, model: LabourLP, limit: float, gap: float
+    ) -> tuple[_I | None, bool]:
+        """Run ``model`` (:func:`~.labour_highs.labour_lp` of ``sub`` on ``sub_useful``)
+        on the seeded HiGHS instance from :attr:`best`, for ``limit`` seconds to the
+        relative ``gap``. Returns the hours per arc of ``sub_useful.idx`` (``None`` when
+        HiGHS has no feasible plan), and whether it proved them optimal."""
         import highspy
 
+        from matcher.solvers.integer.labour_highs import start_values
+
+        h = self._highs()
+        h.clearModel()
+        h.setOptionValue("time_limit", max(limit, 0.05))
+        h.setOptionValue("mip_rel_gap", gap)
+        h.passModel(model.lp)
+        set_start(h, start_values(sub, sub_useful, model.cols, self.best))
+        h.run()
         proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        info = h.getInfo()
-        if info.primal_solution_status != highspy.kSolutionStatusFeasible:
-            return False, proven
-        x = np.rint(np.asarray(h.getSolution().col_value)[: len(cand)]).astype(np.int64)
-        return self._take(inside, cand, x), proven
+        if h.getInfo().primal_solution_status != highspy.kSolutionStatusFeasible:
+            return None, proven
+        n_x = len(sub_useful.idx)
+        return np.rint(np.asarray(h.getSolution().col_value)[:n_x]).astype(np.int64), proven
 
     def _left(self, freed: _I) -> _I:
         """Each supplier's hours less those :attr:`best` gives on arcs other than
@@ -525,9 +542,7 @@ class LabourSearch:
         only part of it: combined, they hold the plans between the two, which the
         neighbourhoods (a few communities each) reach only one part at a time.
         """
-        import highspy
-
-        from matcher.solvers.integer.labour_highs import labour_lp, start_values
+        from matcher.solvers.integer.labour_highs import labour_lp
 
         if not self._merges():
             return False
@@ -537,16 +552,9 @@ class LabourSearch:
         limit = deadline - time.perf_counter()
         if not highs_in_time(model.nonzeros, limit):
             return False  # too large to set up in the time left: the plan stays as it is
-        h = self._highs()
-        h.clearModel()
-        h.setOptionValue("time_limit", max(limit, 0.05))
-        h.setOptionValue("mip_rel_gap", POLISH_GAP)
-        h.passModel(model.lp)
-        set_start(h, start_values(sub, sub_useful, model.cols, self.best))
-        h.run()
-        if h.getInfo().primal_solution_status != highspy.kSolutionStatusFeasible:
+        x, _ = self._run_mip(sub, sub_useful, model, limit, POLISH_GAP)
+        if x is None:
             return False
-        x = np.rint(np.asarray(h.getSolution().col_value)[: len(cand)]).astype(np.int64)
         improved = self._take(self.useful.idx, cand, x)
         self.stats["merged"] = int(improved)
         return improved
